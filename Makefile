@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-2.0
+# agentguard. Everything is built into build/; nothing generated is committed.
+#
+#   make            build/agentguard, build/agentguard-load, guest helpers
+#   make demo       install deps, build, run the scripted agent in a microVM
+#   make test       install deps, build, run unit, host-native and guest tests (both kernels)
+#   make bench      performance ratios into build/bench.json (never run by make test)
+#   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS, default 60 each)
+#   V=1             show full commands
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+ARCH ?= x86
+BUILD := build
+
+Q := $(if $(filter 1,$(V)),,@)
+msg = $(if $(Q),@printf '  %-8s %s\n' "$(1)" "$(2)")
+
+PKGS := libbpf yaml-0.1
+USER_CFLAGS := -g -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	-Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iuserspace -Ibpf -I$(BUILD) \
+	$(shell pkg-config --cflags $(PKGS))
+USER_LIBS := $(shell pkg-config --libs $(PKGS)) -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL := $(BUILD)/agentguard.skel.h
+
+# The daemon/CLI; lib objects are shared with the host tests.
+USER_SRCS := $(wildcard userspace/*.c)
+USER_OBJS := $(patsubst userspace/%.c,$(BUILD)/userspace/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/userspace/main.o $(BUILD)/userspace/cmd_%.o,$(USER_OBJS))
+
+.PHONY: all
+all: $(BUILD)/agentguard $(BUILD)/agentguard-load guest-bins
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+# One object, one skeleton: bpftool links the per-concern objects (shared maps are __weak).
+$(BUILD)/bpf/agentguard.o: $(BPF_OBJS)
+	$(call msg,LINK-BPF,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/bpf/agentguard.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name agentguard > $@
+
+$(BUILD)/userspace/%.o: userspace/%.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+# Only the loader includes the skeleton; make it rebuild when the BPF side changes.
+$(BUILD)/userspace/loader.o: $(SKEL)
+
+$(BUILD)/agentguard: $(USER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(USER_LIBS)
+
+$(BUILD)/agentguard-load: $(BUILD)/agentguard
+	$(Q)ln -sf agentguard $@
+
+# Static helpers that guest tests and the demo run inside the microVM (image: /usr/local/bin).
+GUEST_HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/guest-bin/%,$(wildcard tests/helpers/*.c))
+$(BUILD)/guest-bin/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC-STATIC,$@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+
+.PHONY: guest-bins
+guest-bins: $(GUEST_HELPERS) vm-helpers
+
+include vm/vm.mk
+-include tests/unit/unit.mk
+-include tests/host/host.mk
+
+.PHONY: deps
+deps:
+	$(Q)scripts/deps.sh
+
+.PHONY: test
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_TESTS) $(HOST_TESTS)
+	$(Q)tests/run
+
+.PHONY: demo
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo
+
+.PHONY: bench
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run
+
+.PHONY: clean
+clean:
+	rm -rf $(BUILD)/bpf $(BUILD)/userspace $(BUILD)/agentguard $(BUILD)/agentguard-load \
+		$(BUILD)/guest-bin $(BUILD)/tests $(SKEL) $(BUILD)/vm $(BUILD)/images $(BUILD)/run
+
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/userspace/*.d $(BUILD)/tests/*/*.d)

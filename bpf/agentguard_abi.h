@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * agentguard_abi.h: the only things that cross between the BPF programs and userspace.
+ * Event records, map keys and values, access bits, limits. Included by the bpf/NAME.bpf.c programs (after
+ * vmlinux.h) and by userspace (after <linux/types.h>). Fixed-width types, largest fields first,
+ * explicit padding, sizes asserted at the bottom so a change on one side cannot go unnoticed.
+ *
+ * Policy tables are per generation: each surface has an ARRAY_OF_MAPS "outer" map with
+ * AG_GENERATIONS slots whose inner maps are built and sized by userspace from the compiled
+ * policy. A hook reads the active generation once (ag_state[0].generation) and uses that slot
+ * for the whole decision, so a reload is: fill the idle slot, then flip one word.
+ */
+#ifndef AGENTGUARD_ABI_H
+#define AGENTGUARD_ABI_H
+
+#define AG_ABI_VERSION		1
+#define AG_EVENT_SCHEMA_VERSION	1
+
+#define AG_GENERATIONS		2	/* active + the one being prepared */
+#define AG_PATH_MAX		4096	/* bytes incl. NUL, as PATH_MAX */
+#define AG_COMM_LEN		16
+#define AG_NET_MAX_SEGS		16	/* port/protocol segments per LPM entry, see ag_net_val */
+#define AG_RULE_NONE		0xffffffffu
+#define AG_RINGBUF_BYTES	(4u << 20)
+
+/* The decision for one access. Ordered: a larger value is a stronger verdict. */
+enum ag_verdict {
+	AG_ALLOW = 0,
+	AG_WOULD_DENY = 1,	/* an audit-mode rule or default denies: allow, report */
+	AG_DENY = 2,		/* an enforce-mode rule or default denies: -EPERM, report */
+};
+
+/*
+ * Filesystem access classes, one verdict each. open(O_RDONLY) asks READ, O_WRONLY or O_RDWR
+ * add WRITE, execve()'s open of the binary asks EXEC. A rule "path: /usr, access: ro,
+ * exec: true" allows READ and EXEC and denies WRITE.
+ */
+enum ag_fs_class {
+	AG_FS_READ = 0,
+	AG_FS_WRITE = 1,
+	AG_FS_EXEC = 2,
+	AG_FS_NCLASSES = 3,
+};
+
+#define AG_FS_WANT_READ		(1u << AG_FS_READ)
+#define AG_FS_WANT_WRITE	(1u << AG_FS_WRITE)
+#define AG_FS_WANT_EXEC		(1u << AG_FS_EXEC)
+
+/*
+ * Filesystem table key: a keyed 64-bit hash of a normalised path prefix and its length.
+ * The kernel walks the resolved path once, and at the end of every component ("/home",
+ * "/home/u", "/home/u/x") looks the prefix up; the last hit is the longest matching rule path.
+ * The root "/" is always present and carries the folded defaults, so every path has a match.
+ * Example: rules /workspace (rw) and /workspace/.git (ro); opening /workspace/.git/config for
+ * write hits "/workspace" then "/workspace/.git" and the latter denies WRITE.
+ * The hash is seeded per load (ag_state.hash_seed) so a sandboxed process cannot precompute a
+ * path whose hash collides with an allowing rule's.
+ */
+struct ag_fs_key {
+	__u64 hash;
+};
+
+/* One effective entry: every layer's deciding rule for this prefix, folded per class. */
+struct ag_fs_val {
+	__u32 rule[AG_FS_NCLASSES];	/* deciding rule per class (index into the rule table) */
+	__u8 verdict[AG_FS_NCLASSES];	/* enum ag_verdict per class */
+	__u8 pad;
+};
+
+/*
+ * Network table: one LPM trie over IPv6-sized keys. IPv4 addresses (and IPv6 forms that carry
+ * one: ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 64:ff9b:1::/48, 6to4 2002::/16) are looked up as
+ * ::ffff:a.b.c.d, so one table judges both families and a v4 rule cannot be dodged through v6.
+ * Each entry holds the folded verdict of every rule whose CIDR contains it, as disjoint
+ * (protocol, port range) segments; a port not in any segment takes the entry's fallback.
+ * Example: allow 10.0.0.0/8 ports [443], deny 10.1.0.0/16: the entry for 10.1.0.0/16 has
+ * fallback DENY; the entry for 10.0.0.0/8 has a segment tcp+udp 443-443 ALLOW, fallback = the
+ * policy default.
+ */
+struct ag_net_key {
+	__u32 prefixlen;	/* LPM: bits of addr that count, 0..128 */
+	__u8 addr[16];		/* network byte order */
+};
+
+struct ag_net_seg {
+	__u32 rule;
+	__u16 port_lo;		/* host byte order, inclusive */
+	__u16 port_hi;
+	__u8 proto;		/* AG_NET_TCP | AG_NET_UDP bit mask */
+	__u8 verdict;		/* enum ag_verdict */
+	__u8 pad[2];
+};
+
+struct ag_net_val {
+	__u32 fallback_rule;
+	__u8 fallback_verdict;
+	__u8 pad[3];
+	__u32 n_segs;		/* segments in use, <= AG_NET_MAX_SEGS */
+	__u32 pad2;
+	struct ag_net_seg seg[AG_NET_MAX_SEGS];
+};
+
+#define AG_NET_TCP	1
+#define AG_NET_UDP	2
+
+/*
+ * ag_state[0]: set by userspace, read once per decision. A zero sandbox_cgid means no sandbox
+ * is configured and the LSM hooks judge nothing (the cgroup programs are only attached to
+ * sandboxes anyway).
+ */
+struct ag_state {
+	__u64 sandbox_cgid;	/* cgroup id (inode number) of the sandbox root */
+	__u64 hash_seed;	/* seeds ag_path_hash_*; fixed for the programs' life */
+	__u32 sandbox_level;	/* its level: / is 0, /a is 1 */
+	__u32 generation;	/* active slot in the *_gens maps: 0..AG_GENERATIONS-1 */
+	__u32 generation_seq;	/* counts swaps; copied into events */
+	__u32 pad;
+};
+
+/* Events. Every record starts with this header; kind says which body follows. */
+enum ag_event_kind {
+	AG_EV_FILE = 1,
+	AG_EV_EXEC = 2,
+	AG_EV_NETWORK = 3,
+};
+
+enum ag_event_op {
+	AG_OP_OPEN = 1,		/* file: open; body.want says read/write/exec */
+	AG_OP_CONNECT = 2,	/* network: connect() */
+};
+
+struct ag_event_hdr {
+	__u64 kseq;		/* per-boot counter, taken before the ring reserve: gaps = loss */
+	__u64 boot_ns;		/* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;	/* the task's own cgroup */
+	__u32 kind;		/* enum ag_event_kind */
+	__u32 op;		/* enum ag_event_op */
+	__u32 rule;		/* deciding rule, or AG_RULE_NONE */
+	__u32 generation_seq;
+	__u32 pid;		/* thread group id */
+	__u32 tid;
+	__u32 ppid;		/* real parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u8 verdict;		/* AG_DENY or AG_WOULD_DENY */
+	__u8 pad[3];
+	char comm[AG_COMM_LEN];
+};
+
+/* kind AG_EV_FILE / AG_EV_EXEC: the resolved path as bpf_d_path() wrote it. */
+struct ag_event_file {
+	struct ag_event_hdr hdr;
+	__u32 want;		/* AG_FS_WANT_* bits asked for */
+	__s32 path_len;		/* bytes incl. NUL, or -errno when the path could not be resolved */
+	char path[AG_PATH_MAX];
+};
+
+/* kind AG_EV_NETWORK. */
+struct ag_event_net {
+	struct ag_event_hdr hdr;
+	__u8 addr[16];		/* as judged: IPv4 forms are ::ffff:a.b.c.d */
+	__u16 port;		/* host byte order */
+	__u8 family;		/* AF_INET or AF_INET6 as the caller used it */
+	__u8 proto;		/* AG_NET_TCP / AG_NET_UDP */
+	__u8 orig_addr[16];	/* the address the caller passed, before v4 extraction */
+	__u8 pad[4];
+};
+
+/*
+ * Decision helpers, compiled into the BPF programs and into userspace (explain, tests), so
+ * each decision is written once. Pure functions over the structs above.
+ */
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/*
+ * The address an IPv6 destination is judged by, as key bytes. Forms that carry an IPv4
+ * address are judged as ::ffff:a.b.c.d so an IPv4 rule cannot be dodged through IPv6:
+ * v4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d (RFC 6052 /96), local-use NAT64
+ * 64:ff9b:1::/48 (address in bytes 6,7,9,10; byte 8 is the reserved "u" octet) and
+ * 6to4 2002:AABB:CCDD::/16. Example: 64:ff9b::a9fe:a9fe is judged as 169.254.169.254.
+ */
+static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
+{
+	int v4 = -1;	/* offset of an embedded IPv4 address, or -1 */
+	int i;
+
+	if (!(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9]) &&
+	    a[10] == 0xff && a[11] == 0xff)
+		v4 = 12;
+	else if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
+		 !(a[4] | a[5] | a[6] | a[7] | a[8] | a[9] | a[10] | a[11]))
+		v4 = 12;
+	else if (a[0] == 0x20 && a[1] == 0x02)
+		v4 = 2;
+
+	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4] == 0x00 &&
+	    a[5] == 0x01) {
+		for (i = 0; i < 10; i++)
+			out[i] = 0;
+		out[10] = out[11] = 0xff;
+		out[12] = a[6];
+		out[13] = a[7];
+		out[14] = a[9];
+		out[15] = a[10];
+		return;
+	}
+	if (v4 < 0) {
+		for (i = 0; i < 16; i++)
+			out[i] = a[i];
+		return;
+	}
+	for (i = 0; i < 10; i++)
+		out[i] = 0;
+	out[10] = out[11] = 0xff;
+	for (i = 0; i < 4; i++)
+		out[12 + i] = a[v4 + i];
+}
+
+/* Segments are disjoint: the first that covers (proto, port) decides, else the fallback. */
+static __always_inline __u8 ag_net_val_verdict(const struct ag_net_val *v, __u8 proto, __u16 port,
+					       __u32 *rule)
+{
+	__u32 i;
+
+	for (i = 0; i < AG_NET_MAX_SEGS; i++) {
+		const struct ag_net_seg *s = &v->seg[i];
+
+		if (i >= v->n_segs)
+			break;
+		if ((s->proto & proto) && port >= s->port_lo && port <= s->port_hi) {
+			*rule = s->rule;
+			return s->verdict;
+		}
+	}
+	*rule = v->fallback_rule;
+	return v->fallback_verdict;
+}
+
+static __always_inline void ag_fs_consider(const struct ag_fs_val *v, __u32 want, __u32 cls,
+					   int *verdict, __u32 *rule)
+{
+	if (!(want & (1u << cls)))
+		return;
+	if ((int)v->verdict[cls] > *verdict) {
+		*verdict = v->verdict[cls];
+		*rule = v->rule[cls];
+	}
+}
+
+/*
+ * The strongest verdict over the classes asked for, and the rule that gave it. Exec and write
+ * come first so that, on a tie, the event names the rule for the more specific access.
+ */
+static __always_inline __u8 ag_fs_val_verdict(const struct ag_fs_val *v, __u32 want, __u32 *rule)
+{
+	int verdict = -1;
+
+	*rule = AG_RULE_NONE;
+	ag_fs_consider(v, want, AG_FS_EXEC, &verdict, rule);
+	ag_fs_consider(v, want, AG_FS_WRITE, &verdict, rule);
+	ag_fs_consider(v, want, AG_FS_READ, &verdict, rule);
+	return verdict < 0 ? AG_DENY : (__u8)verdict;
+}
+
+/*
+ * The path hash, one definition for both sides. FNV-1a-style per byte from a secret seed,
+ * finished with the length and a 64-bit avalanche so prefixes of different length differ.
+ */
+#define AG_HASH_PRIME 0x100000001b3ULL
+
+static __always_inline __u64 ag_path_hash_step(__u64 h, __u8 c)
+{
+	return (h ^ c) * AG_HASH_PRIME;
+}
+
+static __always_inline __u64 ag_path_hash_final(__u64 h, __u32 len)
+{
+	h ^= (__u64)len * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+_Static_assert(sizeof(struct ag_fs_key) == 8, "ag_fs_key ABI");
+_Static_assert(sizeof(struct ag_fs_val) == 16, "ag_fs_val ABI");
+_Static_assert(sizeof(struct ag_net_key) == 20, "ag_net_key ABI");
+_Static_assert(sizeof(struct ag_net_seg) == 12, "ag_net_seg ABI");
+_Static_assert(sizeof(struct ag_net_val) == 16 + 12 * AG_NET_MAX_SEGS, "ag_net_val ABI");
+_Static_assert(sizeof(struct ag_state) == 32, "ag_state ABI");
+_Static_assert(sizeof(struct ag_event_hdr) == 80, "ag_event_hdr ABI");
+_Static_assert(sizeof(struct ag_event_file) == 80 + 8 + AG_PATH_MAX, "ag_event_file ABI");
+_Static_assert(sizeof(struct ag_event_net) == 80 + 40, "ag_event_net ABI");
+
+#endif /* AGENTGUARD_ABI_H */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps and helpers shared by every agentguard program. Every bpf/NAME.bpf.c includes this header;
+ * the map definitions are __weak so the per-concern objects link into one (bpftool gen object)
+ * with a single instance of each map.
+ */
+#ifndef AG_COMMON_BPF_H
+#define AG_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <asm-generic/errno-base.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "agentguard_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ag_state);
+} ag_state SEC(".maps") __weak;
+
+/* kseq: one per-boot counter for all events, incremented before each ring reserve. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ag_kseq SEC(".maps") __weak;
+
+/* Denials and would-denials. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AG_RINGBUF_BYTES);
+} ag_events SEC(".maps") __weak;
+
+/*
+ * The state of this decision: a copy of ag_state taken once, so the generation cannot change
+ * half-way through a decision.
+ */
+static __always_inline int ag_read_state(struct ag_state *out)
+{
+	__u32 zero = 0;
+	struct ag_state *st;
+
+	st = bpf_map_lookup_elem(&ag_state, &zero);
+	/* An ARRAY lookup of index 0 cannot fail; if it did, no sandbox is known. */
+	if (!st)
+		return -ENOENT;
+	__builtin_memcpy(out, st, sizeof(*out));
+	return 0;
+}
+
+/*
+ * Is the current task in the sandbox cgroup or below it? Compares the task's ancestor at the
+ * sandbox's level, so a child cgroup the agent creates stays governed.
+ */
+static __always_inline bool ag_in_sandbox(const struct ag_state *st)
+{
+	if (!st->sandbox_cgid)
+		return false;
+	return bpf_get_current_ancestor_cgroup_id(st->sandbox_level) == st->sandbox_cgid;
+}
+
+static __always_inline __u64 ag_next_kseq(void)
+{
+	__u32 zero = 0;
+	__u64 *seq;
+
+	seq = bpf_map_lookup_elem(&ag_kseq, &zero);
+	if (!seq)
+		return 0;
+	return __sync_fetch_and_add(seq, 1) + 1;
+}
+
+/* Fill what every event has. ppid is filled by callers that can read task_struct. */
+static __always_inline void ag_fill_hdr(struct ag_event_hdr *h, __u64 kseq, __u32 kind, __u32 op,
+					__u8 verdict, __u32 rule, const struct ag_state *st)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->kseq = kseq;
+	h->boot_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->kind = kind;
+	h->op = op;
+	h->rule = rule;
+	h->generation_seq = st->generation_seq;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ppid = 0;
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->verdict = verdict;
+	h->pad[0] = h->pad[1] = h->pad[2] = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+#endif /* AG_COMMON_BPF_H */

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * File access enforcement: lsm/file_open for tasks in the sandbox cgroup subtree.
+ *
+ * The decision is made on the path the kernel resolved (bpf_d_path of the opened file), so
+ * symlinks, "..", dirfds, /proc/self/fd reopens and io_uring opens are all judged by the object
+ * they reach. Fail mode: anything that prevents a decision (no table for the active generation,
+ * no scratch memory, a path that cannot be resolved) denies with EPERM.
+ */
+#include "common.bpf.h"
+
+/* From include/linux/fs.h and fcntl.h (kernel-internal, not uapi); unchanged since 2.6. */
+#define FMODE_READ	0x1
+#define FMODE_WRITE	0x2
+#define FMODE_EXEC	0x20
+#define __FMODE_EXEC	0x20	/* the open flag execve() passes; Landlock tests f_flags too */
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Per-generation policy tables: the loader creates the inner maps, sized from the policy. */
+struct ag_fs_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	/* Sizes, not BTF types: libbpf 1.1's linker loses inner-map key types. */
+	__uint(key_size, sizeof(struct ag_fs_key));
+	__uint(value_size, sizeof(struct ag_fs_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, AG_GENERATIONS);
+	__type(key, __u32);
+	__array(values, struct ag_fs_inner);
+} ag_fs_gens SEC(".maps");
+
+/*
+ * Per-task scratch for the resolved path. Task storage rather than a per-CPU array: a
+ * preemptible kernel may switch tasks in the middle of a decision, and a per-CPU buffer would
+ * then hold another task's path.
+ */
+struct ag_scratch {
+	char path[AG_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ag_scratch);
+} ag_scratch SEC(".maps");
+
+struct ag_walk {
+	void *table;
+	const char *path;
+	__u64 hash;
+	__u32 len;		/* strlen of path */
+	__u32 found;
+	struct ag_fs_val best;
+};
+
+static __always_inline void ag_walk_lookup(struct ag_walk *w, __u64 hash, __u32 len)
+{
+	struct ag_fs_key key = { .hash = ag_path_hash_final(hash, len) };
+	struct ag_fs_val *v;
+
+	v = bpf_map_lookup_elem(w->table, &key);
+	if (v) {
+		w->best = *v;
+		w->found = 1;
+	}
+}
+
+/*
+ * One byte of the path per call. At the end of each component the prefix so far is looked up;
+ * a later hit is a longer prefix, so the last hit is the longest matching rule path.
+ */
+static long ag_walk_step(__u32 i, void *ctx)
+{
+	struct ag_walk *w = ctx;
+	char c;
+
+	if (i >= w->len) {
+		if (w->len > 1)
+			ag_walk_lookup(w, w->hash, w->len);
+		return 1;
+	}
+	c = w->path[i & (AG_PATH_MAX - 1)];
+	if (c == '/' && i > 0)
+		ag_walk_lookup(w, w->hash, i);
+	w->hash = ag_path_hash_step(w->hash, c);
+	if (i == 0)
+		ag_walk_lookup(w, w->hash, 1);	/* "/": always present, holds the defaults */
+	return 0;
+}
+
+static __always_inline __u32 ag_file_want(const struct file *file)
+{
+	__u32 mode = file->f_mode;
+	__u32 flags = file->f_flags;
+	__u32 want = 0;
+
+	if (mode & FMODE_READ)
+		want |= AG_FS_WANT_READ;
+	if (mode & FMODE_WRITE)
+		want |= AG_FS_WANT_WRITE;
+	if ((mode & FMODE_EXEC) || (flags & __FMODE_EXEC))
+		want |= AG_FS_WANT_EXEC;
+	/* open(O_ACCMODE) (ioctl-only) reads neither way: judge it as a read. */
+	if (!want)
+		want = AG_FS_WANT_READ;
+	return want;
+}
+
+static __always_inline __u8 ag_fs_decide(const struct ag_state *st, struct file *file,
+					 __u32 want, __u32 *rule)
+{
+	struct ag_walk w = {};
+	struct ag_scratch *s;
+	__u32 gen = st->generation;
+	long n;
+
+	*rule = AG_RULE_NONE;
+	w.table = bpf_map_lookup_elem(&ag_fs_gens, &gen);
+	/* No table in the active slot: the loader has not finished. Fail closed. */
+	if (!w.table)
+		return AG_DENY;
+	s = bpf_task_storage_get(&ag_scratch, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* No memory for the scratch buffer: fail closed. */
+	if (!s)
+		return AG_DENY;
+	n = bpf_d_path(&file->f_path, s->path, sizeof(s->path));
+	/* Too long or unresolvable: fail closed (the event says why). */
+	if (n <= 1 || n > AG_PATH_MAX)
+		return AG_DENY;
+	w.path = s->path;
+	w.len = n - 1;
+	w.hash = st->hash_seed;
+	bpf_loop(AG_PATH_MAX, ag_walk_step, &w, 0);
+	/* "/" is in every compiled table; no hit means a broken table. Fail closed. */
+	if (!w.found)
+		return AG_DENY;
+	return ag_fs_val_verdict(&w.best, want, rule);
+}
+
+static __always_inline void ag_file_event(const struct ag_state *st, struct file *file,
+					  __u32 want, __u8 verdict, __u32 rule)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ag_event_file *e;
+	__u64 kseq = ag_next_kseq();
+	__u32 kind = (want & AG_FS_WANT_EXEC) ? AG_EV_EXEC : AG_EV_FILE;
+
+	/* Ring full: the denial still happens; the kseq gap tells the consumer it lost one. */
+	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
+	if (!e)
+		return;
+	ag_fill_hdr(&e->hdr, kseq, kind, AG_OP_OPEN, verdict, rule, st);
+	e->hdr.ppid = task->real_parent->tgid;
+	e->want = want;
+	e->path_len = bpf_d_path(&file->f_path, e->path, sizeof(e->path));
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(ag_file_open, struct file *file, int ret)
+{
+	struct ag_state st;
+	__u32 want, rule;
+	__u8 verdict;
+
+	if (ret)
+		return ret;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+
+	want = ag_file_want(file);
+	verdict = ag_fs_decide(&st, file, want, &rule);
+	if (verdict == AG_ALLOW)
+		return 0;
+	ag_file_event(&st, file, want, verdict, rule);
+	return verdict == AG_DENY ? -EPERM : 0;
+}

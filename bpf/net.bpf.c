@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network enforcement: cgroup/connect4 and cgroup/connect6, attached to the sandbox cgroup
+ * (so they run for sockets created in it and below it).
+ *
+ * These programs read only the context and maps (no BPF_CORE_READ): they must also load on
+ * hosts in lockdown=confidentiality, where bpf_probe_read_kernel is unavailable.
+ * Fail mode: no table for the active generation, or a protocol other than TCP/UDP, denies.
+ * Return 1 lets connect() proceed, 0 makes it fail with EPERM.
+ */
+#include "common.bpf.h"
+
+#define AG_SOCK_STREAM	1
+#define AG_SOCK_DGRAM	2
+#define AG_IPPROTO_TCP	6
+#define AG_IPPROTO_UDP	17
+#define AG_AF_INET	2
+#define AG_AF_INET6	10
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Per-generation policy tables: the loader creates the inner maps, sized from the policy. */
+struct ag_net_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	/* Sizes, not BTF types: libbpf 1.1's linker loses inner-map key types. */
+	__uint(key_size, sizeof(struct ag_net_key));
+	__uint(value_size, sizeof(struct ag_net_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, AG_GENERATIONS);
+	__type(key, __u32);
+	__array(values, struct ag_net_inner);
+} ag_net_gens SEC(".maps");
+
+static __always_inline __u8 ag_sock_proto(const struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol == AG_IPPROTO_TCP)
+		return AG_NET_TCP;
+	if (ctx->protocol == AG_IPPROTO_UDP)
+		return AG_NET_UDP;
+	return 0;
+}
+
+static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struct ag_net_key *key,
+					  __u8 proto, __u16 port, __u32 *rule)
+{
+	__u32 gen = st->generation;
+	struct ag_net_val *v;
+	void *table;
+
+	*rule = AG_RULE_NONE;
+	/* Raw-ish protocols on inet sockets (ICMP ping, UDP-Lite, SCTP...): fail closed. */
+	if (!proto)
+		return AG_DENY;
+	table = bpf_map_lookup_elem(&ag_net_gens, &gen);
+	/* No table in the active slot: the loader has not finished. Fail closed. */
+	if (!table)
+		return AG_DENY;
+	v = bpf_map_lookup_elem(table, key);
+	/* ::/0 is in every compiled table; no hit means a broken table. Fail closed. */
+	if (!v)
+		return AG_DENY;
+	return ag_net_val_verdict(v, proto, port, rule);
+}
+
+static __always_inline void ag_net_event(const struct ag_state *st, const struct ag_net_key *key,
+					 const __u8 *orig, __u8 family, __u8 proto, __u16 port,
+					 __u8 verdict, __u32 rule)
+{
+	struct ag_event_net *e;
+	__u64 kseq = ag_next_kseq();
+	int i;
+
+	/* Ring full: the denial still happens; the kseq gap tells the consumer it lost one. */
+	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
+	if (!e)
+		return;
+	ag_fill_hdr(&e->hdr, kseq, AG_EV_NETWORK, AG_OP_CONNECT, verdict, rule, st);
+	for (i = 0; i < 16; i++) {
+		e->addr[i] = key->addr[i];
+		e->orig_addr[i] = orig[i];
+	}
+	e->port = port;
+	e->family = family;
+	e->proto = proto;
+	e->pad[0] = e->pad[1] = e->pad[2] = e->pad[3] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* orig: the destination as 16 bytes; for AF_INET as ::ffff:a.b.c.d. */
+static __always_inline int ag_connect(struct bpf_sock_addr *ctx, const __u8 *orig, __u8 family)
+{
+	struct ag_net_key key = { .prefixlen = 128 };
+	struct ag_state st;
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	__u8 proto = ag_sock_proto(ctx);
+	__u8 verdict;
+	__u32 rule;
+
+	/* An ARRAY lookup of index 0 cannot fail; if it did, fail closed. */
+	if (ag_read_state(&st))
+		return 0;
+	ag_net_judged_addr(orig, key.addr);
+	verdict = ag_net_decide(&st, &key, proto, port, &rule);
+	if (verdict == AG_ALLOW)
+		return 1;
+	ag_net_event(&st, &key, orig, family, proto, port, verdict, rule);
+	return verdict == AG_DENY ? 0 : 1;
+}
+
+SEC("cgroup/connect4")
+int ag_connect4(struct bpf_sock_addr *ctx)
+{
+	__u8 orig[16] = {};
+	__u32 ip4 = ctx->user_ip4;
+
+	__builtin_memcpy(&orig[12], &ip4, 4);
+	orig[10] = orig[11] = 0xff;
+	return ag_connect(ctx, orig, AG_AF_INET);
+}
+
+SEC("cgroup/connect6")
+int ag_connect6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	return ag_connect(ctx, (const __u8 *)a, AG_AF_INET6);
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install every Debian package agentguard's build, demo and tests need.
+# Idempotent and quick when everything is present: it only calls apt-get when a package is missing.
+# Guest kernels are not installed here: vm/fetch-kernel downloads and extracts them under build/.
+set -euo pipefail
+
+pkgs=(
+	make gcc pkg-config clang llvm
+	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libseccomp-dev libcjson-dev libnftnl-dev libmnl-dev libyaml-dev libsystemd-dev libcmocka-dev
+	qemu-system-x86 busybox-static cpio xz-utils
+	nftables iproute2 python3
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run this script as root (or with sudo)" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

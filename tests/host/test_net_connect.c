@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host-native test of the cgroup/connect4 and connect6 programs: real kernel verdicts.
+ * Runs in a private network namespace (loopback only) with a throwaway cgroup; the programs
+ * are attached to that cgroup only. Each case: the denied connect's exact errno from a child
+ * inside the cgroup, the allowed control, the same connect from outside the cgroup, and the
+ * audit event.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <net/if.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "compile.h"
+#include "events.h"
+#include "loader.h"
+#include "policy.h"
+
+#define PORT_OK 18080
+#define PORT_OTHER 18081
+
+static const char policy_yaml[] =
+	"apiVersion: agentguard/v1\n"
+	"kind: Policy\n"
+	"metadata:\n"
+	"  name: net-test\n"
+	"spec:\n"
+	"  filesystem:\n"
+	"    default: allow\n"
+	"  network:\n"
+	"    default: deny\n"
+	"    rules:\n"
+	"      - action: allow\n"
+	"        ip: 127.0.0.1\n"
+	"        ports: [18080]\n"
+	"        protocol: tcp\n"
+	"      - action: allow\n"
+	"        ip: \"::1\"\n"
+	"        ports: [18080]\n"
+	"      - action: allow\n"
+	"        cidr: 127.0.0.0/8\n"
+	"        ports: [\"18090-18099\"]\n"
+	"      - id: no-second-loopback\n"
+	"        action: deny\n"
+	"        ip: 127.0.0.2\n";
+
+struct env {
+	struct ag_policy *pol;
+	struct ag_compiled *c;
+	struct ag_loader *l;
+	struct ag_cgroup cg;
+	struct ring_buffer *rb;
+	struct ag_event_sink sink;
+	char *events;		/* what the sink wrote */
+	size_t events_len;
+	int listeners[4];
+};
+
+static int listen_on(int family, const char *addr, int port)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	int fd, one = 1;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &a->sin_addr);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &a->sin6_addr);
+		len = sizeof(*a);
+	}
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		err = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!err && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int setup(void **state)
+{
+	struct ag_loader_opts o = { .net = true };
+	struct ag_diags d = {};
+	char root[4096], path[4200];
+	struct env *e;
+	FILE *mem;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_net_connect: needs root\n");
+		return -1;
+	}
+	e = calloc(1, sizeof(*e));
+	e->cg.fd = -1;
+	if (unshare(CLONE_NEWNET) || lo_up())
+		return -1;
+	if (ag_policy_parse_buf("net-test.yaml", policy_yaml, strlen(policy_yaml), &e->pol, &d) ||
+	    ag_compile(&e->pol, 1, &e->c, &d)) {
+		ag_diags_print(&d, stderr);
+		return -1;
+	}
+	if (ag_cgroup2_mount(root, sizeof(root)))
+		return -1;
+	snprintf(path, sizeof(path), "%s/agentguard-test-%d", root, getpid());
+	if (ag_cgroup_open(path, 1, &e->cg))
+		return -1;
+	if (ag_loader_open(&o, &e->l) || ag_loader_install(e->l, e->c) ||
+	    ag_loader_attach(e->l, &e->cg))
+		return -1;
+	mem = open_memstream(&e->events, &e->events_len);
+	e->sink.out = mem;
+	e->sink.policy = e->c;
+	e->sink.generation = ag_loader_generation(e->l);
+	snprintf(e->sink.host, sizeof(e->sink.host), "test");
+	snprintf(e->sink.session, sizeof(e->sink.session), "s1");
+	snprintf(e->sink.sandbox, sizeof(e->sink.sandbox), "%s", e->cg.rel);
+	e->rb = ring_buffer__new(ag_loader_ringbuf_fd(e->l), ag_event_sink_handle, &e->sink, NULL);
+	if (!e->rb)
+		return -1;
+	e->listeners[0] = listen_on(AF_INET, "127.0.0.1", PORT_OK);
+	e->listeners[1] = listen_on(AF_INET, "127.0.0.1", PORT_OTHER);
+	e->listeners[2] = listen_on(AF_INET, "127.0.0.2", PORT_OK);
+	e->listeners[3] = listen_on(AF_INET6, "::1", PORT_OK);
+	for (int i = 0; i < 4; i++)
+		if (e->listeners[i] < 0)
+			return -1;
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	if (!e)
+		return 0;
+	ring_buffer__free(e->rb);
+	if (e->sink.out)
+		fclose(e->sink.out);
+	ag_event_sink_free(&e->sink);
+	ag_loader_close(e->l);
+	ag_cgroup_close(&e->cg);
+	if (e->cg.created)
+		rmdir(e->cg.path);
+	ag_compiled_free(e->c);
+	ag_policy_free(e->pol);
+	for (int i = 0; i < 4; i++)
+		if (e->listeners[i] > 0)
+			close(e->listeners[i]);
+	free(e->events);
+	free(e);
+	return 0;
+}
+
+/* connect() to addr:port; returns 0 or the errno. Inside: from a child in the sandbox. */
+static int try_connect(struct env *e, bool inside, int family, const char *addr, int port)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sockaddr_storage ss = {};
+		socklen_t len;
+		int fd;
+
+		if (inside && ag_cgroup_enter(&e->cg, getpid()))
+			_exit(255);
+		if (family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			a->sin_family = AF_INET;
+			a->sin_port = htons(port);
+			inet_pton(AF_INET, addr, &a->sin_addr);
+			len = sizeof(*a);
+		} else {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			a->sin6_family = AF_INET6;
+			a->sin6_port = htons(port);
+			inet_pton(AF_INET6, addr, &a->sin6_addr);
+			len = sizeof(*a);
+		}
+		fd = socket(family, SOCK_STREAM, 0);
+		if (fd < 0)
+			_exit(254);
+		_exit(connect(fd, (struct sockaddr *)&ss, len) ? errno : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* The events written since the last call, as one string. */
+static const char *drain_events(struct env *e)
+{
+	static char buf[65536];
+
+	ring_buffer__consume(e->rb);
+	fflush(e->sink.out);
+	snprintf(buf, sizeof(buf), "%.*s", (int)e->events_len, e->events ? e->events : "");
+	fseek(e->sink.out, 0, SEEK_SET);
+	e->events_len = 0;
+	if (e->events)
+		e->events[0] = '\0';
+	return buf;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle)) {
+		fprintf(stderr, "expected %s\n  in: %s\n", needle, hay);
+		fail();
+	}
+}
+
+static void test_allowed_ipv4_port(void **state)
+{
+	struct env *e = *state;
+
+	drain_events(e);
+	assert_int_equal(try_connect(e, true, AF_INET, "127.0.0.1", PORT_OK), 0);
+	assert_string_equal(drain_events(e), "");
+}
+
+static void test_denied_port_default(void **state)
+{
+	struct env *e = *state;
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(try_connect(e, true, AF_INET, "127.0.0.1", PORT_OTHER), EPERM);
+	assert_int_equal(try_connect(e, false, AF_INET, "127.0.0.1", PORT_OTHER), 0);
+	ev = drain_events(e);
+	assert_contains(ev, "\"kind\":\"network\",\"operation\":\"connect\"");
+	assert_contains(ev, "\"target\":{\"address\":\"127.0.0.1\",\"port\":18081,"
+			    "\"protocol\":\"tcp\",\"family\":\"ipv4\"}");
+	assert_contains(ev, "\"decision\":\"deny\",\"mode\":\"enforce\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"net-test:network.default\",\"layer\":\"local\"}");
+	assert_contains(ev, "\"schema_version\":1,\"seq\":");
+}
+
+static void test_deny_rule_wins_over_allow_cidr(void **state)
+{
+	struct env *e = *state;
+	const char *ev;
+
+	drain_events(e);
+	/* 127.0.0.2 is inside the allowed 127.0.0.0/8 range for 18090-18099 but denied. */
+	assert_int_equal(try_connect(e, true, AF_INET, "127.0.0.2", PORT_OK), EPERM);
+	assert_int_equal(try_connect(e, false, AF_INET, "127.0.0.2", PORT_OK), 0);
+	ev = drain_events(e);
+	assert_contains(ev, "\"rule\":{\"id\":\"no-second-loopback\",\"layer\":\"local\"}");
+	assert_contains(ev, "\"address\":\"127.0.0.2\"");
+}
+
+static void test_v4_mapped_ipv6_judged_as_ipv4(void **state)
+{
+	struct env *e = *state;
+	const char *ev;
+
+	drain_events(e);
+	/* ::ffff:127.0.0.2 on an AF_INET6 socket runs connect6, never connect4. */
+	assert_int_equal(try_connect(e, true, AF_INET6, "::ffff:127.0.0.2", PORT_OK), EPERM);
+	assert_int_equal(try_connect(e, false, AF_INET6, "::ffff:127.0.0.2", PORT_OK), 0);
+	/* And the mapped form of an allowed destination stays allowed. */
+	assert_int_equal(try_connect(e, true, AF_INET6, "::ffff:127.0.0.1", PORT_OK), 0);
+	ev = drain_events(e);
+	assert_contains(ev, "\"address\":\"127.0.0.2\"");
+	assert_contains(ev, "\"family\":\"ipv6\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"no-second-loopback\"");
+}
+
+static void test_nat64_judged_as_ipv4(void **state)
+{
+	struct env *e = *state;
+	const char *ev;
+
+	drain_events(e);
+	/* 64:ff9b::7f00:2 carries 127.0.0.2: EPERM from the hook, not a routing error. */
+	assert_int_equal(try_connect(e, true, AF_INET6, "64:ff9b::7f00:2", PORT_OK), EPERM);
+	assert_int_not_equal(try_connect(e, false, AF_INET6, "64:ff9b::7f00:2", PORT_OK), EPERM);
+	ev = drain_events(e);
+	assert_contains(ev, "\"address\":\"64:ff9b::7f00:2\",\"judged_as\":\"127.0.0.2\"");
+}
+
+static void test_ipv6_allowed_and_denied(void **state)
+{
+	struct env *e = *state;
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(try_connect(e, true, AF_INET6, "::1", PORT_OK), 0);
+	assert_int_equal(try_connect(e, true, AF_INET6, "::1", PORT_OTHER), EPERM);
+	assert_int_equal(try_connect(e, false, AF_INET6, "::1", PORT_OTHER), ECONNREFUSED);
+	ev = drain_events(e);
+	assert_contains(ev, "\"address\":\"::1\",\"port\":18081");
+}
+
+static void test_child_cgroup_stays_governed(void **state)
+{
+	struct env *e = *state;
+	struct ag_cgroup saved = e->cg, child = { .fd = -1 };
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/agent-made", e->cg.path);
+	assert_int_equal(ag_cgroup_open(path, 1, &child), 0);
+	e->cg = child;
+	assert_int_equal(try_connect(e, true, AF_INET, "127.0.0.1", PORT_OTHER), EPERM);
+	assert_int_equal(try_connect(e, true, AF_INET, "127.0.0.1", PORT_OK), 0);
+	e->cg = saved;
+	ag_cgroup_close(&child);
+	rmdir(path);
+	drain_events(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allowed_ipv4_port),
+		cmocka_unit_test(test_denied_port_default),
+		cmocka_unit_test(test_deny_rule_wins_over_allow_cidr),
+		cmocka_unit_test(test_v4_mapped_ipv6_judged_as_ipv4),
+		cmocka_unit_test(test_nat64_judged_as_ipv4),
+		cmocka_unit_test(test_ipv6_allowed_and_denied),
+		cmocka_unit_test(test_child_cgroup_stays_governed),
+	};
+
+	return cmocka_run_group_tests_name("host_net_connect", tests, setup, teardown);
+}

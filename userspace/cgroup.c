@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+
+int ag_cgroup2_mount(char *buf, size_t len)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int err = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[4096], *sep;
+
+		/* "36 25 0:31 / /sys/fs/cgroup rw,... - cgroup2 cgroup2 rw" */
+		sep = strstr(line, " - cgroup2 ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		if (strlen(mnt) >= len) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		strcpy(buf, mnt);
+		err = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+static int cgroup_id(int fd, __u64 *id)
+{
+	struct {
+		struct file_handle fh;
+		__u64 id;
+	} h = { .fh.handle_bytes = sizeof(__u64) };
+	int mount_id;
+
+	if (name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH) < 0)
+		return -errno;
+	if (h.fh.handle_bytes != sizeof(__u64))
+		return -EPROTO;
+	*id = h.id;
+	return 0;
+}
+
+int ag_cgroup_open(const char *path, int create, struct ag_cgroup *cg)
+{
+	char root[4096], real[PATH_MAX];
+	size_t rl;
+	const char *p;
+	int err;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->fd = -1;
+	err = ag_cgroup2_mount(root, sizeof(root));
+	if (err)
+		return err;
+	if (create && mkdir(path, 0755) == 0)
+		cg->created = 1;
+	else if (create && errno != EEXIST)
+		return -errno;
+	if (!realpath(path, real))
+		return -errno;
+	rl = strlen(root);
+	if (strncmp(real, root, rl) || (real[rl] != '/' && real[rl] != '\0'))
+		return -EXDEV;	/* not on the cgroup2 mount */
+	snprintf(cg->path, sizeof(cg->path), "%s", real);
+	snprintf(cg->rel, sizeof(cg->rel), "%s", real[rl] ? real + rl : "/");
+	for (p = cg->rel; *p; p++)
+		if (*p == '/' && p[1])
+			cg->level++;
+	cg->fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->fd < 0)
+		return -errno;
+	err = cgroup_id(cg->fd, &cg->id);
+	if (err) {
+		close(cg->fd);
+		cg->fd = -1;
+	}
+	return err;
+}
+
+void ag_cgroup_close(struct ag_cgroup *cg)
+{
+	if (cg->fd >= 0)
+		close(cg->fd);
+	cg->fd = -1;
+}
+
+int ag_cgroup_enter(const struct ag_cgroup *cg, int pid)
+{
+	char buf[32];
+	int fd, n, err = 0;
+
+	fd = openat(cg->fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", pid);
+	if (write(fd, buf, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* cgroup v2 helpers: where it is mounted, and a cgroup's id and level. */
+#ifndef AG_CGROUP_H
+#define AG_CGROUP_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+struct ag_cgroup {
+	int fd;			/* O_DIRECTORY fd of the cgroup, or -1 */
+	__u64 id;		/* kernfs id, as bpf_get_current_cgroup_id() returns it */
+	__u32 level;		/* the cgroup2 root is 0 */
+	char path[4096];	/* absolute path on this host */
+	char rel[4096];		/* path below the cgroup2 mount, "/a/b" */
+	int created;		/* 1 if ag_cgroup_open made it */
+};
+
+/* The cgroup2 mount point from /proc/self/mountinfo (never assumed). 0 or -ENOENT. */
+int ag_cgroup2_mount(char *buf, size_t len);
+/* Open (and with create, make) the cgroup at path, which must be on the cgroup2 mount. */
+int ag_cgroup_open(const char *path, int create, struct ag_cgroup *cg);
+void ag_cgroup_close(struct ag_cgroup *cg);
+/* Move process pid into cg (writes cgroup.procs). */
+int ag_cgroup_enter(const struct ag_cgroup *cg, int pid);
+
+#endif /* AG_CGROUP_H */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Subcommands. Each returns a process exit status (see docs/cli.md). */
+#ifndef AG_CLI_H
+#define AG_CLI_H
+
+/* sysexits(3) values used as documented exit statuses. */
+#define AG_EXIT_OK		0
+#define AG_EXIT_USAGE		64	/* bad command line */
+#define AG_EXIT_BADPOLICY	65	/* a policy is invalid: FILE:LINE:COL errors printed */
+#define AG_EXIT_NOINPUT		66	/* a policy file cannot be read */
+#define AG_EXIT_UNAVAILABLE	69	/* this kernel cannot enforce (see agentguard probe) */
+#define AG_EXIT_SOFTWARE	70	/* internal error */
+#define AG_EXIT_IOERR		74	/* events output failed */
+#define AG_EXIT_CONFIG		78	/* bad environment: cgroup path, permissions */
+
+int cmd_load(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+
+/* Shared by load and check: parse and compile files; prints diagnostics. */
+struct ag_compiled;
+struct ag_policy;
+int ag_cli_compile(char **files, int n, struct ag_policy ***pols, struct ag_compiled **out);
+void ag_cli_free_policies(struct ag_policy **pols, int n);
+
+#endif /* AG_CLI_H */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * agentguard load: compile the policies, load the programs, install the tables, attach to the
+ * sandbox cgroup, then stay in the foreground writing one JSON line per denial until
+ * SIGTERM/SIGINT. The ready file is written only once enforcement is active.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "compile.h"
+#include "events.h"
+#include "loader.h"
+#include "log.h"
+#include "policy.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int write_ready_file(const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", getpid());
+	if (fclose(f))
+		return -errno;
+	if (rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+static void random_session(char *buf, size_t len)
+{
+	unsigned char r[8] = {};
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		memset(r, 0, sizeof(r));
+	for (i = 0; i < sizeof(r) && 2 * i + 2 < len; i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+}
+
+static const char *const default_cgroup_name = "agentguard-sandbox";
+
+int cmd_load(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "ready-file", required_argument, NULL, 'r' },
+		{ "session", required_argument, NULL, 's' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{},
+	};
+	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
+	struct ag_loader_opts lopts = { .lsm = true, .net = true };
+	struct ag_event_sink sink = {};
+	struct ag_cgroup cg = { .fd = -1 };
+	struct ag_policy **pols = NULL;
+	struct ag_compiled *c = NULL;
+	struct ag_loader *l = NULL;
+	struct ring_buffer *rb = NULL;
+	char cgdefault[4096];
+	int opt, err, status = AG_EXIT_OK, n_files = 0;
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cgroup_path = optarg;
+			break;
+		case 'e':
+			events_path = optarg;
+			break;
+		case 'r':
+			ready_path = optarg;
+			break;
+		case 's':
+			snprintf(sink.session, sizeof(sink.session), "%s", optarg);
+			break;
+		case 'i':
+			sink.operator_identity = optarg;
+			break;
+		case 'v':
+			ag_verbose = true;
+			break;
+		default:
+			return AG_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE] "
+				"[--ready-file PATH] POLICY...\n");
+		return AG_EXIT_USAGE;
+	}
+	n_files = argc - optind;
+	ag_log_setup_libbpf();
+
+	status = ag_cli_compile(argv + optind, n_files, &pols, &c);
+	if (status != AG_EXIT_OK)
+		goto cleanup;
+
+	if (!cgroup_path) {
+		err = ag_cgroup2_mount(cgdefault, sizeof(cgdefault) - 64);
+		if (err) {
+			ag_log_error("cgroup: no cgroup2 mount found: %s", strerror(-err));
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+		strcat(cgdefault, "/");
+		strcat(cgdefault, default_cgroup_name);
+		cgroup_path = cgdefault;
+	}
+	err = ag_cgroup_open(cgroup_path, 1, &cg);
+	if (err) {
+		ag_log_error("cgroup: cannot use \"%s\": %s", cgroup_path, strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+	if (cg.level == 0) {
+		ag_log_error("cgroup: refusing to govern the root cgroup \"%s\"", cg.path);
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+
+	err = ag_loader_open(&lopts, &l);
+	if (err) {
+		ag_log_error("bpf: loading the programs failed: %s; this kernel cannot enforce "
+			     "(run \"agentguard probe\" for details)",
+			     strerror(-err));
+		status = AG_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+	err = ag_loader_install(l, c);
+	if (err) {
+		ag_log_error("bpf: installing the policy tables failed: %s", strerror(-err));
+		status = AG_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+
+	/* Events sink ready before anything can be denied. */
+	sink.out = stdout;
+	if (events_path) {
+		sink.out = fopen(events_path, "ae");
+		if (!sink.out) {
+			ag_log_error("events: cannot open \"%s\": %s", events_path,
+				     strerror(errno));
+			status = AG_EXIT_IOERR;
+			goto cleanup;
+		}
+	}
+	sink.policy = c;
+	sink.generation = ag_loader_generation(l);
+	gethostname(sink.host, sizeof(sink.host) - 1);
+	if (!sink.session[0])
+		random_session(sink.session, sizeof(sink.session));
+	snprintf(sink.sandbox, sizeof(sink.sandbox), "%s", cg.rel);
+	rb = ring_buffer__new(ag_loader_ringbuf_fd(l), ag_event_sink_handle, &sink, NULL);
+	if (!rb) {
+		ag_log_error("events: cannot open the ring buffer: %s", strerror(errno));
+		status = AG_EXIT_SOFTWARE;
+		goto cleanup;
+	}
+
+	err = ag_loader_attach(l, &cg);
+	if (err) {
+		ag_log_error("bpf: attaching to \"%s\" failed: %s; this kernel cannot enforce "
+			     "(run \"agentguard probe\" for details)",
+			     cg.path, strerror(-err));
+		status = AG_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (ready_path) {
+		err = write_ready_file(ready_path);
+		if (err) {
+			ag_log_error("load: cannot write ready file \"%s\": %s", ready_path,
+				     strerror(-err));
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+	}
+	ag_log_info("enforcing %d polic%s (sha256 %s) on cgroup \"%s\"", n_files,
+		    n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path);
+
+	while (!stop_requested) {
+		err = ring_buffer__poll(rb, 200);
+		if (err < 0 && err != -EINTR) {
+			ag_log_error("events: polling the ring buffer failed: %s", strerror(-err));
+			status = AG_EXIT_SOFTWARE;
+			break;
+		}
+		fflush(sink.out);
+	}
+	/* Drain what the kernel wrote before we were asked to stop. */
+	ring_buffer__consume(rb);
+	if (fflush(sink.out) && status == AG_EXIT_OK)
+		status = AG_EXIT_IOERR;
+	if (sink.malformed)
+		ag_log_warn("events: %llu malformed records skipped", sink.malformed);
+
+cleanup:
+	ring_buffer__free(rb);
+	if (sink.out && sink.out != stdout)
+		fclose(sink.out);
+	ag_event_sink_free(&sink);
+	ag_loader_close(l);
+	ag_cgroup_close(&cg);
+	ag_compiled_free(c);
+	ag_cli_free_policies(pols, n_files);
+	return status;
+}

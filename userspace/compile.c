@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The policy compiler: layers folded into one effective table per surface.
+ *
+ * Filesystem: the effective table holds every rule path of every layer plus "/". For an entry E
+ * each layer's deciding rule is its longest rule path that is a prefix of E (or its default);
+ * any longer rule of any layer below E would itself be an entry, so the kernel's longest-prefix
+ * hit on the effective table gives every layer's own longest-prefix decision at once.
+ *
+ * Network: the effective LPM holds every rule CIDR plus ::/0. For an entry E the rules that
+ * apply are those whose CIDR contains E, in every layer; within a layer a matching deny rule
+ * wins over a matching allow rule, then the default. The result over (protocol, port) is
+ * stored as disjoint segments plus a fallback.
+ *
+ * Across layers: DENY if any enforce-mode decision denies, else WOULD_DENY if any audit-mode
+ * decision denies, else ALLOW. Attribution: the highest layer that denies; on allow, the
+ * deciding rule of the lowest layer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "sha256.h"
+#include "strmap.h"
+
+struct layer_decision {
+	enum ag_verdict verdict;	/* this layer's own verdict, mode applied */
+	__u32 rule;
+	enum ag_layer layer;
+};
+
+/* Fold the per-layer decisions of one access into the effective verdict and rule. */
+static enum ag_verdict fold_layers(const struct layer_decision *d, size_t n, __u32 *rule)
+{
+	enum ag_verdict best = AG_ALLOW;
+	size_t i, pick = 0;
+
+	for (i = 0; i < n; i++) {
+		if (d[i].verdict > best ||
+		    (d[i].verdict == best && best != AG_ALLOW && d[i].layer < d[pick].layer)) {
+			best = d[i].verdict;
+			pick = i;
+		}
+	}
+	if (best == AG_ALLOW) {
+		/* The deciding rule of the lowest layer (the first such policy on a tie). */
+		for (i = 0; i < n; i++)
+			if (d[i].layer > d[pick].layer)
+				pick = i;
+	}
+	*rule = n ? d[pick].rule : AG_RULE_NONE;
+	return best;
+}
+
+static enum ag_verdict deny_verdict(enum ag_mode mode)
+{
+	return mode == AG_MODE_AUDIT ? AG_WOULD_DENY : AG_DENY;
+}
+
+static int add_rule(struct ag_compiled *c, const struct ag_policy *p, enum ag_rule_kind kind,
+		    const char *explicit_id, const char *section, long index, enum ag_mode mode,
+		    struct ag_pos pos, __u32 *idx)
+{
+	struct ag_rule_ref *r;
+	int n;
+
+	if (c->n_rules >= AG_RULE_NONE - 1)
+		return -E2BIG;
+	if ((c->n_rules & (c->n_rules - 1)) == 0) {
+		size_t cap = c->n_rules ? c->n_rules * 2 : 16;
+		void *v = realloc(c->rules, cap * sizeof(*c->rules));
+
+		if (!v)
+			return -ENOMEM;
+		c->rules = v;
+	}
+	r = &c->rules[c->n_rules];
+	memset(r, 0, sizeof(*r));
+	if (explicit_id)
+		n = asprintf(&r->id, "%s", explicit_id);
+	else if (index < 0)
+		n = asprintf(&r->id, "%s:%s.default", p->name, section);
+	else
+		n = asprintf(&r->id, "%s:%s[%ld]", p->name, section, index);
+	if (n < 0)
+		return -ENOMEM;
+	r->policy = p;
+	r->kind = kind;
+	r->layer = p->layer;
+	r->mode = mode == AG_MODE_INHERIT ? p->mode : mode;
+	r->pos = pos;
+	*idx = c->n_rules++;
+	return 0;
+}
+
+/* ---- filesystem ---------------------------------------------------------------------- */
+
+struct fs_layer {
+	struct ag_strmap paths;		/* rule path -> rule index */
+	__u32 default_rule;
+};
+
+/* The deciding rule of one layer for path: its longest rule path that is a prefix, or its default. */
+static __u32 fs_layer_rule(const struct fs_layer *l, const char *path)
+{
+	size_t len = strlen(path);
+	size_t v;
+
+	for (;;) {
+		if (ag_strmap_get(&l->paths, path, len, &v))
+			return (__u32)v;
+		if (len <= 1)
+			break;
+		while (len > 1 && path[len - 1] != '/')
+			len--;
+		/* "/a" -> "/" keeps the slash; "/a/b" -> "/a" drops it. */
+		if (len > 1)
+			len--;
+	}
+	return l->default_rule;
+}
+
+static int compile_fs(struct ag_compiled *c, struct ag_diags *diags, __u32 *fs_access)
+{
+	struct fs_layer *layers = NULL;
+	struct layer_decision *dec = NULL;
+	struct ag_strmap effective = {};
+	bool invalid = false;
+	size_t i, j, k, v;
+	int err = 0;
+
+	layers = calloc(c->n_policies ? c->n_policies : 1, sizeof(*layers));
+	dec = calloc(c->n_policies ? c->n_policies : 1, sizeof(*dec));
+	if (!layers || !dec) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = ag_strmap_put(&effective, "/", 1, 0, NULL);
+	if (err)
+		goto cleanup;
+
+	/* Rules were added policy by policy: default first, then the rules in order. */
+	for (i = 0, k = 0; i < c->n_policies; i++) {
+		const struct ag_policy *p = c->policies[i];
+
+		while (c->rules[k].kind != AG_RK_FS_DEFAULT || c->rules[k].policy != p)
+			k++;
+		layers[i].default_rule = k++;
+		for (j = 0; j < p->n_fs_rules; j++, k++) {
+			const struct ag_fs_rule *r = &p->fs_rules[j];
+			size_t first;
+
+			if (ag_strmap_get(&layers[i].paths, r->path, strlen(r->path), &first)) {
+				ag_diags_add(diags, AG_DIAG_ERROR, p->file, r->path_pos,
+					     "path \"%s\" already has a rule at line %u",
+					     r->path, c->rules[first].pos.line);
+				invalid = true;
+				continue;
+			}
+			err = ag_strmap_put(&layers[i].paths, r->path, strlen(r->path), k, NULL);
+			if (!err)
+				err = ag_strmap_put(&effective, r->path, strlen(r->path), 0, NULL);
+			if (err == -EEXIST)	/* another layer has a rule for the same path */
+				err = 0;
+			if (err)
+				goto cleanup;
+		}
+	}
+	if (invalid) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+
+	c->fs = calloc(effective.n, sizeof(*c->fs));
+	if (!c->fs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (v = 0; v < effective.cap; v++) {
+		const char *path = effective.slots[v].key;
+		struct ag_fs_entry *e;
+		__u32 cls;
+
+		if (!path)
+			continue;
+		e = &c->fs[c->n_fs++];
+		e->path = strdup(path);
+		if (!e->path) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (cls = 0; cls < AG_FS_NCLASSES; cls++) {
+			for (i = 0; i < c->n_policies; i++) {
+				__u32 rule = fs_layer_rule(&layers[i], path);
+				const struct ag_rule_ref *r = &c->rules[rule];
+
+				dec[i].rule = rule;
+				dec[i].layer = r->layer;
+				dec[i].verdict = (fs_access[rule] & (1u << cls)) ? AG_ALLOW :
+										   deny_verdict(r->mode);
+			}
+			e->val.verdict[cls] = fold_layers(dec, c->n_policies, &e->val.rule[cls]);
+		}
+	}
+
+cleanup:
+	if (layers)
+		for (i = 0; i < c->n_policies; i++)
+			ag_strmap_free(&layers[i].paths);
+	ag_strmap_free(&effective);
+	free(layers);
+	free(dec);
+	return err;
+}
+
+/* ---- network ------------------------------------------------------------------------- */
+
+struct net_rule_at {
+	__u32 rule;		/* rule index */
+	size_t policy;		/* layer position */
+	const struct ag_net_rule *r;
+};
+
+static bool prefix_contains(const __u8 *net, unsigned int plen, const __u8 *addr)
+{
+	unsigned int full = plen / 8, rem = plen % 8;
+
+	if (memcmp(net, addr, full))
+		return false;
+	if (!rem)
+		return true;
+	return ((net[full] ^ addr[full]) & (0xff << (8 - rem))) == 0;
+}
+
+static bool rule_covers(const struct ag_net_rule *r, __u8 proto, unsigned int port)
+{
+	size_t i;
+
+	if (!(r->protocol & proto))
+		return false;
+	if (!r->n_ports)
+		return true;
+	for (i = 0; i < r->n_ports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+/* One layer's decision for (proto, port) from the rules that contain the entry. */
+static void net_layer_decide(const struct ag_compiled *c, const struct net_rule_at *m, size_t nm,
+			     size_t policy, __u32 default_rule, __u8 proto, unsigned int port,
+			     struct layer_decision *d)
+{
+	const struct ag_policy *p = c->policies[policy];
+	__u32 allow = AG_RULE_NONE;
+	size_t i;
+
+	d->layer = p->layer;
+	for (i = 0; i < nm; i++) {
+		if (m[i].policy != policy || !rule_covers(m[i].r, proto, port))
+			continue;
+		if (m[i].r->action == AG_NET_DENY) {
+			d->rule = m[i].rule;
+			d->verdict = deny_verdict(c->rules[m[i].rule].mode);
+			return;
+		}
+		if (allow == AG_RULE_NONE)
+			allow = m[i].rule;
+	}
+	if (allow != AG_RULE_NONE) {
+		d->rule = allow;
+		d->verdict = AG_ALLOW;
+		return;
+	}
+	d->rule = default_rule;
+	d->verdict = p->net_default_allow ? AG_ALLOW : deny_verdict(c->rules[default_rule].mode);
+}
+
+struct run {
+	unsigned int lo, hi;
+	__u8 verdict;
+	__u32 rule;
+};
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The folded decision over ports for one entry, as segments + fallback. Returns 0 or -E2BIG
+ * when more than AG_NET_MAX_SEGS segments would be needed.
+ */
+static int net_entry_value(const struct ag_compiled *c, const struct net_rule_at *m, size_t nm,
+			   const __u32 *net_default, struct layer_decision *dec,
+			   struct ag_net_val *val)
+{
+	static const __u8 protos[2] = { AG_NET_TCP, AG_NET_UDP };
+	unsigned int *cuts = NULL;
+	struct run *runs[2] = {};
+	size_t n_runs[2] = {}, n_cuts = 0, i, j, pi;
+	unsigned long best_cover = 0;
+	int err = 0;
+
+	/* Elementary intervals start at 0 and at every lo and hi+1 of a matching rule's ports. */
+	for (i = 0; i < nm; i++)
+		n_cuts += 2 * m[i].r->n_ports;
+	cuts = malloc((n_cuts + 1) * sizeof(*cuts));
+	runs[0] = malloc((n_cuts + 1) * sizeof(struct run));
+	runs[1] = malloc((n_cuts + 1) * sizeof(struct run));
+	if (!cuts || !runs[0] || !runs[1]) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	n_cuts = 0;
+	cuts[n_cuts++] = 0;
+	for (i = 0; i < nm; i++)
+		for (j = 0; j < m[i].r->n_ports; j++) {
+			cuts[n_cuts++] = m[i].r->ports[j].lo;
+			if (m[i].r->ports[j].hi < 65535)
+				cuts[n_cuts++] = m[i].r->ports[j].hi + 1u;
+		}
+	qsort(cuts, n_cuts, sizeof(*cuts), cmp_uint);
+
+	for (pi = 0; pi < 2; pi++) {
+		for (i = 0; i < n_cuts; i++) {
+			unsigned int lo = cuts[i], hi;
+			__u32 rule;
+			__u8 verdict;
+
+			if (i > 0 && cuts[i] == cuts[i - 1])
+				continue;
+			for (j = i + 1; j < n_cuts && cuts[j] == lo; j++)
+				;
+			hi = j < n_cuts ? cuts[j] - 1 : 65535;
+			for (j = 0; j < c->n_policies; j++)
+				net_layer_decide(c, m, nm, j, net_default[j], protos[pi], lo, &dec[j]);
+			verdict = fold_layers(dec, c->n_policies, &rule);
+			if (n_runs[pi] && runs[pi][n_runs[pi] - 1].verdict == verdict &&
+			    runs[pi][n_runs[pi] - 1].rule == rule) {
+				runs[pi][n_runs[pi] - 1].hi = hi;
+				continue;
+			}
+			runs[pi][n_runs[pi]++] = (struct run){ lo, hi, verdict, rule };
+		}
+	}
+
+	/* The fallback is the (verdict, rule) covering the most (protocol, port) pairs. */
+	for (pi = 0; pi < 2; pi++)
+		for (i = 0; i < n_runs[pi]; i++) {
+			unsigned long cover = 0;
+			size_t qi, q;
+
+			for (qi = 0; qi < 2; qi++)
+				for (q = 0; q < n_runs[qi]; q++)
+					if (runs[qi][q].verdict == runs[pi][i].verdict &&
+					    runs[qi][q].rule == runs[pi][i].rule)
+						cover += runs[qi][q].hi - runs[qi][q].lo + 1;
+			if (cover > best_cover) {
+				best_cover = cover;
+				val->fallback_verdict = runs[pi][i].verdict;
+				val->fallback_rule = runs[pi][i].rule;
+			}
+		}
+
+	/* Everything else becomes a segment; identical TCP and UDP runs share one. */
+	val->n_segs = 0;
+	for (pi = 0; pi < 2; pi++)
+		for (i = 0; i < n_runs[pi]; i++) {
+			struct run *r = &runs[pi][i];
+			struct ag_net_seg *s;
+
+			if (r->verdict == val->fallback_verdict && r->rule == val->fallback_rule)
+				continue;
+			if (pi == 1) {
+				for (j = 0; j < val->n_segs; j++) {
+					s = &val->seg[j];
+					if (s->proto == AG_NET_TCP && s->port_lo == r->lo &&
+					    s->port_hi == r->hi && s->verdict == r->verdict &&
+					    s->rule == r->rule)
+						break;
+				}
+				if (j < val->n_segs) {
+					val->seg[j].proto |= AG_NET_UDP;
+					continue;
+				}
+			}
+			if (val->n_segs >= AG_NET_MAX_SEGS) {
+				err = -E2BIG;
+				goto cleanup;
+			}
+			s = &val->seg[val->n_segs++];
+			s->rule = r->rule;
+			s->port_lo = r->lo;
+			s->port_hi = r->hi;
+			s->proto = protos[pi];
+			s->verdict = r->verdict;
+		}
+
+cleanup:
+	free(cuts);
+	free(runs[0]);
+	free(runs[1]);
+	return err;
+}
+
+static void addr_mask(const __u8 *in, unsigned int plen, __u8 *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < 16; i++) {
+		if (plen >= 8 * (i + 1))
+			out[i] = in[i];
+		else if (plen > 8 * i)
+			out[i] = in[i] & (0xff << (8 - (plen - 8 * i)));
+		else
+			out[i] = 0;
+	}
+}
+
+static int compile_net(struct ag_compiled *c, struct ag_diags *diags, const __u32 *net_default,
+		       const __u32 *net_first_rule)
+{
+	struct ag_strmap by_prefix = {};	/* 17-byte (plen, addr) -> first index in all[] */
+	struct net_rule_at *all = NULL, *m = NULL;
+	struct layer_decision *dec = NULL;
+	size_t n_all = 0, i, j, k;
+	bool lens[129] = {};
+	size_t *next = NULL;	/* chain of rules with the same prefix */
+	unsigned char key[17];
+	bool invalid = false;
+	int err = 0;
+
+	for (i = 0; i < c->n_policies; i++)
+		n_all += c->policies[i]->n_net_rules;
+	all = calloc(n_all + 1, sizeof(*all));
+	m = calloc(n_all + 1, sizeof(*m));
+	next = calloc(n_all + 1, sizeof(*next));
+	dec = calloc(c->n_policies + 1, sizeof(*dec));
+	if (!all || !m || !next || !dec) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	k = 0;
+	for (i = 0; i < c->n_policies; i++) {
+		const struct ag_policy *p = c->policies[i];
+
+		for (j = 0; j < p->n_net_rules; j++) {
+			const struct ag_net_rule *r = &p->net_rules[j];
+			size_t head;
+
+			if (r->target == AG_TARGET_DOMAIN) {
+				ag_diags_add(diags, AG_DIAG_ERROR, p->file, r->target_pos,
+					     "domain rules are not enforced by this version of "
+					     "agentguard; use cidr or ip");
+				invalid = true;
+				continue;
+			}
+			all[k] = (struct net_rule_at){ net_first_rule[i] + j, i, r };
+			key[0] = r->prefixlen;
+			memcpy(key + 1, r->addr, 16);
+			lens[r->prefixlen] = true;
+			next[k] = SIZE_MAX;
+			if (ag_strmap_get(&by_prefix, (char *)key, sizeof(key), &head)) {
+				/* Append, keeping policy and rule order. */
+				while (next[head] != SIZE_MAX)
+					head = next[head];
+				next[head] = k;
+			} else {
+				err = ag_strmap_put(&by_prefix, (char *)key, sizeof(key), k, NULL);
+				if (err)
+					goto cleanup;
+			}
+			k++;
+		}
+	}
+	if (invalid) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	n_all = k;
+
+	/* Entries: every distinct rule prefix, plus ::/0 for the defaults. */
+	c->net = calloc(by_prefix.n + 1, sizeof(*c->net));
+	if (!c->net) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	c->net[c->n_net++].key.prefixlen = 0;
+	for (i = 0; i < by_prefix.cap; i++) {
+		const unsigned char *kk = (const unsigned char *)by_prefix.slots[i].key;
+		struct ag_net_entry *e;
+
+		if (!kk)
+			continue;
+		if (kk[0] == 0)
+			continue;	/* ::/0 itself is entry 0 */
+		e = &c->net[c->n_net++];
+		e->key.prefixlen = kk[0];
+		memcpy(e->key.addr, kk + 1, 16);
+	}
+
+	for (i = 0; i < c->n_net; i++) {
+		struct ag_net_entry *e = &c->net[i];
+		size_t nm = 0;
+		unsigned int plen;
+
+		/* The rules whose CIDR contains this entry, in policy and rule order. */
+		for (plen = 0; plen <= e->key.prefixlen; plen++) {
+			size_t at;
+
+			if (!lens[plen])
+				continue;
+			key[0] = plen;
+			addr_mask(e->key.addr, plen, key + 1);
+			if (!ag_strmap_get(&by_prefix, (char *)key, sizeof(key), &at))
+				continue;
+			for (; at != SIZE_MAX; at = next[at])
+				m[nm++] = all[at];
+		}
+		err = net_entry_value(c, m, nm, net_default, dec, &e->val);
+		if (err == -E2BIG) {
+			/* Blame the most specific rule covering the entry (the last matched). */
+			const struct net_rule_at *blame = &m[nm - 1];
+
+			ag_diags_add(diags, AG_DIAG_ERROR, c->policies[blame->policy]->file,
+				     blame->r->pos, "the rules covering this address need more than %d port "
+				     "segments; merge port ranges or split the CIDR",
+				     AG_NET_MAX_SEGS);
+			err = -EINVAL;
+			goto cleanup;
+		}
+		if (err)
+			goto cleanup;
+	}
+
+cleanup:
+	ag_strmap_free(&by_prefix);
+	free(all);
+	free(m);
+	free(next);
+	free(dec);
+	return err;
+}
+
+/* ---- driver -------------------------------------------------------------------------- */
+
+int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
+	       struct ag_diags *diags)
+{
+	struct ag_compiled *c;
+	__u32 *fs_access = NULL, *net_default = NULL, *net_first = NULL;
+	unsigned char *cat = NULL;
+	size_t i, j;
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	net_default = calloc(n + 1, sizeof(*net_default));
+	net_first = calloc(n + 1, sizeof(*net_first));
+	cat = malloc(32 * (n + 1));
+	if (!c || !net_default || !net_first || !cat) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	c->policies = policies;
+	c->n_policies = n;
+
+	for (i = 0; i < n; i++) {
+		const struct ag_policy *p = policies[i];
+		struct ag_pos none = { 0, 0 };
+		__u32 idx;
+
+		err = add_rule(c, p, AG_RK_FS_DEFAULT, NULL, "filesystem", -1, AG_MODE_INHERIT, none,
+			       &idx);
+		for (j = 0; !err && j < p->n_fs_rules; j++)
+			err = add_rule(c, p, AG_RK_FS_RULE, p->fs_rules[j].id, "filesystem", j,
+				       p->fs_rules[j].mode, p->fs_rules[j].pos, &idx);
+		if (!err)
+			err = add_rule(c, p, AG_RK_NET_DEFAULT, NULL, "network", -1,
+				       AG_MODE_INHERIT, none, &net_default[i]);
+		net_first[i] = c->n_rules;
+		for (j = 0; !err && j < p->n_net_rules; j++)
+			err = add_rule(c, p, AG_RK_NET_RULE, p->net_rules[j].id, "network", j,
+				       p->net_rules[j].mode, p->net_rules[j].pos, &idx);
+		if (err)
+			goto cleanup;
+		memcpy(cat + 32 * i, p->sha256, 32);
+	}
+
+	/* What each rule allows, by class; indexed like c->rules. */
+	fs_access = calloc(c->n_rules + 1, sizeof(*fs_access));
+	if (!fs_access) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0, j = 0; i < c->n_rules; i++) {
+		const struct ag_rule_ref *r = &c->rules[i];
+
+		if (r->kind == AG_RK_FS_DEFAULT) {
+			fs_access[i] = r->policy->fs_default_allow ?
+					       AG_FS_WANT_READ | AG_FS_WANT_WRITE | AG_FS_WANT_EXEC :
+					       0;
+			j = 0;
+		} else if (r->kind == AG_RK_FS_RULE) {
+			const struct ag_fs_rule *fr = &r->policy->fs_rules[j++];
+
+			if (fr->access == AG_FS_RO)
+				fs_access[i] = AG_FS_WANT_READ;
+			else if (fr->access == AG_FS_RW)
+				fs_access[i] = AG_FS_WANT_READ | AG_FS_WANT_WRITE;
+			if (fr->exec && fr->access != AG_FS_NONE)
+				fs_access[i] |= AG_FS_WANT_EXEC;
+		}
+	}
+
+	err = compile_fs(c, diags, fs_access);
+	if (!err || err == -EINVAL) {
+		int err2 = compile_net(c, diags, net_default, net_first);
+
+		if (!err)
+			err = err2;
+	}
+	if (err)
+		goto cleanup;
+
+	ag_sha256(cat, 32 * n, c->sha256);
+	for (i = 0; i < 32; i++)
+		snprintf(c->sha256_hex + 2 * i, 3, "%02x", c->sha256[i]);
+	*out = c;
+	c = NULL;
+
+cleanup:
+	ag_compiled_free(c);
+	free(fs_access);
+	free(net_default);
+	free(net_first);
+	free(cat);
+	return err;
+}
+
+void ag_compiled_free(struct ag_compiled *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_rules; i++)
+		free(c->rules[i].id);
+	for (i = 0; i < c->n_fs; i++)
+		free(c->fs[i].path);
+	free(c->rules);
+	free(c->fs);
+	free(c->net);
+	free(c);
+}
+
+__u64 ag_fs_path_key(const char *path, size_t len, __u64 seed)
+{
+	__u64 h = seed;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = ag_path_hash_step(h, (__u8)path[i]);
+	return ag_path_hash_final(h, len);
+}
+
+enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path, __u32 want,
+				  __u32 *rule)
+{
+	size_t len = strlen(path), i, best = SIZE_MAX;
+
+	/* Entries are few per path: compare each prefix boundary, longest hit wins. */
+	for (i = 0; i < c->n_fs; i++) {
+		const char *e = c->fs[i].path;
+		size_t el = strlen(e);
+
+		if (el > len || memcmp(e, path, el))
+			continue;
+		if (!(el == 1 || el == len || path[el] == '/'))
+			continue;
+		if (best == SIZE_MAX || el > strlen(c->fs[best].path))
+			best = i;
+	}
+	if (best == SIZE_MAX) {
+		*rule = AG_RULE_NONE;
+		return AG_DENY;
+	}
+	return ag_fs_val_verdict(&c->fs[best].val, want, rule);
+}
+
+enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
+				   __u16 port, __u32 *rule)
+{
+	size_t i, best = SIZE_MAX;
+	__u8 judged[16];
+
+	ag_net_judged_addr(addr, judged);
+	for (i = 0; i < c->n_net; i++) {
+		const struct ag_net_entry *e = &c->net[i];
+
+		if (!prefix_contains(e->key.addr, e->key.prefixlen, judged))
+			continue;
+		if (best == SIZE_MAX || e->key.prefixlen > c->net[best].key.prefixlen)
+			best = i;
+	}
+	*rule = AG_RULE_NONE;
+	if (best == SIZE_MAX || !proto)
+		return AG_DENY;
+	return ag_net_val_verdict(&c->net[best].val, proto, port, rule);
+}
+
+const char *ag_verdict_name(enum ag_verdict v)
+{
+	switch (v) {
+	case AG_ALLOW:
+		return "allow";
+	case AG_WOULD_DENY:
+		return "would-deny";
+	case AG_DENY:
+		return "deny";
+	}
+	return "deny";
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Policies (layers) → one effective table per surface, in the kernel's key/value formats.
+ * The kernel decides with one lookup walk per access whatever the number of rules or layers;
+ * everything layer-related is folded here. Needs no privileges and no kernel.
+ */
+#ifndef AG_COMPILE_H
+#define AG_COMPILE_H
+
+#include <linux/types.h>
+#include "agentguard_abi.h"
+#include "policy.h"
+
+enum ag_rule_kind {
+	AG_RK_FS_RULE,
+	AG_RK_FS_DEFAULT,
+	AG_RK_NET_RULE,
+	AG_RK_NET_DEFAULT,
+};
+
+/* What a rule index in the kernel tables and events refers to. */
+struct ag_rule_ref {
+	char *id;			/* "ci-agent:filesystem[2]", an explicit id, or "...default" */
+	const struct ag_policy *policy;
+	enum ag_rule_kind kind;
+	enum ag_layer layer;
+	enum ag_mode mode;		/* effective: the rule's own or its policy's */
+	struct ag_pos pos;
+};
+
+struct ag_fs_entry {
+	char *path;			/* the rule path this entry is keyed by */
+	struct ag_fs_val val;
+};
+
+struct ag_net_entry {
+	struct ag_net_key key;
+	struct ag_net_val val;
+};
+
+struct ag_compiled {
+	struct ag_policy **policies;	/* borrowed, in layer order as given */
+	size_t n_policies;
+	struct ag_rule_ref *rules;
+	size_t n_rules;
+	struct ag_fs_entry *fs;
+	size_t n_fs;
+	struct ag_net_entry *net;
+	size_t n_net;
+	uint8_t sha256[32];		/* of the policies' sha256 values, in order */
+	char sha256_hex[65];
+};
+
+/*
+ * Fold policies into tables. Returns 0, -EINVAL with diagnostics (e.g. a port segment bound
+ * exceeded, a duplicate rule path, a rule kind this build cannot enforce), or -ENOMEM.
+ */
+int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
+	       struct ag_diags *diags);
+void ag_compiled_free(struct ag_compiled *c);
+
+/* The kernel's hash of a rule path under seed, as bpf/file.bpf.c computes it. */
+__u64 ag_fs_path_key(const char *path, size_t len, __u64 seed);
+
+/*
+ * The same decisions as the kernel, for explain and for tests that check the two agree.
+ * path must be normalised and absolute; addr as in ag_net_key (IPv4 as ::ffff:a.b.c.d).
+ */
+enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path, __u32 want,
+				  __u32 *rule);
+enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
+				   __u16 port, __u32 *rule);
+
+const char *ag_verdict_name(enum ag_verdict v);
+
+#endif /* AG_COMPILE_H */

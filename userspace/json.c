@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static bool reserve(struct ag_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->len + n + 1 <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void ag_buf_reset(struct ag_buf *b)
+{
+	b->len = 0;
+	b->oom = false;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void ag_buf_free(struct ag_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+void ag_buf_put(struct ag_buf *b, const char *s, size_t n)
+{
+	if (!reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void ag_buf_puts(struct ag_buf *b, const char *s)
+{
+	ag_buf_put(b, s, strlen(s));
+}
+
+void ag_buf_printf(struct ag_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !reserve(b, n)) {
+		b->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one (RFC 3629). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len, i;
+	unsigned int cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values above U+10FFFF are invalid. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+bool ag_json_str(struct ag_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	bool valid = true;
+	size_t i = 0, k;
+
+	ag_buf_put(b, "\"", 1);
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+
+			ag_buf_put(b, esc, 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			ag_buf_printf(b, "\\u%04x", c);
+			i++;
+		} else if (c < 0x80) {
+			ag_buf_put(b, (const char *)&s[i], 1);
+			i++;
+		} else if ((k = utf8_seq(s + i, n - i))) {
+			ag_buf_put(b, (const char *)&s[i], k);
+			i += k;
+		} else {
+			ag_buf_puts(b, "\xef\xbf\xbd");	/* U+FFFD */
+			valid = false;
+			i++;
+		}
+	}
+	ag_buf_put(b, "\"", 1);
+	return valid;
+}
+
+void ag_json_base64(struct ag_buf *b, const unsigned char *s, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	ag_buf_put(b, "\"", 1);
+	for (i = 0; i + 2 < n; i += 3) {
+		char o[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
+			       tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], tab[s[i + 2] & 63] };
+
+		ag_buf_put(b, o, 4);
+	}
+	if (n - i == 1) {
+		char o[4] = { tab[s[i] >> 2], tab[(s[i] & 3) << 4], '=', '=' };
+
+		ag_buf_put(b, o, 4);
+	} else if (n - i == 2) {
+		char o[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
+			       tab[(s[i + 1] & 15) << 2], '=' };
+
+		ag_buf_put(b, o, 4);
+	}
+	ag_buf_put(b, "\"", 1);
+}

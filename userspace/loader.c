@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "agentguard.skel.h"
+
+struct ag_loader {
+	struct agentguard *skel;
+	struct ag_loader_opts opts;
+	struct bpf_link *links[3];
+	int fs_inner[AG_GENERATIONS];
+	int net_inner[AG_GENERATIONS];
+	struct ag_state state;	/* what ag_state[0] holds */
+	bool installed;
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
+{
+	struct ag_loader *l;
+	int err, i;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->opts = *opts;
+	for (i = 0; i < AG_GENERATIONS; i++)
+		l->fs_inner[i] = l->net_inner[i] = -1;
+
+	l->skel = agentguard__open();
+	if (!l->skel) {
+		err = -errno;
+		goto cleanup;
+	}
+	bpf_program__set_autoload(l->skel->progs.ag_file_open, opts->lsm);
+	bpf_program__set_autoload(l->skel->progs.ag_connect4, opts->net);
+	bpf_program__set_autoload(l->skel->progs.ag_connect6, opts->net);
+	/* Maps only the LSM programs use cannot be created where BPF-LSM is refused. */
+	if (!opts->lsm)
+		bpf_map__set_autocreate(l->skel->maps.ag_scratch, false);
+
+	err = agentguard__load(l->skel);
+	if (err)
+		goto cleanup;
+
+	/* The path-hash seed is fixed for the programs' life: tables are built with it. */
+	if (getrandom(&l->state.hash_seed, sizeof(l->state.hash_seed), 0) !=
+	    sizeof(l->state.hash_seed)) {
+		err = -EIO;
+		goto cleanup;
+	}
+	*out = l;
+	return 0;
+
+cleanup:
+	ag_loader_close(l);
+	return err;
+}
+
+static int write_state(struct ag_loader *l)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_state), &zero, &l->state, 0))
+		return -errno;
+	return 0;
+}
+
+static int build_fs_table(const struct ag_loader *l, const struct ag_compiled *c, int *out)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts);
+	struct ag_fs_key key;
+	size_t i;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "ag_fs_tab", sizeof(struct ag_fs_key),
+			    sizeof(struct ag_fs_val), c->n_fs ? c->n_fs : 1, &mopts);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < c->n_fs; i++) {
+		key.hash = ag_fs_path_key(c->fs[i].path, strlen(c->fs[i].path),
+					  l->state.hash_seed);
+		/* BPF_NOEXIST: two rule paths with one 64-bit hash must not shadow each other. */
+		if (bpf_map_update_elem(fd, &key, &c->fs[i].val, BPF_NOEXIST)) {
+			err = errno == EEXIST ? -EADDRINUSE : -errno;
+			close(fd);
+			return err;
+		}
+	}
+	*out = fd;
+	return 0;
+}
+
+static int build_net_table(const struct ag_compiled *c, int *out)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_NO_PREALLOC);
+	size_t i;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ag_net_tab", sizeof(struct ag_net_key),
+			    sizeof(struct ag_net_val), c->n_net ? c->n_net : 1, &mopts);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < c->n_net; i++) {
+		if (bpf_map_update_elem(fd, &c->net[i].key, &c->net[i].val, BPF_NOEXIST)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	*out = fd;
+	return 0;
+}
+
+int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
+{
+	__u32 slot = l->installed ? (l->state.generation + 1) % AG_GENERATIONS : 0;
+	int fs_fd = -1, net_fd = -1, err;
+
+	err = build_fs_table(l, c, &fs_fd);
+	if (err)
+		goto cleanup;
+	err = build_net_table(c, &net_fd);
+	if (err)
+		goto cleanup;
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_fs_gens), &slot, &fs_fd, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_net_gens), &slot, &net_fd, 0)) {
+		err = -errno;
+		goto cleanup;
+	}
+
+	/* The flip: one word, read once per decision by every hook. */
+	l->state.generation = slot;
+	l->state.generation_seq++;
+	err = write_state(l);
+	if (err) {
+		l->state.generation_seq--;
+		l->state.generation = (slot + AG_GENERATIONS - 1) % AG_GENERATIONS;
+		goto cleanup;
+	}
+	/*
+	 * Keep this generation's inner maps open until the next swap: before 6.8 an inner map
+	 * could be freed while a program still used it.
+	 */
+	close_fd(&l->fs_inner[slot]);
+	close_fd(&l->net_inner[slot]);
+	l->fs_inner[slot] = fs_fd;
+	l->net_inner[slot] = net_fd;
+	l->installed = true;
+	return 0;
+
+cleanup:
+	close_fd(&fs_fd);
+	close_fd(&net_fd);
+	return err;
+}
+
+int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
+{
+	struct agentguard *s = l->skel;
+	int err;
+
+	if (!l->installed)
+		return -EINVAL;	/* never attach without a policy in place */
+	l->state.sandbox_cgid = sandbox->id;
+	l->state.sandbox_level = sandbox->level;
+	err = write_state(l);
+	if (err)
+		return err;
+
+	if (l->opts.net) {
+		l->links[0] = bpf_program__attach_cgroup(s->progs.ag_connect4, sandbox->fd);
+		if (!l->links[0])
+			return -errno;
+		l->links[1] = bpf_program__attach_cgroup(s->progs.ag_connect6, sandbox->fd);
+		if (!l->links[1])
+			return -errno;
+	}
+	if (l->opts.lsm) {
+		l->links[2] = bpf_program__attach_lsm(s->progs.ag_file_open);
+		if (!l->links[2])
+			return -errno;
+	}
+	return 0;
+}
+
+int ag_loader_ringbuf_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_events);
+}
+
+__u32 ag_loader_generation(const struct ag_loader *l)
+{
+	return l->state.generation_seq;
+}
+
+void ag_loader_close(struct ag_loader *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < sizeof(l->links) / sizeof(l->links[0]); i++)
+		bpf_link__destroy(l->links[i]);
+	for (i = 0; i < AG_GENERATIONS; i++) {
+		close_fd(&l->fs_inner[i]);
+		close_fd(&l->net_inner[i]);
+	}
+	agentguard__destroy(l->skel);
+	free(l);
+}

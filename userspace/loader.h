@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel side of a sandbox: the BPF programs, their maps and links, and the policy
+ * generations. Order (no hook is live before its policy is in place):
+ *   ag_loader_open     open the skeleton, load the programs (nothing attached)
+ *   ag_loader_install  build the idle generation's tables from a compiled policy, flip to it
+ *   ag_loader_attach   scope to the sandbox cgroup and attach
+ */
+#ifndef AG_LOADER_H
+#define AG_LOADER_H
+
+#include <stdbool.h>
+#include "compile.h"
+#include "cgroup.h"
+
+struct ag_loader;
+
+struct ag_loader_opts {
+	bool lsm;		/* load and attach the BPF-LSM programs (file) */
+	bool net;		/* load and attach the cgroup socket programs */
+};
+
+int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out);
+/* Make c the active policy. On error the previously active policy stays active. */
+int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
+int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
+int ag_loader_ringbuf_fd(const struct ag_loader *l);
+/* The generation counter stamped into events (counts installs). */
+__u32 ag_loader_generation(const struct ag_loader *l);
+/* Detaches everything (links are not pinned yet) and frees. NULL-safe. */
+void ag_loader_close(struct ag_loader *l);
+
+#endif /* AG_LOADER_H */

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * agentguard: runtime enforcement for AI-agent sandboxes. One binary, subcommands;
+ * invoked as agentguard-load it is "agentguard load".
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef AG_VERSION
+#define AG_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+	fputs("usage: agentguard <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  load [--cgroup PATH] [--events FILE] [--ready-file PATH] [--session ID]\n"
+	      "       [--identity TEXT] [-v] POLICY...\n"
+	      "                 compile, load and attach the policies for a sandbox cgroup, then\n"
+	      "                 stream audit events (JSON lines) until SIGTERM\n"
+	      "  check POLICY...  validate and compile; no kernel state (exit 65 if invalid)\n"
+	      "  probe [--json]   can this kernel enforce? (exit 0 yes, 69 no)\n"
+	      "  version\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = basename(argv[0]);
+
+	if (!strcmp(self, "agentguard-load"))
+		return cmd_load(argc, argv);
+	if (argc < 2) {
+		usage(stderr);
+		return AG_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "load"))
+		return cmd_load(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "probe"))
+		return cmd_probe(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("agentguard %s (ABI %d, event schema %d)\n", AG_VERSION, 1, 1);
+		return AG_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return AG_EXIT_OK;
+	}
+	fprintf(stderr, "agentguard: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return AG_EXIT_USAGE;
+}
