@@ -39,12 +39,20 @@ static void put_time(struct ag_buf *b, __u64 boot_ns)
 	ag_buf_printf(b, "\"%s.%09lldZ\"", date, (long long)(ns % 1000000000LL));
 }
 
-static void put_addr(struct ag_buf *b, const __u8 *a)
+/* Keys hold IPv4 addresses as ::ffff:a.b.c.d. */
+static bool is_v4_key(const __u8 *a)
 {
-	char s[INET6_ADDRSTRLEN];
 	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-	if (!memcmp(a, mapped, 12))
+	return !memcmp(a, mapped, 12);
+}
+
+/* as_v6: print exactly as an IPv6 caller wrote it, even ::ffff:a.b.c.d. */
+static void put_addr(struct ag_buf *b, const __u8 *a, bool as_v6)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	if (!as_v6 && is_v4_key(a))
 		inet_ntop(AF_INET, a + 12, s, sizeof(s));
 	else
 		inet_ntop(AF_INET6, a, s, sizeof(s));
@@ -79,9 +87,13 @@ static void put_header(struct ag_event_sink *s, const struct ag_event_hdr *h)
 	else
 		ag_buf_puts(b, "null");
 
-	ag_buf_printf(b, "},\"process\":{\"pid\":%u,\"tid\":%u,\"ppid\":%u,\"cgroup_id\":%llu,"
-			 "\"comm\":",
-		      h->pid, h->tid, h->ppid, (unsigned long long)h->cgroup_id);
+	ag_buf_printf(b, "},\"process\":{\"pid\":%u,\"tid\":%u,\"ppid\":", h->pid, h->tid);
+	/* cgroup socket programs cannot read the task: the parent is unknown there, not 0. */
+	if (h->kind == AG_EV_NETWORK)
+		ag_buf_puts(b, "null");
+	else
+		ag_buf_printf(b, "%u", h->ppid);
+	ag_buf_printf(b, ",\"cgroup_id\":%llu,\"comm\":", (unsigned long long)h->cgroup_id);
 	ag_json_str(b, h->comm, strnlen(h->comm, sizeof(h->comm)));
 	ag_buf_printf(b, "},\"kind\":\"%s\"", kind_name(h->kind));
 }
@@ -144,10 +156,11 @@ static void put_file_target(struct ag_buf *b, const struct ag_event_file *e)
 static void put_net_target(struct ag_buf *b, const struct ag_event_net *e)
 {
 	ag_buf_puts(b, ",\"operation\":\"connect\",\"target\":{\"address\":");
-	put_addr(b, e->orig_addr);
-	if (memcmp(e->addr, e->orig_addr, 16)) {
+	put_addr(b, e->orig_addr, e->family == AF_INET6);
+	/* An IPv6 destination judged by the IPv4 address it carries: say which. */
+	if (e->family == AF_INET6 && is_v4_key(e->addr)) {
 		ag_buf_puts(b, ",\"judged_as\":");
-		put_addr(b, e->addr);
+		put_addr(b, e->addr, false);
 	}
 	ag_buf_printf(b, ",\"port\":%u,\"protocol\":\"%s\",\"family\":\"%s\"}", e->port,
 		      e->proto == AG_NET_TCP ? "tcp" : e->proto == AG_NET_UDP ? "udp" : "other",

@@ -306,8 +306,9 @@ static void test_v4_mapped_ipv6_judged_as_ipv4(void **state)
 	/* And the mapped form of an allowed destination stays allowed. */
 	assert_int_equal(try_connect(e, true, AF_INET6, "::ffff:127.0.0.1", PORT_OK), 0);
 	ev = drain_events(e);
-	assert_contains(ev, "\"address\":\"127.0.0.2\"");
+	assert_contains(ev, "\"address\":\"::ffff:127.0.0.2\",\"judged_as\":\"127.0.0.2\"");
 	assert_contains(ev, "\"family\":\"ipv6\"");
+	assert_contains(ev, "\"ppid\":null");
 	assert_contains(ev, "\"rule\":{\"id\":\"no-second-loopback\"");
 }
 

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest-side test library (busybox sh). Sourced by tests/guest/*.sh, which vm/agentguard-vm
+# runs as root outside any sandbox. Each check prints one line, "PASS <name>" or
+# "FAIL <name>: <why>"; tests/run counts them. Names are prefixed with the guest kernel series.
+
+AG_CG=/sys/fs/cgroup/agtest
+AG_EVENTS=/tmp/agtest-events.jsonl
+AG_READY=/run/agtest-ready
+SERIES=$(uname -r | cut -d. -f1,2)
+SUITE=${SUITE:-$(basename "$0" .sh)}
+
+_name() { echo "guest-$SERIES/$SUITE/$1"; }
+pass() { echo "PASS $(_name "$1")"; }
+fail() { echo "FAIL $(_name "$1"): $2"; }
+
+# start_agentguard POLICY...: load the policies for $AG_CG and wait until enforcement is on.
+start_agentguard() {
+	rm -f "$AG_READY" "$AG_EVENTS"
+	: >"$AG_EVENTS"
+	agentguard load --cgroup "$AG_CG" --events "$AG_EVENTS" --ready-file "$AG_READY" \
+		--session test "$@" 2>/tmp/agtest-daemon.log &
+	AG_PID=$!
+	i=0
+	while [ ! -f "$AG_READY" ]; do
+		if ! kill -0 "$AG_PID" 2>/dev/null || [ $i -ge 300 ]; then
+			fail start_agentguard "daemon not ready: $(cat /tmp/agtest-daemon.log)"
+			exit 1
+		fi
+		i=$((i + 1))
+		usleep 100000
+	done
+}
+
+stop_agentguard() {
+	kill -TERM "$AG_PID" 2>/dev/null
+	wait "$AG_PID" 2>/dev/null
+}
+
+# inside CMD...: run CMD in the sandbox cgroup (or in $INSIDE_CG when set).
+inside() {
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' inside "${INSIDE_CG:-$AG_CG}" "$@"
+}
+
+# expect NAME WANT CMD...: the last line CMD prints must be WANT ("ok", "EPERM", ...).
+expect() {
+	_n=$1 _want=$2
+	shift 2
+	_got=$("$@" 2>&1 | tail -n 1)
+	if [ "$_got" = "$_want" ]; then
+		pass "$_n"
+	else
+		fail "$_n" "want '$_want', got '$_got' from: $*"
+	fi
+}
+
+# expect_event NAME FIXED-STRING...: an event line containing every string arrives within 5 s.
+expect_event() {
+	_n=$1
+	shift
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_lines=$(cat "$AG_EVENTS")
+		for _s in "$@"; do
+			_lines=$(printf '%s\n' "$_lines" | grep -F -e "$_s")
+		done
+		if [ -n "$_lines" ]; then
+			pass "$_n"
+			return 0
+		fi
+		_i=$((_i + 1))
+		usleep 100000
+	done
+	fail "$_n" "no event with: $* (events: $(tail -n 3 "$AG_EVENTS"))"
+}
+
+# expect_no_event NAME FIXED-STRING: after a short settle, no event contains the string.
+expect_no_event() {
+	usleep 500000
+	if grep -qF -e "$2" "$AG_EVENTS"; then
+		fail "$1" "unexpected event: $(grep -F -e "$2" "$AG_EVENTS" | head -n 1)"
+	else
+		pass "$1"
+	fi
+}
