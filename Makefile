@@ -75,6 +75,12 @@ $(BUILD)/guest-bin/%: tests/helpers/%.c
 	$(call msg,CC-STATIC,$@)
 	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
+GUEST_HELPERS += $(patsubst bench/guest/%.c,$(BUILD)/guest-bin/%,$(wildcard bench/guest/*.c))
+$(BUILD)/guest-bin/%: bench/guest/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC-STATIC,$@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+
 .PHONY: guest-bins
 guest-bins: $(GUEST_HELPERS) vm-helpers
 
