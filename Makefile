@@ -86,6 +86,14 @@ guest-bins: $(GUEST_HELPERS) vm-helpers
 
 include vm/vm.mk
 -include tests/unit/unit.mk
+
+# Compiler unit tests: no kernel, no privileges.
+UNIT_TESTS += $(BUILD)/tests/unit/test_compile
+$(BUILD)/tests/unit/test_compile: tests/unit/test_compile.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LIBS) \
+		$(shell pkg-config --libs cmocka)
 -include tests/host/host.mk
 
 .PHONY: deps

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The compiler's folding, without a kernel: longest prefix, layers (org > team > local),
+ * enforce vs audit, deny-wins networks, port segments, and IPv6 forms that carry IPv4.
+ * Decisions go through ag_*_decide_user, which uses the same value helpers as the kernel.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compile.h"
+#include "policy.h"
+
+struct built {
+	struct ag_policy *p[3];
+	size_t n;
+	struct ag_compiled *c;
+	struct ag_diags d;
+	int err;
+};
+
+static void build(struct built *b, const char *const *yaml, size_t n)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	for (i = 0; i < n; i++)
+		assert_int_equal(ag_policy_parse_buf("t.yaml", yaml[i], strlen(yaml[i]), &b->p[i],
+						     &b->d), 0);
+	b->err = ag_compile(b->p, n, &b->c, &b->d);
+}
+
+static void unbuild(struct built *b)
+{
+	size_t i;
+
+	ag_compiled_free(b->c);
+	for (i = 0; i < b->n; i++)
+		ag_policy_free(b->p[i]);
+	ag_diags_free(&b->d);
+}
+
+static const char *fs_rule(const struct built *b, const char *path, __u32 want, int *verdict)
+{
+	__u32 rule;
+
+	*verdict = ag_fs_decide_user(b->c, path, want, &rule);
+	return rule < b->c->n_rules ? b->c->rules[rule].id : "none";
+}
+
+static const char *net_rule(const struct built *b, const char *addr, __u8 proto, __u16 port,
+			    int *verdict)
+{
+	__u8 a[16] = {};
+	__u32 rule;
+
+	if (inet_pton(AF_INET, addr, a + 12) == 1)
+		a[10] = a[11] = 0xff;
+	else
+		assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
+	*verdict = ag_net_decide_user(b->c, a, proto, port, &rule);
+	return rule < b->c->n_rules ? b->c->rules[rule].id : "none";
+}
+
+#define HDR(name, layer, mode) \
+	"apiVersion: agentguard/v1\nkind: Policy\nmetadata:\n  name: " name "\n  layer: " layer \
+	"\nspec:\n  mode: " mode "\n"
+
+static void test_longest_prefix_component_wise(void **state)
+{
+	static const char *const y[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: rw\n"
+		"      - path: /workspace/.git\n        access: ro\n"
+		"      - path: /work\n        access: rw\n" };
+	struct built b;
+	int v;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	assert_string_equal(fs_rule(&b, "/workspace/.git/config", AG_FS_WANT_WRITE, &v),
+			    "p:filesystem[1]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(fs_rule(&b, "/workspace/.git/config", AG_FS_WANT_READ, &v),
+			    "p:filesystem[1]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(fs_rule(&b, "/workspace/src/a.c", AG_FS_WANT_WRITE, &v),
+			    "p:filesystem[0]");
+	assert_int_equal(v, AG_ALLOW);
+	/* /work does not cover /workspacefoo or /worker. */
+	assert_string_equal(fs_rule(&b, "/workspacefoo", AG_FS_WANT_READ, &v),
+			    "p:filesystem.default");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(fs_rule(&b, "/worker/x", AG_FS_WANT_READ, &v), "p:filesystem.default");
+	assert_string_equal(fs_rule(&b, "/work", AG_FS_WANT_WRITE, &v), "p:filesystem[2]");
+	assert_int_equal(v, AG_ALLOW);
+	/* exec needs exec: true. */
+	fs_rule(&b, "/workspace/run.sh", AG_FS_WANT_READ | AG_FS_WANT_EXEC, &v);
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+}
+
+static void test_lower_layer_cannot_widen(void **state)
+{
+	static const char *const y[] = {
+		HDR("org", "org", "enforce")
+		"  filesystem:\n    default: allow\n    rules:\n"
+		"      - path: /root/.ssh\n        access: none\n",
+		HDR("dev", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /root\n        access: rw\n",
+	};
+	struct built b;
+	int v;
+
+	build(&b, y, 2);
+	assert_int_equal(b.err, 0);
+	/* local allows /root rw, org denies /root/.ssh: org wins and is named. */
+	assert_string_equal(fs_rule(&b, "/root/.ssh/id_ed25519", AG_FS_WANT_READ, &v),
+			    "org:filesystem[0]");
+	assert_int_equal(v, AG_DENY);
+	/* Both allow /root/x: attribution is the lowest layer's deciding rule. */
+	assert_string_equal(fs_rule(&b, "/root/x", AG_FS_WANT_WRITE, &v), "dev:filesystem[0]");
+	assert_int_equal(v, AG_ALLOW);
+	/* org allows /etc by default, local's default denies it. */
+	assert_string_equal(fs_rule(&b, "/etc/passwd", AG_FS_WANT_READ, &v),
+			    "dev:filesystem.default");
+	assert_int_equal(v, AG_DENY);
+	assert_int_equal(b.c->rules[1].layer, AG_LAYER_ORG);
+	unbuild(&b);
+}
+
+static void test_audit_vs_enforce(void **state)
+{
+	static const char *const y[] = {
+		HDR("org", "org", "audit")
+		"  filesystem:\n    default: allow\n    rules:\n"
+		"      - path: /data\n        access: none\n"
+		"      - path: /logs\n        access: ro\n        mode: enforce\n",
+		HDR("team", "team", "enforce")
+		"  filesystem:\n    default: allow\n    rules:\n"
+		"      - path: /data/private\n        access: none\n",
+	};
+	struct built b;
+	int v;
+
+	build(&b, y, 2);
+	assert_int_equal(b.err, 0);
+	/* Only an audit-mode rule denies: would-deny, named. */
+	assert_string_equal(fs_rule(&b, "/data/x", AG_FS_WANT_READ, &v), "org:filesystem[0]");
+	assert_int_equal(v, AG_WOULD_DENY);
+	/* An enforce-mode denial in a lower layer beats an audit one in a higher layer. */
+	assert_string_equal(fs_rule(&b, "/data/private/x", AG_FS_WANT_READ, &v),
+			    "team:filesystem[0]");
+	assert_int_equal(v, AG_DENY);
+	/* A rule's own mode overrides its policy's. */
+	assert_string_equal(fs_rule(&b, "/logs/a", AG_FS_WANT_WRITE, &v), "org:filesystem[1]");
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+}
+
+static void test_duplicate_path_rejected(void **state)
+{
+	static const char *const y[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    rules:\n"
+		"      - path: /a\n        access: rw\n"
+		"      - path: /a\n        access: ro\n" };
+	struct built b;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, -EINVAL);
+	assert_int_equal(b.d.n_errors, 1);
+	assert_int_equal(b.d.v[b.d.n - 1].pos.line, 12);
+	unbuild(&b);
+}
+
+static void test_net_deny_wins_regardless_of_specificity(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    default: deny\n    rules:\n"
+		"      - action: allow\n        cidr: 10.1.2.0/24\n"
+		"      - action: deny\n        cidr: 10.0.0.0/8\n"
+		"      - action: allow\n        cidr: 192.168.0.0/16\n" };
+	struct built b;
+	int v;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	assert_string_equal(net_rule(&b, "10.1.2.3", AG_NET_TCP, 443, &v), "n:network[1]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(net_rule(&b, "192.168.1.1", AG_NET_UDP, 53, &v), "n:network[2]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(net_rule(&b, "8.8.8.8", AG_NET_TCP, 443, &v), "n:network.default");
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+}
+
+static void test_net_ports_and_protocols(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    default: deny\n    rules:\n"
+		"      - action: allow\n        cidr: 10.0.0.0/8\n        ports: [443, \"8000-8100\"]\n"
+		"        protocol: tcp\n"
+		"      - action: allow\n        ip: 10.9.9.9\n        ports: [53]\n        protocol: udp\n"
+		"      - action: deny\n        cidr: 10.0.0.0/8\n        ports: [8080]\n" };
+	struct built b;
+	int v;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	net_rule(&b, "10.1.1.1", AG_NET_TCP, 443, &v);
+	assert_int_equal(v, AG_ALLOW);
+	net_rule(&b, "10.1.1.1", AG_NET_UDP, 443, &v);
+	assert_int_equal(v, AG_DENY);
+	net_rule(&b, "10.1.1.1", AG_NET_TCP, 8000, &v);
+	assert_int_equal(v, AG_ALLOW);
+	net_rule(&b, "10.1.1.1", AG_NET_TCP, 8100, &v);
+	assert_int_equal(v, AG_ALLOW);
+	net_rule(&b, "10.1.1.1", AG_NET_TCP, 8101, &v);
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(net_rule(&b, "10.1.1.1", AG_NET_TCP, 8080, &v), "n:network[2]");
+	assert_int_equal(v, AG_DENY);
+	/* The /32 entry carries the /8 rules too. */
+	net_rule(&b, "10.9.9.9", AG_NET_TCP, 443, &v);
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(net_rule(&b, "10.9.9.9", AG_NET_UDP, 53, &v), "n:network[1]");
+	assert_int_equal(v, AG_ALLOW);
+	net_rule(&b, "10.9.9.9", AG_NET_TCP, 53, &v);
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+}
+
+static void test_ipv6_forms_carrying_ipv4(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    default: allow\n    rules:\n"
+		"      - action: deny\n        ip: 169.254.169.254\n" };
+	static const char *const forms[] = {
+		"169.254.169.254", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe",
+		"2002:a9fe:a9fe::1", "64:ff9b:1:a9fe:a9:fe00::",
+	};
+	struct built b;
+	size_t i;
+	int v;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		assert_string_equal(net_rule(&b, forms[i], AG_NET_TCP, 80, &v), "n:network[0]");
+		if (v != AG_DENY)
+			fail_msg("%s was not judged as 169.254.169.254", forms[i]);
+	}
+	net_rule(&b, "2001:db8::1", AG_NET_TCP, 80, &v);
+	assert_int_equal(v, AG_ALLOW);
+	unbuild(&b);
+}
+
+static void test_net_layers(void **state)
+{
+	static const char *const y[] = {
+		HDR("org", "org", "enforce")
+		"  network:\n    default: allow\n    rules:\n"
+		"      - action: deny\n        ip: 169.254.169.254\n",
+		HDR("dev", "local", "enforce")
+		"  network:\n    default: deny\n    rules:\n"
+		"      - action: allow\n        cidr: 0.0.0.0/0\n",
+	};
+	struct built b;
+	int v;
+
+	build(&b, y, 2);
+	assert_int_equal(b.err, 0);
+	assert_string_equal(net_rule(&b, "169.254.169.254", AG_NET_TCP, 80, &v), "org:network[0]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(net_rule(&b, "1.1.1.1", AG_NET_TCP, 80, &v), "dev:network[0]");
+	assert_int_equal(v, AG_ALLOW);
+	/* IPv6 is outside dev's 0.0.0.0/0 (= ::ffff:0:0/96): dev's default denies. */
+	assert_string_equal(net_rule(&b, "2001:db8::1", AG_NET_TCP, 80, &v), "dev:network.default");
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+}
+
+static void test_port_segment_bound(void **state)
+{
+	char yaml[8192];
+	const char *y[1] = { yaml };
+	struct built b;
+	int i, n;
+
+	n = snprintf(yaml, sizeof(yaml), HDR("n", "local", "enforce")
+		     "  network:\n    default: deny\n    rules:\n"
+		     "      - action: allow\n        cidr: 10.0.0.0/8\n        ports: [");
+	for (i = 0; i < 2 * AG_NET_MAX_SEGS; i++)
+		n += snprintf(yaml + n, sizeof(yaml) - n, "%s%d", i ? ", " : "", 1000 + 2 * i);
+	snprintf(yaml + n, sizeof(yaml) - n, "]\n        protocol: tcp\n");
+	build(&b, y, 1);
+	assert_int_equal(b.err, -EINVAL);
+	assert_int_equal(b.d.n_errors, 1);
+	assert_non_null(strstr(b.d.v[0].msg, "port segments"));
+	assert_int_equal(b.d.v[0].pos.line, 11);
+	unbuild(&b);
+}
+
+static void test_domain_rules_refused(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    rules:\n"
+		"      - action: allow\n        domain: api.example.com\n" };
+	struct built b;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, -EINVAL);
+	assert_non_null(strstr(b.d.v[0].msg, "domain rules are not enforced"));
+	assert_int_equal(b.d.v[0].pos.line, 11);
+	unbuild(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_longest_prefix_component_wise),
+		cmocka_unit_test(test_lower_layer_cannot_widen),
+		cmocka_unit_test(test_audit_vs_enforce),
+		cmocka_unit_test(test_duplicate_path_rejected),
+		cmocka_unit_test(test_net_deny_wins_regardless_of_specificity),
+		cmocka_unit_test(test_net_ports_and_protocols),
+		cmocka_unit_test(test_ipv6_forms_carrying_ipv4),
+		cmocka_unit_test(test_net_layers),
+		cmocka_unit_test(test_port_segment_bound),
+		cmocka_unit_test(test_domain_rules_refused),
+	};
+
+	return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
+}
