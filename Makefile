@@ -102,8 +102,14 @@ deps:
 
 .PHONY: test
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_TESTS) $(HOST_TESTS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_TESTS) $(HOST_TESTS) $(FUZZERS)
 	$(Q)tests/run
+
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
+	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
 
 .PHONY: demo
 demo: deps
