@@ -23,6 +23,8 @@ static void usage(FILE *f)
 	      "                 compile, load and attach the policies for a sandbox cgroup, then\n"
 	      "                 stream audit events (JSON lines) until SIGTERM\n"
 	      "  check POLICY...  validate and compile; no kernel state (exit 65 if invalid)\n"
+	      "  explain POLICY... (--open PATH [--write|--exec] | --connect ADDR:PORT[/tcp|udp])\n"
+	      "       [--json]   the decision the kernel would make, with rule and layer\n"
 	      "  probe [--json]   can this kernel enforce? (exit 0 yes, 69 no)\n"
 	      "  version\n",
 	      f);
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "explain"))
+		return cmd_explain(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

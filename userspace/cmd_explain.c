@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * agentguard explain: what would the kernel decide? Compiles the policies exactly as load does
+ * and judges one access with the same tables and the same value helpers the BPF programs use.
+ * Paths are judged as the kernel sees them: symlinks in the existing part resolved, "." and
+ * ".." folded. Prints "allow", "deny" or "would-deny" first, then the rule and its layer.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+
+/* Fold "//", "." and ".." lexically; in must be absolute. */
+static int normalise(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	const char *p = in;
+
+	if (*p != '/')
+		return -EINVAL;
+	while (*p) {
+		const char *seg;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		n = p - seg;
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		if (o + 1 + n + 1 > len)
+			return -ENAMETOOLONG;
+		out[o++] = '/';
+		memcpy(out + o, seg, n);
+		o += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * The path the kernel would see: resolve the longest existing prefix with realpath(3) (so
+ * symlinks count as the kernel counts them), then append the rest.
+ */
+static int kernel_path(const char *in, char *out, size_t len)
+{
+	char norm[PATH_MAX], head[PATH_MAX], real[PATH_MAX];
+	size_t cut;
+	int err;
+
+	err = normalise(in, norm, sizeof(norm));
+	if (err)
+		return err;
+	snprintf(head, sizeof(head), "%s", norm);
+	cut = strlen(head);
+	for (;;) {
+		if (realpath(head, real)) {
+			if (snprintf(out, len, "%s/%s", real, norm + cut) >= (int)len)
+				return -ENAMETOOLONG;
+			return normalise(out, out, len);
+		}
+		while (cut > 1 && head[cut - 1] != '/')
+			cut--;
+		if (cut <= 1)
+			break;
+		head[--cut] = '\0';
+	}
+	return normalise(norm, out, len);
+}
+
+/* "1.2.3.4:443/tcp", "[2001:db8::1]:443/udp"; the protocol defaults to tcp. */
+static int parse_connect(const char *s, __u8 addr[16], __u16 *port, __u8 *proto)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *slash;
+	unsigned long p;
+	char *end;
+
+	slash = strchr(s, '/');
+	*proto = AG_NET_TCP;
+	if (slash && !strcmp(slash + 1, "udp"))
+		*proto = AG_NET_UDP;
+	else if (slash && strcmp(slash + 1, "tcp"))
+		return -EINVAL;
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (!colon || (size_t)(colon - s - 1) >= sizeof(host))
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - s - 1), s + 1);
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || (*end && *end != '/') || p > 65535)
+		return -EINVAL;
+	*port = p;
+	memset(addr, 0, 16);
+	if (s[0] != '[' && inet_pton(AF_INET, host, addr + 12) == 1) {
+		addr[10] = addr[11] = 0xff;
+		return 0;
+	}
+	if (s[0] == '[' && inet_pton(AF_INET6, host, addr) == 1)
+		return 0;
+	return -EINVAL;
+}
+
+static void print_result(const struct ag_compiled *c, enum ag_verdict v, __u32 rule,
+			 const char *what, bool json)
+{
+	const struct ag_rule_ref *r = rule < c->n_rules ? &c->rules[rule] : NULL;
+	struct ag_buf b = {};
+
+	if (!json) {
+		printf("%s", ag_verdict_name(v));
+		if (r)
+			printf("  rule %s  layer %s  policy %s (%s:%u)", r->id,
+			       ag_layer_name(r->layer), r->policy->name, r->policy->file,
+			       r->pos.line);
+		printf("  %s\n", what);
+		return;
+	}
+	ag_buf_printf(&b, "{\"decision\":\"%s\",\"target\":", ag_verdict_name(v));
+	ag_json_str(&b, what, strlen(what));
+	ag_buf_puts(&b, ",\"rule\":");
+	if (r) {
+		ag_buf_puts(&b, "{\"id\":");
+		ag_json_str(&b, r->id, strlen(r->id));
+		ag_buf_printf(&b, ",\"layer\":\"%s\",\"file\":", ag_layer_name(r->layer));
+		ag_json_str(&b, r->policy->file, strlen(r->policy->file));
+		ag_buf_printf(&b, ",\"line\":%u},\"policy\":{\"name\":", r->pos.line);
+		ag_json_str(&b, r->policy->name, strlen(r->policy->name));
+		ag_buf_printf(&b, ",\"sha256\":\"%s\"}}\n", c->sha256_hex);
+	} else {
+		ag_buf_printf(&b, "null,\"policy\":{\"sha256\":\"%s\"}}\n", c->sha256_hex);
+	}
+	fputs(b.p ? b.p : "", stdout);
+	ag_buf_free(&b);
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "open", required_argument, NULL, 'o' },
+		{ "write", no_argument, NULL, 'w' },
+		{ "exec", no_argument, NULL, 'x' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "resolve", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{},
+	};
+	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL;
+	__u32 want = AG_FS_WANT_READ, rule;
+	struct ag_policy **pols = NULL;
+	struct ag_compiled *c = NULL;
+	bool json = false;
+	int opt, status, n;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			open_path = optarg;
+			break;
+		case 'w':
+			want |= AG_FS_WANT_WRITE;
+			break;
+		case 'x':
+			want |= AG_FS_WANT_EXEC;
+			break;
+		case 'c':
+			connect_to = optarg;
+			break;
+		case 'r':
+			resolve = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return AG_EXIT_USAGE;
+		}
+	}
+	n = argc - optind;
+	if (n < 1 || (!!open_path + !!connect_to + !!resolve) != 1) {
+		fprintf(stderr, "usage: agentguard explain POLICY... (--open PATH [--write|--exec] | "
+				"--connect ADDR:PORT[/tcp|udp] | --resolve NAME) [--json]\n");
+		return AG_EXIT_USAGE;
+	}
+	if (resolve) {
+		ag_log_error("explain: --resolve needs domain rules, which this version does not "
+			     "enforce");
+		return AG_EXIT_USAGE;
+	}
+	status = ag_cli_compile(argv + optind, n, &pols, &c);
+	if (status != AG_EXIT_OK)
+		return status;
+
+	if (open_path) {
+		char path[PATH_MAX];
+		enum ag_verdict v;
+		int err = kernel_path(open_path, path, sizeof(path));
+
+		if (err) {
+			ag_log_error("explain: \"%s\": %s (need an absolute path)", open_path,
+				     strerror(-err));
+			status = AG_EXIT_USAGE;
+			goto cleanup;
+		}
+		v = ag_fs_decide_user(c, path, want, &rule);
+		print_result(c, v, rule, path, json);
+	} else {
+		__u8 addr[16], proto;
+		__u16 port;
+		char what[128], a[INET6_ADDRSTRLEN];
+		enum ag_verdict v;
+
+		if (parse_connect(connect_to, addr, &port, &proto)) {
+			ag_log_error("explain: cannot parse \"%s\": use ADDR:PORT[/tcp|udp], IPv6 "
+				     "in brackets",
+				     connect_to);
+			status = AG_EXIT_USAGE;
+			goto cleanup;
+		}
+		v = ag_net_decide_user(c, addr, proto, port, &rule);
+		if (addr[10] == 0xff && addr[11] == 0xff && !addr[0] && !addr[9])
+			inet_ntop(AF_INET, addr + 12, a, sizeof(a));
+		else
+			inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(what, sizeof(what), "%s port %u/%s", a, port,
+			 proto == AG_NET_TCP ? "tcp" : "udp");
+		print_result(c, v, rule, what, json);
+	}
+
+cleanup:
+	ag_compiled_free(c);
+	ag_cli_free_policies(pols, n);
+	return status;
+}
