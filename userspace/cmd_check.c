@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "compile.h"
@@ -22,8 +23,17 @@ void ag_cli_free_policies(struct ag_policy **pols, int n)
 	free(pols);
 }
 
+static double elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1e3 + (now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
 int ag_cli_compile(char **files, int n, struct ag_policy ***pols_out, struct ag_compiled **out)
 {
+	struct timespec t0;
 	struct ag_diags diags = {};
 	struct ag_policy **pols;
 	int i, err = 0, status = AG_EXIT_OK;
@@ -31,6 +41,7 @@ int ag_cli_compile(char **files, int n, struct ag_policy ***pols_out, struct ag_
 	pols = calloc(n + 1, sizeof(*pols));
 	if (!pols)
 		return AG_EXIT_SOFTWARE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {
 		err = ag_policy_parse_file(files[i], &pols[i], &diags);
 		if (err == -EINVAL) {
@@ -40,8 +51,11 @@ int ag_cli_compile(char **files, int n, struct ag_policy ***pols_out, struct ag_
 			status = status ? status : AG_EXIT_NOINPUT;
 		}
 	}
+	ag_log_debug("policy: parsed %d file(s) in %.1f ms", n, elapsed_ms(&t0));
 	if (status == AG_EXIT_OK) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = ag_compile(pols, n, out, &diags);
+		ag_log_debug("policy: compiled in %.1f ms", elapsed_ms(&t0));
 		if (err == -EINVAL)
 			status = AG_EXIT_BADPOLICY;
 		else if (err) {
