@@ -81,6 +81,7 @@ int cmd_load(int argc, char **argv)
 	struct ag_compiled *c = NULL;
 	struct ag_loader *l = NULL;
 	struct ring_buffer *rb = NULL;
+	unsigned long long table_bytes;
 	char cgdefault[4096];
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -204,8 +205,12 @@ int cmd_load(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	ag_log_info("enforcing %d polic%s (sha256 %s) on cgroup \"%s\"", n_files,
-		    n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path);
+	if (ag_loader_table_bytes(l, &table_bytes))
+		table_bytes = 0;
+	ag_log_info("enforcing %d polic%s (sha256 %s) on cgroup \"%s\": %zu rules, %zu "
+		    "filesystem and %zu network entries, %llu bytes of kernel tables",
+		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path, c->n_rules,
+		    c->n_fs, c->n_net, table_bytes);
 
 	while (!stop_requested) {
 		err = ring_buffer__poll(rb, 200);

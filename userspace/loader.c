@@ -196,6 +196,41 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 	return 0;
 }
 
+static int fd_memlock(int fd, unsigned long long *bytes)
+{
+	char path[64], line[256];
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", bytes) == 1) {
+			err = 0;
+			break;
+		}
+	fclose(f);
+	return err;
+}
+
+int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes)
+{
+	unsigned long long fs, net;
+	__u32 g = l->state.generation;
+	int err;
+
+	if (!l->installed)
+		return -ENOENT;
+	err = fd_memlock(l->fs_inner[g], &fs);
+	if (!err)
+		err = fd_memlock(l->net_inner[g], &net);
+	if (!err)
+		*bytes = fs + net;
+	return err;
+}
+
 int ag_loader_ringbuf_fd(const struct ag_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.ag_events);

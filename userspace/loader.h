@@ -25,6 +25,8 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out);
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
 int ag_loader_ringbuf_fd(const struct ag_loader *l);
+/* Kernel memory (fdinfo memlock) of the active generation's tables, in bytes. */
+int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes);
 /* The generation counter stamped into events (counts installs). */
 __u32 ag_loader_generation(const struct ag_loader *l);
 /* Detaches everything (links are not pinned yet) and frees. NULL-safe. */
