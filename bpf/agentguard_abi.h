@@ -122,11 +122,69 @@ enum ag_event_kind {
 	AG_EV_FILE = 1,
 	AG_EV_EXEC = 2,
 	AG_EV_NETWORK = 3,
+	AG_EV_CONTAINMENT = 4,
 };
 
 enum ag_event_op {
 	AG_OP_OPEN = 1,		/* file: open; body.want says read/write/exec */
 	AG_OP_CONNECT = 2,	/* network: connect() */
+	/* Containment (struct ag_event_contain); arg0/arg1/name as noted. */
+	AG_OP_CAPABLE = 10,	/* arg0: capability number */
+	AG_OP_CGROUP_WRITE = 11,	/* name: cgroup file; target_cgid: its cgroup */
+	AG_OP_CLONE_INTO_CGROUP = 12,	/* arg0: clone flags */
+	AG_OP_USERNS = 13,
+	AG_OP_MOUNT = 14,	/* name: fs type */
+	AG_OP_MOVE_MOUNT = 15,
+	AG_OP_PIVOT_ROOT = 16,
+	AG_OP_CHROOT = 17,
+	AG_OP_UMOUNT = 18,
+	AG_OP_MODULE_REQUEST = 19,	/* name: module */
+	AG_OP_KERNEL_READ_FILE = 20,	/* arg0: enum kernel_read_file_id */
+	AG_OP_KERNEL_LOAD_DATA = 21,	/* arg0: enum kernel_load_data_id */
+	AG_OP_BPF = 22,		/* arg0: bpf command */
+	AG_OP_PERF_EVENT = 23,	/* arg0: perf type */
+	AG_OP_PTRACE = 24,	/* arg0: mode; arg1: target pid */
+	AG_OP_SIGNAL = 25,	/* arg0: signal; arg1: target pid */
+	AG_OP_SIGIO = 26,	/* arg0: signal; arg1: target pid */
+	AG_OP_SETOWN = 27,	/* arg0: fcntl command; arg1: owner argument */
+	AG_OP_PROTECTED_WRITE = 28,	/* arg0: dev; arg1: inode */
+	AG_OP_PSEUDOFS_WRITE = 29,	/* arg0: superblock magic; name: file name */
+	AG_OP_UNIX_CONNECT = 30,	/* target_cgid: the listener's cgroup */
+	AG_OP_UNIX_SEND = 31,
+	AG_OP_FD_RECEIVE = 32,	/* arg0: 1 socket, 0 file */
+	AG_OP_SYSCTL_WRITE = 33,	/* name: sysctl path below /proc/sys */
+	AG_OP_DEVICE = 34,	/* arg0: major; arg1: minor; name: "c"/"b" + access */
+	AG_OP_PROTECTED_UNLINK = 35,	/* arg0: dev; arg1: inode */
+};
+
+/*
+ * Built-in containment rules: no policy can lift them (issue #5, docs/containment.md). Events
+ * name them "builtin:<name>" with layer "builtin"; AG_RULE_BUILTIN | n in ag_event_hdr.rule.
+ */
+#define AG_RULE_BUILTIN 0x80000000u
+
+enum ag_builtin_rule {
+	AG_BR_CAPABILITY = 1,	/* capabilities withheld from the sandbox */
+	AG_BR_CGROUP = 2,	/* cgroup interface files outside the sandbox subtree */
+	AG_BR_NAMESPACE = 3,	/* new user namespaces */
+	AG_BR_MOUNT = 4,	/* mount, move_mount, pivot_root, chroot, umount */
+	AG_BR_KERNEL = 5,	/* module requests and loads, kernel file reads, kexec */
+	AG_BR_BPF = 6,		/* the bpf() syscall */
+	AG_BR_PERF = 7,		/* perf_event_open */
+	AG_BR_PROCESS = 8,	/* ptrace, signals and SIGIO to processes outside the sandbox */
+	AG_BR_PROTECTED = 9,	/* agentguard's own binary, policies, events, pins */
+	AG_BR_PSEUDOFS = 10,	/* writes to /proc, /sys and other kernel interfaces */
+	AG_BR_DEVICE = 11,	/* devices outside the allow-list */
+	AG_BR_SYSCTL = 12,	/* sysctl writes */
+	AG_BR_UNIX = 13,	/* unix sockets whose peer is outside the sandbox */
+	AG_BR_FD_RECEIVE = 14,	/* fds passed in that the sandbox could not have opened */
+	AG_BR_COUNT,
+};
+
+/* An inode agentguard protects from the sandbox (its binary, policies, event file). */
+struct ag_inode_key {
+	__u64 dev;		/* inode->i_sb->s_dev, as the kernel encodes dev_t */
+	__u64 ino;
 };
 
 struct ag_event_hdr {
@@ -164,6 +222,15 @@ struct ag_event_net {
 	__u8 proto;		/* AG_NET_TCP / AG_NET_UDP */
 	__u8 orig_addr[16];	/* the address the caller passed, before v4 extraction */
 	__u8 pad[4];
+};
+
+/* kind AG_EV_CONTAINMENT. */
+struct ag_event_contain {
+	struct ag_event_hdr hdr;
+	__s64 arg0;		/* see enum ag_event_op */
+	__s64 arg1;
+	__u64 target_cgid;	/* the target's cgroup id where there is one, else 0 */
+	char name[64];		/* NUL-terminated, may be empty */
 };
 
 /*
@@ -295,5 +362,7 @@ _Static_assert(sizeof(struct ag_state) == 32, "ag_state ABI");
 _Static_assert(sizeof(struct ag_event_hdr) == 80, "ag_event_hdr ABI");
 _Static_assert(sizeof(struct ag_event_file) == 80 + 8 + AG_PATH_MAX, "ag_event_file ABI");
 _Static_assert(sizeof(struct ag_event_net) == 80 + 40, "ag_event_net ABI");
+_Static_assert(sizeof(struct ag_event_contain) == 80 + 24 + 64, "ag_event_contain ABI");
+_Static_assert(sizeof(struct ag_inode_key) == 16, "ag_inode_key ABI");
 
 #endif /* AGENTGUARD_ABI_H */

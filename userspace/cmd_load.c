@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
@@ -74,7 +75,7 @@ int cmd_load(int argc, char **argv)
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
-	struct ag_loader_opts lopts = { .lsm = true, .net = true };
+	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true };
 	struct ag_event_sink sink = {};
 	struct ag_cgroup cg = { .fd = -1 };
 	struct ag_policy **pols = NULL;
@@ -160,6 +161,16 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 
+	/* agentguard's own files: the sandbox may not write, unlink or rename them. */
+	err = ag_loader_protect(l, "/proc/self/exe");
+	for (int i = 0; !err && i < n_files; i++)
+		err = ag_loader_protect(l, argv[optind + i]);
+	if (err) {
+		ag_log_error("bpf: protecting agentguard's own files failed: %s", strerror(-err));
+		status = AG_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+
 	/* Events sink ready before anything can be denied. */
 	sink.out = stdout;
 	if (events_path) {
@@ -168,6 +179,18 @@ int cmd_load(int argc, char **argv)
 			ag_log_error("events: cannot open \"%s\": %s", events_path,
 				     strerror(errno));
 			status = AG_EXIT_IOERR;
+			goto cleanup;
+		}
+	}
+	if (events_path) {
+		struct stat est;
+
+		/* A regular event file is evidence: protect it (a pipe or port needs no rule). */
+		if (!fstat(fileno(sink.out), &est) && S_ISREG(est.st_mode) &&
+		    (err = ag_loader_protect(l, events_path))) {
+			ag_log_error("bpf: protecting \"%s\" failed: %s", events_path,
+				     strerror(-err));
+			status = AG_EXIT_UNAVAILABLE;
 			goto cleanup;
 		}
 	}

@@ -119,7 +119,7 @@ static void probe_sock_addr(struct probe *p)
 	static const char yaml[] = "apiVersion: agentguard/v1\nkind: Policy\n"
 				   "metadata:\n  name: probe\n"
 				   "spec:\n  filesystem:\n    default: allow\n";
-	struct ag_loader_opts o = { .net = true };
+	struct ag_loader_opts o = { .cgroup = true };
 	struct ag_cgroup cg = { .fd = -1 };
 	struct ag_policy *pol = NULL;
 	struct ag_compiled *c = NULL;

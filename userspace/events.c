@@ -16,8 +16,113 @@ static const char *kind_name(__u32 kind)
 		return "exec";
 	case AG_EV_NETWORK:
 		return "network";
+	case AG_EV_CONTAINMENT:
+		return "containment";
 	}
 	return NULL;
+}
+
+static const char *const builtin_names[AG_BR_COUNT] = {
+	[AG_BR_CAPABILITY] = "capability", [AG_BR_CGROUP] = "cgroup",
+	[AG_BR_NAMESPACE] = "namespace", [AG_BR_MOUNT] = "mount",
+	[AG_BR_KERNEL] = "kernel", [AG_BR_BPF] = "bpf", [AG_BR_PERF] = "perf",
+	[AG_BR_PROCESS] = "process", [AG_BR_PROTECTED] = "protected-files",
+	[AG_BR_PSEUDOFS] = "kernel-interfaces", [AG_BR_DEVICE] = "device",
+	[AG_BR_SYSCTL] = "sysctl", [AG_BR_UNIX] = "unix-socket", [AG_BR_FD_RECEIVE] = "fd-receive",
+};
+
+static const char *contain_op_name(__u32 op)
+{
+	switch (op) {
+	case AG_OP_CAPABLE: return "capable";
+	case AG_OP_CGROUP_WRITE: return "cgroup-write";
+	case AG_OP_CLONE_INTO_CGROUP: return "clone-into-cgroup";
+	case AG_OP_USERNS: return "userns-create";
+	case AG_OP_MOUNT: return "mount";
+	case AG_OP_MOVE_MOUNT: return "move-mount";
+	case AG_OP_PIVOT_ROOT: return "pivot-root";
+	case AG_OP_CHROOT: return "chroot";
+	case AG_OP_UMOUNT: return "umount";
+	case AG_OP_MODULE_REQUEST: return "module-request";
+	case AG_OP_KERNEL_READ_FILE: return "kernel-read-file";
+	case AG_OP_KERNEL_LOAD_DATA: return "kernel-load-data";
+	case AG_OP_BPF: return "bpf";
+	case AG_OP_PERF_EVENT: return "perf-event-open";
+	case AG_OP_PTRACE: return "ptrace";
+	case AG_OP_SIGNAL: return "signal";
+	case AG_OP_SIGIO: return "sigio";
+	case AG_OP_SETOWN: return "fcntl-setown";
+	case AG_OP_PROTECTED_WRITE: return "protected-write";
+	case AG_OP_PROTECTED_UNLINK: return "protected-unlink";
+	case AG_OP_PSEUDOFS_WRITE: return "kernel-interface-access";
+	case AG_OP_UNIX_CONNECT: return "unix-connect";
+	case AG_OP_UNIX_SEND: return "unix-send";
+	case AG_OP_FD_RECEIVE: return "fd-receive";
+	case AG_OP_SYSCTL_WRITE: return "sysctl-write";
+	case AG_OP_DEVICE: return "device";
+	}
+	return "unknown";
+}
+
+/* Capability names for events, by uapi number. */
+static const char *cap_name(long cap)
+{
+	static const char *const names[] = {
+		"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+		"SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
+		"NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO",
+		"SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+		"SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE",
+		"AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
+		"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+	};
+
+	return cap >= 0 && cap < (long)(sizeof(names) / sizeof(names[0])) ? names[cap] : NULL;
+}
+
+static void put_contain_target(struct ag_buf *b, const struct ag_event_contain *e)
+{
+	const char *cap;
+
+	ag_buf_printf(b, ",\"operation\":\"%s\",\"target\":{", contain_op_name(e->hdr.op));
+	switch (e->hdr.op) {
+	case AG_OP_CAPABLE:
+		cap = cap_name(e->arg0);
+		if (cap)
+			ag_buf_printf(b, "\"capability\":\"CAP_%s\"", cap);
+		else
+			ag_buf_printf(b, "\"capability\":%lld", (long long)e->arg0);
+		break;
+	case AG_OP_PTRACE:
+	case AG_OP_SIGNAL:
+	case AG_OP_SIGIO:
+		ag_buf_printf(b, "\"pid\":%lld,\"%s\":%lld,\"cgroup_id\":%llu",
+			      (long long)e->arg1, e->hdr.op == AG_OP_PTRACE ? "mode" : "signal",
+			      (long long)e->arg0, (unsigned long long)e->target_cgid);
+		break;
+	case AG_OP_DEVICE:
+		ag_buf_printf(b, "\"device\":\"%s %lld:%lld\"", e->name, (long long)e->arg0,
+			      (long long)e->arg1);
+		break;
+	case AG_OP_PROTECTED_WRITE:
+	case AG_OP_PROTECTED_UNLINK:
+		ag_buf_printf(b, "\"dev\":%lld,\"inode\":%lld", (long long)e->arg0,
+			      (long long)e->arg1);
+		break;
+	case AG_OP_PSEUDOFS_WRITE:
+		ag_buf_printf(b, "\"fs_magic\":\"0x%llx\",\"mask\":%lld",
+			      (unsigned long long)e->arg0, (long long)e->arg1);
+		break;
+	default:
+		ag_buf_printf(b, "\"arg\":%lld,\"cgroup_id\":%llu", (long long)e->arg0,
+			      (unsigned long long)e->target_cgid);
+		break;
+	}
+	if (e->name[0] && e->hdr.op != AG_OP_DEVICE) {
+		ag_buf_puts(b, ",\"name\":");
+		ag_json_str(b, e->name, strnlen(e->name, sizeof(e->name)));
+	}
+	ag_buf_puts(b, "}");
 }
 
 static void put_time(struct ag_buf *b, __u64 boot_ns)
@@ -88,8 +193,8 @@ static void put_header(struct ag_event_sink *s, const struct ag_event_hdr *h)
 		ag_buf_puts(b, "null");
 
 	ag_buf_printf(b, "},\"process\":{\"pid\":%u,\"tid\":%u,\"ppid\":", h->pid, h->tid);
-	/* cgroup socket programs cannot read the task: the parent is unknown there, not 0. */
-	if (h->kind == AG_EV_NETWORK)
+	/* cgroup programs cannot read the task: the parent is unknown there, not 0. */
+	if (h->kind == AG_EV_NETWORK || h->op == AG_OP_DEVICE || h->op == AG_OP_SYSCTL_WRITE)
 		ag_buf_puts(b, "null");
 	else
 		ag_buf_printf(b, "%u", h->ppid);
@@ -108,6 +213,15 @@ static void put_decision(struct ag_event_sink *s, const struct ag_event_hdr *h)
 		      ag_verdict_name(h->verdict),
 		      h->verdict == AG_WOULD_DENY ? "audit" : "enforce");
 	/* Rule indexes are per generation: name them only from the matching policy. */
+	if (h->rule != AG_RULE_NONE && (h->rule & AG_RULE_BUILTIN)) {
+		__u32 n = h->rule & ~AG_RULE_BUILTIN;
+
+		ag_buf_printf(b, "{\"id\":\"builtin:%s\",\"layer\":\"builtin\"}",
+			      n < AG_BR_COUNT && builtin_names[n] ? builtin_names[n] : "unknown");
+		ag_buf_printf(b, ",\"policy\":{\"name\":null,\"sha256\":\"%s\",\"generation\":%u}}\n",
+			      c ? c->sha256_hex : "", h->generation_seq);
+		return;
+	}
 	if (c && h->generation_seq == s->generation && h->rule < c->n_rules)
 		r = &c->rules[h->rule];
 	if (r) {
@@ -177,7 +291,16 @@ int ag_event_format(struct ag_event_sink *s, const void *data, size_t size)
 	memcpy(&h, data, sizeof(h));
 	if (!kind_name(h.kind))
 		return -EINVAL;
-	if (h.kind == AG_EV_NETWORK) {
+	if (h.kind == AG_EV_CONTAINMENT) {
+		struct ag_event_contain e;
+
+		if (size < sizeof(e))
+			return -EINVAL;
+		memcpy(&e, data, sizeof(e));
+		e.name[sizeof(e.name) - 1] = '\0';
+		put_header(s, &h);
+		put_contain_target(&s->buf, &e);
+	} else if (h.kind == AG_EV_NETWORK) {
 		struct ag_event_net e;
 
 		if (size < sizeof(e))

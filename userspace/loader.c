@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -10,10 +14,15 @@
 #include "loader.h"
 #include "agentguard.skel.h"
 
+/* How deep the agent may nest cgroups below the sandbox (containment.bpf.c relies on it). */
+#define AG_MAX_SANDBOX_DEPTH 16
+#define AG_MAX_LINKS 64
+
 struct ag_loader {
 	struct agentguard *skel;
 	struct ag_loader_opts opts;
-	struct bpf_link *links[3];
+	struct bpf_link *links[AG_MAX_LINKS];
+	size_t n_links;
 	int fs_inner[AG_GENERATIONS];
 	int net_inner[AG_GENERATIONS];
 	struct ag_state state;	/* what ag_state[0] holds */
@@ -29,6 +38,7 @@ static void close_fd(int *fd)
 
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 {
+	struct bpf_program *prog;
 	struct ag_loader *l;
 	int err, i;
 
@@ -44,12 +54,11 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		err = -errno;
 		goto cleanup;
 	}
-	bpf_program__set_autoload(l->skel->progs.ag_file_open, opts->lsm);
-	bpf_program__set_autoload(l->skel->progs.ag_connect4, opts->net);
-	bpf_program__set_autoload(l->skel->progs.ag_connect6, opts->net);
-	/* Maps only the LSM programs use cannot be created where BPF-LSM is refused. */
-	if (!opts->lsm)
-		bpf_map__set_autocreate(l->skel->maps.ag_scratch, false);
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		bool lsm = bpf_program__type(prog) == BPF_PROG_TYPE_LSM;
+
+		bpf_program__set_autoload(prog, lsm ? opts->lsm : opts->cgroup);
+	}
 
 	err = agentguard__load(l->skel);
 	if (err)
@@ -167,31 +176,86 @@ cleanup:
 	return err;
 }
 
+int ag_loader_protect(struct ag_loader *l, const char *path)
+{
+	struct ag_inode_key key = {};
+	__u32 one = 1;
+	struct stat st;
+
+	if (!l->opts.lsm)
+		return 0;	/* only the LSM programs use the map */
+	if (stat(path, &st))
+		return -errno;
+	/* The kernel's internal dev_t (MKDEV), as inode->i_sb->s_dev holds it. */
+	key.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	key.ino = st.st_ino;
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_protected), &key, &one, 0))
+		return -errno;
+	return 0;
+}
+
+static int write_cgroup_file(const struct ag_cgroup *cg, const char *name, const char *value)
+{
+	int fd, err = 0;
+	ssize_t n = strlen(value);
+
+	fd = openat(cg->fd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int attach_one(struct ag_loader *l, struct bpf_program *prog, int cgroup_fd)
+{
+	struct bpf_link *link;
+
+	if (l->n_links >= AG_MAX_LINKS)
+		return -E2BIG;
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_LSM)
+		link = bpf_program__attach_lsm(prog);
+	else
+		link = bpf_program__attach_cgroup(prog, cgroup_fd);
+	if (!link)
+		return -errno;
+	l->links[l->n_links++] = link;
+	return 0;
+}
+
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 {
-	struct agentguard *s = l->skel;
+	struct bpf_program *prog;
+	char depth[16];
 	int err;
 
 	if (!l->installed)
 		return -EINVAL;	/* never attach without a policy in place */
+	snprintf(depth, sizeof(depth), "%d", AG_MAX_SANDBOX_DEPTH);
+	err = write_cgroup_file(sandbox, "cgroup.max.depth", depth);
+	if (err)
+		return err;
 	l->state.sandbox_cgid = sandbox->id;
 	l->state.sandbox_level = sandbox->level;
 	err = write_state(l);
 	if (err)
 		return err;
 
-	if (l->opts.net) {
-		l->links[0] = bpf_program__attach_cgroup(s->progs.ag_connect4, sandbox->fd);
-		if (!l->links[0])
-			return -errno;
-		l->links[1] = bpf_program__attach_cgroup(s->progs.ag_connect6, sandbox->fd);
-		if (!l->links[1])
-			return -errno;
+	/* Cgroup programs first: the LSM programs then find them in place. */
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		if (!bpf_program__autoload(prog) || bpf_program__type(prog) == BPF_PROG_TYPE_LSM)
+			continue;
+		err = attach_one(l, prog, sandbox->fd);
+		if (err)
+			return err;
 	}
-	if (l->opts.lsm) {
-		l->links[2] = bpf_program__attach_lsm(s->progs.ag_file_open);
-		if (!l->links[2])
-			return -errno;
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		if (!bpf_program__autoload(prog) || bpf_program__type(prog) != BPF_PROG_TYPE_LSM)
+			continue;
+		err = attach_one(l, prog, sandbox->fd);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -247,7 +311,7 @@ void ag_loader_close(struct ag_loader *l)
 
 	if (!l)
 		return;
-	for (i = 0; i < sizeof(l->links) / sizeof(l->links[0]); i++)
+	for (i = 0; i < l->n_links; i++)
 		bpf_link__destroy(l->links[i]);
 	for (i = 0; i < AG_GENERATIONS; i++) {
 		close_fd(&l->fs_inner[i]);

@@ -16,13 +16,22 @@
 struct ag_loader;
 
 struct ag_loader_opts {
-	bool lsm;		/* load and attach the BPF-LSM programs (file) */
-	bool net;		/* load and attach the cgroup socket programs */
+	bool lsm;		/* load and attach the BPF-LSM programs (files, containment) */
+	bool cgroup;		/* load and attach the cgroup programs (sockets, devices, sysctl) */
 };
 
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out);
 /* Make c the active policy. On error the previously active policy stays active. */
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
+/*
+ * Protect path's inode from the sandbox: no write, unlink or rename (agentguard's binary,
+ * policies, event file). Before attach.
+ */
+int ag_loader_protect(struct ag_loader *l, const char *path);
+/*
+ * Scope to the sandbox and attach every loaded program. Also caps the sandbox's nesting
+ * (cgroup.max.depth), which the containment programs rely on.
+ */
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
 int ag_loader_ringbuf_fd(const struct ag_loader *l);
 /* Kernel memory (fdinfo memlock) of the active generation's tables, in bytes. */

@@ -82,3 +82,22 @@ expect_no_event() {
 		pass "$1"
 	fi
 }
+
+# expect_event_any NAME FIXED-STRING...: an event line containing at least one of the strings
+# arrives within 5 s (for actions that different kernels stop at different, documented gates).
+expect_event_any() {
+	_n=$1
+	shift
+	_i=0
+	while [ $_i -lt 50 ]; do
+		for _s in "$@"; do
+			if grep -qF -e "$_s" "$AG_EVENTS"; then
+				pass "$_n"
+				return 0
+			fi
+		done
+		_i=$((_i + 1))
+		usleep 100000
+	done
+	fail "$_n" "no event with any of: $*"
+}

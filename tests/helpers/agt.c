@@ -12,6 +12,22 @@
  *   agt sendto ADDR PORT TEXT    unconnected UDP sendto(2)
  *   agt serve ADDR PORT N        TCP listener: accept N connections, write "hi" to each
  *   agt udp-serve ADDR PORT N    UDP listener: receive N datagrams, print each
+ *   agt clone-into-cgroup DIR    clone3(CLONE_INTO_CGROUP) into the cgroup directory DIR
+ *   agt unshare user|mount|net   unshare(2) one namespace
+ *   agt mount-tmpfs DIR          mount(2) a tmpfs
+ *   agt chroot DIR               chroot(2)
+ *   agt ptrace PID               PTRACE_SEIZE then detach
+ *   agt kill PID SIG             kill(2)
+ *   agt unix-serve PATH N        unix stream listener: accept N connections, write "hi"
+ *   agt unix-connect PATH        connect(2) to a unix stream socket, read the greeting
+ *   agt socket FAMILY TYPE [PROTO]  socket(2) with numeric arguments
+ *   agt bpf                      bpf(BPF_MAP_CREATE) of a small array
+ *   agt perf                     perf_event_open(2) of a software clock on itself
+ *   agt recvfd PATH              listen on unix PATH, receive one fd by SCM_RIGHTS: "ok" or
+ *                                "EPERM" when the kernel dropped it (MSG_CTRUNC)
+ *   agt sendfd PATH              create a TCP socket and send it over unix PATH
+ *   agt mknod PATH b|c MAJ MIN   mknod(2)
+ *   agt unlink PATH              unlink(2)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +36,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *errname(int e)
@@ -45,6 +73,12 @@ static const char *errname(int e)
 	case EXDEV: return "EXDEV";
 	case ENOEXEC: return "ENOEXEC";
 	case EBUSY: return "EBUSY";
+	case ESRCH: return "ESRCH";
+	case ENOSYS: return "ENOSYS";
+	case ENXIO: return "ENXIO";
+	case ENODEV: return "ENODEV";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
 	}
 	return "E?";
 }
@@ -192,6 +226,161 @@ static int do_serve(const char *addr, const char *port, int n, int udp)
 	return 0;
 }
 
+static int ok_or_fail(int r)
+{
+	if (r < 0)
+		return fail();
+	printf("ok\n");
+	return 0;
+}
+
+static int do_clone_into_cgroup(const char *dir)
+{
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
+	int cfd = open(dir, O_RDONLY | O_DIRECTORY), status;
+	long pid;
+
+	if (cfd < 0)
+		return fail();
+	args.cgroup = cfd;
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return fail();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, &status, 0);
+	printf("ok\n");
+	return 0;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	snprintf(a->sun_path, sizeof(a->sun_path), "%s", path);
+	return sizeof(*a);
+}
+
+static int do_unix_serve(const char *path, int n)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), i;
+
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, unix_addr(path, &a)) < 0 || listen(fd, 8) < 0)
+		return fail();
+	printf("listening\n");
+	fflush(stdout);
+	for (i = 0; i < n; i++) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			return fail();
+		if (write(c, "hi", 2) < 0)
+			return fail();
+		close(c);
+	}
+	return 0;
+}
+
+static int do_unix_connect(const char *path)
+{
+	struct sockaddr_un a;
+	char buf[16] = {};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, unix_addr(path, &a)) < 0)
+		return fail();
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		return fail();
+	printf("ok %s\n", buf);
+	return 0;
+}
+
+static int do_recvfd(const char *path)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un a;
+	struct cmsghdr *c;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), conn;
+
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, unix_addr(path, &a)) < 0 || listen(fd, 1) < 0)
+		return fail();
+	conn = accept(fd, NULL, NULL);
+	if (conn < 0 || recvmsg(conn, &m, 0) < 0)
+		return fail();
+	c = CMSG_FIRSTHDR(&m);
+	if ((m.msg_flags & MSG_CTRUNC) || !c || c->cmsg_type != SCM_RIGHTS) {
+		/* The kernel refused to install the fd (security_file_receive). */
+		printf("EPERM\n");
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static int do_sendfd(const char *path)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {}, b = 'x';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un a;
+	struct cmsghdr *c;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), s = socket(AF_INET, SOCK_STREAM, 0), i;
+
+	for (i = 0; i < 50; i++) {
+		if (connect(fd, (struct sockaddr *)&a, unix_addr(path, &a)) == 0)
+			break;
+		usleep(100000);
+	}
+	if (i == 50 || s < 0)
+		return fail();
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &s, sizeof(int));
+	return ok_or_fail(sendmsg(fd, &m, 0));
+}
+
+static int do_bpf(void)
+{
+	union bpf_attr attr = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4,
+				.max_entries = 1 };
+
+	return ok_or_fail(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr)));
+}
+
+static int do_perf(void)
+{
+	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
+					.config = PERF_COUNT_SW_CPU_CLOCK, .exclude_kernel = 1 };
+
+	return ok_or_fail(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+}
+
+static int do_ptrace(int pid)
+{
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) < 0)
+		return fail();
+	ptrace(PTRACE_DETACH, pid, 0, 0);
+	printf("ok\n");
+	return 0;
+}
+
+static int do_unshare(const char *what)
+{
+	int flag = !strcmp(what, "user") ? CLONE_NEWUSER : !strcmp(what, "mount") ? CLONE_NEWNS :
+		   CLONE_NEWNET;
+
+	return ok_or_fail(unshare(flag));
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -213,6 +402,37 @@ int main(int argc, char **argv)
 		return do_serve(argv[2], argv[3], atoi(argv[4]), 0);
 	if (argc == 5 && !strcmp(argv[1], "udp-serve"))
 		return do_serve(argv[2], argv[3], atoi(argv[4]), 1);
+	if (argc == 3 && !strcmp(argv[1], "clone-into-cgroup"))
+		return do_clone_into_cgroup(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "unshare"))
+		return do_unshare(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "mount-tmpfs"))
+		return ok_or_fail(mount("none", argv[2], "tmpfs", 0, NULL));
+	if (argc == 3 && !strcmp(argv[1], "chroot"))
+		return ok_or_fail(chroot(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "ptrace"))
+		return do_ptrace(atoi(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "kill"))
+		return ok_or_fail(kill(atoi(argv[2]), atoi(argv[3])));
+	if (argc == 4 && !strcmp(argv[1], "unix-serve"))
+		return do_unix_serve(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "unix-connect"))
+		return do_unix_connect(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "socket"))
+		return ok_or_fail(socket(atoi(argv[2]), atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0));
+	if (argc == 2 && !strcmp(argv[1], "bpf"))
+		return do_bpf();
+	if (argc == 2 && !strcmp(argv[1], "perf"))
+		return do_perf();
+	if (argc == 3 && !strcmp(argv[1], "recvfd"))
+		return do_recvfd(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "sendfd"))
+		return do_sendfd(argv[2]);
+	if (argc == 6 && !strcmp(argv[1], "mknod"))
+		return ok_or_fail(mknod(argv[2], (argv[3][0] == 'b' ? S_IFBLK : S_IFCHR) | 0600,
+					makedev(atoi(argv[4]), atoi(argv[5]))));
+	if (argc == 3 && !strcmp(argv[1], "unlink"))
+		return ok_or_fail(unlink(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of tests/helpers/agt.c\n");
 	return 2;
 }

@@ -121,7 +121,7 @@ static int lo_up(void)
 
 static int setup(void **state)
 {
-	struct ag_loader_opts o = { .net = true };
+	struct ag_loader_opts o = { .cgroup = true };
 	struct ag_diags d = {};
 	char root[4096], path[4200];
 	struct env *e;

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0
+# Containment (issue #5): root in the sandbox cannot leave it, switch agentguard off or blind it.
+# Each item: the attempt inside with its exact errno, the same action outside succeeding, and
+# the event naming the built-in rule.
+. /tests/guest/lib.sh
+
+mkdir -p "$AG_CG" /tmp/c
+cat >/tmp/contain.yaml <<'Y'
+apiVersion: agentguard/v1
+kind: Policy
+metadata:
+  name: contain
+spec:
+  filesystem:
+    default: allow
+  network:
+    default: allow
+Y
+start_agentguard /tmp/contain.yaml
+sleep 1000 &
+OUTSIDE_PID=$!
+
+# Leaving the cgroup: the parent's cgroup.procs, pulling an outside process in, clone3.
+expect cgroup_escape_procs EPERM inside sh -c 'agt write /sys/fs/cgroup/cgroup.procs $$'
+expect_event cgroup_escape_event '"kind":"containment","operation":"cgroup-write"' \
+	'"rule":{"id":"builtin:cgroup","layer":"builtin"}'
+expect cgroup_escape_outside_ok ok sh -c 'mkdir -p /sys/fs/cgroup/ctl && agt write /sys/fs/cgroup/ctl/cgroup.procs $$'
+expect cgroup_pull_outside_in EPERM inside agt write "$AG_CG/cgroup.procs" "$OUTSIDE_PID"
+expect clone_into_cgroup EPERM inside agt clone-into-cgroup /sys/fs/cgroup
+expect_event clone_into_cgroup_event '"operation":"clone-into-cgroup"'
+expect clone_into_cgroup_outside_ok ok agt clone-into-cgroup /sys/fs/cgroup/ctl
+expect sandbox_limits_locked EPERM inside agt write "$AG_CG/cgroup.max.descendants" 100000
+expect own_child_cgroup ok inside sh -c "mkdir -p $AG_CG/mine && agt write $AG_CG/mine/cgroup.procs \$\$"
+expect own_cgroup_move_back ok inside sh -c "agt write $AG_CG/mine/cgroup.procs \$\$ >/dev/null && agt write $AG_CG/cgroup.procs \$\$"
+
+# Capabilities, namespaces and mounts.
+expect userns_denied EPERM inside agt unshare user
+expect_event userns_event '"operation":"userns-create","target":' '"id":"builtin:namespace"'
+expect userns_outside_ok ok agt unshare user
+expect mountns_denied EPERM inside agt unshare mount
+expect_event cap_sys_admin_event '"operation":"capable","target":{"capability":"CAP_SYS_ADMIN"}'
+expect mount_denied EPERM inside agt mount-tmpfs /tmp/c
+expect mount_outside_ok ok agt mount-tmpfs /tmp/c
+expect chroot_denied EPERM inside agt chroot /tmp
+expect mknod_block_denied EPERM inside agt mknod /dev/agt-blk0 b 7 0
+expect mknod_block_outside_ok ok agt mknod /dev/agt-blk0 b 7 0
+# On /dev (not /tmp, which is nodev and would refuse any device with EACCES).
+expect block_device_open_denied EPERM inside agt open /dev/agt-blk0
+expect_event block_device_event '"operation":"device","target":{"device":"block 7:0"}' '"id":"builtin:device"'
+expect dev_null_allowed ok inside agt open /dev/null w
+expect dev_mem_denied EPERM inside agt open /dev/mem r
+
+# The kernel: bpf(), perf, module autoload through socket(), sysctls.
+# bpf() stops at capable(CAP_BPF) on 6.1 and at lsm/bpf on 6.12: either way denied and reported.
+expect bpf_denied EPERM inside agt bpf
+expect_event_any bpf_event '"capability":"CAP_BPF"' '"operation":"bpf"'
+expect bpf_outside_ok ok agt bpf
+# Debian's perf_event_paranoid=3 gate asks for a capability first and answers EACCES.
+expect perf_denied EACCES inside agt perf
+expect_event_any perf_event '"operation":"perf-event-open"' '"capability":"CAP_PERFMON"' '"capability":"CAP_SYS_ADMIN"'
+expect perf_outside_ok ok agt perf
+# AF_APPLETALK (5) is not built in: socket() asks the kernel to load net-pf-5.
+inside agt socket 5 2 >/dev/null
+expect_event module_request_event '"operation":"module-request"' '"name":"net-pf-5' '"id":"builtin:kernel"'
+expect core_pattern_denied EPERM inside agt write /proc/sys/kernel/core_pattern core
+expect_event core_pattern_event '"kind":"containment"' '"id":"builtin:kernel-interfaces"'
+expect sysrq_denied EPERM inside agt write /proc/sysrq-trigger h
+expect sysfs_write_denied EPERM inside agt write /sys/kernel/uevent_helper /tmp/x
+expect bpffs_read_denied EPERM inside agt open /sys/fs/bpf r
+
+# agentguard itself: its process, binary, policy and event files.
+expect kill_daemon_denied EPERM inside agt kill "$AG_PID" 9
+expect_event kill_daemon_event '"operation":"signal","target":{"pid":'"$AG_PID"',"signal":9' '"id":"builtin:process"'
+expect kill_outside_process_denied EPERM inside agt kill "$OUTSIDE_PID" 15
+expect kill_outside_ok ok agt kill "$OUTSIDE_PID" 0
+expect ptrace_daemon_denied EPERM inside agt ptrace "$AG_PID"
+expect ptrace_outside_ok ok agt ptrace "$OUTSIDE_PID"
+expect binary_write_denied EPERM inside agt open /usr/bin/agentguard w
+expect_event binary_write_event '"operation":"protected-write"' '"id":"builtin:protected-files"'
+expect policy_write_denied EPERM inside agt open /tmp/contain.yaml w
+expect policy_unlink_denied EPERM inside agt unlink /tmp/contain.yaml
+expect events_write_denied EPERM inside agt open "$AG_EVENTS" w
+expect policy_read_allowed ok inside agt read /tmp/contain.yaml
+
+# Unix sockets: a D-Bus-style listener outside the sandbox is unreachable; one inside is not.
+agt unix-serve /tmp/bus.sock 1 >/tmp/bus.log 2>&1 &
+usleep 300000
+expect unix_outside_listener_denied EPERM inside agt unix-connect /tmp/bus.sock
+expect_event unix_event '"operation":"unix-connect"' '"id":"builtin:unix-socket"'
+expect unix_outside_client_ok "ok hi" agt unix-connect /tmp/bus.sock
+inside agt unix-serve /tmp/own.sock 1 >/tmp/own.log 2>&1 &
+usleep 300000
+expect unix_inside_listener_ok "ok hi" inside agt unix-connect /tmp/own.sock
+
+# A socket created outside and passed in by SCM_RIGHTS is refused.
+inside agt recvfd /tmp/fd.sock >/tmp/recvfd.out 2>&1 &
+RPID=$!
+usleep 300000
+agt sendfd /tmp/fd.sock >/dev/null
+wait $RPID
+expect passed_in_socket_denied EPERM cat /tmp/recvfd.out
+expect_event passed_in_socket_event '"operation":"fd-receive"' '"id":"builtin:fd-receive"'
+
+kill "$OUTSIDE_PID" 2>/dev/null
+stop_agentguard
