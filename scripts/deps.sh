@@ -10,7 +10,7 @@ pkgs=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libseccomp-dev libcjson-dev libnftnl-dev libmnl-dev libyaml-dev libsystemd-dev libcmocka-dev
 	qemu-system-x86 busybox-static cpio xz-utils
-	nftables iproute2 python3
+	nftables iproute2 python3 python3-jsonschema python3-yaml
 )
 
 missing=()

@@ -17,6 +17,7 @@ int cmd_load(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 
 /* Shared by load and check: parse and compile files; prints diagnostics. */
 struct ag_compiled;

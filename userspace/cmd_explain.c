@@ -137,10 +137,13 @@ static void print_result(const struct ag_compiled *c, enum ag_verdict v, __u32 r
 
 	if (!json) {
 		printf("%s", ag_verdict_name(v));
-		if (r)
+		if (r && r->pos.line)
 			printf("  rule %s  layer %s  policy %s (%s:%u)", r->id,
 			       ag_layer_name(r->layer), r->policy->name, r->policy->file,
 			       r->pos.line);
+		else if (r)
+			printf("  rule %s  layer %s  policy %s (%s, default)", r->id,
+			       ag_layer_name(r->layer), r->policy->name, r->policy->file);
 		printf("  %s\n", what);
 		return;
 	}

@@ -408,6 +408,31 @@ cleanup:
 	return err;
 }
 
+/*
+ * A rule written inside 64:ff9b::/96, 64:ff9b:1::/48 or 2002::/16 can never match: those
+ * destinations are judged as the IPv4 address they carry (ag_net_judged_addr).
+ */
+static bool embeds_ipv4(const struct ag_net_rule *r)
+{
+	static const struct {
+		__u8 addr[16];
+		unsigned int plen;
+	} embedding[] = {
+		{ { 0x00, 0x64, 0xff, 0x9b }, 96 },
+		{ { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, 48 },
+		{ { 0x20, 0x02 }, 16 },
+	};
+	size_t i;
+
+	if (r->is_v4)
+		return false;
+	for (i = 0; i < sizeof(embedding) / sizeof(embedding[0]); i++)
+		if (r->prefixlen >= embedding[i].plen &&
+		    prefix_contains(embedding[i].addr, embedding[i].plen, r->addr))
+			return true;
+	return false;
+}
+
 static void addr_mask(const __u8 *in, unsigned int plen, __u8 *out)
 {
 	unsigned int i;
@@ -458,6 +483,14 @@ static int compile_net(struct ag_compiled *c, struct ag_diags *diags, const __u3
 				ag_diags_add(diags, AG_DIAG_ERROR, p->file, r->target_pos,
 					     "domain rules are not enforced by this version of "
 					     "agentguard; use cidr or ip");
+				invalid = true;
+				continue;
+			}
+			if (embeds_ipv4(r)) {
+				ag_diags_add(diags, AG_DIAG_ERROR, p->file, r->target_pos,
+					     "this range carries IPv4 addresses (NAT64 or 6to4), "
+					     "which are judged as the IPv4 address they contain: write "
+					     "the rule for the IPv4 range instead");
 				invalid = true;
 				continue;
 			}
@@ -569,6 +602,19 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 	}
 	c->policies = policies;
 	c->n_policies = n;
+
+	/* Rule ids start with the policy name: two layers with one name would share ids. */
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(policies[i]->name, policies[j]->name)) {
+				ag_diags_add(diags, AG_DIAG_ERROR, policies[i]->file,
+					     (struct ag_pos){ 1, 1 },
+					     "policy name \"%s\" is already used by %s; names must be "
+					     "unique across the files loaded together",
+					     policies[i]->name, policies[j]->file);
+				err = -EINVAL;
+				goto cleanup;
+			}
 
 	for (i = 0; i < n; i++) {
 		const struct ag_policy *p = policies[i];

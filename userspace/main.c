@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	      "  explain POLICY... (--open PATH [--write|--exec] | --connect ADDR:PORT[/tcp|udp])\n"
 	      "       [--json]   the decision the kernel would make, with rule and layer\n"
 	      "  probe [--json]   can this kernel enforce? (exit 0 yes, 69 no)\n"
+	      "  schema           print the policy language's JSON Schema (draft 2020-12)\n"
 	      "  version\n",
 	      f);
 }
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "explain"))
 		return cmd_explain(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "schema"))
+		return cmd_schema(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

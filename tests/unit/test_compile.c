@@ -322,6 +322,35 @@ static void test_domain_rules_refused(void **state)
 	unbuild(&b);
 }
 
+static void test_rules_inside_ipv4_embedding_refused(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    rules:\n"
+		"      - action: deny\n        cidr: \"64:ff9b::/96\"\n"
+		"      - action: deny\n        cidr: \"2002:a9fe::/32\"\n"
+		"      - action: allow\n        cidr: \"2000::/3\"\n" };
+	struct built b;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, -EINVAL);
+	/* The two rules inside embedding prefixes; 2000::/3 merely contains one and is fine. */
+	assert_int_equal(b.d.n_errors, 2);
+	assert_non_null(strstr(b.d.v[0].msg, "NAT64 or 6to4"));
+	unbuild(&b);
+}
+
+static void test_duplicate_policy_names_refused(void **state)
+{
+	static const char *const y[] = { HDR("same", "org", "enforce"),
+					  HDR("same", "local", "enforce") };
+	struct built b;
+
+	build(&b, y, 2);
+	assert_int_equal(b.err, -EINVAL);
+	assert_non_null(strstr(b.d.v[0].msg, "already used"));
+	unbuild(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +364,8 @@ int main(void)
 		cmocka_unit_test(test_net_layers),
 		cmocka_unit_test(test_port_segment_bound),
 		cmocka_unit_test(test_domain_rules_refused),
+		cmocka_unit_test(test_rules_inside_ipv4_embedding_refused),
+		cmocka_unit_test(test_duplicate_policy_names_refused),
 	};
 
 	return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
