@@ -108,6 +108,11 @@ struct ag_net_val {
  * is configured and the LSM hooks judge nothing (the cgroup programs are only attached to
  * sandboxes anyway).
  */
+/*
+ * spec.unix tables (per generation): ag_unix_path_gens holds struct ag_inode_key -> rule of the
+ * pathname sockets every layer allows, ag_unix_name_gens struct ag_unix_name_key -> rule of the
+ * abstract ones. Consulted only when a unix peer is outside the sandbox.
+ */
 struct ag_state {
 	__u64 sandbox_cgid;	/* cgroup id (inode number) of the sandbox root */
 	__u64 hash_seed;	/* seeds ag_path_hash_*; fixed for the programs' life */
@@ -128,6 +133,7 @@ enum ag_event_kind {
 enum ag_event_op {
 	AG_OP_OPEN = 1,		/* file: open; body.want says read/write/exec */
 	AG_OP_CONNECT = 2,	/* network: connect() */
+	AG_OP_RECEIVE = 3,	/* file: an fd received by SCM_RIGHTS or pidfd_getfd */
 	/* Containment (struct ag_event_contain); arg0/arg1/name as noted. */
 	AG_OP_CAPABLE = 10,	/* arg0: capability number */
 	AG_OP_CGROUP_WRITE = 11,	/* name: cgroup file; target_cgid: its cgroup */
@@ -179,6 +185,13 @@ enum ag_builtin_rule {
 	AG_BR_UNIX = 13,	/* unix sockets whose peer is outside the sandbox */
 	AG_BR_FD_RECEIVE = 14,	/* fds passed in that the sandbox could not have opened */
 	AG_BR_COUNT,
+};
+
+/* spec.unix abstract-socket allow table key: the name without its leading NUL, zero-padded. */
+#define AG_UNIX_NAME_MAX 107
+struct ag_unix_name_key {
+	__u32 len;
+	__u8 name[AG_UNIX_NAME_MAX + 1];
 };
 
 /* An inode agentguard protects from the sandbox (its binary, policies, event file). */
@@ -364,5 +377,6 @@ _Static_assert(sizeof(struct ag_event_file) == 80 + 8 + AG_PATH_MAX, "ag_event_f
 _Static_assert(sizeof(struct ag_event_net) == 80 + 40, "ag_event_net ABI");
 _Static_assert(sizeof(struct ag_event_contain) == 80 + 24 + 64, "ag_event_contain ABI");
 _Static_assert(sizeof(struct ag_inode_key) == 16, "ag_inode_key ABI");
+_Static_assert(sizeof(struct ag_unix_name_key) == 112, "ag_unix_name_key ABI");
 
 #endif /* AGENTGUARD_ABI_H */

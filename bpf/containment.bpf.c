@@ -62,6 +62,35 @@ struct {
 	__type(value, __u32);
 } ag_protected SEC(".maps");
 
+/* spec.unix allow tables, per generation (see the ABI header). */
+struct ag_unix_path_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct ag_inode_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, AG_GENERATIONS);
+	__type(key, __u32);
+	__array(values, struct ag_unix_path_inner);
+} ag_unix_path_gens SEC(".maps");
+
+struct ag_unix_name_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct ag_unix_name_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, AG_GENERATIONS);
+	__type(key, __u32);
+	__array(values, struct ag_unix_name_inner);
+} ag_unix_name_gens SEC(".maps");
+
 /* ---- scope ----------------------------------------------------------------------------- */
 
 /* The current task is in the sandbox subtree: copy the state for the decision. */
@@ -506,7 +535,50 @@ static __always_inline __u64 ag_sock_cgid(struct sock *sk)
 	return sk ? BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id) : 0;
 }
 
-/* The peer (a listener, or a datagram socket) must live in the sandbox. */
+/*
+ * Does the policy let the sandbox reach this unix socket although its owner is outside?
+ * Pathname sockets match on the socket file's inode, abstract ones on their exact name.
+ * Fail mode: no table or an unreadable address means not allowed.
+ */
+static __always_inline bool ag_unix_allowed(const struct ag_state *st, struct sock *sk)
+{
+	struct ag_unix_name_key nk = {};
+	struct ag_inode_key ik = {};
+	struct unix_address *addr;
+	struct unix_sock *u;
+	struct dentry *d;
+	__u32 gen = st->generation;
+	void *tab;
+	int len;
+
+	/* 6.12 types sk as trusted-or-NULL and wants the check before the helper. */
+	if (!sk)
+		return false;
+	u = bpf_skc_to_unix_sock(sk);
+	if (!u)
+		return false;
+	d = u->path.dentry;
+	if (d && d->d_inode) {
+		ik.dev = d->d_inode->i_sb->s_dev;
+		ik.ino = d->d_inode->i_ino;
+		tab = bpf_map_lookup_elem(&ag_unix_path_gens, &gen);
+		return tab && bpf_map_lookup_elem(tab, &ik);
+	}
+	addr = u->addr;
+	if (!addr)
+		return false;
+	/* sockaddr_un: 2 bytes of family, then a NUL and the abstract name. */
+	len = addr->len - 3;
+	if (len <= 0 || len > AG_UNIX_NAME_MAX)
+		return false;
+	nk.len = len;
+	if (bpf_probe_read_kernel(nk.name, len, (char *)&addr->name[0].sun_path[1]))
+		return false;
+	tab = bpf_map_lookup_elem(&ag_unix_name_gens, &gen);
+	return tab && bpf_map_lookup_elem(tab, &nk);
+}
+
+/* The peer (a listener, or a datagram socket) must live in the sandbox or be allowed. */
 SEC("lsm/unix_stream_connect")
 int BPF_PROG(ag_unix_stream_connect, struct sock *sock, struct sock *other, struct sock *newsk,
 	     int ret)
@@ -515,7 +587,7 @@ int BPF_PROG(ag_unix_stream_connect, struct sock *sock, struct sock *other, stru
 
 	if (ret)
 		return ret;
-	if (!ag_current_governed(&st) || ag_sock_governed(other, &st))
+	if (!ag_current_governed(&st) || ag_sock_governed(other, &st) || ag_unix_allowed(&st, other))
 		return 0;
 	return ag_contain_deny(&st, AG_OP_UNIX_CONNECT, AG_BR_UNIX, 0, 0, ag_sock_cgid(other),
 			       NULL);
@@ -528,7 +600,8 @@ int BPF_PROG(ag_unix_may_send, struct socket *sock, struct socket *other, int re
 
 	if (ret)
 		return ret;
-	if (!ag_current_governed(&st) || (other && ag_sock_governed(other->sk, &st)))
+	if (!ag_current_governed(&st) ||
+	    (other && (ag_sock_governed(other->sk, &st) || ag_unix_allowed(&st, other->sk))))
 		return 0;
 	return ag_contain_deny(&st, AG_OP_UNIX_SEND, AG_BR_UNIX, 0, 0,
 			       other ? ag_sock_cgid(other->sk) : 0, NULL);

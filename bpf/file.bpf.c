@@ -143,7 +143,7 @@ static __always_inline __u8 ag_fs_decide(const struct ag_state *st, struct file 
 	return ag_fs_val_verdict(&w.best, want, rule);
 }
 
-static __always_inline void ag_file_event(const struct ag_state *st, struct file *file,
+static __always_inline void ag_file_event(const struct ag_state *st, struct file *file, __u32 op,
 					  __u32 want, __u8 verdict, __u32 rule)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -155,7 +155,7 @@ static __always_inline void ag_file_event(const struct ag_state *st, struct file
 	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
 	if (!e)
 		return;
-	ag_fill_hdr(&e->hdr, kseq, kind, AG_OP_OPEN, verdict, rule, st);
+	ag_fill_hdr(&e->hdr, kseq, kind, op, verdict, rule, st);
 	e->hdr.ppid = task->real_parent->tgid;
 	e->want = want;
 	e->path_len = bpf_d_path(&file->f_path, e->path, sizeof(e->path));
@@ -178,6 +178,37 @@ int BPF_PROG(ag_file_open, struct file *file, int ret)
 	verdict = ag_fs_decide(&st, file, want, &rule);
 	if (verdict == AG_ALLOW)
 		return 0;
-	ag_file_event(&st, file, want, verdict, rule);
+	ag_file_event(&st, file, AG_OP_OPEN, want, verdict, rule);
+	return verdict == AG_DENY ? -EPERM : 0;
+}
+
+/* S_IFMT / S_IFSOCK from uapi stat.h. */
+#define AG_S_IFMT	00170000
+#define AG_S_IFSOCK	0140000
+
+/*
+ * An fd arriving by SCM_RIGHTS or pidfd_getfd is judged as if the sandbox had opened it, with
+ * the access the file was opened for: a file opened outside cannot carry a denied object in.
+ * Sockets are judged in containment.bpf.c.
+ */
+SEC("lsm/file_receive")
+int BPF_PROG(ag_file_receive, struct file *file, int ret)
+{
+	struct ag_state st;
+	__u32 want, rule;
+	__u8 verdict;
+
+	if (ret)
+		return ret;
+	if ((file->f_inode->i_mode & AG_S_IFMT) == AG_S_IFSOCK)
+		return 0;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+
+	want = ag_file_want(file);
+	verdict = ag_fs_decide(&st, file, want, &rule);
+	if (verdict == AG_ALLOW)
+		return 0;
+	ag_file_event(&st, file, AG_OP_RECEIVE, want, verdict, rule);
 	return verdict == AG_DENY ? -EPERM : 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "compile.h"
 
 int ag_cgroup2_mount(char *buf, size_t len)
 {
@@ -113,4 +114,101 @@ int ag_cgroup_enter(const struct ag_cgroup *cg, int pid)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+#define AG_DEFAULT_PIDS_MAX 4096
+#define AG_DEFAULT_MEMORY_PERCENT 75
+#define AG_CPU_WEIGHT "50"
+#define AG_CPU_PERIOD 100000
+
+static int write_at(int dirfd, const char *name, const char *value)
+{
+	ssize_t n = strlen(value);
+	int fd, err = 0;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int mem_total(unsigned long long *bytes)
+{
+	char line[256];
+	int err = -ENOENT;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", bytes) == 1) {
+			*bytes *= 1024;
+			err = 0;
+			break;
+		}
+	fclose(f);
+	return err;
+}
+
+int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *lim,
+			   const char **failed)
+{
+	static const char *const controllers[] = { "+memory", "+pids", "+cpu" };
+	unsigned long long mem, pids;
+	char parent[4096], buf[64];
+	int pfd, err = 0;
+	size_t i;
+
+	snprintf(parent, sizeof(parent), "%s", cg->path);
+	*strrchr(parent, '/') = '\0';
+	pfd = open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0) {
+		*failed = "the parent cgroup";
+		return -errno;
+	}
+	for (i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !err; i++)
+		err = write_at(pfd, "cgroup.subtree_control", controllers[i]);
+	close(pfd);
+	if (err) {
+		*failed = "cgroup.subtree_control of the parent";
+		return err;
+	}
+
+	if (lim->memory_set) {
+		mem = lim->memory_max;
+	} else {
+		err = mem_total(&mem);
+		if (err) {
+			*failed = "/proc/meminfo";
+			return err;
+		}
+		mem = mem / 100 * AG_DEFAULT_MEMORY_PERCENT;
+	}
+	snprintf(buf, sizeof(buf), "%llu", mem);
+	*failed = "memory.max";
+	err = write_at(cg->fd, "memory.max", buf);
+	if (err)
+		return err;
+
+	pids = lim->pids_set ? lim->pids_max : AG_DEFAULT_PIDS_MAX;
+	snprintf(buf, sizeof(buf), "%llu", pids);
+	*failed = "pids.max";
+	err = write_at(cg->fd, "pids.max", buf);
+	if (err)
+		return err;
+
+	if (lim->cpu_set)
+		snprintf(buf, sizeof(buf), "%llu %d",
+			 (unsigned long long)lim->cpu_max_percent * AG_CPU_PERIOD / 100, AG_CPU_PERIOD);
+	else
+		snprintf(buf, sizeof(buf), "max %d", AG_CPU_PERIOD);
+	*failed = "cpu.max";
+	err = write_at(cg->fd, "cpu.max", buf);
+	if (err)
+		return err;
+	*failed = "cpu.weight";
+	return write_at(cg->fd, "cpu.weight", AG_CPU_WEIGHT);
 }

@@ -20,6 +20,14 @@ int ag_cgroup2_mount(char *buf, size_t len);
 /* Open (and with create, make) the cgroup at path, which must be on the cgroup2 mount. */
 int ag_cgroup_open(const char *path, int create, struct ag_cgroup *cg);
 void ag_cgroup_close(struct ag_cgroup *cg);
+struct ag_limits;
+/*
+ * Enable the memory, pids and cpu controllers for cg (in its parent's cgroup.subtree_control)
+ * and write its limits; lim's unset fields take the defaults. On error, *failed names the
+ * file that could not be written.
+ */
+int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *lim,
+			   const char **failed);
 /* Move process pid into cg (writes cgroup.procs). */
 int ag_cgroup_enter(const struct ag_cgroup *cg, int pid);
 

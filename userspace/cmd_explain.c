@@ -173,10 +173,11 @@ int cmd_explain(int argc, char **argv)
 		{ "exec", no_argument, NULL, 'x' },
 		{ "connect", required_argument, NULL, 'c' },
 		{ "resolve", required_argument, NULL, 'r' },
+		{ "unix", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{},
 	};
-	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL;
+	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL, *unix_to = NULL;
 	__u32 want = AG_FS_WANT_READ, rule;
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
@@ -200,6 +201,9 @@ int cmd_explain(int argc, char **argv)
 		case 'r':
 			resolve = optarg;
 			break;
+		case 'u':
+			unix_to = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -208,9 +212,9 @@ int cmd_explain(int argc, char **argv)
 		}
 	}
 	n = argc - optind;
-	if (n < 1 || (!!open_path + !!connect_to + !!resolve) != 1) {
+	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to) != 1) {
 		fprintf(stderr, "usage: agentguard explain POLICY... (--open PATH [--write|--exec] | "
-				"--connect ADDR:PORT[/tcp|udp] | --resolve NAME) [--json]\n");
+				"--connect ADDR:PORT[/tcp|udp] | --unix PATH|@NAME) [--json]\n");
 		return AG_EXIT_USAGE;
 	}
 	if (resolve) {
@@ -222,7 +226,30 @@ int cmd_explain(int argc, char **argv)
 	if (status != AG_EXIT_OK)
 		return status;
 
-	if (open_path) {
+	if (unix_to) {
+		char what[PATH_MAX + 64];
+		enum ag_verdict v = ag_unix_decide_user(c, unix_to, &rule);
+
+		/* Only peers outside the sandbox are judged; one inside is always reachable. */
+		snprintf(what, sizeof(what), "unix %s (a listener outside the sandbox)", unix_to);
+		if (rule & AG_RULE_BUILTIN) {
+			struct ag_buf b = {};
+
+			if (!json) {
+				printf("%s  rule builtin:unix-socket  layer builtin  %s\n",
+				       ag_verdict_name(v), what);
+				goto cleanup;
+			}
+			ag_buf_printf(&b, "{\"decision\":\"%s\",\"target\":", ag_verdict_name(v));
+			ag_json_str(&b, what, strlen(what));
+			ag_buf_puts(&b, ",\"rule\":{\"id\":\"builtin:unix-socket\",\"layer\":"
+					"\"builtin\"}}\n");
+			fputs(b.p ? b.p : "", stdout);
+			ag_buf_free(&b);
+			goto cleanup;
+		}
+		print_result(c, v, rule, what, json);
+	} else if (open_path) {
 		char path[PATH_MAX];
 		enum ag_verdict v;
 		int err = kernel_path(open_path, path, sizeof(path));

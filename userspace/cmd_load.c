@@ -83,6 +83,7 @@ int cmd_load(int argc, char **argv)
 	struct ag_loader *l = NULL;
 	struct ring_buffer *rb = NULL;
 	unsigned long long table_bytes;
+	const char *failed = NULL;
 	char cgdefault[4096];
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -145,6 +146,14 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
+	err = ag_cgroup_apply_limits(&cg, &c->limits, &failed);
+	if (err) {
+		ag_log_error("cgroup: cannot set the sandbox's limits on \"%s\" (%s): %s; the agent "
+			     "could starve or OOM agentguard, so nothing is loaded",
+			     cg.path, failed, strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 
 	err = ag_loader_open(&lopts, &l);
 	if (err) {
@@ -153,6 +162,14 @@ int cmd_load(int argc, char **argv)
 			     strerror(-err));
 		status = AG_EXIT_UNAVAILABLE;
 		goto cleanup;
+	}
+	for (size_t i = 0; i < c->n_unix; i++) {
+		struct stat ust;
+
+		if (c->unx[i].path && (stat(c->unx[i].path, &ust) || !S_ISSOCK(ust.st_mode)))
+			ag_log_warn("unix: \"%s\" is not a socket now; it stays unreachable until "
+				    "a reload after it exists",
+				    c->unx[i].path);
 	}
 	err = ag_loader_install(l, c);
 	if (err) {

@@ -581,13 +581,110 @@ cleanup:
 	return err;
 }
 
+/* ---- unix sockets ---------------------------------------------------------------------- */
+
+/* "p/run/x.sock" or "a" + abstract bytes: one key space for both kinds. */
+static int unix_key(const struct ag_unix_rule *r, char **key, size_t *len)
+{
+	size_t n = r->path ? strlen(r->path) : r->abstract_len;
+
+	*key = malloc(n + 1);
+	if (!*key)
+		return -ENOMEM;
+	(*key)[0] = r->path ? 'p' : 'a';
+	memcpy(*key + 1, r->path ? r->path : r->abstract, n);
+	*len = n + 1;
+	return 0;
+}
+
+/*
+ * A socket is reachable only if every layer lists it, so no lower layer widens a higher one.
+ * The entry names the lowest layer's rule.
+ */
+static int compile_unix(struct ag_compiled *c, const __u32 *unix_first)
+{
+	struct ag_strmap *sets;
+	size_t i, j, k, v, low = 0;
+	int err = 0;
+
+	if (!c->n_policies)
+		return 0;
+	sets = calloc(c->n_policies, sizeof(*sets));
+	if (!sets)
+		return -ENOMEM;
+	for (i = 0; i < c->n_policies && !err; i++) {
+		const struct ag_policy *p = c->policies[i];
+
+		if (p->layer > c->policies[low]->layer)
+			low = i;
+		for (j = 0; j < p->n_unix_rules && !err; j++) {
+			char *key;
+			size_t len;
+
+			err = unix_key(&p->unix_rules[j], &key, &len);
+			if (err)
+				break;
+			err = ag_strmap_put(&sets[i], key, len, unix_first[i] + j, NULL);
+			if (err == -EEXIST)
+				err = 0;
+			free(key);
+		}
+	}
+	if (!err && c->policies[low]->n_unix_rules) {
+		c->unx = calloc(c->policies[low]->n_unix_rules, sizeof(*c->unx));
+		if (!c->unx)
+			err = -ENOMEM;
+	}
+	for (j = 0; !err && j < c->policies[low]->n_unix_rules; j++) {
+		const struct ag_unix_rule *r = &c->policies[low]->unix_rules[j];
+		char *key;
+		size_t len;
+		bool everywhere = true;
+
+		err = unix_key(r, &key, &len);
+		if (err)
+			break;
+		for (k = 0; k < c->n_policies; k++)
+			everywhere = everywhere && ag_strmap_get(&sets[k], key, len, &v);
+		free(key);
+		if (!everywhere)
+			continue;
+		c->unx[c->n_unix++] = (struct ag_unix_entry){ r->path, r->abstract,
+							      r->abstract_len,
+							      unix_first[low] + (__u32)j };
+	}
+	for (i = 0; i < c->n_policies; i++)
+		ag_strmap_free(&sets[i]);
+	free(sets);
+	return err;
+}
+
+enum ag_verdict ag_unix_decide_user(const struct ag_compiled *c, const char *target, __u32 *rule)
+{
+	bool abstract = target[0] == '@';
+	size_t i, len = strlen(target) - abstract;
+
+	for (i = 0; i < c->n_unix; i++) {
+		const struct ag_unix_entry *e = &c->unx[i];
+
+		if (abstract ? (e->abstract && e->abstract_len == len &&
+				!memcmp(e->abstract, target + 1, len)) :
+			       (e->path && !strcmp(e->path, target))) {
+			*rule = e->rule;
+			return AG_ALLOW;
+		}
+	}
+	*rule = AG_RULE_BUILTIN | AG_BR_UNIX;
+	return AG_DENY;
+}
+
 /* ---- driver -------------------------------------------------------------------------- */
 
 int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 	       struct ag_diags *diags)
 {
 	struct ag_compiled *c;
-	__u32 *fs_access = NULL, *net_default = NULL, *net_first = NULL;
+	__u32 *fs_access = NULL, *net_default = NULL, *net_first = NULL, *unix_first = NULL;
 	unsigned char *cat = NULL;
 	size_t i, j;
 	int err;
@@ -595,8 +692,9 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 	c = calloc(1, sizeof(*c));
 	net_default = calloc(n + 1, sizeof(*net_default));
 	net_first = calloc(n + 1, sizeof(*net_first));
+	unix_first = calloc(n + 1, sizeof(*unix_first));
 	cat = malloc(32 * (n + 1));
-	if (!c || !net_default || !net_first || !cat) {
+	if (!c || !net_default || !net_first || !unix_first || !cat) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -633,6 +731,10 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 		for (j = 0; !err && j < p->n_net_rules; j++)
 			err = add_rule(c, p, AG_RK_NET_RULE, p->net_rules[j].id, "network", j,
 				       p->net_rules[j].mode, p->net_rules[j].pos, &idx);
+		unix_first[i] = c->n_rules;
+		for (j = 0; !err && j < p->n_unix_rules; j++)
+			err = add_rule(c, p, AG_RK_UNIX_RULE, p->unix_rules[j].id, "unix", j,
+				       AG_MODE_ENFORCE, p->unix_rules[j].pos, &idx);
 		if (err)
 			goto cleanup;
 		memcpy(cat + 32 * i, p->sha256, 32);
@@ -671,8 +773,29 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 		if (!err)
 			err = err2;
 	}
+	if (!err)
+		err = compile_unix(c, unix_first);
 	if (err)
 		goto cleanup;
+
+	/* Limits: the smallest across layers, so no lower layer can loosen a higher one's. */
+	for (i = 0; i < n; i++) {
+		const struct ag_resources *r = &policies[i]->resources;
+		struct ag_limits *lim = &c->limits;
+
+		if (r->has_memory_max && (!lim->memory_set || r->memory_max < lim->memory_max)) {
+			lim->memory_set = true;
+			lim->memory_max = r->memory_max;
+		}
+		if (r->has_pids_max && (!lim->pids_set || r->pids_max < lim->pids_max)) {
+			lim->pids_set = true;
+			lim->pids_max = r->pids_max;
+		}
+		if (r->has_cpu_max && (!lim->cpu_set || r->cpu_max_percent < lim->cpu_max_percent)) {
+			lim->cpu_set = true;
+			lim->cpu_max_percent = r->cpu_max_percent;
+		}
+	}
 
 	ag_sha256(cat, 32 * n, c->sha256);
 	for (i = 0; i < 32; i++)
@@ -685,6 +808,7 @@ cleanup:
 	free(fs_access);
 	free(net_default);
 	free(net_first);
+	free(unix_first);
 	free(cat);
 	return err;
 }
@@ -702,6 +826,7 @@ void ag_compiled_free(struct ag_compiled *c)
 	free(c->rules);
 	free(c->fs);
 	free(c->net);
+	free(c->unx);
 	free(c);
 }
 

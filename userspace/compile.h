@@ -16,6 +16,7 @@ enum ag_rule_kind {
 	AG_RK_FS_DEFAULT,
 	AG_RK_NET_RULE,
 	AG_RK_NET_DEFAULT,
+	AG_RK_UNIX_RULE,
 };
 
 /* What a rule index in the kernel tables and events refers to. */
@@ -28,6 +29,14 @@ struct ag_rule_ref {
 	struct ag_pos pos;
 };
 
+/* A unix socket outside the sandbox that every layer allows (spec.unix). */
+struct ag_unix_entry {
+	const char *path;	/* borrowed from the policy: a pathname socket, or NULL */
+	const char *abstract;	/* borrowed: an abstract name, or NULL */
+	size_t abstract_len;
+	__u32 rule;		/* the lowest layer's rule that lists it */
+};
+
 struct ag_fs_entry {
 	char *path;			/* the rule path this entry is keyed by */
 	struct ag_fs_val val;
@@ -36,6 +45,18 @@ struct ag_fs_entry {
 struct ag_net_entry {
 	struct ag_net_key key;
 	struct ag_net_val val;
+};
+
+/*
+ * The sandbox cgroup's limits: the smallest value any layer sets, else the default
+ * (docs/containment.md): pids.max 4096, memory.max 75% of RAM, cpu.max unlimited, and always
+ * cpu.weight 50 so the daemon wins under contention.
+ */
+struct ag_limits {
+	bool memory_set, pids_set, cpu_set;	/* set by a policy; else the default applies */
+	uint64_t memory_max;	/* bytes */
+	uint64_t pids_max;
+	uint32_t cpu_max_percent;	/* of one CPU */
 };
 
 struct ag_compiled {
@@ -47,6 +68,9 @@ struct ag_compiled {
 	size_t n_fs;
 	struct ag_net_entry *net;
 	size_t n_net;
+	struct ag_limits limits;
+	struct ag_unix_entry *unx;
+	size_t n_unix;
 	uint8_t sha256[32];		/* of the policies' sha256 values, in order */
 	char sha256_hex[65];
 };
@@ -70,6 +94,9 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 				  __u32 *rule);
 enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
 				   __u16 port, __u32 *rule);
+
+/* Would a sandbox process reach a unix socket whose owner is outside? path or "@name". */
+enum ag_verdict ag_unix_decide_user(const struct ag_compiled *c, const char *target, __u32 *rule);
 
 const char *ag_verdict_name(enum ag_verdict v);
 

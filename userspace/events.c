@@ -247,7 +247,8 @@ static void put_file_target(struct ag_buf *b, const struct ag_event_file *e)
 	__u32 i;
 
 	ag_buf_printf(b, ",\"operation\":\"%s\",\"target\":{\"access\":[",
-		      e->hdr.kind == AG_EV_EXEC ? "exec" : "open");
+		      e->hdr.op == AG_OP_RECEIVE ? "receive" :
+		      e->hdr.kind == AG_EV_EXEC	 ? "exec" : "open");
 	for (i = 0; i < AG_FS_NCLASSES; i++) {
 		if (e->want & (1u << i)) {
 			ag_buf_printf(b, "%s\"%s\"", sep, names[i]);

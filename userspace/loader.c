@@ -25,6 +25,8 @@ struct ag_loader {
 	size_t n_links;
 	int fs_inner[AG_GENERATIONS];
 	int net_inner[AG_GENERATIONS];
+	int unix_path_inner[AG_GENERATIONS];
+	int unix_name_inner[AG_GENERATIONS];
 	struct ag_state state;	/* what ag_state[0] holds */
 	bool installed;
 };
@@ -47,7 +49,7 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		return -ENOMEM;
 	l->opts = *opts;
 	for (i = 0; i < AG_GENERATIONS; i++)
-		l->fs_inner[i] = l->net_inner[i] = -1;
+		l->fs_inner[i] = l->net_inner[i] = l->unix_path_inner[i] = l->unix_name_inner[i] = -1;
 
 	l->skel = agentguard__open();
 	if (!l->skel) {
@@ -133,10 +135,71 @@ static int build_net_table(const struct ag_compiled *c, int *out)
 	return 0;
 }
 
+static __u64 kernel_dev(dev_t d)
+{
+	/* The kernel's internal dev_t (MKDEV), as inode->i_sb->s_dev holds it. */
+	return ((__u64)major(d) << 20) | minor(d);
+}
+
+/*
+ * spec.unix: pathname sockets by inode as they exist now (a missing path or a non-socket is
+ * skipped: nothing can connect to it, and a socket made later is a new inode), abstract ones
+ * by name.
+ */
+static int build_unix_tables(const struct ag_compiled *c, int *path_fd, int *name_fd)
+{
+	size_t i, n = c->n_unix ? c->n_unix : 1;
+	int pfd, nfd, err = 0;
+
+	pfd = bpf_map_create(BPF_MAP_TYPE_HASH, "ag_unix_path", sizeof(struct ag_inode_key),
+			     sizeof(__u32), n, NULL);
+	if (pfd < 0)
+		return -errno;
+	nfd = bpf_map_create(BPF_MAP_TYPE_HASH, "ag_unix_name", sizeof(struct ag_unix_name_key),
+			     sizeof(__u32), n, NULL);
+	if (nfd < 0) {
+		err = -errno;
+		close(pfd);
+		return err;
+	}
+	for (i = 0; i < c->n_unix && !err; i++) {
+		const struct ag_unix_entry *e = &c->unx[i];
+
+		if (e->path) {
+			struct ag_inode_key key = {};
+			struct stat st;
+
+			if (stat(e->path, &st) || !S_ISSOCK(st.st_mode))
+				continue;
+			key.dev = kernel_dev(st.st_dev);
+			key.ino = st.st_ino;
+			if (bpf_map_update_elem(pfd, &key, &e->rule, 0))
+				err = -errno;
+		} else {
+			struct ag_unix_name_key key = {};
+
+			if (e->abstract_len > AG_UNIX_NAME_MAX)
+				continue;
+			key.len = e->abstract_len;
+			memcpy(key.name, e->abstract, e->abstract_len);
+			if (bpf_map_update_elem(nfd, &key, &e->rule, 0))
+				err = -errno;
+		}
+	}
+	if (err) {
+		close(pfd);
+		close(nfd);
+		return err;
+	}
+	*path_fd = pfd;
+	*name_fd = nfd;
+	return 0;
+}
+
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 {
 	__u32 slot = l->installed ? (l->state.generation + 1) % AG_GENERATIONS : 0;
-	int fs_fd = -1, net_fd = -1, err;
+	int fs_fd = -1, net_fd = -1, upath_fd = -1, uname_fd = -1, err;
 
 	err = build_fs_table(l, c, &fs_fd);
 	if (err)
@@ -144,8 +207,15 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 	err = build_net_table(c, &net_fd);
 	if (err)
 		goto cleanup;
+	err = build_unix_tables(c, &upath_fd, &uname_fd);
+	if (err)
+		goto cleanup;
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_fs_gens), &slot, &fs_fd, 0) ||
-	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_net_gens), &slot, &net_fd, 0)) {
+	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_net_gens), &slot, &net_fd, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_unix_path_gens), &slot, &upath_fd,
+				0) ||
+	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_unix_name_gens), &slot, &uname_fd,
+				0)) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -165,14 +235,20 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 	 */
 	close_fd(&l->fs_inner[slot]);
 	close_fd(&l->net_inner[slot]);
+	close_fd(&l->unix_path_inner[slot]);
+	close_fd(&l->unix_name_inner[slot]);
 	l->fs_inner[slot] = fs_fd;
 	l->net_inner[slot] = net_fd;
+	l->unix_path_inner[slot] = upath_fd;
+	l->unix_name_inner[slot] = uname_fd;
 	l->installed = true;
 	return 0;
 
 cleanup:
 	close_fd(&fs_fd);
 	close_fd(&net_fd);
+	close_fd(&upath_fd);
+	close_fd(&uname_fd);
 	return err;
 }
 
@@ -186,8 +262,7 @@ int ag_loader_protect(struct ag_loader *l, const char *path)
 		return 0;	/* only the LSM programs use the map */
 	if (stat(path, &st))
 		return -errno;
-	/* The kernel's internal dev_t (MKDEV), as inode->i_sb->s_dev holds it. */
-	key.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_protected), &key, &one, 0))
 		return -errno;
@@ -316,6 +391,8 @@ void ag_loader_close(struct ag_loader *l)
 	for (i = 0; i < AG_GENERATIONS; i++) {
 		close_fd(&l->fs_inner[i]);
 		close_fd(&l->net_inner[i]);
+		close_fd(&l->unix_path_inner[i]);
+		close_fd(&l->unix_name_inner[i]);
 	}
 	agentguard__destroy(l->skel);
 	free(l);

@@ -95,6 +95,31 @@ struct ag_net_rule {
 	struct ag_pos target_pos;	/* of the cidr/ip/domain value */
 };
 
+/*
+ * spec.unix.rules[]: a unix socket whose peer (listener or datagram receiver) is outside the
+ * sandbox, which the built-in rule would otherwise deny. Exactly one of path or abstract.
+ * Allow-only: every loaded layer must list a socket for it to be reachable.
+ */
+struct ag_unix_rule {
+	char *id;		/* explicit "id:", or NULL: "<name>:unix[<index>]" */
+	char *path;		/* absolute, normalised pathname socket, or NULL */
+	char *abstract;		/* abstract name without the leading NUL byte, or NULL */
+	size_t abstract_len;	/* bytes of abstract (it may contain any byte but NUL) */
+	struct ag_pos pos;
+	struct ag_pos target_pos;
+};
+
+/* spec.resources: limits on the sandbox cgroup. Across layers the smallest value wins. */
+struct ag_resources {
+	bool has_memory_max;
+	uint64_t memory_max;	/* bytes; YAML: an integer or "512M", "2G" (powers of 1024) */
+	bool has_pids_max;
+	uint64_t pids_max;	/* tasks, >= 1 */
+	bool has_cpu_max;
+	uint32_t cpu_max_percent;	/* of one CPU: "150%" = 1.5 CPUs, 1..100000 */
+	struct ag_pos memory_pos, pids_pos, cpu_pos;
+};
+
 struct ag_policy {
 	char *file;		/* as given on the command line */
 	char *name;		/* metadata.name */
@@ -106,6 +131,9 @@ struct ag_policy {
 	size_t n_fs_rules;
 	struct ag_net_rule *net_rules;
 	size_t n_net_rules;
+	struct ag_unix_rule *unix_rules;	/* spec.unix.rules */
+	size_t n_unix_rules;
+	struct ag_resources resources;		/* spec.resources */
 	uint8_t sha256[32];	/* of the file's bytes */
 };
 

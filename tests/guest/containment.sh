@@ -101,5 +101,18 @@ wait $RPID
 expect passed_in_socket_denied EPERM cat /tmp/recvfd.out
 expect_event passed_in_socket_event '"operation":"fd-receive"' '"id":"builtin:fd-receive"'
 
+# Resource limits on the sandbox (defaults: no policy sets them here).
+expect limit_pids_default 4096 cat "$AG_CG/pids.max"
+expect limit_cpu_weight 50 cat "$AG_CG/cpu.weight"
+expect limit_cpu_max_default "max 100000" cat "$AG_CG/cpu.max"
+mem_total=$(awk '/MemTotal/ {print $2 * 1024}' /proc/meminfo)
+mem_max=$(cat "$AG_CG/memory.max")
+if [ "$mem_max" -gt $((mem_total * 70 / 100)) ] && [ "$mem_max" -le $((mem_total * 75 / 100)) ]; then
+	pass limit_memory_default
+else
+	fail limit_memory_default "memory.max $mem_max of $mem_total"
+fi
+expect limit_not_writable_inside EPERM inside agt write "$AG_CG/memory.max" max
+
 kill "$OUTSIDE_PID" 2>/dev/null
 stop_agentguard

@@ -83,6 +83,15 @@ expect_event symlink_event_names_target '"path":"/tmp/secret/key"' '"comm":"agt"
 expect dotdot_denied EPERM inside agt read /tmp/ws/../secret/key
 expect proc_fd_reopen_denied EPERM sh -c 'exec 3</tmp/secret/key; echo $$ > '"$AG_CG"'/cgroup.procs; exec agt read /proc/self/fd/3'
 
+# An fd opened outside and passed in by SCM_RIGHTS is judged like an open in the sandbox.
+inside agt recvfd /tmp/ws/fd.sock >/tmp/recv1.out 2>&1 &
+R=$!; usleep 300000; agt sendfd /tmp/ws/fd.sock /tmp/secret/key >/dev/null; wait $R
+expect received_denied_file EPERM cat /tmp/recv1.out
+expect_event received_denied_file_event '"operation":"receive","target":{"access":["read"],"path":"/tmp/secret/key"}'
+inside agt recvfd /tmp/ws/fd2.sock >/tmp/recv2.out 2>&1 &
+R=$!; usleep 300000; agt sendfd /tmp/ws/fd2.sock /tmp/ro/file >/dev/null; wait $R
+expect received_allowed_file ok cat /tmp/recv2.out
+
 # Exec: ro without exec denies running a binary copied there; /usr (exec: true) allows it.
 expect exec_denied EPERM inside agt exec /tmp/noexec/agt
 expect_event exec_event '"kind":"exec","operation":"exec"' '"path":"/tmp/noexec/agt"' \

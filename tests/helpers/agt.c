@@ -25,7 +25,7 @@
  *   agt perf                     perf_event_open(2) of a software clock on itself
  *   agt recvfd PATH              listen on unix PATH, receive one fd by SCM_RIGHTS: "ok" or
  *                                "EPERM" when the kernel dropped it (MSG_CTRUNC)
- *   agt sendfd PATH              create a TCP socket and send it over unix PATH
+ *   agt sendfd PATH [FILE]       send a new TCP socket (or FILE opened read-only) over unix PATH
  *   agt mknod PATH b|c MAJ MIN   mknod(2)
  *   agt unlink PATH              unlink(2)
  */
@@ -323,7 +323,7 @@ static int do_recvfd(const char *path)
 	return 0;
 }
 
-static int do_sendfd(const char *path)
+static int do_sendfd(const char *path, const char *file)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {}, b = 'x';
 	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
@@ -331,7 +331,8 @@ static int do_sendfd(const char *path)
 			    .msg_controllen = sizeof(cbuf) };
 	struct sockaddr_un a;
 	struct cmsghdr *c;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0), s = socket(AF_INET, SOCK_STREAM, 0), i;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), i;
+	int s = file ? open(file, O_RDONLY) : socket(AF_INET, SOCK_STREAM, 0);
 
 	for (i = 0; i < 50; i++) {
 		if (connect(fd, (struct sockaddr *)&a, unix_addr(path, &a)) == 0)
@@ -426,8 +427,8 @@ int main(int argc, char **argv)
 		return do_perf();
 	if (argc == 3 && !strcmp(argv[1], "recvfd"))
 		return do_recvfd(argv[2]);
-	if (argc == 3 && !strcmp(argv[1], "sendfd"))
-		return do_sendfd(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "sendfd"))
+		return do_sendfd(argv[2], argc > 3 ? argv[3] : NULL);
 	if (argc == 6 && !strcmp(argv[1], "mknod"))
 		return ok_or_fail(mknod(argv[2], (argv[3][0] == 'b' ? S_IFBLK : S_IFCHR) | 0600,
 					makedev(atoi(argv[4]), atoi(argv[5]))));
