@@ -162,24 +162,29 @@ static __always_inline void ag_file_event(const struct ag_state *st, struct file
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(ag_file_open, struct file *file, int ret)
+/* Judge a file the sandbox is about to hold (opened or received): 0 or -EPERM. */
+static __always_inline int ag_file_judge(struct file *file, __u32 op)
 {
 	struct ag_state st;
 	__u32 want, rule;
 	__u8 verdict;
 
-	if (ret)
-		return ret;
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
-
 	want = ag_file_want(file);
 	verdict = ag_fs_decide(&st, file, want, &rule);
 	if (verdict == AG_ALLOW)
 		return 0;
-	ag_file_event(&st, file, AG_OP_OPEN, want, verdict, rule);
+	ag_file_event(&st, file, op, want, verdict, rule);
 	return verdict == AG_DENY ? -EPERM : 0;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(ag_file_open, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_file_judge(file, AG_OP_OPEN);
 }
 
 /* S_IFMT / S_IFSOCK from uapi stat.h. */
@@ -194,21 +199,9 @@ int BPF_PROG(ag_file_open, struct file *file, int ret)
 SEC("lsm/file_receive")
 int BPF_PROG(ag_file_receive, struct file *file, int ret)
 {
-	struct ag_state st;
-	__u32 want, rule;
-	__u8 verdict;
-
 	if (ret)
 		return ret;
 	if ((file->f_inode->i_mode & AG_S_IFMT) == AG_S_IFSOCK)
 		return 0;
-	if (ag_read_state(&st) || !ag_in_sandbox(&st))
-		return 0;
-
-	want = ag_file_want(file);
-	verdict = ag_fs_decide(&st, file, want, &rule);
-	if (verdict == AG_ALLOW)
-		return 0;
-	ag_file_event(&st, file, AG_OP_RECEIVE, want, verdict, rule);
-	return verdict == AG_DENY ? -EPERM : 0;
+	return ag_file_judge(file, AG_OP_RECEIVE);
 }

@@ -153,6 +153,11 @@ static int mem_total(unsigned long long *bytes)
 	return err;
 }
 
+int ag_cgroup_write(const struct ag_cgroup *cg, const char *name, const char *value)
+{
+	return write_at(cg->fd, name, value);
+}
+
 int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *lim,
 			   const char **failed)
 {

@@ -20,6 +20,9 @@ int ag_cgroup2_mount(char *buf, size_t len);
 /* Open (and with create, make) the cgroup at path, which must be on the cgroup2 mount. */
 int ag_cgroup_open(const char *path, int create, struct ag_cgroup *cg);
 void ag_cgroup_close(struct ag_cgroup *cg);
+/* Write value to cg's interface file name (e.g. "cgroup.max.depth"). */
+int ag_cgroup_write(const struct ag_cgroup *cg, const char *name, const char *value);
+
 struct ag_limits;
 /*
  * Enable the memory, pids and cpu controllers for cg (in its parent's cgroup.subtree_control)

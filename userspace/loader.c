@@ -269,20 +269,6 @@ int ag_loader_protect(struct ag_loader *l, const char *path)
 	return 0;
 }
 
-static int write_cgroup_file(const struct ag_cgroup *cg, const char *name, const char *value)
-{
-	int fd, err = 0;
-	ssize_t n = strlen(value);
-
-	fd = openat(cg->fd, name, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int attach_one(struct ag_loader *l, struct bpf_program *prog, int cgroup_fd)
 {
 	struct bpf_link *link;
@@ -308,7 +294,7 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 	if (!l->installed)
 		return -EINVAL;	/* never attach without a policy in place */
 	snprintf(depth, sizeof(depth), "%d", AG_MAX_SANDBOX_DEPTH);
-	err = write_cgroup_file(sandbox, "cgroup.max.depth", depth);
+	err = ag_cgroup_write(sandbox, "cgroup.max.depth", depth);
 	if (err)
 		return err;
 	l->state.sandbox_cgid = sandbox->id;
