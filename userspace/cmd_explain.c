@@ -227,8 +227,23 @@ int cmd_explain(int argc, char **argv)
 		return status;
 
 	if (unix_to) {
-		char what[PATH_MAX + 64];
-		enum ag_verdict v = ag_unix_decide_user(c, unix_to, &rule);
+		char what[PATH_MAX + 64], target[PATH_MAX];
+		enum ag_verdict v;
+
+		/* The kernel matches the socket's inode: compare paths as it resolves them. */
+		snprintf(target, sizeof(target), "%s", unix_to);
+		if (unix_to[0] == '/' && kernel_path(unix_to, target, sizeof(target)))
+			snprintf(target, sizeof(target), "%s", unix_to);
+		v = ag_unix_decide_user(c, target, &rule);
+		for (size_t i = 0; v != AG_ALLOW && unix_to[0] == '/' && i < c->n_unix; i++) {
+			char entry[PATH_MAX];
+
+			if (c->unx[i].path && !kernel_path(c->unx[i].path, entry, sizeof(entry)) &&
+			    !strcmp(entry, target)) {
+				v = AG_ALLOW;
+				rule = c->unx[i].rule;
+			}
+		}
 
 		/* Only peers outside the sandbox are judged; one inside is always reachable. */
 		snprintf(what, sizeof(what), "unix %s (a listener outside the sandbox)", unix_to);

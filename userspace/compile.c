@@ -601,7 +601,7 @@ static int unix_key(const struct ag_unix_rule *r, char **key, size_t *len)
  * A socket is reachable only if every layer lists it, so no lower layer widens a higher one.
  * The entry names the lowest layer's rule.
  */
-static int compile_unix(struct ag_compiled *c, const __u32 *unix_first)
+static int compile_unix(struct ag_compiled *c, const __u32 *unix_first, struct ag_diags *diags)
 {
 	struct ag_strmap *sets;
 	size_t i, j, k, v, low = 0;
@@ -628,6 +628,28 @@ static int compile_unix(struct ag_compiled *c, const __u32 *unix_first)
 			if (err == -EEXIST)
 				err = 0;
 			free(key);
+		}
+	}
+	/* A rule some other layer does not list has no effect: say so rather than stay silent. */
+	for (i = 0; i < c->n_policies && !err; i++) {
+		const struct ag_policy *p = c->policies[i];
+
+		for (j = 0; j < p->n_unix_rules && !err; j++) {
+			char *key;
+			size_t len, missing = SIZE_MAX;
+
+			err = unix_key(&p->unix_rules[j], &key, &len);
+			if (err)
+				break;
+			for (k = 0; k < c->n_policies && missing == SIZE_MAX; k++)
+				if (!ag_strmap_get(&sets[k], key, len, &v))
+					missing = k;
+			free(key);
+			if (missing != SIZE_MAX)
+				ag_diags_add(diags, AG_DIAG_WARNING, p->file, p->unix_rules[j].pos,
+					     "this socket is reachable only if every layer lists it, "
+					     "and %s does not: the rule has no effect",
+					     c->policies[missing]->file);
 		}
 	}
 	if (!err && c->policies[low]->n_unix_rules) {
@@ -774,7 +796,7 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 			err = err2;
 	}
 	if (!err)
-		err = compile_unix(c, unix_first);
+		err = compile_unix(c, unix_first, diags);
 	if (err)
 		goto cleanup;
 

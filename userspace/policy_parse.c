@@ -37,6 +37,16 @@
 /* Room for a user string quoted and escaped in a message, truncated to QUOTE_CHARS bytes. */
 #define QUOTE_CHARS 80
 #define QUOTE_BUF (QUOTE_CHARS * 6 + 8)
+/* sun_path is 108 bytes; an abstract name takes all but the leading NUL. */
+#define ABSTRACT_MAX 107
+/* A cgroup smaller than this cannot start much; the loader writes memory.max in bytes. */
+#define MEMORY_MIN (1ull << 20)
+/* The kernel clamps larger memory.max values to "max" (PAGE_COUNTER_MAX pages). */
+#define MEMORY_LIMIT ((uint64_t)INT64_MAX)
+/* PID_MAX_LIMIT on 64-bit: no cgroup can hold more tasks. */
+#define PIDS_LIMIT 4194304
+/* Percent of one CPU: 1000 CPUs. */
+#define CPU_PERCENT_LIMIT 100000
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -108,9 +118,14 @@ struct ctx {
 	size_t missing_len;
 };
 
-/* A field a mapping may hold, and what check_map found for it. */
+/*
+ * A field a mapping may hold, and what check_map found for it. An unlisted field is one that
+ * people write by analogy but the mapping refuses: check_map finds it without offering it in
+ * its list of expected fields, and the caller says why it is refused.
+ */
 struct field {
 	const char *name;
+	bool unlisted;
 	const struct node *key;
 	const struct node *val;
 };
@@ -685,8 +700,10 @@ static void check_map(struct ctx *c, const struct node *map, struct field *f, si
 	size_t i, j;
 
 	for (j = 0; j < nf; j++) {
+		if (f[j].unlisted)
+			continue;
+		strcat(list, *list ? ", " : "");
 		strcat(list, f[j].name);
-		strcat(list, j + 1 < nf ? ", " : "");
 	}
 	for (i = 0; i + 1 < map->n; i += 2) {
 		const struct node *key = map->kids[i];
@@ -1220,6 +1237,175 @@ static void check_ports(struct ctx *c, const struct node *n, const char *what,
 	}
 }
 
+/* Resources */
+
+/*
+ * A count as written: decimal digits without sign or leading zero, saturating at UINT64_MAX so
+ * that every range check below also catches overflow. NULL, or why it is not one.
+ */
+static const char *dec_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len && s[0] == '-')
+		return "is negative";
+	if (!all_of(s, len, "0123456789"))
+		return "is not a decimal number";
+	if (len > 1 && s[0] == '0')
+		return "has a leading zero";
+	for (i = 0; i < len && v != UINT64_MAX; i++) {
+		unsigned int d = (unsigned int)(s[i] - '0');
+
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+	}
+	*out = v;
+	return NULL;
+}
+
+/* A scalar for a message: an integer as written (it holds nothing to escape), else quoted. */
+static const char *shown(char *out, const struct node *n)
+{
+	if (scalar_type(n) != T_INT)
+		return quote(out, n->val, n->len);
+	snprintf(out, QUOTE_BUF, "%.*s%s", (int)(n->len < QUOTE_CHARS ? n->len : QUOTE_CHARS),
+		 n->val, n->len > QUOTE_CHARS ? "..." : "");
+	return out;
+}
+
+/* Bytes as an integer, or a string "<n>K", "M", "G" or "T" in powers of 1024, like cgroups'. */
+static void check_memory_max(struct ctx *c, const struct node *n, struct ag_resources *res)
+{
+	static const char what[] = "spec.resources.memory_max", units[] = "KMGT";
+	enum scalar_type t = n->kind == N_SCALAR && !n->bad ? scalar_type(n) : T_NULL;
+	char qb[QUOTE_BUF], qb2[QUOTE_BUF];
+	const char *unit, *why, *u;
+	size_t digits, ulen;
+	uint64_t v, mult = 1;
+
+	res->memory_pos = n->pos;
+	if (n->bad)
+		return;
+	if (n->kind != N_SCALAR || (t != T_INT && t != T_STR)) {
+		err_at(c, n->pos, "%s: expected a number of bytes or a size such as \"2G\", got %s",
+		       what, type_name(n));
+		return;
+	}
+	/* NUL is not a digit: strspn stops at the first one the scalar may hold. */
+	digits = strspn(n->val, "0123456789");
+	unit = n->val + digits;
+	ulen = n->len - digits;
+	if (t == T_STR) {
+		if (!digits) {
+			err_at(c, n->pos, "%s: %s is not a size: write a number of bytes, or a "
+			       "number followed by K, M, G or T", what, shown(qb, n));
+			return;
+		}
+		if (unit[0] == '.' || unit[0] == ',') {
+			err_at(c, n->pos, "%s: %s is not a whole number: use a smaller unit "
+			       "(1536M, not 1.5G)", what, shown(qb, n));
+			return;
+		}
+		if (!ulen) {
+			err_at(c, n->pos, "%s: %s is a string without a unit: write bytes as an "
+			       "integer, without quotes, or add K, M, G or T", what, shown(qb, n));
+			return;
+		}
+		u = unit[0] ? strchr(units, unit[0]) : NULL;
+		if (ulen != 1 || !u) {
+			err_at(c, n->pos, "%s: %s: unknown unit %s: use K, M, G or T "
+			       "(powers of 1024)", what, shown(qb, n), quote(qb2, unit, ulen));
+			return;
+		}
+		mult = 1ull << (10 * (u - units + 1));
+	}
+	why = dec_u64(n->val, t == T_STR ? digits : n->len, &v);
+	if (why) {
+		err_at(c, n->pos, "%s: %s %s", what, shown(qb, n), why);
+		return;
+	}
+	if (v > MEMORY_LIMIT / mult) {
+		err_at(c, n->pos, "%s: %s is too large: the kernel's limit is 2^63-1 bytes", what,
+		       shown(qb, n));
+		return;
+	}
+	v *= mult;
+	if (v < MEMORY_MIN) {
+		err_at(c, n->pos, "%s: %s is less than the minimum of 1M (1048576 bytes)", what,
+		       shown(qb, n));
+		return;
+	}
+	res->memory_max = v;
+	res->has_memory_max = true;
+}
+
+static void check_pids_max(struct ctx *c, const struct node *n, struct ag_resources *res)
+{
+	static const char what[] = "spec.resources.pids_max";
+	char qb[QUOTE_BUF];
+	const char *why;
+	uint64_t v = 0;
+
+	res->pids_pos = n->pos;
+	if (n->bad)
+		return;
+	if (n->kind != N_SCALAR || scalar_type(n) != T_INT) {
+		err_at(c, n->pos, "%s: expected an integer, got %s", what, type_name(n));
+		return;
+	}
+	why = dec_u64(n->val, n->len, &v);
+	if (why && n->val[0] != '-') {
+		err_at(c, n->pos, "%s: %s %s", what, shown(qb, n), why);
+		return;
+	}
+	if (why || v < 1 || v > PIDS_LIMIT) {
+		err_at(c, n->pos, "%s: %s is out of range 1..%d", what, shown(qb, n), PIDS_LIMIT);
+		return;
+	}
+	res->pids_max = v;
+	res->has_pids_max = true;
+}
+
+/* "150%": a whole number of percent of one CPU; the loader writes cpu.max from it. */
+static void check_cpu_max(struct ctx *c, const struct node *n, struct ag_resources *res)
+{
+	static const char what[] = "spec.resources.cpu_max";
+	enum scalar_type t = n->kind == N_SCALAR && !n->bad ? scalar_type(n) : T_NULL;
+	char qb[QUOTE_BUF];
+	const char *why;
+	uint64_t v = 0;
+
+	res->cpu_pos = n->pos;
+	if (n->bad)
+		return;
+	if (t == T_INT || t == T_FLOAT) {
+		err_at(c, n->pos, "%s: expected a percentage of one CPU such as \"150%%\", got %s",
+		       what, type_name(n));
+		return;
+	}
+	if (!want_str(c, n, what))
+		return;
+	if (!n->len || n->val[n->len - 1] != '%') {
+		err_at(c, n->pos, "%s: %s is not a percentage: write a whole number of percent "
+		       "of one CPU with a \"%%\" sign, such as \"150%%\"", what,
+		       quote(qb, n->val, n->len));
+		return;
+	}
+	why = dec_u64(n->val, n->len - 1, &v);
+	if (why && n->val[0] != '-') {
+		err_at(c, n->pos, "%s: %s: the number before \"%%\" %s", what,
+		       quote(qb, n->val, n->len), n->len == 1 ? "is missing" : why);
+		return;
+	}
+	if (why || v < 1 || v > CPU_PERCENT_LIMIT) {
+		err_at(c, n->pos, "%s: %s is out of range 1%%..%d%% (100%% is one CPU)", what,
+		       quote(qb, n->val, n->len), CPU_PERCENT_LIMIT);
+		return;
+	}
+	res->cpu_max_percent = (uint32_t)v;
+	res->has_cpu_max = true;
+}
+
 /* Rules */
 
 static void check_fs_rule(struct ctx *c, const struct node *n, size_t idx, struct ag_fs_rule *r)
@@ -1370,6 +1556,143 @@ static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, stru
 	}
 }
 
+/* The name after the leading NUL: any bytes but NUL, as many as fit in sun_path. */
+static bool check_abstract(struct ctx *c, const struct node *n, const char *what)
+{
+	const char *nul;
+	char qb[QUOTE_BUF], qb2[QUOTE_BUF];
+
+	if (!want_str(c, n, what))
+		return false;
+	if (!n->len) {
+		err_at(c, n->pos, "%s: empty abstract name", what);
+		return false;
+	}
+	nul = memchr(n->val, '\0', n->len);
+	if (nul) {
+		err_at(c, n->pos, "%s: abstract name contains a NUL byte (at offset %zu)%s", what,
+		       (size_t)(nul - n->val),
+		       nul == n->val ? ": write the name without the leading NUL" : "");
+		return false;
+	}
+	if (n->len > ABSTRACT_MAX) {
+		err_at(c, n->pos, "%s: abstract name is %zu bytes, longer than the limit of %d",
+		       what, n->len, ABSTRACT_MAX);
+		return false;
+	}
+	/* ss, lsof and /proc/net/unix show the leading NUL as "@": a copied name never matches. */
+	if (n->val[0] == '@' && n->len > 1)
+		warn_at(c, n->pos, "%s: %s starts with \"@\", which ss and /proc/net/unix show "
+			"in place of the leading NUL: if that is what it is, write %s", what,
+			quote(qb, n->val, n->len), quote(qb2, n->val + 1, n->len - 1));
+	return true;
+}
+
+static void check_unix_rule(struct ctx *c, const struct node *n, size_t idx,
+			    struct ag_unix_rule *r)
+{
+	struct field f[] = {
+		{ .name = "path" }, { .name = "abstract" }, { .name = "id" },
+		{ .name = "mode", .unlisted = true }, { .name = "action", .unlisted = true },
+	};
+	const struct field *target;
+	char where[64], what[96];
+
+	r->pos = n->pos;
+	snprintf(where, sizeof(where), "spec.unix.rules[%zu]", idx);
+	if (!want_kind(c, n, N_MAP, where))
+		return;
+	check_map(c, n, f, ARRAY_SIZE(f), where);
+
+	/* Exactly one target, as for network rules: a second one is reported where it is. */
+	target = f[0].val ? &f[0] : f[1].val ? &f[1] : NULL;
+	if (f[0].val && f[1].val &&
+	    (f[1].key->pos.line < f[0].key->pos.line ||
+	     (f[1].key->pos.line == f[0].key->pos.line && f[1].key->pos.col < f[0].key->pos.col)))
+		target = &f[1];
+	if (!target)
+		err_at(c, n->pos, "%s: no target: a rule needs exactly one of path or abstract",
+		       where);
+	else if (f[0].val && f[1].val)
+		err_at(c, (target == &f[0] ? &f[1] : &f[0])->key->pos,
+		       "%s: both \"%s\" and \"%s\": a rule takes exactly one of path or abstract",
+		       where, target->name, target == &f[0] ? "abstract" : "path");
+	if (target) {
+		snprintf(what, sizeof(what), "%s.%s", where, target->name);
+		r->target_pos = target->val->pos;
+	}
+	if (target == &f[0]) {
+		if (!check_path(c, f[0].val, what)) {
+			/* reported */
+		} else if (f[0].val->len == 1) {
+			err_at(c, f[0].val->pos, "%s: \"/\" is a directory, not a socket", what);
+		} else {
+			r->path = memdup_str(c, f[0].val);
+			if (r->path)
+				warn_symlink(c, r->path, r->target_pos, what);
+		}
+	} else if (target == &f[1] && check_abstract(c, f[1].val, what)) {
+		r->abstract = memdup_str(c, f[1].val);
+		r->abstract_len = f[1].val->len;
+	}
+	if (f[2].val) {
+		snprintf(what, sizeof(what), "%s.id", where);
+		if (check_id(c, f[2].val, what))
+			r->id = memdup_str(c, f[2].val);
+	}
+	if (f[3].key)
+		err_at(c, f[3].key->pos, "%s: \"mode\" is not allowed: unix rules are allow-only "
+		       "(a rule lets the sandbox reach a socket; there is no denial to audit)",
+		       where);
+	if (f[4].key)
+		err_at(c, f[4].key->pos, "%s: \"action\" is not allowed: unix rules are allow-only "
+		       "(every rule allows its socket)", where);
+}
+
+/* spec.unix: rules only; what no rule lists is the built-in containment's to deny. */
+static void check_unix(struct ctx *c, const struct node *n)
+{
+	struct field f[] = { { .name = "rules" }, { .name = "default", .unlisted = true } };
+	const struct node *rules;
+	size_t i;
+
+	if (!want_kind(c, n, N_MAP, "spec.unix"))
+		return;
+	check_map(c, n, f, ARRAY_SIZE(f), "spec.unix");
+	if (f[1].key)
+		err_at(c, f[1].key->pos, "spec.unix: \"default\" is not allowed: unix rules are "
+		       "allow-only, and a socket outside the sandbox that no rule lists is denied");
+	rules = f[0].val;
+	if (!rules || !want_kind(c, rules, N_SEQ, "spec.unix.rules") || !rules->n)
+		return;
+	c->p->unix_rules = calloc(rules->n, sizeof(*c->p->unix_rules));
+	if (!c->p->unix_rules) {
+		c->err = -ENOMEM;
+		return;
+	}
+	c->p->n_unix_rules = rules->n;
+	for (i = 0; i < rules->n && !c->err; i++)
+		check_unix_rule(c, rules->kids[i], i, &c->p->unix_rules[i]);
+}
+
+static void check_resources(struct ctx *c, const struct node *n)
+{
+	struct field f[] = {
+		{ .name = "memory_max" }, { .name = "pids_max" }, { .name = "cpu_max" },
+	};
+	struct ag_resources *res = &c->p->resources;
+
+	if (!want_kind(c, n, N_MAP, "spec.resources"))
+		return;
+	check_map(c, n, f, ARRAY_SIZE(f), "spec.resources");
+	if (f[0].val)
+		check_memory_max(c, f[0].val, res);
+	if (f[1].val)
+		check_pids_max(c, f[1].val, res);
+	if (f[2].val)
+		check_cpu_max(c, f[2].val, res);
+}
+
 /* spec.filesystem and spec.network share their shape: default and rules. */
 static void check_section(struct ctx *c, const struct node *n, bool fs)
 {
@@ -1421,6 +1744,7 @@ static void check_spec(struct ctx *c, const struct node *n)
 {
 	struct field f[] = {
 		{ .name = "mode" }, { .name = "filesystem" }, { .name = "network" },
+		{ .name = "unix" }, { .name = "resources" },
 	};
 	int v;
 
@@ -1436,6 +1760,10 @@ static void check_spec(struct ctx *c, const struct node *n)
 		check_section(c, f[1].val, true);
 	if (f[2].val && !c->err)
 		check_section(c, f[2].val, false);
+	if (f[3].val && !c->err)
+		check_unix(c, f[3].val);
+	if (f[4].val && !c->err)
+		check_resources(c, f[4].val);
 }
 
 static void check_metadata(struct ctx *c, const struct node *n)
@@ -1519,7 +1847,8 @@ static int id_ref_cmp(const void *a, const void *b)
 static void check_ids(struct ctx *c)
 {
 	struct ag_policy *p = c->p;
-	size_t n = p->n_fs_rules + p->n_net_rules + 2, k = 0, i, j;
+	size_t n_rules = p->n_fs_rules + p->n_net_rules + p->n_unix_rules;
+	size_t n = n_rules + 2, k = 0, i, j;
 	struct id_ref *refs;
 	char qb[QUOTE_BUF];
 
@@ -1528,22 +1857,38 @@ static void check_ids(struct ctx *c)
 		c->err = -ENOMEM;
 		return;
 	}
-	for (i = 0; i < p->n_fs_rules + p->n_net_rules; i++) {
-		bool fs = i < p->n_fs_rules;
-		size_t idx = fs ? i : i - p->n_fs_rules;
-		char *id = fs ? p->fs_rules[idx].id : p->net_rules[idx].id;
+	for (i = 0; i < n_rules; i++) {
 		struct id_ref *ref = &refs[k];
+		const char *section;
+		size_t idx;
+		char *id;
 
+		if (i < p->n_fs_rules) {
+			idx = i;
+			section = "filesystem";
+			ref->what = "spec.filesystem.rules";
+			id = p->fs_rules[idx].id;
+			ref->pos = p->fs_rules[idx].pos;
+		} else if (i < p->n_fs_rules + p->n_net_rules) {
+			idx = i - p->n_fs_rules;
+			section = "network";
+			ref->what = "spec.network.rules";
+			id = p->net_rules[idx].id;
+			ref->pos = p->net_rules[idx].pos;
+		} else {
+			idx = i - p->n_fs_rules - p->n_net_rules;
+			section = "unix";
+			ref->what = "spec.unix.rules";
+			id = p->unix_rules[idx].id;
+			ref->pos = p->unix_rules[idx].pos;
+		}
 		ref->order = i;
-		ref->what = fs ? "spec.filesystem.rules" : "spec.network.rules";
 		ref->idx = idx;
-		ref->pos = fs ? p->fs_rules[idx].pos : p->net_rules[idx].pos;
 		if (id) {
 			ref->id = strdup(id);
 			ref->explicit = true;
 		} else if (p->name) {
-			if (asprintf(&ref->id, "%s:%s[%zu]", p->name, fs ? "filesystem" : "network",
-				     idx) < 0)
+			if (asprintf(&ref->id, "%s:%s[%zu]", p->name, section, idx) < 0)
 				ref->id = NULL;
 		} else {
 			continue;
@@ -1620,8 +1965,14 @@ void ag_policy_free(struct ag_policy *p)
 		free(p->net_rules[i].domain);
 		free(p->net_rules[i].ports);
 	}
+	for (i = 0; i < p->n_unix_rules; i++) {
+		free(p->unix_rules[i].id);
+		free(p->unix_rules[i].path);
+		free(p->unix_rules[i].abstract);
+	}
 	free(p->fs_rules);
 	free(p->net_rules);
+	free(p->unix_rules);
 	free(p->file);
 	free(p->name);
 	free(p);

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,10 +254,17 @@ static int do_clone_into_cgroup(const char *dir)
 	return 0;
 }
 
+/* A pathname socket, or an abstract one when path starts with '@'. Returns the address length. */
 static int unix_addr(const char *path, struct sockaddr_un *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
+	if (path[0] == '@') {
+		size_t n = strnlen(path + 1, sizeof(a->sun_path) - 1);
+
+		memcpy(a->sun_path + 1, path + 1, n);
+		return offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	}
 	snprintf(a->sun_path, sizeof(a->sun_path), "%s", path);
 	return sizeof(*a);
 }
@@ -266,7 +274,8 @@ static int do_unix_serve(const char *path, int n)
 	struct sockaddr_un a;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), i;
 
-	unlink(path);
+	if (path[0] != '@')
+		unlink(path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, unix_addr(path, &a)) < 0 || listen(fd, 8) < 0)
 		return fail();
 	printf("listening\n");

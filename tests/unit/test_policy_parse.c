@@ -25,6 +25,10 @@
 /* The rule's first key is at 8:9; put further keys on "\n        key: value" lines. */
 #define FS1(rule) HDR "  filesystem:\n    rules:\n      - " rule "\n"
 #define NET1(rule) HDR "  network:\n    rules:\n      - " rule "\n"
+/* The same for unix rules: a path's value is at 8:15, an abstract name's at 8:19. */
+#define UNIX1(rule) HDR "  unix:\n    rules:\n      - " rule "\n"
+/* One resources line, line 7: memory_max's value is at col 17, pids_max's 15, cpu_max's 14. */
+#define RES1(line) HDR "  resources:\n    " line "\n"
 
 /*
  * Allocation failure injection: with fail_countdown at n, the n-th allocation from then on
@@ -206,6 +210,7 @@ static void test_full_policy_file(void **state)
 {
 	struct ag_diags d = { 0 };
 	struct ag_policy *p = NULL;
+	const struct ag_unix_rule *u;
 	const struct ag_net_rule *r;
 	const struct ag_fs_rule *f;
 	uint8_t md[32];
@@ -321,6 +326,41 @@ static void test_full_policy_file(void **state)
 	r = &p->net_rules[5];
 	assert_string_equal(r->domain, "*.xn--bcher-kva.example");
 
+	assert_int_equal(p->n_unix_rules, 3);
+	u = &p->unix_rules[0];
+	assert_string_equal(u->path, "/run/user/1000/bus");
+	assert_null(u->abstract);
+	assert_int_equal(u->abstract_len, 0);
+	assert_string_equal(u->id, "session-bus");
+	assert_int_equal(u->pos.line, 49);
+	assert_int_equal(u->pos.col, 9);
+	assert_int_equal(u->target_pos.line, 49);
+	assert_int_equal(u->target_pos.col, 15);
+	u = &p->unix_rules[1];
+	assert_null(u->path);
+	assert_null(u->id);
+	assert_int_equal(u->abstract_len, 10);
+	assert_memory_equal(u->abstract, "my-service", 11);
+	assert_int_equal(u->target_pos.line, 51);
+	assert_int_equal(u->target_pos.col, 19);
+	/* Any byte but NUL; "\u00e9" is two bytes of UTF-8. */
+	u = &p->unix_rules[2];
+	assert_int_equal(u->abstract_len, 11);
+	assert_memory_equal(u->abstract, "\x01odd name\xc3\xa9", 12);
+
+	assert_true(p->resources.has_memory_max);
+	assert_int_equal(p->resources.memory_max, 2ull << 30);
+	assert_int_equal(p->resources.memory_pos.line, 54);
+	assert_int_equal(p->resources.memory_pos.col, 17);
+	assert_true(p->resources.has_pids_max);
+	assert_int_equal(p->resources.pids_max, 4096);
+	assert_int_equal(p->resources.pids_pos.line, 55);
+	assert_int_equal(p->resources.pids_pos.col, 15);
+	assert_true(p->resources.has_cpu_max);
+	assert_int_equal(p->resources.cpu_max_percent, 150);
+	assert_int_equal(p->resources.cpu_pos.line, 56);
+	assert_int_equal(p->resources.cpu_pos.col, 14);
+
 	/* The hash is of the file's bytes, exactly. */
 	fp = fopen(fixture("full.yaml"), "rb");
 	assert_non_null(fp);
@@ -365,12 +405,19 @@ static void test_defaults(void **state)
 	assert_int_equal(p->n_net_rules, 0);
 	assert_null(p->fs_rules);
 	assert_null(p->net_rules);
+	assert_int_equal(p->n_unix_rules, 0);
+	assert_null(p->unix_rules);
+	assert_false(p->resources.has_memory_max);
+	assert_false(p->resources.has_pids_max);
+	assert_false(p->resources.has_cpu_max);
 	ag_policy_free(p);
 	ag_diags_free(&d);
 
 	/* Flow style, quoted keys and empty rule lists are all the same YAML. */
 	expect_ok("{apiVersion: agentguard/v1, \"kind\": 'Policy', metadata: {name: a-0},"
-		  " spec: {filesystem: {rules: []}, network: {default: allow, rules: []}}}");
+		  " spec: {filesystem: {rules: []}, network: {default: allow, rules: []},"
+		  " unix: {rules: []}, resources: {}}}");
+	expect_ok(HDR "  unix: {}\n");
 }
 
 static void test_all_errors_reported(void **state)
@@ -385,6 +432,9 @@ static void test_all_errors_reported(void **state)
 		{ 11, 9, "unknown field \"colour\"" },
 		{ 15, 15, "host bits are set: the network is 10.1.0.0/16" },
 		{ 16, 17, "port 0 is out of range 1..65535" },
+		{ 19, 19, "spec.unix.rules[0].abstract: empty abstract name" },
+		{ 20, 9, "\"mode\" is not allowed: unix rules are allow-only" },
+		{ 22, 14, "spec.resources.cpu_max: \"0%\" is out of range 1%..100000%" },
 	};
 	struct ag_diags d = { 0 };
 	struct ag_policy *p = NULL;
@@ -490,7 +540,8 @@ static void test_unknown_fields(void **state)
 		     "metadata, spec)");
 	expect_error("apiVersion: agentguard/v1\nkind: Policy\nmetadata:\n  name: t\n  labels: {}\n"
 		     "spec: {}\n", 5, 3, "unknown field \"labels\" in metadata");
-	expect_error(HDR "  proces: {}\n", 6, 3, "unknown field \"proces\" in spec");
+	expect_error(HDR "  proces: {}\n", 6, 3, "unknown field \"proces\" in spec (expected one of: "
+		     "mode, filesystem, network, unix, resources)");
 	expect_error(HDR "  filesystem:\n    rule: []\n", 7, 5,
 		     "unknown field \"rule\" in spec.filesystem");
 	expect_error(FS1("path: /a\n        access: ro\n        exe: true"), 10, 9,
@@ -904,6 +955,371 @@ static void test_net_domains(void **state)
 	expect_ok(NET1("action: allow\n        domain: 1.2.3.com"));
 }
 
+/* Unix rules */
+
+static void test_unix_rules(void **state)
+{
+	struct ag_diags d = { 0 };
+	struct ag_policy *p;
+
+	p = parse_ok(HDR "  unix:\n    rules:\n      - path: /run/dbus/system_bus_socket\n"
+		     "      - {abstract: \"a b\\x7f\", id: my-socket}\n", &d);
+	assert_int_equal(p->n_unix_rules, 2);
+	assert_string_equal(p->unix_rules[0].path, "/run/dbus/system_bus_socket");
+	assert_null(p->unix_rules[0].abstract);
+	assert_null(p->unix_rules[0].id);
+	assert_int_equal(p->unix_rules[0].pos.line, 8);
+	assert_int_equal(p->unix_rules[0].pos.col, 9);
+	assert_int_equal(p->unix_rules[0].target_pos.col, 15);
+	assert_null(p->unix_rules[1].path);
+	assert_int_equal(p->unix_rules[1].abstract_len, 4);
+	assert_memory_equal(p->unix_rules[1].abstract, "a b\x7f", 5);
+	assert_string_equal(p->unix_rules[1].id, "my-socket");
+	assert_int_equal(p->unix_rules[1].pos.line, 9);
+	assert_int_equal(p->unix_rules[1].pos.col, 9);
+	assert_int_equal(p->unix_rules[1].target_pos.line, 9);
+	assert_int_equal(p->unix_rules[1].target_pos.col, 20);
+	ag_policy_free(p);
+	ag_diags_free(&d);
+
+	expect_error(HDR "  unix: []\n", 6, 9, "spec.unix: expected a mapping, got a sequence");
+	expect_error(HDR "  unix:\n    rules:\n", 7, 11,
+		     "spec.unix.rules: expected a sequence, got null");
+	expect_error(UNIX1("/run/x.sock"), 8, 9,
+		     "spec.unix.rules[0]: expected a mapping, got a string");
+	/* What no rule lists is denied by the built-in rule: there is no default to set. */
+	expect_error(HDR "  unix:\n    default: allow\n", 7, 5,
+		     "spec.unix: \"default\" is not allowed: unix rules are allow-only");
+	/* Refused fields are not offered as expected ones. */
+	expect_error(UNIX1("path: /run/x\n        access: rw"), 9, 9,
+		     "unknown field \"access\" in spec.unix.rules[0] (expected one of: path, "
+		     "abstract, id)");
+	expect_error(HDR "  unix:\n    rule: []\n", 7, 5,
+		     "unknown field \"rule\" in spec.unix (expected one of: rules)");
+}
+
+static void test_unix_targets(void **state)
+{
+	expect_error(UNIX1("id: x"), 8, 9,
+		     "spec.unix.rules[0]: no target: a rule needs exactly one of path or abstract");
+	expect_error(UNIX1("{}"), 8, 9, "no target");
+	/* Reported at the second, whichever key it is. */
+	expect_error(UNIX1("path: /run/x\n        abstract: x"), 9, 9,
+		     "spec.unix.rules[0]: both \"path\" and \"abstract\": a rule takes exactly one "
+		     "of path or abstract");
+	expect_error(UNIX1("abstract: x\n        path: /run/x"), 9, 9,
+		     "both \"abstract\" and \"path\"");
+	/* The first target is still checked. */
+	expect_errors(UNIX1("path: run/x\n        abstract: x"), 2, 8, 15,
+		      "spec.unix.rules[0].path: path \"run/x\" is not absolute");
+}
+
+static void test_unix_allow_only(void **state)
+{
+	expect_error(UNIX1("path: /run/x\n        mode: audit"), 9, 9,
+		     "spec.unix.rules[0]: \"mode\" is not allowed: unix rules are allow-only");
+	/* Whatever the value: the field itself is the mistake. */
+	expect_error(UNIX1("path: /run/x\n        mode: bogus"), 9, 9, "allow-only");
+	expect_error(UNIX1("abstract: x\n        action: deny"), 9, 9,
+		     "\"action\" is not allowed: unix rules are allow-only");
+	expect_errors(UNIX1("{abstract: x, mode: enforce, action: allow}"), 2, 8, 38, "\"action\"");
+}
+
+static void test_unix_paths(void **state)
+{
+	char *yaml;
+	size_t hl = strlen(UNIX1("path: "));
+
+	expect_error(UNIX1("path: run/x"), 8, 15, "spec.unix.rules[0].path: path \"run/x\" is not "
+		     "absolute");
+	expect_error(UNIX1("path: /run//x"), 8, 15, "it contains \"//\"");
+	expect_error(UNIX1("path: /run/x/"), 8, 15, "remove the trailing \"/\"");
+	expect_error(UNIX1("path: /run/../x"), 8, 15, "contains a \"..\" component");
+	expect_error(UNIX1("path: \"\""), 8, 15, "empty path");
+	expect_error(UNIX1("path: \"/run/\\0x\""), 8, 15, "path contains a NUL byte (at offset 5)");
+	expect_error(UNIX1("path: \"/run/\\tx\""), 8, 15, "control character");
+	expect_error(UNIX1("path: 1"), 8, 15, "expected a string, got an integer");
+	expect_error(UNIX1("path: /"), 8, 15,
+		     "spec.unix.rules[0].path: \"/\" is a directory, not a socket");
+
+	/* 4095 bytes like any rule path, not sun_path's 107: the loader opens it, not connect(). */
+	yaml = malloc(hl + 4096 + 8);
+	assert_non_null(yaml);
+	memcpy(yaml, UNIX1("path: "), hl);
+	hl--;			/* UNIX1 ends with "\n": the path goes there */
+	yaml[hl] = '/';
+	memset(yaml + hl + 1, 's', 4095);
+	strcpy(yaml + hl + 4096, "\n");
+	expect_error(yaml, 8, 15, "path is 4096 bytes, longer than the limit of 4095");
+	strcpy(yaml + hl + 4095, "\n");
+	expect_ok(yaml);
+	free(yaml);
+}
+
+static void test_unix_abstract(void **state)
+{
+	char yaml[1024], name[256];
+	struct ag_diags d = { 0 };
+	struct ag_policy *p;
+	size_t i;
+
+	expect_error(UNIX1("abstract: \"\""), 8, 19, "spec.unix.rules[0].abstract: empty abstract name");
+	expect_error(UNIX1("abstract: \"\\0x\""), 8, 19,
+		     "abstract name contains a NUL byte (at offset 0): write the name without the "
+		     "leading NUL");
+	expect_error(UNIX1("abstract: \"ab\\0\""), 8, 19,
+		     "abstract name contains a NUL byte (at offset 2)");
+	expect_error(UNIX1("abstract: 123"), 8, 19,
+		     "spec.unix.rules[0].abstract: expected a string, got an integer");
+	expect_error(UNIX1("abstract: true"), 8, 19, "expected a string, got a boolean");
+	expect_error(UNIX1("abstract:"), 8, 18, "expected a string, got null");
+	expect_error(UNIX1("abstract: [a]"), 8, 19, "expected a string, got a sequence");
+
+	/* 107 bytes fit after the NUL in sun_path; 108 do not. */
+	memset(name, 'n', 108);
+	name[108] = '\0';
+	snprintf(yaml, sizeof(yaml), UNIX1("abstract: %s"), name);
+	expect_error(yaml, 8, 19, "abstract name is 108 bytes, longer than the limit of 107");
+	name[107] = '\0';
+	snprintf(yaml, sizeof(yaml), UNIX1("abstract: %s"), name);
+	p = parse_ok(yaml, &d);
+	assert_int_equal(p->unix_rules[0].abstract_len, 107);
+	ag_policy_free(p);
+	ag_diags_free(&d);
+
+	/* Bytes, not characters: 54 two-byte characters are 108 bytes. */
+	for (i = 0; i < 54; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[108] = '\0';
+	snprintf(yaml, sizeof(yaml), UNIX1("abstract: %s"), name);
+	expect_error(yaml, 8, 19, "abstract name is 108 bytes");
+	name[106] = '\0';
+	snprintf(yaml, sizeof(yaml), UNIX1("abstract: %s"), name);
+	expect_ok(yaml);
+
+	/* Any other byte: controls, spaces, slashes, a leading "/" or "@" as written. */
+	p = parse_ok(UNIX1("abstract: \"\\x01\\t /tmp/.X11-unix/X0\\x7f\""), &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(p->unix_rules[0].abstract_len, 21);
+	assert_memory_equal(p->unix_rules[0].abstract, "\x01\t /tmp/.X11-unix/X0\x7f", 22);
+	ag_policy_free(p);
+	ag_diags_free(&d);
+
+	/* "@name" is how ss shows an abstract socket: a warning, since "@" is a valid byte. */
+	p = parse_ok(UNIX1("abstract: \"@/tmp/dbus-1a2b\""), &d);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].level, AG_DIAG_WARNING);
+	assert_int_equal(d.v[0].pos.line, 8);
+	assert_int_equal(d.v[0].pos.col, 19);
+	assert_non_null(strstr(d.v[0].msg, "spec.unix.rules[0].abstract: \"@/tmp/dbus-1a2b\" starts "
+			       "with \"@\""));
+	assert_non_null(strstr(d.v[0].msg, "write \"/tmp/dbus-1a2b\""));
+	assert_memory_equal(p->unix_rules[0].abstract, "@/tmp/dbus-1a2b", 16);
+	ag_policy_free(p);
+	ag_diags_free(&d);
+	p = parse_ok(UNIX1("abstract: \"@\""), &d);
+	assert_int_equal(d.n, 0);
+	ag_policy_free(p);
+	ag_diags_free(&d);
+}
+
+static void test_unix_ids(void **state)
+{
+	struct ag_diags d = { 0 };
+	struct ag_policy *p;
+
+	expect_error(UNIX1("path: /run/x\n        id: \"\""), 9, 13,
+		     "spec.unix.rules[0].id: empty id");
+	expect_error(UNIX1("path: /run/x\n        id: 7"), 9, 13,
+		     "spec.unix.rules[0].id: expected a string, got an integer");
+	/* Ids are unique across sections, and automatic ids count "<name>:unix[<i>]". */
+	expect_error(HDR "  filesystem:\n    rules:\n      - {path: /a, access: ro, id: x}\n"
+		     "  unix:\n    rules:\n      - {path: /run/x, id: x}\n", 11, 9,
+		     "duplicate id \"x\" (first at 8:9)");
+	expect_error(HDR "  unix:\n    rules:\n      - {path: /run/x, id: \"t:unix[1]\"}\n"
+		     "      - {abstract: y}\n", 8, 9,
+		     "id \"t:unix[1]\" is the automatic id of spec.unix.rules[1]");
+	expect_error(HDR "  filesystem:\n    rules:\n      - {path: /a, access: ro, id: \"t:unix[0]\"}\n"
+		     "  unix:\n    rules:\n      - {abstract: y}\n", 8, 9,
+		     "is the automatic id of spec.unix.rules[0]");
+	expect_error(HDR "  unix:\n    rules:\n      - {abstract: y, id: \"t:network[0]\"}\n"
+		     "  network:\n    rules:\n      - {action: deny, ip: 1.2.3.4}\n", 8, 9,
+		     "is the automatic id of spec.network.rules[0]");
+	expect_error(UNIX1("{abstract: y, id: \"t:filesystem.default\"}"), 8, 9,
+		     "is the automatic id of spec.filesystem.default");
+	p = parse_ok(UNIX1("{abstract: y, id: \"t:unix[0]\"}"), &d);
+	assert_string_equal(p->unix_rules[0].id, "t:unix[0]");
+	ag_policy_free(p);
+	ag_diags_free(&d);
+}
+
+/* Resources */
+
+static void test_resources_ok(void **state)
+{
+	static const struct {
+		const char *line;
+		uint64_t memory, pids;
+		uint32_t cpu;
+	} ok[] = {
+		{ "memory_max: 1048576", 1048576, 0, 0 },
+		{ "memory_max: 1M", 1048576, 0, 0 },
+		{ "memory_max: 1024K", 1048576, 0, 0 },
+		{ "memory_max: \"512M\"", 512ull << 20, 0, 0 },
+		{ "memory_max: 3G", 3ull << 30, 0, 0 },
+		{ "memory_max: 2T", 2ull << 40, 0, 0 },
+		{ "memory_max: 8388607T", 8388607ull << 40, 0, 0 },
+		{ "memory_max: 9223372036854775807", 9223372036854775807ull, 0, 0 },
+		{ "pids_max: 1", 0, 1, 0 },
+		{ "pids_max: 4194304", 0, 4194304, 0 },
+		{ "cpu_max: 1%", 0, 0, 1 },
+		{ "cpu_max: \"100%\"", 0, 0, 100 },
+		{ "cpu_max: '100000%'", 0, 0, 100000 },
+	};
+	struct ag_diags d = { 0 };
+	struct ag_policy *p;
+	char yaml[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(yaml, sizeof(yaml), RES1("%s"), ok[i].line);
+		p = parse_ok(yaml, &d);
+		assert_int_equal(p->resources.has_memory_max, ok[i].memory != 0);
+		assert_int_equal(p->resources.memory_max, ok[i].memory);
+		assert_int_equal(p->resources.has_pids_max, ok[i].pids != 0);
+		assert_int_equal(p->resources.pids_max, ok[i].pids);
+		assert_int_equal(p->resources.has_cpu_max, ok[i].cpu != 0);
+		assert_int_equal(p->resources.cpu_max_percent, ok[i].cpu);
+		ag_policy_free(p);
+		ag_diags_free(&d);
+	}
+
+	p = parse_ok(HDR "  resources: {cpu_max: 50%, pids_max: 64, memory_max: 256M}\n", &d);
+	assert_int_equal(p->resources.cpu_pos.line, 6);
+	assert_int_equal(p->resources.cpu_pos.col, 24);
+	assert_int_equal(p->resources.pids_pos.col, 39);
+	assert_int_equal(p->resources.memory_pos.col, 55);
+	ag_policy_free(p);
+	ag_diags_free(&d);
+	expect_ok(HDR "  resources: {}\n");
+}
+
+static void test_resources_errors(void **state)
+{
+	expect_error(HDR "  resources: []\n", 6, 14,
+		     "spec.resources: expected a mapping, got a sequence");
+	expect_error(HDR "  resources:\n", 6, 13, "spec.resources: expected a mapping, got null");
+	expect_error(RES1("memory: 1G"), 7, 5, "unknown field \"memory\" in spec.resources "
+		     "(expected one of: memory_max, pids_max, cpu_max)");
+	expect_error(RES1("pids_max: 5\n    pids_max: 6"), 8, 5,
+		     "duplicate key \"pids_max\" (first at 7:5)");
+	/* Every bad value is reported, not just the first. */
+	expect_errors(RES1("memory_max: 1K\n    pids_max: 0\n    cpu_max: 0%"), 3, 9, 14,
+		      "cpu_max");
+}
+
+static void test_resources_memory(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *sub;
+	} bad[] = {
+		{ "1048575", "1048575 is less than the minimum of 1M (1048576 bytes)" },
+		{ "1023K", "\"1023K\" is less than the minimum of 1M" },
+		{ "0", "0 is less than the minimum" },
+		{ "0M", "\"0M\" is less than the minimum" },
+		{ "2g", "\"2g\": unknown unit \"g\": use K, M, G or T (powers of 1024)" },
+		{ "2GiB", "unknown unit \"GiB\"" },
+		{ "2 G", "unknown unit \" G\"" },
+		{ "1.5G", "\"1.5G\" is not a whole number: use a smaller unit (1536M, not 1.5G)" },
+		{ "\"1048576\"", "\"1048576\" is a string without a unit: write bytes as an integer" },
+		{ "max", "\"max\" is not a size" },
+		{ "G", "\"G\" is not a size" },
+		{ "\"\"", "\"\" is not a size" },
+		{ "0x100000", "0x100000 is not a decimal number" },
+		{ "0o4000000", "is not a decimal number" },
+		{ "01048576", "01048576 has a leading zero" },
+		{ "\"01G\"", "\"01G\" has a leading zero" },
+		{ "-1", "-1 is negative" },
+		{ "+1048576", "is not a decimal number" },
+		{ "8388608T", "\"8388608T\" is too large: the kernel's limit is 2^63-1 bytes" },
+		{ "9223372036854775808", "is too large" },
+		{ "99999999999999999999999999", "is too large" },
+		{ "99999999999999999999999999T", "is too large" },
+		{ "1e9", "expected a number of bytes or a size such as \"2G\", got a number" },
+		{ "true", "got a boolean" },
+		{ "{a: 1}", "got a mapping" },
+	};
+	char yaml[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), RES1("memory_max: %s"), bad[i].value);
+		expect_error(yaml, 7, 17, bad[i].sub);
+	}
+	expect_error(RES1("memory_max:"), 7, 16, "spec.resources.memory_max: expected a number of "
+		     "bytes or a size such as \"2G\", got null");
+}
+
+static void test_resources_pids(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *sub;
+	} bad[] = {
+		{ "0", "spec.resources.pids_max: 0 is out of range 1..4194304" },
+		{ "4194305", "4194305 is out of range 1..4194304" },
+		{ "-1", "-1 is out of range" },
+		{ "99999999999999999999999999", "is out of range" },
+		{ "010", "010 has a leading zero" },
+		{ "0x10", "0x10 is not a decimal number" },
+		{ "\"4096\"", "spec.resources.pids_max: expected an integer, got a string" },
+		{ "4k", "expected an integer, got a string" },
+		{ "1.0", "expected an integer, got a number" },
+		{ "max", "expected an integer, got a string" },
+	};
+	char yaml[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), RES1("pids_max: %s"), bad[i].value);
+		expect_error(yaml, 7, 15, bad[i].sub);
+	}
+}
+
+static void test_resources_cpu(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *sub;
+	} bad[] = {
+		{ "150", "spec.resources.cpu_max: expected a percentage of one CPU such as \"150%\", "
+			 "got an integer" },
+		{ "1.5", "got a number" },
+		{ "\"150\"", "\"150\" is not a percentage: write a whole number of percent of one CPU "
+			     "with a \"%\" sign" },
+		{ "max", "\"max\" is not a percentage" },
+		{ "\"\"", "\"\" is not a percentage" },
+		{ "0%", "\"0%\" is out of range 1%..100000% (100% is one CPU)" },
+		{ "100001%", "\"100001%\" is out of range" },
+		{ "99999999999999999999999%", "is out of range" },
+		{ "-5%", "\"-5%\" is out of range" },
+		{ "1.5%", "\"1.5%\": the number before \"%\" is not a decimal number" },
+		{ "050%", "\"050%\": the number before \"%\" has a leading zero" },
+		{ "\"150 %\"", "the number before \"%\" is not a decimal number" },
+		{ "\"%\"", "the number before \"%\" is missing" },
+		{ "true", "spec.resources.cpu_max: expected a string, got a boolean" },
+		{ "[150%]", "expected a string, got a sequence" },
+	};
+	char yaml[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), RES1("cpu_max: %s"), bad[i].value);
+		expect_error(yaml, 7, 14, bad[i].sub);
+	}
+}
+
 /* Symlinks: warnings, not errors */
 
 static void test_symlink_warning(void **state)
@@ -968,6 +1384,23 @@ static void test_symlink_warning(void **state)
 	p = parse_ok(yaml, &d);
 	assert_int_equal(d.n, 1);
 	assert_non_null(strstr(d.v[0].msg, "is a symlink to \"nowhere\", which does not resolve"));
+	ag_policy_free(p);
+	ag_diags_free(&d);
+
+	/* A unix socket path through the same link: the same warning, at the path. */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("real", link), 0);
+	snprintf(yaml, sizeof(yaml), UNIX1("path: %s/bus"), link);
+	p = parse_ok(yaml, &d);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].level, AG_DIAG_WARNING);
+	assert_int_equal(d.v[0].pos.line, 8);
+	assert_int_equal(d.v[0].pos.col, 15);
+	snprintf(want, sizeof(want), "spec.unix.rules[0].path: \"%s\" is a symlink to \"%s\": the "
+		 "kernel sees the resolved path \"%s/bus\"", link, target, target);
+	if (!strstr(d.v[0].msg, want))
+		fprintf(stderr, "want \"%s\"\ngot  \"%s\"\n", want, d.v[0].msg);
+	assert_non_null(strstr(d.v[0].msg, want));
 	ag_policy_free(p);
 	ag_diags_free(&d);
 
@@ -1158,6 +1591,17 @@ int main(void)
 		cmocka_unit_test(test_net_ip),
 		cmocka_unit_test(test_net_ports),
 		cmocka_unit_test(test_net_domains),
+		cmocka_unit_test(test_unix_rules),
+		cmocka_unit_test(test_unix_targets),
+		cmocka_unit_test(test_unix_allow_only),
+		cmocka_unit_test(test_unix_paths),
+		cmocka_unit_test(test_unix_abstract),
+		cmocka_unit_test(test_unix_ids),
+		cmocka_unit_test(test_resources_ok),
+		cmocka_unit_test(test_resources_errors),
+		cmocka_unit_test(test_resources_memory),
+		cmocka_unit_test(test_resources_pids),
+		cmocka_unit_test(test_resources_cpu),
 		cmocka_unit_test(test_symlink_warning),
 		cmocka_unit_test(test_diags_print),
 		cmocka_unit_test(test_names),

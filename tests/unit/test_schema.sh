@@ -167,6 +167,9 @@ case_() { # name schema-verdict check-exit yaml [error text]
 }
 fs() { printf '%s\n  filesystem:\n    rules:\n      - %s' "$hdr" "$1"; }
 net() { printf '%s\n  network:\n    rules:\n      - %s' "$hdr" "$1"; }
+unx() { printf '%s\n  unix:\n    rules:\n      - %s' "$hdr" "$1"; }
+res() { printf '%s\n  resources:\n    %s' "$hdr" "$1"; }
+long107=$(printf 'a%.0s' {1..107})
 
 case_ unknown-field invalid 65 "$(fs '{path: /a, access: ro, recursive: true}')"
 case_ unknown-top-field invalid 65 "$hdr
@@ -205,6 +208,44 @@ case_ domain-upper invalid 65 "$(net '{action: allow, domain: Example.com}')"
 case_ domain-is-ip invalid 65 "$(net '{action: allow, domain: 1.2.3.4}')"
 case_ protocol-icmp invalid 65 "$(net '{action: allow, ip: 10.0.0.1, protocol: icmp}')"
 case_ id-control invalid 65 "$(fs '{path: /a, access: ro, id: "a\tb"}')"
+case_ unix-both invalid 65 "$(unx '{path: /run/x.sock, abstract: x}')" \
+	"a rule takes exactly one of path or abstract"
+case_ unix-none invalid 65 "$(unx '{id: x}')" "no target"
+case_ unix-mode invalid 65 "$(unx '{path: /run/x.sock, mode: audit}')" \
+	"\"mode\" is not allowed: unix rules are allow-only"
+case_ unix-action invalid 65 "$(unx '{abstract: x, action: allow}')" "allow-only"
+case_ unix-default invalid 65 "$hdr
+  unix:
+    default: allow" "allow-only"
+case_ unix-unknown-field invalid 65 "$(unx '{path: /run/x.sock, access: rw}')" \
+	"unknown field \"access\""
+case_ unix-path-root invalid 65 "$(unx '{path: /}')" "not a socket"
+case_ unix-path-relative invalid 65 "$(unx '{path: run/x.sock}')" "is not absolute"
+case_ unix-path-dotdot invalid 65 "$(unx '{path: /run/../x.sock}')" "not normalised"
+case_ unix-abstract-empty invalid 65 "$(unx '{abstract: ""}')" "empty abstract name"
+case_ unix-abstract-long invalid 65 "$(unx "{abstract: ${long107}b}")" \
+	"longer than the limit of 107"
+case_ unix-abstract-nul invalid 65 "$(unx '{abstract: "a\0b"}')" "NUL byte"
+case_ unix-abstract-number invalid 65 "$(unx '{abstract: 123}')" "expected a string"
+case_ resources-unknown invalid 65 "$(res 'swap_max: 1G')" "unknown field \"swap_max\""
+case_ resources-list invalid 65 "$hdr
+  resources: [1G]" "expected a mapping"
+case_ memory-small invalid 65 "$(res 'memory_max: 1023K')" "less than the minimum of 1M"
+case_ memory-small-bytes invalid 65 "$(res 'memory_max: 1048575')" "less than the minimum"
+case_ memory-zero invalid 65 "$(res 'memory_max: 0M')" "less than the minimum"
+case_ memory-lower-case invalid 65 "$(res 'memory_max: 2g')" "unknown unit \"g\""
+case_ memory-gib invalid 65 "$(res 'memory_max: 2GiB')" "unknown unit \"GiB\""
+case_ memory-fraction invalid 65 "$(res 'memory_max: 1.5G')" "not a whole number"
+case_ memory-quoted-bytes invalid 65 "$(res 'memory_max: "2097152"')" "without a unit"
+case_ memory-max invalid 65 "$(res 'memory_max: max')" "is not a size"
+case_ pids-zero invalid 65 "$(res 'pids_max: 0')" "out of range 1..4194304"
+case_ pids-too-big invalid 65 "$(res 'pids_max: 4194305')" "out of range 1..4194304"
+case_ pids-quoted invalid 65 "$(res 'pids_max: "4096"')" "expected an integer, got a string"
+case_ cpu-integer invalid 65 "$(res 'cpu_max: 150')" "expected a percentage"
+case_ cpu-no-percent invalid 65 "$(res 'cpu_max: "150"')" "is not a percentage"
+case_ cpu-zero invalid 65 "$(res 'cpu_max: 0%')" "out of range 1%..100000%"
+case_ cpu-too-big invalid 65 "$(res 'cpu_max: 100001%')" "out of range"
+case_ cpu-fraction invalid 65 "$(res 'cpu_max: 1.5%')" "not a decimal number"
 # Both accept: the edges of what is allowed.
 case_ edges valid 0 "$hdr
   mode: audit
@@ -220,15 +261,42 @@ case_ edges valid 0 "$hdr
       - {action: allow, cidr: \"::/0\", ports: [1, 65535, 8000-8100, \"443\"], protocol: udp}
       - {action: deny, ip: \"::ffff:10.0.0.1\"}
       - {action: deny, ip: \"1:2:3:4:5:6:1.2.3.4\"}"
-# Pinned differences: valid for the schema, rejected by check. Host bits, reversed ranges and
-# duplicate keys cannot be written as a schema; domain rules are valid v1 that this version's
-# compiler refuses (issue #9: when it lands, this case's check exit becomes 0).
+case_ unix-edges valid 0 "$hdr
+  unix:
+    rules:
+      - {path: /run/user/1000/bus, id: session-bus}
+      - {path: /a/.b/..c/s.sock}
+      - {abstract: my-service, id: \"edge id ~\"}
+      - {abstract: \"\\x01 \\t/tmp/.X11-unix/X0 \\u00e9\"}
+      - {abstract: \"@\"}
+      - {abstract: $long107}"
+case_ resources-edges-low valid 0 "$hdr
+  resources:
+    memory_max: 1M
+    pids_max: 1
+    cpu_max: 1%"
+case_ resources-edges-high valid 0 "$hdr
+  resources: {memory_max: 1024K, pids_max: 4194304, cpu_max: \"100000%\"}"
+case_ resources-bytes valid 0 "$hdr
+  resources: {memory_max: 1048576}"
+case_ resources-units valid 0 "$hdr
+  resources: {memory_max: 3T}
+  unix: {rules: []}"
+# Pinned differences: valid for the schema, rejected by check. Host bits, reversed ranges,
+# duplicate keys, byte counts and the size a unit makes cannot be written as a schema; domain
+# rules are valid v1 that this version's compiler refuses (issue #9: when it lands, this case's
+# check exit becomes 0).
 case_ host-bits valid 65 "$(net '{action: allow, cidr: 10.1.2.3/16}')" "host bits are set"
 case_ port-reversed valid 65 "$(net '{action: allow, ip: 10.0.0.1, ports: ["9000-8000"]}')" \
 	"is reversed"
 case_ duplicate-key valid 65 "$(fs '{path: /a, access: ro, access: rw}')" "duplicate key"
 case_ domain-refused valid 65 "$(net '{action: allow, domain: "*.example.com", ports: [443]}')" \
 	"domain rules are not enforced"
+# A schema counts characters: 54 two-byte characters are 108 bytes, one more than fits.
+case_ unix-abstract-bytes valid 65 "$(unx "{abstract: $(printf '\303\251%.0s' {1..54})}")" \
+	"abstract name is 108 bytes"
+# A pattern cannot bound a number: 8388608T is 2^63 bytes.
+case_ memory-too-large valid 65 "$(res 'memory_max: 8388608T')" "is too large"
 
 validate "$tmp"/cases/*.yaml >"$tmp/cases.val"
 for c in "${cases[@]}"; do
