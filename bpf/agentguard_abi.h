@@ -161,6 +161,7 @@ enum ag_event_op {
 	AG_OP_SYSCTL_WRITE = 33,	/* name: sysctl path below /proc/sys */
 	AG_OP_DEVICE = 34,	/* arg0: major; arg1: minor; name: "c"/"b" + access */
 	AG_OP_PROTECTED_UNLINK = 35,	/* arg0: dev; arg1: inode */
+	AG_OP_TASK_CHANGE = 36,	/* arg0: what (AG_TASK_*); arg1: target pid */
 };
 
 /*
@@ -192,6 +193,16 @@ enum ag_builtin_rule {
 struct ag_unix_name_key {
 	__u32 len;
 	__u8 name[AG_UNIX_NAME_MAX + 1];
+};
+
+/* AG_OP_TASK_CHANGE: what a sandbox task tried to change about a process outside. */
+enum ag_task_change {
+	AG_TASK_RLIMIT = 1,
+	AG_TASK_NICE = 2,
+	AG_TASK_IOPRIO = 3,
+	AG_TASK_SCHEDULER = 4,	/* policy, priority or CPU affinity */
+	AG_TASK_MOVE_MEMORY = 5,
+	AG_TASK_PGID = 6,
 };
 
 /* An inode agentguard protects from the sandbox (its binary, policies, event file). */

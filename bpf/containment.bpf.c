@@ -28,6 +28,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define CLONE_INTO_CGROUP	0x200000000ULL	/* uapi sched.h */
 #define F_SETOWN		8		/* uapi asm-generic/fcntl.h */
 #define F_SETOWN_EX		15
+#define FIOSETOWN		0x8901		/* uapi asm-generic/sockios.h */
+#define SIOCSPGRP		0x8902
+#define PTRACE_MODE_NOAUDIT	0x04		/* ptrace.h: a probe (ps, /proc), not an attempt */
+#define BINFMTFS_MAGIC		0x42494e4d	/* uapi magic.h */
 #define CGROUP_SUPER_MAGIC_V1	0x27e0eb	/* uapi magic.h: CGROUP_SUPER_MAGIC */
 #define AG_DEVCG_DEV_BLOCK	1		/* uapi bpf.h BPF_DEVCG_DEV_*, absent from BTF */
 #define AG_DEVCG_DEV_CHAR	2
@@ -252,7 +256,7 @@ static __always_inline bool ag_pseudofs_denied(unsigned long magic, int mask)
 		return false;
 	return magic == PROC_SUPER_MAGIC || magic == SYSFS_MAGIC || magic == DEBUGFS_MAGIC ||
 	       magic == TRACEFS_MAGIC || magic == SECURITYFS_MAGIC || magic == 0x62656570 /* configfs */ ||
-	       magic == EFIVARFS_MAGIC || magic == PSTOREFS_MAGIC;
+	       magic == EFIVARFS_MAGIC || magic == PSTOREFS_MAGIC || magic == BINFMTFS_MAGIC;
 }
 
 SEC("lsm/inode_permission")
@@ -470,6 +474,9 @@ int BPF_PROG(ag_ptrace_access_check, struct task_struct *child, unsigned int mod
 		return ret;
 	if (!ag_current_governed(&st) || ag_task_governed(child, &st))
 		return 0;
+	/* ps and /proc readers probe every process: deny quietly, they are not attempts. */
+	if (mode & PTRACE_MODE_NOAUDIT)
+		return -EPERM;
 	return ag_contain_deny(&st, AG_OP_PTRACE, AG_BR_PROCESS, mode, child->tgid,
 			       ag_task_cgid(child), NULL);
 }
@@ -521,6 +528,73 @@ int BPF_PROG(ag_file_fcntl, struct file *file, unsigned int cmd, unsigned long a
 	if (cmd == F_SETOWN && (owner == 0 || owner == (long)(bpf_get_current_pid_tgid() >> 32)))
 		return 0;
 	return ag_contain_deny(&st, AG_OP_SETOWN, AG_BR_PROCESS, cmd, owner, 0, NULL);
+}
+
+/* The same owners can be set with ioctl on sockets and ttys, bypassing fcntl: refused. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(ag_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	if (cmd != FIOSETOWN && cmd != SIOCSPGRP)
+		return 0;
+	if (!ag_current_governed(&st))
+		return 0;
+	return ag_contain_deny(&st, AG_OP_SETOWN, AG_BR_PROCESS, cmd, 0, 0, NULL);
+}
+
+/*
+ * Changing another process's limits, priority, scheduling, memory placement or group: for
+ * processes outside the sandbox (agentguard included) these are denied. Lowering a process's
+ * RLIMIT_CPU makes the kernel kill it with a signal task_kill never sees.
+ */
+static __always_inline int ag_task_change(struct task_struct *p, __u32 what)
+{
+	struct ag_state st;
+
+	if (!ag_current_governed(&st) || ag_task_governed(p, &st))
+		return 0;
+	return ag_contain_deny(&st, AG_OP_TASK_CHANGE, AG_BR_PROCESS, what, p ? p->tgid : 0,
+			       ag_task_cgid(p), NULL);
+}
+
+SEC("lsm/task_setrlimit")
+int BPF_PROG(ag_task_setrlimit, struct task_struct *p, unsigned int resource,
+	     struct rlimit *new_rlim, int ret)
+{
+	return ret ? ret : ag_task_change(p, AG_TASK_RLIMIT);
+}
+
+SEC("lsm/task_setnice")
+int BPF_PROG(ag_task_setnice, struct task_struct *p, int nice, int ret)
+{
+	return ret ? ret : ag_task_change(p, AG_TASK_NICE);
+}
+
+SEC("lsm/task_setioprio")
+int BPF_PROG(ag_task_setioprio, struct task_struct *p, int ioprio, int ret)
+{
+	return ret ? ret : ag_task_change(p, AG_TASK_IOPRIO);
+}
+
+SEC("lsm/task_setscheduler")
+int BPF_PROG(ag_task_setscheduler, struct task_struct *p, int ret)
+{
+	return ret ? ret : ag_task_change(p, AG_TASK_SCHEDULER);
+}
+
+SEC("lsm/task_movememory")
+int BPF_PROG(ag_task_movememory, struct task_struct *p, int ret)
+{
+	return ret ? ret : ag_task_change(p, AG_TASK_MOVE_MEMORY);
+}
+
+SEC("lsm/task_setpgid")
+int BPF_PROG(ag_task_setpgid, struct task_struct *p, pid_t pgid, int ret)
+{
+	return ret ? ret : ag_task_change(p, AG_TASK_PGID);
 }
 
 /* ---- unix sockets and passed-in fds ------------------------------------------------------ */

@@ -60,6 +60,7 @@ static const char *contain_op_name(__u32 op)
 	case AG_OP_FD_RECEIVE: return "fd-receive";
 	case AG_OP_SYSCTL_WRITE: return "sysctl-write";
 	case AG_OP_DEVICE: return "device";
+	case AG_OP_TASK_CHANGE: return "task-change";
 	}
 	return "unknown";
 }
@@ -99,6 +100,20 @@ static void put_contain_target(struct ag_buf *b, const struct ag_event_contain *
 		ag_buf_printf(b, "\"pid\":%lld,\"%s\":%lld,\"cgroup_id\":%llu",
 			      (long long)e->arg1, e->hdr.op == AG_OP_PTRACE ? "mode" : "signal",
 			      (long long)e->arg0, (unsigned long long)e->target_cgid);
+		break;
+	case AG_OP_TASK_CHANGE: {
+		static const char *const what[] = { "?", "rlimit", "nice", "ioprio", "scheduler",
+						     "move-memory", "pgid" };
+
+		ag_buf_printf(b, "\"pid\":%lld,\"change\":\"%s\",\"cgroup_id\":%llu",
+			      (long long)e->arg1,
+			      e->arg0 > 0 && e->arg0 <= AG_TASK_PGID ? what[e->arg0] : "?",
+			      (unsigned long long)e->target_cgid);
+		break;
+	}
+	case AG_OP_SETOWN:
+		ag_buf_printf(b, "\"command\":\"0x%llx\",\"owner\":%lld",
+			      (unsigned long long)e->arg0, (long long)e->arg1);
 		break;
 	case AG_OP_DEVICE:
 		ag_buf_printf(b, "\"device\":\"%s %lld:%lld\"", e->name, (long long)e->arg0,

@@ -75,6 +75,32 @@ expect kill_outside_process_denied EPERM inside agt kill "$OUTSIDE_PID" 15
 expect kill_outside_ok ok agt kill "$OUTSIDE_PID" 0
 expect ptrace_daemon_denied EPERM inside agt ptrace "$AG_PID"
 expect ptrace_outside_ok ok agt ptrace "$OUTSIDE_PID"
+expect prlimit_daemon_denied EPERM inside agt prlimit "$AG_PID"
+expect_event prlimit_daemon_event '"operation":"task-change","target":{"pid":'"$AG_PID"',"change":"rlimit"'
+expect prlimit_outside_ok ok agt prlimit "$OUTSIDE_PID"
+expect renice_daemon_denied EPERM inside agt setnice "$AG_PID" 19
+expect affinity_daemon_denied EPERM inside agt affinity "$AG_PID"
+expect renice_self_ok ok inside sh -c 'agt setnice 0 5'
+expect ioctl_setown_denied EPERM inside agt ioctl-setown "$AG_PID"
+expect ioctl_setown_outside_ok ok agt ioctl-setown "$OUTSIDE_PID"
+# ps-style probes (/proc/PID/stat asks PTRACE_MODE_NOAUDIT) of outside processes make no
+# event each; a real attempt (environ) does, which shows the check can see such events.
+before=$(wc -l <"$AG_EVENTS")
+inside cat /proc/$AG_PID/stat >/dev/null 2>&1
+usleep 500000
+if tail -n +$((before + 1)) "$AG_EVENTS" | grep -qF '"operation":"ptrace"'; then
+	fail ps_probe_quiet "a NOAUDIT probe made an event"
+else
+	pass ps_probe_quiet
+fi
+# /proc maps a failed ptrace access check to EACCES.
+expect environ_daemon_denied EACCES inside agt read /proc/$AG_PID/environ
+before_env=$before
+if usleep 500000 && tail -n +$((before_env + 1)) "$AG_EVENTS" | grep -qF '"operation":"ptrace","target":{"pid":'"$AG_PID"; then
+	pass environ_daemon_event
+else
+	fail environ_daemon_event "no ptrace event for a real access attempt"
+fi
 expect binary_write_denied EPERM inside agt open /usr/bin/agentguard w
 expect_event binary_write_event '"operation":"protected-write"' '"id":"builtin:protected-files"'
 expect policy_write_denied EPERM inside agt open /tmp/contain.yaml w

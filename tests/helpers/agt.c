@@ -28,6 +28,10 @@
  *   agt sendfd PATH [FILE]       send a new TCP socket (or FILE opened read-only) over unix PATH
  *   agt mknod PATH b|c MAJ MIN   mknod(2)
  *   agt unlink PATH              unlink(2)
+ *   agt prlimit PID              prlimit(2): lower PID's RLIMIT_CPU soft limit to 1000 s
+ *   agt setnice PID N            setpriority(2)
+ *   agt affinity PID             sched_setaffinity(2) to CPU 0
+ *   agt ioctl-setown PID         ioctl(FIOSETOWN) on a new socket, owner PID
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +47,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -443,6 +449,29 @@ int main(int argc, char **argv)
 					makedev(atoi(argv[4]), atoi(argv[5]))));
 	if (argc == 3 && !strcmp(argv[1], "unlink"))
 		return ok_or_fail(unlink(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "prlimit")) {
+		struct rlimit old, lim;
+
+		if (prlimit(atoi(argv[2]), RLIMIT_CPU, NULL, &old) < 0)
+			return fail();
+		lim.rlim_cur = 1000;
+		lim.rlim_max = old.rlim_max;
+		return ok_or_fail(prlimit(atoi(argv[2]), RLIMIT_CPU, &lim, NULL));
+	}
+	if (argc == 4 && !strcmp(argv[1], "setnice"))
+		return ok_or_fail(setpriority(PRIO_PROCESS, atoi(argv[2]), atoi(argv[3])));
+	if (argc == 3 && !strcmp(argv[1], "affinity")) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		return ok_or_fail(sched_setaffinity(atoi(argv[2]), sizeof(set), &set));
+	}
+	if (argc == 3 && !strcmp(argv[1], "ioctl-setown")) {
+		int s = socket(AF_INET, SOCK_DGRAM, 0), owner = atoi(argv[2]);
+
+		return ok_or_fail(ioctl(s, FIOSETOWN, &owner));
+	}
 	fprintf(stderr, "usage: see the comment at the top of tests/helpers/agt.c\n");
 	return 2;
 }
