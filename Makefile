@@ -20,7 +20,7 @@ BUILD := build
 Q := $(if $(filter 1,$(V)),,@)
 msg = $(if $(Q),@printf '  %-8s %s\n' "$(1)" "$(2)")
 
-PKGS := libbpf yaml-0.1
+PKGS := libbpf yaml-0.1 libsystemd
 USER_CFLAGS := -g -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
 	-Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iuserspace -Ibpf -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS))
@@ -95,6 +95,8 @@ $(BUILD)/tests/unit/test_compile: tests/unit/test_compile.c $(LIB_OBJS)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LIBS) \
 		$(shell pkg-config --libs cmocka)
 -include tests/host/host.mk
+# After host.mk: it appends to HOST_TESTS.
+-include tests/unit/events.mk
 
 .PHONY: deps
 deps:

@@ -21,7 +21,8 @@
 #define AG_COMM_LEN		16
 #define AG_NET_MAX_SEGS		16	/* port/protocol segments per LPM entry, see ag_net_val */
 #define AG_RULE_NONE		0xffffffffu
-#define AG_RINGBUF_BYTES	(4u << 20)
+#define AG_RINGBUF_BYTES	(4u << 20)	/* each ring: denials, and everything else */
+#define AG_DROP_KEYS		4096	/* distinct (kind, rule) pairs counted when a ring is full */
 
 /* The decision for one access. Ordered: a larger value is a stronger verdict. */
 enum ag_verdict {
@@ -134,6 +135,8 @@ enum ag_event_op {
 	AG_OP_OPEN = 1,		/* file: open; body.want says read/write/exec */
 	AG_OP_CONNECT = 2,	/* network: connect() */
 	AG_OP_RECEIVE = 3,	/* file: an fd received by SCM_RIGHTS or pidfd_getfd */
+	AG_OP_SENDMSG = 4,	/* network: sendto/sendmsg with an address (unconnected UDP) */
+	AG_OP_BIND = 5,		/* network: bind() to a non-loopback address */
 	/* Containment (struct ag_event_contain); arg0/arg1/name as noted. */
 	AG_OP_CAPABLE = 10,	/* arg0: capability number */
 	AG_OP_CGROUP_WRITE = 11,	/* name: cgroup file; target_cgid: its cgroup */
@@ -162,6 +165,7 @@ enum ag_event_op {
 	AG_OP_DEVICE = 34,	/* arg0: major; arg1: minor; name: "c"/"b" + access */
 	AG_OP_PROTECTED_UNLINK = 35,	/* arg0: dev; arg1: inode */
 	AG_OP_TASK_CHANGE = 36,	/* arg0: what (AG_TASK_*); arg1: target pid */
+	AG_OP_SOCKET_CREATE = 37,	/* arg0: family; arg1: type << 16 | protocol */
 };
 
 /*
@@ -185,6 +189,8 @@ enum ag_builtin_rule {
 	AG_BR_SYSCTL = 12,	/* sysctl writes */
 	AG_BR_UNIX = 13,	/* unix sockets whose peer is outside the sandbox */
 	AG_BR_FD_RECEIVE = 14,	/* fds passed in that the sandbox could not have opened */
+	AG_BR_SOCKET_TYPE = 15,	/* socket families, types and protocols outside the allow-list */
+	AG_BR_INBOUND = 16,	/* bind (and so listen) anywhere but loopback */
 	AG_BR_COUNT,
 };
 
@@ -203,6 +209,17 @@ enum ag_task_change {
 	AG_TASK_SCHEDULER = 4,	/* policy, priority or CPU affinity */
 	AG_TASK_MOVE_MEMORY = 5,
 	AG_TASK_PGID = 6,
+};
+
+/*
+ * ag_drops: records that did not fit in their ring, per CPU, by (kind, rule). The consumer sums
+ * the CPUs and emits a "loss" event with what changed since the last one. Example: a flood of
+ * would-deny file events fills the audit ring; {AG_EV_FILE, rule 7} counts up, and the deny
+ * ring, separate, keeps every denial.
+ */
+struct ag_drop_key {
+	__u32 kind;		/* enum ag_event_kind */
+	__u32 rule;		/* as in ag_event_hdr.rule */
 };
 
 /* An inode agentguard protects from the sandbox (its binary, policies, event file). */
@@ -271,11 +288,27 @@ struct ag_event_contain {
  * v4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d (RFC 6052 /96), local-use NAT64
  * 64:ff9b:1::/48 (address in bytes 6,7,9,10; byte 8 is the reserved "u" octet) and
  * 6to4 2002:AABB:CCDD::/16. Example: 64:ff9b::a9fe:a9fe is judged as 169.254.169.254.
+ * The unspecified addresses reach the local host: 0.0.0.0 is judged as 127.0.0.1, :: as ::1.
  */
 static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
 {
 	int v4 = -1;	/* offset of an embedded IPv4 address, or -1 */
 	int i;
+
+	if (!(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9] | a[12] | a[13] |
+	      a[14] | a[15]) &&
+	    ((a[10] == 0xff && a[11] == 0xff) || !(a[10] | a[11]))) {
+		for (i = 0; i < 16; i++)
+			out[i] = 0;
+		if (a[10] == 0xff) {	/* 0.0.0.0 -> 127.0.0.1 */
+			out[10] = out[11] = 0xff;
+			out[12] = 127;
+			out[15] = 1;
+		} else {		/* :: -> ::1 */
+			out[15] = 1;
+		}
+		return;
+	}
 
 	if (!(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9]) &&
 	    a[10] == 0xff && a[11] == 0xff)
@@ -388,6 +421,7 @@ _Static_assert(sizeof(struct ag_event_file) == 80 + 8 + AG_PATH_MAX, "ag_event_f
 _Static_assert(sizeof(struct ag_event_net) == 80 + 40, "ag_event_net ABI");
 _Static_assert(sizeof(struct ag_event_contain) == 80 + 24 + 64, "ag_event_contain ABI");
 _Static_assert(sizeof(struct ag_inode_key) == 16, "ag_inode_key ABI");
+_Static_assert(sizeof(struct ag_drop_key) == 8, "ag_drop_key ABI");
 _Static_assert(sizeof(struct ag_unix_name_key) == 112, "ag_unix_name_key ABI");
 
 #endif /* AGENTGUARD_ABI_H */

@@ -29,11 +29,24 @@ struct {
 	__type(value, __u64);
 } ag_kseq SEC(".maps") __weak;
 
-/* Denials and would-denials. */
+/* Denials have a ring of their own, so other events can never crowd them out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AG_RINGBUF_BYTES);
+} ag_deny_events SEC(".maps") __weak;
+
+/* Everything that is not a denial: would-deny (audit mode) today. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, AG_RINGBUF_BYTES);
 } ag_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, AG_DROP_KEYS);
+	__type(key, struct ag_drop_key);
+	__type(value, __u64);
+} ag_drops SEC(".maps") __weak;
 
 /*
  * The state of this decision: a copy of ag_state taken once, so the generation cannot change
@@ -73,6 +86,37 @@ static __always_inline __u64 ag_next_kseq(void)
 		return 0;
 	return __sync_fetch_and_add(seq, 1) + 1;
 }
+
+/*
+ * A record did not fit: count it by (kind, rule). If even the counter table is full the count
+ * is lost, but the kseq gap still shows the consumer that something was.
+ */
+static __always_inline void ag_count_drop(__u32 kind, __u32 rule)
+{
+	struct ag_drop_key key = { .kind = kind, .rule = rule };
+	__u64 one = 1, *n;
+
+	n = bpf_map_lookup_elem(&ag_drops, &key);
+	if (n) {
+		*n += 1;	/* per-CPU value: no other CPU writes it */
+		return;
+	}
+	bpf_map_update_elem(&ag_drops, &key, &one, BPF_NOEXIST);
+}
+
+/*
+ * Reserve a record of constant size in the ring its verdict belongs to; count it when full.
+ * A macro because bpf_ringbuf_reserve needs a constant size at each call site.
+ */
+#define ag_event_reserve(size, verdict, kind, rule)                                   \
+	({                                                                            \
+		void *__rec = (verdict) == AG_DENY ?                                  \
+				      bpf_ringbuf_reserve(&ag_deny_events, (size), 0) : \
+				      bpf_ringbuf_reserve(&ag_events, (size), 0);       \
+		if (!__rec)                                                           \
+			ag_count_drop((kind), (rule));                                \
+		__rec;                                                                \
+	})
 
 /* Fill what every event has. ppid is filled by callers that can read task_struct. */
 static __always_inline void ag_fill_hdr(struct ag_event_hdr *h, __u64 kseq, __u32 kind, __u32 op,

@@ -148,8 +148,8 @@ static __always_inline void ag_contain_event(const struct ag_state *st, __u32 op
 	struct ag_event_contain *e;
 	__u64 kseq = ag_next_kseq();
 
-	/* Ring full: the denial still happens; the kseq gap tells the consumer it lost one. */
-	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
+	/* Ring full: the denial still happens; the drop is counted for a loss event. */
+	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, AG_RULE_BUILTIN | rule);
 	if (!e)
 		return;
 	ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, op, AG_DENY, AG_RULE_BUILTIN | rule, st);
@@ -708,6 +708,56 @@ int BPF_PROG(ag_sock_receive, struct file *file, int ret)
 			       NULL);
 }
 
+/* ---- socket types ------------------------------------------------------------------------ */
+
+#define AG_AF_UNIX	1	/* uapi socket.h */
+#define AG_AF_INET	2
+#define AG_AF_INET6	10
+#define AG_AF_NETLINK	16
+#define AG_SOCK_STREAM	1
+#define AG_SOCK_DGRAM	2
+#define AG_IPPROTO_TCP	6
+#define AG_IPPROTO_UDP	17
+#define AG_NETLINK_ROUTE 0
+
+/*
+ * The sockets a sandbox may create: TCP and UDP over IPv4/IPv6 (which the cgroup sock_addr
+ * programs judge), unix sockets (judged by the unix hooks), and NETLINK_ROUTE, which libc's
+ * getaddrinfo(AI_ADDRCONFIG) and "ip" read (changing routes needs CAP_NET_ADMIN, withheld).
+ * Everything else is refused whatever network.default says: SCTP and MPTCP (no sock_addr hooks
+ * of ours), UDP-Lite, ICMP ping sockets (a connect hook but no sendmsg hook), raw, packet,
+ * vsock, AF_ALG, other netlink families. type arrives without SOCK_NONBLOCK/SOCK_CLOEXEC.
+ */
+static __always_inline bool ag_socket_allowed(int family, int type, int protocol)
+{
+	if (family == AG_AF_UNIX)
+		return true;
+	if (family == AG_AF_INET || family == AG_AF_INET6) {
+		if (type == AG_SOCK_STREAM)
+			return protocol == 0 || protocol == AG_IPPROTO_TCP;
+		if (type == AG_SOCK_DGRAM)
+			return protocol == 0 || protocol == AG_IPPROTO_UDP;
+		return false;
+	}
+	return family == AG_AF_NETLINK && protocol == AG_NETLINK_ROUTE;
+}
+
+SEC("lsm/socket_create")
+int BPF_PROG(ag_socket_create, int family, int type, int protocol, int kern, int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	/* Sockets the kernel makes for itself are not the sandbox's. */
+	if (kern || ag_socket_allowed(family, type, protocol))
+		return 0;
+	if (!ag_current_governed(&st))
+		return 0;
+	return ag_contain_deny(&st, AG_OP_SOCKET_CREATE, AG_BR_SOCKET_TYPE, family,
+			       ((__s64)type << 16) | (protocol & 0xffff), 0, NULL);
+}
+
 /* ---- devices and sysctls (cgroup programs on the sandbox cgroup) ------------------------- */
 
 /*
@@ -747,7 +797,7 @@ int ag_sysctl(struct bpf_sysctl *ctx)
 	if (ag_read_state(&st))
 		return 0;
 	kseq = ag_next_kseq();
-	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
+	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, AG_RULE_BUILTIN | AG_BR_SYSCTL);
 	if (e) {
 		ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, AG_DENY,
 			    AG_RULE_BUILTIN | AG_BR_SYSCTL, &st);

@@ -151,8 +151,8 @@ static __always_inline void ag_file_event(const struct ag_state *st, struct file
 	__u64 kseq = ag_next_kseq();
 	__u32 kind = (want & AG_FS_WANT_EXEC) ? AG_EV_EXEC : AG_EV_FILE;
 
-	/* Ring full: the denial still happens; the kseq gap tells the consumer it lost one. */
-	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
+	/* Ring full: the denial still happens; the drop is counted for a loss event. */
+	e = ag_event_reserve(sizeof(*e), verdict, kind, rule);
 	if (!e)
 		return;
 	ag_fill_hdr(&e->hdr, kseq, kind, op, verdict, rule, st);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Network enforcement: cgroup/connect4 and cgroup/connect6, attached to the sandbox cgroup
- * (so they run for sockets created in it and below it).
+ * Network enforcement: cgroup/connect4|6 and cgroup/sendmsg4|6 (unconnected UDP and TCP Fast
+ * Open's connect), attached to the sandbox cgroup (so they run for sockets created in it and
+ * below it).
  *
  * These programs read only the context and maps (no BPF_CORE_READ): they must also load on
  * hosts in lockdown=confidentiality, where bpf_probe_read_kernel is unavailable.
@@ -69,17 +70,17 @@ static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struc
 
 static __always_inline void ag_net_event(const struct ag_state *st, const struct ag_net_key *key,
 					 const __u8 *orig, __u8 family, __u8 proto, __u16 port,
-					 __u8 verdict, __u32 rule)
+					 __u32 op, __u8 verdict, __u32 rule)
 {
 	struct ag_event_net *e;
 	__u64 kseq = ag_next_kseq();
 	int i;
 
-	/* Ring full: the denial still happens; the kseq gap tells the consumer it lost one. */
-	e = bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
+	/* Ring full: the denial still happens; the drop is counted for a loss event. */
+	e = ag_event_reserve(sizeof(*e), verdict, AG_EV_NETWORK, rule);
 	if (!e)
 		return;
-	ag_fill_hdr(&e->hdr, kseq, AG_EV_NETWORK, AG_OP_CONNECT, verdict, rule, st);
+	ag_fill_hdr(&e->hdr, kseq, AG_EV_NETWORK, op, verdict, rule, st);
 	for (i = 0; i < 16; i++) {
 		e->addr[i] = key->addr[i];
 		e->orig_addr[i] = orig[i];
@@ -91,8 +92,13 @@ static __always_inline void ag_net_event(const struct ag_state *st, const struct
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* orig: the destination as 16 bytes; for AF_INET as ::ffff:a.b.c.d. */
-static __always_inline int ag_connect(struct bpf_sock_addr *ctx, const __u8 *orig, __u8 family)
+/*
+ * orig: the destination as 16 bytes; for AF_INET as ::ffff:a.b.c.d. family is the address's,
+ * never ctx->family: in sendmsg4 that is the socket's (AF_INET6 for a v6 socket sending to a
+ * v4-mapped address).
+ */
+static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig, __u8 family,
+				    __u32 op)
 {
 	struct ag_net_key key = { .prefixlen = 128 };
 	struct ag_state st;
@@ -108,23 +114,21 @@ static __always_inline int ag_connect(struct bpf_sock_addr *ctx, const __u8 *ori
 	verdict = ag_net_decide(&st, &key, proto, port, &rule);
 	if (verdict == AG_ALLOW)
 		return 1;
-	ag_net_event(&st, &key, orig, family, proto, port, verdict, rule);
+	ag_net_event(&st, &key, orig, family, proto, port, op, verdict, rule);
 	return verdict == AG_DENY ? 0 : 1;
 }
 
-SEC("cgroup/connect4")
-int ag_connect4(struct bpf_sock_addr *ctx)
+static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 {
 	__u8 orig[16] = {};
 	__u32 ip4 = ctx->user_ip4;
 
 	__builtin_memcpy(&orig[12], &ip4, 4);
 	orig[10] = orig[11] = 0xff;
-	return ag_connect(ctx, orig, AG_AF_INET);
+	return ag_judge(ctx, orig, AG_AF_INET, op);
 }
 
-SEC("cgroup/connect6")
-int ag_connect6(struct bpf_sock_addr *ctx)
+static __always_inline int ag_judge6(struct bpf_sock_addr *ctx, __u32 op)
 {
 	__u32 a[4];
 
@@ -132,5 +136,89 @@ int ag_connect6(struct bpf_sock_addr *ctx)
 	a[1] = ctx->user_ip6[1];
 	a[2] = ctx->user_ip6[2];
 	a[3] = ctx->user_ip6[3];
-	return ag_connect(ctx, (const __u8 *)a, AG_AF_INET6);
+	return ag_judge(ctx, (const __u8 *)a, AG_AF_INET6, op);
+}
+
+SEC("cgroup/connect4")
+int ag_connect4(struct bpf_sock_addr *ctx)
+{
+	return ag_judge4(ctx, AG_OP_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int ag_connect6(struct bpf_sock_addr *ctx)
+{
+	return ag_judge6(ctx, AG_OP_CONNECT);
+}
+
+/* Unconnected UDP: every datagram with an address is judged like a connect to it. */
+SEC("cgroup/sendmsg4")
+int ag_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return ag_judge4(ctx, AG_OP_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int ag_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return ag_judge6(ctx, AG_OP_SENDMSG);
+}
+
+/*
+ * Inbound: the sandbox may bind (and so listen or receive) on loopback only: 127.0.0.0/8, ::1
+ * and ::ffff:127.0.0.0/104. The wildcard and every other local address are refused, so nothing
+ * outside the machine can reach a server the agent starts. v1 policy cannot widen this.
+ */
+static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, __u8 family)
+{
+	struct ag_net_key key = { .prefixlen = 128 };
+	struct ag_state st;
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	bool loopback;
+	int i;
+
+	if (family == AG_AF_INET)
+		loopback = orig[12] == 127;
+	else {
+		loopback = true;
+		for (i = 0; i < 15; i++)
+			loopback = loopback && !orig[i];
+		loopback = (loopback && orig[15] == 1) ||
+			   (!(orig[0] | orig[1] | orig[2] | orig[3] | orig[4] | orig[5] | orig[6] |
+			      orig[7] | orig[8] | orig[9]) &&
+			    orig[10] == 0xff && orig[11] == 0xff && orig[12] == 127);
+	}
+	if (loopback)
+		return 1;
+	/* An ARRAY lookup of index 0 cannot fail; if it did, deny without an event. */
+	if (ag_read_state(&st))
+		return 0;
+	for (i = 0; i < 16; i++)
+		key.addr[i] = orig[i];
+	ag_net_event(&st, &key, orig, family, ag_sock_proto(ctx), port, AG_OP_BIND, AG_DENY,
+		     AG_RULE_BUILTIN | AG_BR_INBOUND);
+	return 0;
+}
+
+SEC("cgroup/bind4")
+int ag_bind4(struct bpf_sock_addr *ctx)
+{
+	__u8 orig[16] = {};
+	__u32 ip4 = ctx->user_ip4;
+
+	__builtin_memcpy(&orig[12], &ip4, 4);
+	orig[10] = orig[11] = 0xff;
+	return ag_bind(ctx, orig, AG_AF_INET);
+}
+
+SEC("cgroup/bind6")
+int ag_bind6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	return ag_bind(ctx, (const __u8 *)a, AG_AF_INET6);
 }

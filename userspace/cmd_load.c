@@ -23,13 +23,46 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "sink_journal.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+/* Event sinks (issue #6): SIGHUP reopens --events FILE, for logrotate's "create" mode. */
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
+}
+
+/*
+ * Switch to a new FILE only once it is open and protected from the sandbox. If that fails,
+ * keep writing to the old one (renamed, but still ours): a lost event is worse than a late
+ * rotation.
+ */
+static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l)
+{
+	struct stat st;
+	FILE *f;
+	int err;
+
+	fflush(sink->out);
+	f = fopen(path, "ae");
+	if (!f) {
+		ag_log_warn("events: cannot reopen \"%s\": %s; still writing to the previous file",
+			    path, strerror(errno));
+		return;
+	}
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && (err = ag_loader_protect(l, path)))
+		ag_log_warn("events: cannot protect the reopened \"%s\" from the sandbox: %s",
+			    path, strerror(-err));
+	fclose(sink->out);
+	sink->out = f;
 }
 
 static int write_ready_file(const char *path)
@@ -68,6 +101,8 @@ int cmd_load(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "journal", no_argument, NULL, 'j' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "session", required_argument, NULL, 's' },
 		{ "identity", required_argument, NULL, 'i' },
@@ -86,7 +121,8 @@ int cmd_load(int argc, char **argv)
 	const char *failed = NULL;
 	char cgdefault[4096];
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
+	bool events_stdout = false;
 
 	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (opt) {
@@ -105,6 +141,17 @@ int cmd_load(int argc, char **argv)
 		case 'i':
 			sink.operator_identity = optarg;
 			break;
+		case 'f':
+			if (strcmp(optarg, "json") && strcmp(optarg, "ocsf")) {
+				fprintf(stderr, "agentguard: load: --format is json or ocsf, not "
+						"\"%s\"\n", optarg);
+				return AG_EXIT_USAGE;
+			}
+			sink.format = strcmp(optarg, "ocsf") ? AG_EVENTS_JSON : AG_EVENTS_OCSF;
+			break;
+		case 'j':
+			sink.journal = true;
+			break;
 		case 'v':
 			ag_verbose = true;
 			break;
@@ -113,9 +160,19 @@ int cmd_load(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE] "
-				"[--ready-file PATH] POLICY...\n");
+		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
+				"[--format json|ocsf] [--journal] [--ready-file PATH] POLICY...\n");
 		return AG_EXIT_USAGE;
+	}
+	/* Sinks: --events FILE or - (stdout), --journal, any combination; none: stdout. */
+	if (events_path && !strcmp(events_path, "-")) {
+		events_path = NULL;
+		events_stdout = true;
+	}
+	if (sink.journal && (err = ag_journal_check())) {
+		ag_log_error("journal: \"%s\": %s; is systemd-journald running? Nothing is loaded",
+			     AG_JOURNAL_SOCKET, strerror(-err));
+		return AG_EXIT_CONFIG;
 	}
 	n_files = argc - optind;
 	ag_log_setup_libbpf();
@@ -189,7 +246,7 @@ int cmd_load(int argc, char **argv)
 	}
 
 	/* Events sink ready before anything can be denied. */
-	sink.out = stdout;
+	sink.out = sink.journal && !events_stdout ? NULL : stdout;
 	if (events_path) {
 		sink.out = fopen(events_path, "ae");
 		if (!sink.out) {
@@ -217,7 +274,12 @@ int cmd_load(int argc, char **argv)
 	if (!sink.session[0])
 		random_session(sink.session, sizeof(sink.session));
 	snprintf(sink.sandbox, sizeof(sink.sandbox), "%s", cg.rel);
-	rb = ring_buffer__new(ag_loader_ringbuf_fd(l), ag_event_sink_handle, &sink, NULL);
+	/* Denials first, in a ring of their own; then every other event. */
+	rb = ring_buffer__new(ag_loader_deny_ringbuf_fd(l), ag_event_sink_handle, &sink, NULL);
+	if (rb && ring_buffer__add(rb, ag_loader_ringbuf_fd(l), ag_event_sink_handle, &sink)) {
+		ring_buffer__free(rb);
+		rb = NULL;
+	}
 	if (!rb) {
 		ag_log_error("events: cannot open the ring buffer: %s", strerror(errno));
 		status = AG_EXIT_SOFTWARE;
@@ -235,6 +297,8 @@ int cmd_load(int argc, char **argv)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (events_path)
+		sigaction(SIGHUP, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (ready_path) {
 		err = write_ready_file(ready_path);
@@ -259,14 +323,22 @@ int cmd_load(int argc, char **argv)
 			status = AG_EXIT_SOFTWARE;
 			break;
 		}
-		fflush(sink.out);
+		if (reopen_requested) {
+			reopen_requested = 0;
+			reopen_events(&sink, events_path, l);
+		}
+		if (sink.out)
+			fflush(sink.out);
 	}
 	/* Drain what the kernel wrote before we were asked to stop. */
 	ring_buffer__consume(rb);
-	if (fflush(sink.out) && status == AG_EXIT_OK)
+	if (sink.out && fflush(sink.out) && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
 	if (sink.malformed)
 		ag_log_warn("events: %llu malformed records skipped", sink.malformed);
+	if (sink.journal_failed)
+		ag_log_warn("journal: %llu events not accepted by journald (last: %s)",
+			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
 	ring_buffer__free(rb);

@@ -2,10 +2,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
 #include "events.h"
+#include "ocsf.h"
+#include "sink_journal.h"
 
 static const char *kind_name(__u32 kind)
 {
@@ -29,6 +33,7 @@ static const char *const builtin_names[AG_BR_COUNT] = {
 	[AG_BR_PROCESS] = "process", [AG_BR_PROTECTED] = "protected-files",
 	[AG_BR_PSEUDOFS] = "kernel-interfaces", [AG_BR_DEVICE] = "device",
 	[AG_BR_SYSCTL] = "sysctl", [AG_BR_UNIX] = "unix-socket", [AG_BR_FD_RECEIVE] = "fd-receive",
+	[AG_BR_SOCKET_TYPE] = "socket-type", [AG_BR_INBOUND] = "inbound",
 };
 
 static const char *contain_op_name(__u32 op)
@@ -61,6 +66,7 @@ static const char *contain_op_name(__u32 op)
 	case AG_OP_SYSCTL_WRITE: return "sysctl-write";
 	case AG_OP_DEVICE: return "device";
 	case AG_OP_TASK_CHANGE: return "task-change";
+	case AG_OP_SOCKET_CREATE: return "socket-create";
 	}
 	return "unknown";
 }
@@ -81,82 +87,130 @@ static const char *cap_name(long cap)
 	return cap >= 0 && cap < (long)(sizeof(names) / sizeof(names[0])) ? names[cap] : NULL;
 }
 
-static void put_contain_target(struct ag_buf *b, const struct ag_event_contain *e)
+/* AG_EVENT_MAX_FIELDS bounds every case below; a case that needs more must raise it. */
+static void field_str(struct ag_event *ev, const char *key, const char *journal, const char *s,
+		      size_t len)
 {
+	struct ag_event_field *f;
+
+	if (ev->n_target >= AG_EVENT_MAX_FIELDS)
+		return;
+	f = &ev->target[ev->n_target++];
+
+	*f = (struct ag_event_field){ .key = key, .journal = journal, .type = AG_FIELD_STR,
+				      .str = s, .len = len };
+}
+
+static void field_num(struct ag_event *ev, const char *key, const char *journal,
+		      enum ag_field_type type, long long v)
+{
+	struct ag_event_field *f;
+
+	if (ev->n_target >= AG_EVENT_MAX_FIELDS)
+		return;
+	f = &ev->target[ev->n_target++];
+
+	*f = (struct ag_event_field){ .key = key, .journal = journal, .type = type, .i = v };
+}
+
+/* ev->text holds at most one formatted value per event. */
+static void field_text(struct ag_event *ev, const char *key, const char *journal,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void field_text(struct ag_event *ev, const char *key, const char *journal,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(ev->text, sizeof(ev->text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	field_str(ev, key, journal, ev->text, (size_t)n < sizeof(ev->text) ? (size_t)n :
+					      sizeof(ev->text) - 1);
+}
+
+/*
+ * The target of a containment event, per operation (docs/containment.md#events). A new
+ * operation needs a case here and nothing else: every sink writes these fields.
+ */
+static void decode_contain_target(struct ag_event *ev)
+{
+	const struct ag_event_contain *e = &ev->contain;
 	const char *cap;
 
-	ag_buf_printf(b, ",\"operation\":\"%s\",\"target\":{", contain_op_name(e->hdr.op));
 	switch (e->hdr.op) {
 	case AG_OP_CAPABLE:
 		cap = cap_name(e->arg0);
 		if (cap)
-			ag_buf_printf(b, "\"capability\":\"CAP_%s\"", cap);
+			field_text(ev, "capability", "CAPABILITY", "CAP_%s", cap);
 		else
-			ag_buf_printf(b, "\"capability\":%lld", (long long)e->arg0);
+			field_num(ev, "capability", "CAPABILITY", AG_FIELD_INT, e->arg0);
 		break;
 	case AG_OP_PTRACE:
 	case AG_OP_SIGNAL:
 	case AG_OP_SIGIO:
-		ag_buf_printf(b, "\"pid\":%lld,\"%s\":%lld,\"cgroup_id\":%llu",
-			      (long long)e->arg1, e->hdr.op == AG_OP_PTRACE ? "mode" : "signal",
-			      (long long)e->arg0, (unsigned long long)e->target_cgid);
+		field_num(ev, "pid", "TARGET_PID", AG_FIELD_INT, e->arg1);
+		if (e->hdr.op == AG_OP_PTRACE)
+			field_num(ev, "mode", "PTRACE_MODE", AG_FIELD_INT, e->arg0);
+		else
+			field_num(ev, "signal", "SIGNAL", AG_FIELD_INT, e->arg0);
+		field_num(ev, "cgroup_id", "TARGET_CGROUP_ID", AG_FIELD_UINT, e->target_cgid);
 		break;
 	case AG_OP_TASK_CHANGE: {
 		static const char *const what[] = { "?", "rlimit", "nice", "ioprio", "scheduler",
 						     "move-memory", "pgid" };
+		const char *w = e->arg0 > 0 && e->arg0 <= AG_TASK_PGID ? what[e->arg0] : "?";
 
-		ag_buf_printf(b, "\"pid\":%lld,\"change\":\"%s\",\"cgroup_id\":%llu",
-			      (long long)e->arg1,
-			      e->arg0 > 0 && e->arg0 <= AG_TASK_PGID ? what[e->arg0] : "?",
-			      (unsigned long long)e->target_cgid);
+		field_num(ev, "pid", "TARGET_PID", AG_FIELD_INT, e->arg1);
+		field_str(ev, "change", "CHANGE", w, strlen(w));
+		field_num(ev, "cgroup_id", "TARGET_CGROUP_ID", AG_FIELD_UINT, e->target_cgid);
 		break;
 	}
 	case AG_OP_SETOWN:
-		ag_buf_printf(b, "\"command\":\"0x%llx\",\"owner\":%lld",
-			      (unsigned long long)e->arg0, (long long)e->arg1);
+		field_text(ev, "command", "COMMAND", "0x%llx", (unsigned long long)e->arg0);
+		field_num(ev, "owner", "OWNER", AG_FIELD_INT, e->arg1);
 		break;
 	case AG_OP_DEVICE:
-		ag_buf_printf(b, "\"device\":\"%s %lld:%lld\"", e->name, (long long)e->arg0,
-			      (long long)e->arg1);
+		field_text(ev, "device", "DEVICE", "%s %lld:%lld", e->name, (long long)e->arg0,
+			   (long long)e->arg1);
 		break;
 	case AG_OP_PROTECTED_WRITE:
 	case AG_OP_PROTECTED_UNLINK:
-		ag_buf_printf(b, "\"dev\":%lld,\"inode\":%lld", (long long)e->arg0,
-			      (long long)e->arg1);
+		field_num(ev, "dev", "DEV", AG_FIELD_INT, e->arg0);
+		field_num(ev, "inode", "INODE", AG_FIELD_INT, e->arg1);
 		break;
 	case AG_OP_PSEUDOFS_WRITE:
-		ag_buf_printf(b, "\"fs_magic\":\"0x%llx\",\"mask\":%lld",
-			      (unsigned long long)e->arg0, (long long)e->arg1);
+		field_text(ev, "fs_magic", "FS_MAGIC", "0x%llx", (unsigned long long)e->arg0);
+		field_num(ev, "mask", "MASK", AG_FIELD_INT, e->arg1);
 		break;
 	default:
-		ag_buf_printf(b, "\"arg\":%lld,\"cgroup_id\":%llu", (long long)e->arg0,
-			      (unsigned long long)e->target_cgid);
+		field_num(ev, "arg", "ARG", AG_FIELD_INT, e->arg0);
+		field_num(ev, "cgroup_id", "TARGET_CGROUP_ID", AG_FIELD_UINT, e->target_cgid);
 		break;
 	}
-	if (e->name[0] && e->hdr.op != AG_OP_DEVICE) {
-		ag_buf_puts(b, ",\"name\":");
-		ag_json_str(b, e->name, strnlen(e->name, sizeof(e->name)));
-	}
-	ag_buf_puts(b, "}");
+	if (e->name[0] && e->hdr.op != AG_OP_DEVICE)
+		field_str(ev, "name", "NAME", e->name, strnlen(e->name, sizeof(e->name)));
 }
 
-static void put_time(struct ag_buf *b, __u64 boot_ns)
+/* Wall time of the event = now - (boot now - boot then). */
+static void decode_time(struct ag_event *ev)
 {
 	struct timespec rt, bt;
-	__s64 ns;
 	time_t sec;
 	struct tm tm;
 	char date[32];
 
-	/* Wall time of the event = now - (boot now - boot then). */
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
-	ns = (__s64)rt.tv_sec * 1000000000LL + rt.tv_nsec -
-	     ((__s64)bt.tv_sec * 1000000000LL + bt.tv_nsec - (__s64)boot_ns);
-	sec = ns / 1000000000LL;
+	ev->time_ns = (long long)rt.tv_sec * 1000000000LL + rt.tv_nsec -
+		      ((long long)bt.tv_sec * 1000000000LL + bt.tv_nsec -
+		       (long long)ev->hdr.boot_ns);
+	sec = ev->time_ns / 1000000000LL;
 	gmtime_r(&sec, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	ag_buf_printf(b, "\"%s.%09lldZ\"", date, (long long)(ns % 1000000000LL));
+	snprintf(ev->time, sizeof(ev->time), "%s.%09lldZ", date, ev->time_ns % 1000000000LL);
 }
 
 /* Keys hold IPv4 addresses as ::ffff:a.b.c.d. */
@@ -168,184 +222,312 @@ static bool is_v4_key(const __u8 *a)
 }
 
 /* as_v6: print exactly as an IPv6 caller wrote it, even ::ffff:a.b.c.d. */
-static void put_addr(struct ag_buf *b, const __u8 *a, bool as_v6)
+static const char *addr_str(char *s, const __u8 *a, bool as_v6)
 {
-	char s[INET6_ADDRSTRLEN];
-
 	if (!as_v6 && is_v4_key(a))
-		inet_ntop(AF_INET, a + 12, s, sizeof(s));
+		inet_ntop(AF_INET, a + 12, s, INET6_ADDRSTRLEN);
 	else
-		inet_ntop(AF_INET6, a, s, sizeof(s));
-	ag_buf_printf(b, "\"%s\"", s);
+		inet_ntop(AF_INET6, a, s, INET6_ADDRSTRLEN);
+	return s;
 }
 
-static void put_header(struct ag_event_sink *s, const struct ag_event_hdr *h)
+static void decode_net_target(struct ag_event *ev, const struct ag_event_net *e)
 {
-	struct ag_buf *b = &s->buf;
-	struct passwd pw, *pwp = NULL;
-	char pwbuf[1024];
+	const char *a = addr_str(ev->addr[0], e->orig_addr, e->family == AF_INET6);
 
-	ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":%llu,\"time\":",
-		      AG_EVENT_SCHEMA_VERSION, ++s->seq, (unsigned long long)h->kseq);
-	put_time(b, h->boot_ns);
-	ag_buf_puts(b, ",\"host\":");
-	ag_json_str(b, s->host, strlen(s->host));
-	ag_buf_puts(b, ",\"session\":");
-	ag_json_str(b, s->session, strlen(s->session));
-	ag_buf_puts(b, ",\"sandbox\":");
-	ag_json_str(b, s->sandbox, strlen(s->sandbox));
-
-	ag_buf_printf(b, ",\"identity\":{\"uid\":%u,\"gid\":%u,\"user\":", h->uid, h->gid);
-	getpwuid_r(h->uid, &pw, pwbuf, sizeof(pwbuf), &pwp);
-	if (pwp)
-		ag_json_str(b, pwp->pw_name, strlen(pwp->pw_name));
-	else
-		ag_buf_puts(b, "null");
-	ag_buf_puts(b, ",\"operator\":");
-	if (s->operator_identity)
-		ag_json_str(b, s->operator_identity, strlen(s->operator_identity));
-	else
-		ag_buf_puts(b, "null");
-
-	ag_buf_printf(b, "},\"process\":{\"pid\":%u,\"tid\":%u,\"ppid\":", h->pid, h->tid);
-	/* cgroup programs cannot read the task: the parent is unknown there, not 0. */
-	if (h->kind == AG_EV_NETWORK || h->op == AG_OP_DEVICE || h->op == AG_OP_SYSCTL_WRITE)
-		ag_buf_puts(b, "null");
-	else
-		ag_buf_printf(b, "%u", h->ppid);
-	ag_buf_printf(b, ",\"cgroup_id\":%llu,\"comm\":", (unsigned long long)h->cgroup_id);
-	ag_json_str(b, h->comm, strnlen(h->comm, sizeof(h->comm)));
-	ag_buf_printf(b, "},\"kind\":\"%s\"", kind_name(h->kind));
+	field_str(ev, "address", "ADDRESS", a, strlen(a));
+	/* An IPv6 destination judged by the IPv4 address it carries: say which. */
+	if (e->family == AF_INET6 && is_v4_key(e->addr)) {
+		a = addr_str(ev->addr[1], e->addr, false);
+		field_str(ev, "judged_as", "JUDGED_AS", a, strlen(a));
+	}
+	field_num(ev, "port", "PORT", AG_FIELD_UINT, e->port);
+	a = e->proto == AG_NET_TCP ? "tcp" : e->proto == AG_NET_UDP ? "udp" : "other";
+	field_str(ev, "protocol", "PROTOCOL", a, strlen(a));
+	a = e->family == AF_INET ? "ipv4" : "ipv6";
+	field_str(ev, "family", "FAMILY", a, strlen(a));
 }
 
-static void put_decision(struct ag_event_sink *s, const struct ag_event_hdr *h)
+static void decode_file_target(struct ag_event *ev, const struct ag_event_file *e)
 {
-	struct ag_buf *b = &s->buf;
+	field_num(ev, "access", "ACCESS", AG_FIELD_ACCESS, e->want);
+	if (e->path_len <= 0 || e->path_len > AG_PATH_MAX) {
+		/* The kernel could not resolve the path: say so, and why. */
+		field_num(ev, "path", "PATH", AG_FIELD_NULL, 0);
+		field_num(ev, "path_error", "PATH_ERROR", AG_FIELD_INT,
+			  e->path_len <= 0 ? -(long long)e->path_len : 0);
+		return;
+	}
+	ev->path = e->path;
+	ev->path_len = strnlen(e->path, e->path_len);
+	field_str(ev, "path", "PATH", ev->path, ev->path_len);
+	ev->target[ev->n_target - 1].b64 = true;
+}
+
+/* Rule indexes are per generation: name them only from the matching policy. */
+static void decode_rule(const struct ag_event_sink *s, struct ag_event *ev)
+{
 	const struct ag_compiled *c = s->policy;
+	const struct ag_event_hdr *h = &ev->hdr;
 	const struct ag_rule_ref *r = NULL;
 
-	ag_buf_printf(b, ",\"decision\":\"%s\",\"mode\":\"%s\",\"rule\":",
-		      ag_verdict_name(h->verdict),
-		      h->verdict == AG_WOULD_DENY ? "audit" : "enforce");
-	/* Rule indexes are per generation: name them only from the matching policy. */
+	ev->policy_sha256 = c ? c->sha256_hex : "";
 	if (h->rule != AG_RULE_NONE && (h->rule & AG_RULE_BUILTIN)) {
 		__u32 n = h->rule & ~AG_RULE_BUILTIN;
 
-		ag_buf_printf(b, "{\"id\":\"builtin:%s\",\"layer\":\"builtin\"}",
-			      n < AG_BR_COUNT && builtin_names[n] ? builtin_names[n] : "unknown");
-		ag_buf_printf(b, ",\"policy\":{\"name\":null,\"sha256\":\"%s\",\"generation\":%u}}\n",
-			      c ? c->sha256_hex : "", h->generation_seq);
+		snprintf(ev->rule_buf, sizeof(ev->rule_buf), "builtin:%s",
+			 n < AG_BR_COUNT && builtin_names[n] ? builtin_names[n] : "unknown");
+		ev->rule_id = ev->rule_buf;
+		ev->rule_layer = "builtin";
 		return;
 	}
 	if (c && h->generation_seq == s->generation && h->rule < c->n_rules)
 		r = &c->rules[h->rule];
 	if (r) {
-		ag_buf_puts(b, "{\"id\":");
-		ag_json_str(b, r->id, strlen(r->id));
-		ag_buf_printf(b, ",\"layer\":\"%s\"}", ag_layer_name(r->layer));
-	} else {
-		ag_buf_puts(b, "{\"id\":null,\"layer\":null}");
+		ev->rule_id = r->id;
+		ev->rule_layer = ag_layer_name(r->layer);
+		ev->policy_name = r->policy->name;
 	}
-	ag_buf_puts(b, ",\"policy\":{\"name\":");
-	if (r)
-		ag_json_str(b, r->policy->name, strlen(r->policy->name));
-	else
-		ag_buf_puts(b, "null");
-	ag_buf_printf(b, ",\"sha256\":\"%s\",\"generation\":%u}}\n", c ? c->sha256_hex : "",
-		      h->generation_seq);
 }
 
-static void put_file_target(struct ag_buf *b, const struct ag_event_file *e)
+int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, struct ag_event *ev)
 {
-	static const char *const names[AG_FS_NCLASSES] = { "read", "write", "exec" };
-	const char *sep = "";
-	__u32 i;
+	struct passwd pw, *pwp = NULL;
+	struct ag_event_hdr *h = &ev->hdr;
 
-	ag_buf_printf(b, ",\"operation\":\"%s\",\"target\":{\"access\":[",
-		      e->hdr.op == AG_OP_RECEIVE ? "receive" :
-		      e->hdr.kind == AG_EV_EXEC	 ? "exec" : "open");
-	for (i = 0; i < AG_FS_NCLASSES; i++) {
-		if (e->want & (1u << i)) {
-			ag_buf_printf(b, "%s\"%s\"", sep, names[i]);
-			sep = ",";
-		}
-	}
-	ag_buf_puts(b, "],\"path\":");
-	if (e->path_len <= 0 || e->path_len > AG_PATH_MAX) {
-		/* The kernel could not resolve the path: say so, and why. */
-		ag_buf_printf(b, "null,\"path_error\":%d}", e->path_len <= 0 ? -e->path_len : 0);
-		return;
-	}
-	if (!ag_json_str(b, e->path, strnlen(e->path, e->path_len))) {
-		ag_buf_puts(b, ",\"path_b64\":");
-		ag_json_base64(b, (const unsigned char *)e->path, strnlen(e->path, e->path_len));
-	}
-	ag_buf_puts(b, "}");
-}
-
-static void put_net_target(struct ag_buf *b, const struct ag_event_net *e)
-{
-	ag_buf_puts(b, ",\"operation\":\"connect\",\"target\":{\"address\":");
-	put_addr(b, e->orig_addr, e->family == AF_INET6);
-	/* An IPv6 destination judged by the IPv4 address it carries: say which. */
-	if (e->family == AF_INET6 && is_v4_key(e->addr)) {
-		ag_buf_puts(b, ",\"judged_as\":");
-		put_addr(b, e->addr, false);
-	}
-	ag_buf_printf(b, ",\"port\":%u,\"protocol\":\"%s\",\"family\":\"%s\"}", e->port,
-		      e->proto == AG_NET_TCP ? "tcp" : e->proto == AG_NET_UDP ? "udp" : "other",
-		      e->family == AF_INET ? "ipv4" : "ipv6");
-}
-
-int ag_event_format(struct ag_event_sink *s, const void *data, size_t size)
-{
-	struct ag_event_hdr h;
-
-	ag_buf_reset(&s->buf);
-	if (size < sizeof(h))
+	memset(ev, 0, offsetof(struct ag_event, contain));
+	ev->addr[0][0] = ev->addr[1][0] = '\0';
+	if (size < sizeof(*h))
 		return -EINVAL;
-	memcpy(&h, data, sizeof(h));
-	if (!kind_name(h.kind))
+	memcpy(h, data, sizeof(*h));
+	ev->kind = kind_name(h->kind);
+	if (!ev->kind)
 		return -EINVAL;
-	if (h.kind == AG_EV_CONTAINMENT) {
-		struct ag_event_contain e;
-
-		if (size < sizeof(e))
+	if (h->kind == AG_EV_CONTAINMENT) {
+		if (size < sizeof(ev->contain))
 			return -EINVAL;
-		memcpy(&e, data, sizeof(e));
-		e.name[sizeof(e.name) - 1] = '\0';
-		put_header(s, &h);
-		put_contain_target(&s->buf, &e);
-	} else if (h.kind == AG_EV_NETWORK) {
+		memcpy(&ev->contain, data, sizeof(ev->contain));
+		ev->contain.name[sizeof(ev->contain.name) - 1] = '\0';
+		ev->operation = contain_op_name(h->op);
+		decode_contain_target(ev);
+	} else if (h->kind == AG_EV_NETWORK) {
 		struct ag_event_net e;
 
 		if (size < sizeof(e))
 			return -EINVAL;
 		memcpy(&e, data, sizeof(e));
-		put_header(s, &h);
-		put_net_target(&s->buf, &e);
+		ev->operation = h->op == AG_OP_SENDMSG ? "sendmsg" :
+				h->op == AG_OP_BIND    ? "bind" :
+							 "connect";
+		decode_net_target(ev, &e);
 	} else {
 		/* Large record: read it in place; fields are naturally aligned in the ring. */
 		const struct ag_event_file *e = data;
 
 		if (size < sizeof(*e))
 			return -EINVAL;
-		put_header(s, &h);
-		put_file_target(&s->buf, e);
+		ev->operation = h->op == AG_OP_RECEIVE	 ? "receive" :
+				h->kind == AG_EV_EXEC ? "exec" : "open";
+		decode_file_target(ev, e);
 	}
-	put_decision(s, &h);
+	ev->seq = ++s->seq;
+	decode_time(ev);
+	ev->decision = ag_verdict_name(h->verdict);
+	ev->mode = h->verdict == AG_WOULD_DENY ? "audit" : "enforce";
+	decode_rule(s, ev);
+	/* cgroup programs cannot read the task: the parent is unknown there, not 0. */
+	ev->ppid_known = !(h->kind == AG_EV_NETWORK || h->op == AG_OP_DEVICE ||
+			   h->op == AG_OP_SYSCTL_WRITE);
+	getpwuid_r(h->uid, &pw, ev->pwbuf, sizeof(ev->pwbuf), &pwp);
+	ev->user = pwp ? pwp->pw_name : NULL;
+	return 0;
+}
+
+static void put_str_or_null(struct ag_buf *b, const char *s)
+{
+	if (s)
+		ag_json_str(b, s, strlen(s));
+	else
+		ag_buf_puts(b, "null");
+}
+
+static void put_access(struct ag_buf *b, __u32 want, const char *sep, bool json)
+{
+	static const char *const names[AG_FS_NCLASSES] = { "read", "write", "exec" };
+	const char *s = "";
+	__u32 i;
+
+	for (i = 0; i < AG_FS_NCLASSES; i++) {
+		if (want & (1u << i)) {
+			ag_buf_printf(b, json ? "%s\"%s\"" : "%s%s", s, names[i]);
+			s = sep;
+		}
+	}
+}
+
+/* The target fields as a JSON object: {"key":value,...}. Also used by ocsf.c. */
+void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev)
+{
+	unsigned int i;
+
+	ag_buf_puts(b, "{");
+	for (i = 0; i < ev->n_target; i++) {
+		const struct ag_event_field *f = &ev->target[i];
+
+		ag_buf_printf(b, "%s\"%s\":", i ? "," : "", f->key);
+		switch (f->type) {
+		case AG_FIELD_STR:
+			if (!ag_json_str(b, f->str, f->len) && f->b64) {
+				ag_buf_printf(b, ",\"%s_b64\":", f->key);
+				ag_json_base64(b, (const unsigned char *)f->str, f->len);
+			}
+			break;
+		case AG_FIELD_INT:
+			ag_buf_printf(b, "%lld", f->i);
+			break;
+		case AG_FIELD_UINT:
+			ag_buf_printf(b, "%llu", (unsigned long long)f->i);
+			break;
+		case AG_FIELD_NULL:
+			ag_buf_puts(b, "null");
+			break;
+		case AG_FIELD_ACCESS:
+			ag_buf_puts(b, "[");
+			put_access(b, f->i, ",", true);
+			ag_buf_puts(b, "]");
+			break;
+		}
+	}
+	ag_buf_puts(b, "}");
+}
+
+void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct ag_event *ev)
+{
+	const struct ag_event_hdr *h = &ev->hdr;
+
+	ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":%llu,\"time\":\"%s\"",
+		      AG_EVENT_SCHEMA_VERSION, ev->seq, (unsigned long long)h->kseq, ev->time);
+	ag_buf_puts(b, ",\"host\":");
+	ag_json_str(b, s->host, strlen(s->host));
+	ag_buf_puts(b, ",\"session\":");
+	ag_json_str(b, s->session, strlen(s->session));
+	ag_buf_puts(b, ",\"sandbox\":");
+	ag_json_str(b, s->sandbox, strlen(s->sandbox));
+	ag_buf_printf(b, ",\"identity\":{\"uid\":%u,\"gid\":%u,\"user\":", h->uid, h->gid);
+	put_str_or_null(b, ev->user);
+	ag_buf_puts(b, ",\"operator\":");
+	put_str_or_null(b, s->operator_identity);
+	ag_buf_printf(b, "},\"process\":{\"pid\":%u,\"tid\":%u,\"ppid\":", h->pid, h->tid);
+	if (ev->ppid_known)
+		ag_buf_printf(b, "%u", h->ppid);
+	else
+		ag_buf_puts(b, "null");
+	ag_buf_printf(b, ",\"cgroup_id\":%llu,\"comm\":", (unsigned long long)h->cgroup_id);
+	ag_json_str(b, h->comm, strnlen(h->comm, sizeof(h->comm)));
+	ag_buf_printf(b, "},\"kind\":\"%s\",\"operation\":\"%s\",\"target\":", ev->kind,
+		      ev->operation);
+	ag_event_target_json(b, ev);
+	ag_buf_printf(b, ",\"decision\":\"%s\",\"mode\":\"%s\",\"rule\":{\"id\":", ev->decision,
+		      ev->mode);
+	put_str_or_null(b, ev->rule_id);
+	ag_buf_puts(b, ",\"layer\":");
+	put_str_or_null(b, ev->rule_layer);
+	ag_buf_puts(b, "},\"policy\":{\"name\":");
+	put_str_or_null(b, ev->policy_name);
+	ag_buf_printf(b, ",\"sha256\":\"%s\",\"generation\":%u}}\n", ev->policy_sha256,
+		      h->generation_seq);
+}
+
+void ag_event_summary(struct ag_buf *b, const struct ag_event *ev)
+{
+	const struct ag_event_hdr *h = &ev->hdr;
+	unsigned int i;
+
+	ag_buf_printf(b, "%s %s ", ev->decision, ev->operation);
+	if (ev->hdr.kind == AG_EV_FILE || ev->hdr.kind == AG_EV_EXEC) {
+		if (ev->path)
+			ag_text_str(b, ev->path, ev->path_len);
+		else
+			ag_buf_printf(b, "(unresolved path, error %lld)", ev->target[2].i);
+		if (ev->hdr.kind == AG_EV_FILE) {
+			ag_buf_puts(b, " (");
+			put_access(b, ev->target[0].i, ",", false);
+			ag_buf_puts(b, ")");
+		}
+	} else if (ev->hdr.kind == AG_EV_NETWORK) {
+		/* address, [judged_as], port, protocol */
+		const struct ag_event_field *port = &ev->target[ev->n_target - 3];
+
+		ag_buf_printf(b, strchr(ev->addr[0], ':') ? "[%s]:%llu/%.*s" : "%s:%llu/%.*s",
+			      ev->addr[0], (unsigned long long)port->i, (int)port[1].len,
+			      port[1].str);
+		if (ev->addr[1][0])
+			ag_buf_printf(b, " (judged as %s)", ev->addr[1]);
+	} else {
+		for (i = 0; i < ev->n_target; i++) {
+			const struct ag_event_field *f = &ev->target[i];
+
+			ag_buf_printf(b, "%s%s=", i ? " " : "", f->key);
+			if (f->type == AG_FIELD_STR)
+				ag_text_str(b, f->str, f->len);
+			else if (f->type == AG_FIELD_UINT)
+				ag_buf_printf(b, "%llu", (unsigned long long)f->i);
+			else
+				ag_buf_printf(b, "%lld", f->i);
+		}
+	}
+	ag_buf_puts(b, " by ");
+	ag_text_str(b, h->comm, strnlen(h->comm, sizeof(h->comm)));
+	ag_buf_printf(b, "[%u]: rule ", h->pid);
+	if (ev->rule_id) {
+		ag_text_str(b, ev->rule_id, strlen(ev->rule_id));
+		ag_buf_printf(b, " (layer %s)", ev->rule_layer);
+	} else {
+		ag_buf_puts(b, "unknown");
+	}
+}
+
+int ag_event_format(struct ag_event_sink *s, const void *data, size_t size)
+{
+	struct ag_event ev;
+	int err;
+
+	ag_buf_reset(&s->buf);
+	err = ag_event_decode(s, data, size, &ev);
+	if (err)
+		return err;
+	ag_event_json(&s->buf, s, &ev);
 	return s->buf.oom ? -ENOMEM : 0;
 }
 
 int ag_event_sink_handle(void *ctx, void *data, size_t size)
 {
 	struct ag_event_sink *s = ctx;
+	struct ag_event ev;
+	int err;
 
-	if (ag_event_format(s, data, size)) {
+	if (ag_event_decode(s, data, size, &ev)) {
 		s->malformed++;
 		return 0;
 	}
-	fwrite(s->buf.p, 1, s->buf.len, s->out);
+	if (s->out) {
+		ag_buf_reset(&s->buf);
+		if (s->format == AG_EVENTS_OCSF)
+			ag_ocsf_format(&s->buf, s, &ev);
+		else
+			ag_event_json(&s->buf, s, &ev);
+		if (s->buf.oom)
+			s->malformed++;
+		else
+			fwrite(s->buf.p, 1, s->buf.len, s->out);
+	}
+	if (s->journal) {
+		err = ag_journal_send(s, &ev);
+		if (err) {
+			s->journal_failed++;
+			s->journal_err = err;
+		}
+	}
 	s->written++;
 	return 0;
 }
@@ -353,4 +535,5 @@ int ag_event_sink_handle(void *ctx, void *data, size_t size)
 void ag_event_sink_free(struct ag_event_sink *s)
 {
 	ag_buf_free(&s->buf);
+	ag_buf_free(&s->jbuf);
 }

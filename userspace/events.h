@@ -1,18 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Ring-buffer records → event schema v1, one JSON object per line. The consumer assigns seq,
+ * Ring-buffer records → events (schema v1, docs/events.md). The consumer assigns seq,
  * converts kernel boot time to wall time and names the rule, layer and policy from the
  * compiled policy of the event's generation.
+ *
+ * Each record is decoded once into a struct ag_event, which every sink formats: JSON lines
+ * (here), OCSF (ocsf.c) and journald (sink_journal.c). Names and target attributes are decided
+ * only in ag_event_decode, so the sinks cannot disagree about what an event says.
  */
 #ifndef AG_EVENTS_H
 #define AG_EVENTS_H
 
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include "compile.h"
 #include "json.h"
 
+enum ag_event_format {
+	AG_EVENTS_JSON = 0,	/* schema v1, one object per line (the default) */
+	AG_EVENTS_OCSF = 1,	/* OCSF 1.1.0, one object per line (docs/ocsf.md) */
+};
+
 struct ag_event_sink {
-	FILE *out;
+	FILE *out;				/* the line stream, or NULL (journald only) */
+	enum ag_event_format format;		/* of the line stream */
+	bool journal;				/* also send every event to journald */
 	const struct ag_compiled *policy;	/* the active policy */
 	__u32 generation;			/* its generation_seq */
 	char host[256];
@@ -22,12 +35,82 @@ struct ag_event_sink {
 	unsigned long long seq;
 	unsigned long long written;
 	unsigned long long malformed;		/* records too short or of unknown kind */
-	struct ag_buf buf;
+	unsigned long long journal_failed;	/* events journald did not take */
+	int journal_err;			/* the last such failure, -errno */
+	struct ag_buf buf;			/* the line being written */
+	struct ag_buf jbuf;			/* journald fields being assembled */
 };
 
-/* libbpf ring_buffer callback: formats and writes one record. Returns 0 (never stops the poll). */
+/* How one target attribute is written: JSON value, journald field, OCSF unmapped value. */
+enum ag_field_type {
+	AG_FIELD_STR,		/* str, len; untrusted: escaped in JSON, raw in journald */
+	AG_FIELD_INT,		/* i */
+	AG_FIELD_UINT,		/* (unsigned long long)i */
+	AG_FIELD_NULL,		/* JSON null; no journald field */
+	AG_FIELD_ACCESS,	/* i holds AG_FS_WANT_* bits: ["read","write"], "read,write" */
+};
+
+struct ag_event_field {
+	const char *key;	/* the JSON key in "target" */
+	const char *journal;	/* journald field: AGENTGUARD_<journal> */
+	enum ag_field_type type;
+	bool b64;		/* STR not valid UTF-8: also "<key>_b64", the exact bytes */
+	const char *str;	/* STR: not NUL-terminated */
+	size_t len;
+	long long i;
+};
+
+#define AG_EVENT_MAX_FIELDS 6
+
+/* One decoded record. Valid while the record is (a file record's path is read in place). */
+struct ag_event {
+	struct ag_event_hdr hdr;
+	unsigned long long seq;
+	long long time_ns;		/* wall clock, ns since the epoch */
+	char time[48];			/* the same, RFC 3339 with ns, UTC */
+	const char *kind;		/* "file", "exec", "network", "containment" */
+	const char *operation;
+	const char *decision;		/* "deny", "would-deny" */
+	const char *mode;		/* "enforce", "audit" */
+	const char *rule_id;		/* NULL: unknown */
+	const char *rule_layer;		/* org, team, local, builtin; NULL: unknown */
+	const char *policy_name;	/* NULL: unknown, or a built-in rule */
+	const char *policy_sha256;	/* "" when no policy is loaded */
+	const char *user;		/* NULL: the uid has no passwd entry */
+	bool ppid_known;		/* false in cgroup programs, which cannot see the task */
+	const char *path;		/* file/exec: the path bytes, or NULL if unresolved */
+	size_t path_len;
+	struct ag_event_field target[AG_EVENT_MAX_FIELDS];
+	unsigned int n_target;
+	/* Storage the pointers above may point into. */
+	struct ag_event_contain contain;
+	char addr[2][INET6_ADDRSTRLEN];
+	char text[128];
+	char rule_buf[48];
+	char pwbuf[1024];
+};
+
+/*
+ * Decodes one record and assigns it the next seq. 0, or -EINVAL for a record that is too short
+ * or of an unknown kind (seq is not consumed).
+ */
+int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, struct ag_event *ev);
+/* Appends the schema v1 JSON line (with its newline) to b. */
+void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct ag_event *ev);
+/* Appends the target attributes as a JSON object, as in the JSON line. */
+void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev);
+/*
+ * Appends a one-line human summary: "deny open /etc/shadow (read) by cat[812]: rule ssh-keys
+ * (layer local)". Untrusted bytes are escaped (ag_text_str), so it holds no control character.
+ */
+void ag_event_summary(struct ag_buf *b, const struct ag_event *ev);
+
+/*
+ * libbpf ring_buffer callback: decodes one record and hands it to every sink selected in s.
+ * Returns 0 (never stops the poll).
+ */
 int ag_event_sink_handle(void *ctx, void *data, size_t size);
-/* Formats one record into s->buf; 0, or -EINVAL for a malformed record. Exposed for tests. */
+/* Decodes one record and formats it as JSON into s->buf; 0, -EINVAL or -ENOMEM. For tests. */
 int ag_event_format(struct ag_event_sink *s, const void *data, size_t size);
 void ag_event_sink_free(struct ag_event_sink *s);
 

@@ -143,6 +143,35 @@ bool ag_json_str(struct ag_buf *b, const char *str, size_t n)
 	return valid;
 }
 
+void ag_text_str(struct ag_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, k;
+
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '\\') {
+			ag_buf_put(b, "\\\\", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			ag_buf_printf(b, "\\x%02x", c);
+			i++;
+		} else if (c < 0x80) {
+			ag_buf_put(b, (const char *)&s[i], 1);
+			i++;
+		} else if ((k = utf8_seq(s + i, n - i)) && !(c == 0xc2 && s[i + 1] < 0xa0)) {
+			ag_buf_put(b, (const char *)&s[i], k);
+			i += k;
+		} else {
+			/* Not UTF-8, or a C1 control (U+0080..U+009F): every byte escaped. */
+			k = k ? k : 1;
+			while (k--)
+				ag_buf_printf(b, "\\x%02x", s[i++]);
+		}
+	}
+}
+
 void ag_json_base64(struct ag_buf *b, const unsigned char *s, size_t n)
 {
 	static const char tab[] =

@@ -25,6 +25,13 @@ void ag_buf_puts(struct ag_buf *b, const char *s);
 void ag_buf_printf(struct ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A quoted JSON string of n bytes. Returns true if the bytes were valid UTF-8. */
 bool ag_json_str(struct ag_buf *b, const char *s, size_t n);
+/*
+ * n untrusted bytes as one line of plain text for logs (journald MESSAGE, OCSF message). Valid
+ * UTF-8 is kept; a backslash is doubled; control characters (C0, DEL, and C1 such as CSI) and
+ * bytes that are not UTF-8 become \xNN, one per byte. No newline, no terminal escape, and no
+ * way to pass one string off as another.
+ */
+void ag_text_str(struct ag_buf *b, const char *s, size_t n);
 /* A quoted base64 string (RFC 4648, padded) of n bytes. */
 void ag_json_base64(struct ag_buf *b, const unsigned char *s, size_t n);
 

@@ -356,9 +356,19 @@ int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes)
 	return err;
 }
 
+int ag_loader_deny_ringbuf_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_deny_events);
+}
+
 int ag_loader_ringbuf_fd(const struct ag_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.ag_events);
+}
+
+int ag_loader_drops_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_drops);
 }
 
 __u32 ag_loader_generation(const struct ag_loader *l)

@@ -33,7 +33,11 @@ int ag_loader_protect(struct ag_loader *l, const char *path);
  * (cgroup.max.depth), which the containment programs rely on.
  */
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
+/* The denial ring (never crowded out by others) and the ring for every other event. */
+int ag_loader_deny_ringbuf_fd(const struct ag_loader *l);
 int ag_loader_ringbuf_fd(const struct ag_loader *l);
+/* The per-CPU drop counters (struct ag_drop_key -> __u64), for loss events. */
+int ag_loader_drops_fd(const struct ag_loader *l);
 /* Kernel memory (fdinfo memlock) of the active generation's tables, in bytes. */
 int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes);
 /* The generation counter stamped into events (counts installs). */

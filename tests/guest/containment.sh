@@ -59,9 +59,13 @@ expect bpf_outside_ok ok agt bpf
 expect perf_denied EACCES inside agt perf
 expect_event_any perf_event '"operation":"perf-event-open"' '"capability":"CAP_PERFMON"' '"capability":"CAP_SYS_ADMIN"'
 expect perf_outside_ok ok agt perf
-# AF_APPLETALK (5) is not built in: socket() asks the kernel to load net-pf-5.
-inside agt socket 5 2 >/dev/null
-expect_event module_request_event '"operation":"module-request"' '"name":"net-pf-5' '"id":"builtin:kernel"'
+# socket(AF_APPLETALK) would ask the kernel to load net-pf-5; the socket-type allow-list now
+# refuses it before any module request.
+expect socket_family_autoload_denied EPERM inside agt socket 5 2
+# exec of a binary in an unknown format makes the kernel request "binfmt-XXXX".
+printf '\001\002\003\004\005\006\007\010' >/tmp/c/weird && chmod +x /tmp/c/weird
+inside agt exec /tmp/c/weird >/dev/null 2>&1
+expect_event module_request_event '"operation":"module-request"' '"name":"binfmt-' '"id":"builtin:kernel"'
 expect core_pattern_denied EPERM inside agt write /proc/sys/kernel/core_pattern core
 expect_event core_pattern_event '"kind":"containment"' '"id":"builtin:kernel-interfaces"'
 expect sysrq_denied EPERM inside agt write /proc/sysrq-trigger h

@@ -155,8 +155,10 @@ static int setup(void **state)
 	snprintf(e->sink.host, sizeof(e->sink.host), "test");
 	snprintf(e->sink.session, sizeof(e->sink.session), "s1");
 	snprintf(e->sink.sandbox, sizeof(e->sink.sandbox), "%s", e->cg.rel);
-	e->rb = ring_buffer__new(ag_loader_ringbuf_fd(e->l), ag_event_sink_handle, &e->sink, NULL);
-	if (!e->rb)
+	e->rb = ring_buffer__new(ag_loader_deny_ringbuf_fd(e->l), ag_event_sink_handle, &e->sink,
+				 NULL);
+	if (!e->rb || ring_buffer__add(e->rb, ag_loader_ringbuf_fd(e->l), ag_event_sink_handle,
+				       &e->sink))
 		return -1;
 	e->listeners[0] = listen_on(AF_INET, "127.0.0.1", PORT_OK);
 	e->listeners[1] = listen_on(AF_INET, "127.0.0.1", PORT_OTHER);
@@ -338,6 +340,162 @@ static void test_ipv6_allowed_and_denied(void **state)
 	assert_contains(ev, "\"address\":\"::1\",\"port\":18081");
 }
 
+/* An action run by a child inside the sandbox: returns 0 or the errno. */
+static int inside_do(struct env *e, int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (ag_cgroup_enter(&e->cg, getpid()))
+			_exit(255);
+		_exit(fn(arg));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+struct send_arg {
+	int family;
+	const char *addr;
+	int port;
+	int flags;		/* MSG_FASTOPEN for TCP Fast Open */
+	int type;
+};
+
+static int do_sendto(void *p)
+{
+	const struct send_arg *a = p;
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	int fd;
+
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		inet_pton(AF_INET, a->addr, &s4->sin_addr);
+		len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		inet_pton(AF_INET6, a->addr, &s6->sin6_addr);
+		len = sizeof(*s6);
+	}
+	fd = socket(a->family, a->type, 0);
+	if (fd < 0)
+		return 254;
+	return sendto(fd, "x", 1, a->flags, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+}
+
+static void test_unconnected_udp(void **state)
+{
+	struct env *e = *state;
+	struct send_arg denied = { AF_INET, "127.0.0.1", PORT_OK, 0, SOCK_DGRAM };
+	struct send_arg allowed = { AF_INET, "127.0.0.1", 18090, 0, SOCK_DGRAM };
+	struct send_arg mapped = { AF_INET6, "::ffff:127.0.0.2", 18090, 0, SOCK_DGRAM };
+	const char *ev;
+
+	drain_events(e);
+	/* 18080 is allowed for tcp only; 18090-18099 for any protocol on 127.0.0.0/8. */
+	assert_int_equal(inside_do(e, do_sendto, &denied), EPERM);
+	assert_int_equal(do_sendto(&denied), 0);
+	assert_int_equal(inside_do(e, do_sendto, &allowed), 0);
+	/* A v6 socket sending to a v4-mapped address runs sendmsg4 with ctx->family AF_INET6. */
+	assert_int_equal(inside_do(e, do_sendto, &mapped), EPERM);
+	ev = drain_events(e);
+	assert_contains(ev, "\"operation\":\"sendmsg\",\"target\":{\"address\":\"127.0.0.1\","
+			    "\"port\":18080,\"protocol\":\"udp\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"no-second-loopback\"");
+}
+
+static void test_tcp_fast_open_denied_no_syn(void **state)
+{
+	struct env *e = *state;
+	struct send_arg tfo = { AF_INET, "127.0.0.1", PORT_OTHER, MSG_FASTOPEN, SOCK_STREAM };
+	int c;
+
+	drain_events(e);
+	/* Empty the backlog of earlier tests' outside connections first. */
+	fcntl(e->listeners[1], F_SETFL, O_NONBLOCK);
+	while ((c = accept(e->listeners[1], NULL, NULL)) >= 0)
+		close(c);
+	/* sendto(MSG_FASTOPEN) connects inside sendmsg: the connect hook must still judge it. */
+	assert_int_equal(inside_do(e, do_sendto, &tfo), EPERM);
+	/* And no SYN reached the listener: nothing to accept. */
+	c = accept(e->listeners[1], NULL, NULL);
+	assert_int_equal(c, -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_contains(drain_events(e), "\"port\":18081,\"protocol\":\"tcp\"");
+}
+
+static void test_unspecified_address_is_loopback(void **state)
+{
+	struct env *e = *state;
+
+	drain_events(e);
+	/* connect(0.0.0.0) reaches 127.0.0.1: judged as such, both ways. */
+	assert_int_equal(try_connect(e, true, AF_INET, "0.0.0.0", PORT_OTHER), EPERM);
+	assert_int_equal(try_connect(e, true, AF_INET, "0.0.0.0", PORT_OK), 0);
+	assert_int_equal(try_connect(e, true, AF_INET6, "::", PORT_OTHER), EPERM);
+	assert_contains(drain_events(e), "\"address\":\"0.0.0.0\"");
+}
+
+struct bind_arg {
+	int family;
+	const char *addr;
+	int port;
+};
+
+static int do_bind(void *p)
+{
+	const struct bind_arg *a = p;
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	int fd = socket(a->family, SOCK_STREAM, 0), one = 1;
+
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		inet_pton(AF_INET, a->addr, &s4->sin_addr);
+		len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		inet_pton(AF_INET6, a->addr, &s6->sin6_addr);
+		len = sizeof(*s6);
+	}
+	if (fd < 0)
+		return 254;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return bind(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+}
+
+static void test_inbound_loopback_only(void **state)
+{
+	struct env *e = *state;
+	struct bind_arg lo4 = { AF_INET, "127.0.0.1", 18200 }, any4 = { AF_INET, "0.0.0.0", 18201 };
+	struct bind_arg lo6 = { AF_INET6, "::1", 18202 }, any6 = { AF_INET6, "::", 18203 };
+	struct bind_arg mapped = { AF_INET6, "::ffff:127.0.0.1", 18204 };
+
+	drain_events(e);
+	assert_int_equal(inside_do(e, do_bind, &lo4), 0);
+	assert_int_equal(inside_do(e, do_bind, &lo6), 0);
+	assert_int_equal(inside_do(e, do_bind, &mapped), 0);
+	assert_int_equal(inside_do(e, do_bind, &any4), EPERM);
+	assert_int_equal(inside_do(e, do_bind, &any6), EPERM);
+	assert_int_equal(do_bind(&any4), 0);
+	assert_contains(drain_events(e), "\"rule\":{\"id\":\"builtin:inbound\",\"layer\":\"builtin\"}");
+}
+
 static void test_child_cgroup_stays_governed(void **state)
 {
 	struct env *e = *state;
@@ -365,6 +523,10 @@ int main(void)
 		cmocka_unit_test(test_nat64_judged_as_ipv4),
 		cmocka_unit_test(test_ipv6_allowed_and_denied),
 		cmocka_unit_test(test_child_cgroup_stays_governed),
+		cmocka_unit_test(test_unconnected_udp),
+		cmocka_unit_test(test_tcp_fast_open_denied_no_syn),
+		cmocka_unit_test(test_unspecified_address_is_loopback),
+		cmocka_unit_test(test_inbound_loopback_only),
 	};
 
 	return cmocka_run_group_tests_name("host_net_connect", tests, setup, teardown);

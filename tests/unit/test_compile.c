@@ -262,6 +262,28 @@ static void test_ipv6_forms_carrying_ipv4(void **state)
 	unbuild(&b);
 }
 
+static void test_unspecified_is_loopback(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    default: allow\n    rules:\n"
+		"      - action: deny\n        ip: 127.0.0.1\n"
+		"      - action: deny\n        ip: \"::1\"\n" };
+	struct built b;
+	int v;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	/* 0.0.0.0 and :: reach the local host, so they are judged as loopback. */
+	assert_string_equal(net_rule(&b, "0.0.0.0", AG_NET_TCP, 80, &v), "n:network[0]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(net_rule(&b, "::ffff:0.0.0.0", AG_NET_UDP, 53, &v), "n:network[0]");
+	assert_string_equal(net_rule(&b, "::", AG_NET_TCP, 80, &v), "n:network[1]");
+	assert_int_equal(v, AG_DENY);
+	net_rule(&b, "0.0.0.1", AG_NET_TCP, 80, &v);
+	assert_int_equal(v, AG_ALLOW);
+	unbuild(&b);
+}
+
 static void test_net_layers(void **state)
 {
 	static const char *const y[] = {
@@ -361,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_net_deny_wins_regardless_of_specificity),
 		cmocka_unit_test(test_net_ports_and_protocols),
 		cmocka_unit_test(test_ipv6_forms_carrying_ipv4),
+		cmocka_unit_test(test_unspecified_is_loopback),
 		cmocka_unit_test(test_net_layers),
 		cmocka_unit_test(test_port_segment_bound),
 		cmocka_unit_test(test_domain_rules_refused),

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0
+# The event sinks of `agentguard load` (issue #6) with real kernel events: --events FILE
+# reopened on SIGHUP (logrotate's "create" mode) with seq continuing and the new file
+# protected from the sandbox, --format ocsf, and --journal refused where no journald runs
+# (the guest has none; tests/host/test_journal.sh covers journald). Hostile names through the
+# file hook end up escaped in the JSON line.
+. /tests/guest/lib.sh
+
+mkdir -p "$AG_CG"
+cat >/tmp/sinks.yaml <<'POLICY'
+apiVersion: agentguard/v1
+kind: Policy
+metadata:
+  name: sinks
+spec:
+  filesystem:
+    default: allow
+    rules:
+      - path: /tmp/secret
+        access: none
+  network:
+    default: deny
+POLICY
+
+# start ARGS...: agentguard load with the events options given, ready or fail.
+start() {
+	rm -f "$AG_READY"
+	agentguard load --cgroup "$AG_CG" --ready-file "$AG_READY" --session sinks "$@" \
+		/tmp/sinks.yaml >/tmp/sinks.stdout 2>/tmp/agtest-daemon.log &
+	AG_PID=$!
+	i=0
+	while [ ! -f "$AG_READY" ]; do
+		if ! kill -0 "$AG_PID" 2>/dev/null || [ $i -ge 300 ]; then
+			fail start "daemon not ready ($*): $(cat /tmp/agtest-daemon.log)"
+			exit 1
+		fi
+		i=$((i + 1))
+		usleep 100000
+	done
+}
+
+# wait_for FILE STRING: the file has a line with STRING within 5 s.
+wait_for() {
+	_i=0
+	while [ $_i -lt 50 ]; do
+		grep -qF -e "$2" "$1" 2>/dev/null && return 0
+		_i=$((_i + 1))
+		usleep 100000
+	done
+	return 1
+}
+
+# SIGHUP reopen.
+rm -f "$AG_EVENTS" "$AG_EVENTS.1"
+start --events "$AG_EVENTS"
+expect before_rotate_denied EPERM inside agt connect 127.0.0.1 7101
+if wait_for "$AG_EVENTS" '"port":7101'; then pass before_rotate_event; else
+	fail before_rotate_event "no event in $AG_EVENTS: $(tail -n 2 "$AG_EVENTS")"; fi
+mv "$AG_EVENTS" "$AG_EVENTS.1"
+kill -HUP "$AG_PID"
+usleep 500000
+if kill -0 "$AG_PID" 2>/dev/null && [ -f "$AG_EVENTS" ]; then pass sighup_reopens; else
+	fail sighup_reopens "daemon alive: $(kill -0 "$AG_PID" 2>&1 && echo yes); file: $(ls -l "$AG_EVENTS" 2>&1)"; fi
+expect after_rotate_denied EPERM inside agt connect 127.0.0.1 7102
+if wait_for "$AG_EVENTS" '"port":7102'; then pass after_rotate_event_in_new_file; else
+	fail after_rotate_event_in_new_file "$(tail -n 2 "$AG_EVENTS")"; fi
+if ! grep -qF '"port":7102' "$AG_EVENTS.1" && grep -qF '"port":7101' "$AG_EVENTS.1"; then
+	pass rotated_file_keeps_old_events
+else
+	fail rotated_file_keeps_old_events "$(cat "$AG_EVENTS.1")"
+fi
+old=$(grep -F '"port":7101' "$AG_EVENTS.1" | sed 's/.*"seq":\([0-9]*\),.*/\1/' | tail -n 1)
+new=$(grep -F '"port":7102' "$AG_EVENTS" | sed 's/.*"seq":\([0-9]*\),.*/\1/' | head -n 1)
+if [ -n "$old" ] && [ -n "$new" ] && [ "$new" -gt "$old" ]; then pass seq_continues; else
+	fail seq_continues "seq $old before, $new after the rotation"; fi
+expect reopened_file_protected EPERM inside agt open "$AG_EVENTS" w
+# A file that cannot be opened: keep writing to the old one, say so.
+mv "$AG_EVENTS" "$AG_EVENTS.2"
+mkdir "$AG_EVENTS"
+kill -HUP "$AG_PID"
+usleep 300000
+expect failed_reopen_denied EPERM inside agt connect 127.0.0.1 7103
+if wait_for "$AG_EVENTS.2" '"port":7103' && grep -q 'cannot reopen' /tmp/agtest-daemon.log; then
+	pass failed_reopen_keeps_old_file
+else
+	fail failed_reopen_keeps_old_file "$(tail -n 2 /tmp/agtest-daemon.log)"
+fi
+rmdir "$AG_EVENTS"
+stop_agentguard
+
+# Hostile names through the file hook: escaped, one line per event.
+rm -f "$AG_EVENTS"
+start --events "$AG_EVENTS"
+mkdir -p /tmp/secret
+name=$(printf '/tmp/secret/a\nb"c\\d\001e\377f')
+printf x >"$name"
+expect hostile_path_denied EPERM inside agt open "$name" r
+# U+FFFD as its UTF-8 bytes, as the writer emits it.
+want=$(printf '"path":"/tmp/secret/a\\u000ab\\"c\\\\d\\u0001e\357\277\275f"')
+if wait_for "$AG_EVENTS" "$want"; then
+	pass hostile_path_escaped
+else
+	fail hostile_path_escaped "$(grep -F secret "$AG_EVENTS" | head -n 2)"
+fi
+if grep -F '/tmp/secret/a' "$AG_EVENTS" | grep -qF '"path_b64":"L3RtcC9zZWNyZXQvYQpiImNcZAFl/2Y="'; then
+	pass hostile_path_b64_exact
+else
+	fail hostile_path_b64_exact "$(grep -F secret "$AG_EVENTS" | head -n 1)"
+fi
+lines=$(wc -l <"$AG_EVENTS")
+if [ "$(grep -c '^{"schema_version":1,' "$AG_EVENTS")" -eq "$lines" ]; then
+	pass one_line_per_event
+else
+	fail one_line_per_event "$(cat "$AG_EVENTS")"
+fi
+stop_agentguard
+
+# --format ocsf on stdout.
+start --format ocsf
+expect ocsf_denied EPERM inside agt connect 127.0.0.1 7104
+if wait_for /tmp/sinks.stdout '"port":7104' &&
+	grep -F '"port":7104' /tmp/sinks.stdout | grep -qF '"class_uid":4001,' &&
+	grep -F '"port":7104' /tmp/sinks.stdout | grep -qF '"type_uid":400101,'; then
+	pass ocsf_network_open
+else
+	fail ocsf_network_open "$(tail -n 1 /tmp/sinks.stdout)"
+fi
+stop_agentguard
+
+# Usage errors and a journal that is not there: refused before anything is loaded.
+agentguard load --cgroup "$AG_CG" --format xml /tmp/sinks.yaml >/dev/null 2>/tmp/fmt.err
+rc=$?
+if [ $rc -eq 64 ] && grep -q 'json or ocsf' /tmp/fmt.err; then pass bad_format_usage; else
+	fail bad_format_usage "exit $rc: $(cat /tmp/fmt.err)"; fi
+if [ -S /run/systemd/journal/socket ]; then
+	fail journal_refused "the guest has a journald socket; this check needs none"
+else
+	agentguard load --cgroup "$AG_CG" --journal /tmp/sinks.yaml >/dev/null 2>/tmp/j.err
+	rc=$?
+	if [ $rc -eq 78 ] && grep -q 'systemd-journald' /tmp/j.err; then pass journal_refused; else
+		fail journal_refused "exit $rc: $(cat /tmp/j.err)"; fi
+fi

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+# lsm/socket_create allow-list (issue #8): TCP/UDP over IPv4/IPv6, unix and NETLINK_ROUTE are
+# allowed; every other family, type or protocol gets EPERM whatever network.default says, while
+# the same socket outside the sandbox works.
+. /tests/guest/lib.sh
+
+mkdir -p "$AG_CG"
+cat >/tmp/sock.yaml <<'Y'
+apiVersion: agentguard/v1
+kind: Policy
+metadata:
+  name: sock
+spec:
+  filesystem:
+    default: allow
+  network:
+    default: allow
+Y
+start_agentguard /tmp/sock.yaml
+
+# family type protocol: allowed inside
+expect tcp4 ok inside agt socket 2 1 0
+expect tcp4_explicit ok inside agt socket 2 1 6
+expect udp6 ok inside agt socket 10 2 0
+expect udp6_explicit ok inside agt socket 10 2 17
+expect unix_stream ok inside agt socket 1 1 0
+expect unix_dgram ok inside agt socket 1 2 0
+expect netlink_route ok inside agt socket 16 3 0
+
+# denied inside, with the same socket outside as control where it exists in the guest
+expect raw_ipv4 EPERM inside agt socket 2 3 1
+expect raw_ipv4_outside_ok ok agt socket 2 3 1
+expect packet EPERM inside agt socket 17 3 0
+expect packet_outside_ok ok agt socket 17 3 0
+expect icmp_ping EPERM inside agt socket 2 2 1
+expect icmp6_ping EPERM inside agt socket 10 2 58
+expect sctp EPERM inside agt socket 2 1 132
+expect mptcp EPERM inside agt socket 2 1 262
+expect udplite EPERM inside agt socket 2 2 136
+expect tcp_as_seqpacket EPERM inside agt socket 2 5 0
+expect vsock EPERM inside agt socket 40 1 0
+expect alg EPERM inside agt socket 38 5 0
+expect netlink_audit EPERM inside agt socket 16 3 9
+expect netlink_audit_outside_ok ok agt socket 16 3 9
+expect_event socket_event '"operation":"socket-create"' '"id":"builtin:socket-type"'
+stop_agentguard

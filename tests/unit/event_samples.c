@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Prints one event per line for synthetic ring records of every kind and operation, through
+ * the real formatters: tests/unit/test_event_schema.sh validates the JSON lines against
+ * docs/event.schema.json, and the OCSF lines (--ocsf) are checked for their class ids. No
+ * kernel and no privileges: the records are built here exactly as the BPF programs fill them.
+ *
+ *   build/tests/unit/event_samples [--ocsf]
+ *
+ * The hostile strings below are mirrored in test_event_schema.sh, which checks what became
+ * of them byte for byte.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compile.h"
+#include "events.h"
+#include "ocsf.h"
+#include "policy.h"
+
+/* A path with every character a JSON line must escape, and one that is not UTF-8. */
+static const char hostile_path[] = "/work/a\nb\"c\\d\x01\x1f\x7f\te\r";
+static const char invalid_path[] = "/work/bad\xff\xfe-\xc3(\xed\xa0\x80.txt";
+static const char hostile_comm[] = "ev\"il\n\\c\x1b";
+
+static const char policy_yaml[] =
+	"apiVersion: agentguard/v1\n"
+	"kind: Policy\n"
+	"metadata:\n"
+	"  name: samples\n"
+	"  layer: team\n"
+	"spec:\n"
+	"  filesystem:\n"
+	"    default: deny\n"
+	"    rules:\n"
+	"      - path: /work\n"
+	"        access: ro\n"
+	"        id: work-ro\n"
+	"  network:\n"
+	"    default: deny\n";
+
+static struct ag_event_sink sink;
+static bool ocsf;
+
+static void emit(const void *rec, size_t size)
+{
+	struct ag_event ev;
+
+	if (!ocsf) {
+		if (ag_event_format(&sink, rec, size)) {
+			fprintf(stderr, "event_samples: record rejected\n");
+			exit(1);
+		}
+		fputs(sink.buf.p, stdout);
+		return;
+	}
+	if (ag_event_decode(&sink, rec, size, &ev)) {
+		fprintf(stderr, "event_samples: record rejected\n");
+		exit(1);
+	}
+	ag_buf_reset(&sink.buf);
+	ag_ocsf_format(&sink.buf, &sink, &ev);
+	fputs(sink.buf.p, stdout);
+}
+
+static void hdr(struct ag_event_hdr *h, __u32 kind, __u32 op, __u8 verdict, __u32 rule)
+{
+	static __u64 kseq;
+	struct timespec bt;
+
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	memset(h, 0, sizeof(*h));
+	h->kseq = ++kseq;
+	h->boot_ns = (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+	h->cgroup_id = 4242;
+	h->kind = kind;
+	h->op = op;
+	h->rule = rule;
+	h->generation_seq = 1;
+	h->pid = 812;
+	h->tid = 813;
+	h->ppid = 640;
+	h->uid = 0;
+	h->gid = 0;
+	h->verdict = verdict;
+	strcpy(h->comm, "agt");
+}
+
+static void file_event(__u32 kind, __u32 op, __u32 want, __u8 verdict, __u32 rule,
+		       const char *path, size_t len, __s32 path_len)
+{
+	static struct ag_event_file e;	/* 4 KiB: not on the stack */
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, kind, op, verdict, rule);
+	e.want = want;
+	memcpy(e.path, path, len);
+	e.path_len = path_len ? path_len : (__s32)len + 1;
+	emit(&e, sizeof(e));
+}
+
+static void net_event(int family, const char *addr, const char *judged, __u16 port, __u8 proto,
+		      __u8 verdict, __u32 rule)
+{
+	struct ag_event_net e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, AG_EV_NETWORK,
+	    port == 514 ? AG_OP_SENDMSG : port == 8443 ? AG_OP_BIND : AG_OP_CONNECT, verdict, rule);
+	e.family = family;
+	e.port = port;
+	e.proto = proto;
+	if (family == AF_INET) {
+		/* The kernel stores IPv4 as ::ffff:a.b.c.d, as caller and as judged. */
+		e.orig_addr[10] = e.orig_addr[11] = 0xff;
+		inet_pton(AF_INET, addr, e.orig_addr + 12);
+		memcpy(e.addr, e.orig_addr, 16);
+	} else {
+		inet_pton(AF_INET6, addr, e.orig_addr);
+		memcpy(e.addr, e.orig_addr, 16);
+		if (judged) {
+			memset(e.addr, 0, 16);
+			e.addr[10] = e.addr[11] = 0xff;
+			inet_pton(AF_INET, judged, e.addr + 12);
+		}
+	}
+	emit(&e, sizeof(e));
+}
+
+static void contain_event(__u32 op, __u32 builtin, __s64 arg0, __s64 arg1, __u64 cgid,
+			  const char *name)
+{
+	struct ag_event_contain e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, AG_EV_CONTAINMENT, op, AG_DENY, AG_RULE_BUILTIN | builtin);
+	e.arg0 = arg0;
+	e.arg1 = arg1;
+	e.target_cgid = cgid;
+	if (name)
+		snprintf(e.name, sizeof(e.name), "%s", name);
+	emit(&e, sizeof(e));
+}
+
+int main(int argc, char **argv)
+{
+	struct ag_policy *pol = NULL;
+	struct ag_compiled *c = NULL;
+	struct ag_diags d = {};
+	__u32 work = AG_RULE_NONE, fsdef = AG_RULE_NONE, netdef = AG_RULE_NONE;
+	size_t i;
+
+	ocsf = argc > 1 && !strcmp(argv[1], "--ocsf");
+	if (ag_policy_parse_buf("samples.yaml", policy_yaml, strlen(policy_yaml), &pol, &d) ||
+	    ag_compile(&pol, 1, &c, &d)) {
+		ag_diags_print(&d, stderr);
+		return 1;
+	}
+	for (i = 0; i < c->n_rules; i++) {
+		if (!strcmp(c->rules[i].id, "work-ro"))
+			work = i;
+		else if (c->rules[i].kind == AG_RK_FS_DEFAULT)
+			fsdef = i;
+		else if (c->rules[i].kind == AG_RK_NET_DEFAULT)
+			netdef = i;
+	}
+	if (work == AG_RULE_NONE || fsdef == AG_RULE_NONE || netdef == AG_RULE_NONE) {
+		fprintf(stderr, "event_samples: rules not found\n");
+		return 1;
+	}
+	sink.policy = c;
+	sink.generation = 1;
+	strcpy(sink.host, "samples-host");
+	strcpy(sink.session, "s1");
+	strcpy(sink.sandbox, "/agentguard-sandbox");
+	sink.operator_identity = "ci-job-42";
+
+	/* file: each access set, a rule and the default, enforce and audit. */
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_WRITE, AG_DENY, work, "/work/x", 7, 0);
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ | AG_FS_WANT_WRITE, AG_WOULD_DENY,
+		   fsdef, "/etc/shadow", 11, 0);
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, fsdef, "/etc/shadow", 11, 0);
+	file_event(AG_EV_FILE, AG_OP_RECEIVE, AG_FS_WANT_READ, AG_DENY, fsdef, "/secret", 7, 0);
+	/* The untrusted strings: escaped, and the invalid bytes also as path_b64. */
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_WRITE, AG_DENY, work, hostile_path,
+		   sizeof(hostile_path) - 1, 0);
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_WRITE, AG_DENY, work, invalid_path,
+		   sizeof(invalid_path) - 1, 0);
+	/* Unresolvable paths: -errno from the kernel, or a length the record cannot hold. */
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, fsdef, "", 0, -ENAMETOOLONG);
+	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, fsdef, "", 0,
+		   AG_PATH_MAX + 1);
+	/* A rule index of another generation, and no rule at all: named null, never guessed. */
+	{
+		sink.generation = 2;
+		file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, work, "/work/y", 7, 0);
+		sink.generation = 1;
+		file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, AG_RULE_NONE,
+			   "/work/z", 7, 0);
+	}
+
+	/* exec. */
+	file_event(AG_EV_EXEC, AG_OP_OPEN, AG_FS_WANT_EXEC, AG_DENY, work, "/work/run.sh", 12, 0);
+	file_event(AG_EV_EXEC, AG_OP_OPEN, AG_FS_WANT_EXEC, AG_WOULD_DENY, fsdef,
+		   "/usr/bin/curl", 13, 0);
+
+	/* network: IPv4, IPv6, the v4 forms carried by IPv6, udp and other protocols. */
+	net_event(AF_INET, "10.1.2.3", NULL, 443, AG_NET_TCP, AG_DENY, netdef);
+	net_event(AF_INET6, "2001:db8::1", NULL, 53, AG_NET_UDP, AG_WOULD_DENY, netdef);
+	net_event(AF_INET6, "::ffff:127.0.0.2", "127.0.0.2", 8080, AG_NET_TCP, AG_DENY, netdef);
+	net_event(AF_INET6, "64:ff9b::a9fe:a9fe", "169.254.169.254", 80, AG_NET_TCP, AG_DENY,
+		  netdef);
+	net_event(AF_INET, "192.0.2.1", NULL, 0, 0, AG_DENY, AG_RULE_NONE);
+	/* Port 514 stands for an unconnected UDP send (sendto with an address), 8443 for bind. */
+	net_event(AF_INET, "192.0.2.9", NULL, 514, AG_NET_UDP, AG_DENY, netdef);
+	net_event(AF_INET6, "::", NULL, 8443, AG_NET_TCP, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
+
+	/* containment: every operation, with the built-in rule that reports it. */
+	contain_event(AG_OP_CAPABLE, AG_BR_CAPABILITY, 21, 0, 0, NULL);
+	contain_event(AG_OP_CAPABLE, AG_BR_CAPABILITY, 99, 0, 0, NULL);
+	contain_event(AG_OP_CGROUP_WRITE, AG_BR_CGROUP, 0, 0, 1, "cgroup.procs");
+	contain_event(AG_OP_CLONE_INTO_CGROUP, AG_BR_CGROUP, 0x200000000LL, 0, 0, NULL);
+	contain_event(AG_OP_USERNS, AG_BR_NAMESPACE, 0, 0, 0, NULL);
+	contain_event(AG_OP_MOUNT, AG_BR_MOUNT, 0, 0, 0, "tmpfs");
+	contain_event(AG_OP_MOVE_MOUNT, AG_BR_MOUNT, 0, 0, 0, NULL);
+	contain_event(AG_OP_PIVOT_ROOT, AG_BR_MOUNT, 0, 0, 0, NULL);
+	contain_event(AG_OP_CHROOT, AG_BR_MOUNT, 0, 0, 0, NULL);
+	contain_event(AG_OP_UMOUNT, AG_BR_MOUNT, 0, 0, 0, NULL);
+	contain_event(AG_OP_MODULE_REQUEST, AG_BR_KERNEL, 0, 0, 0, "net-pf-5");
+	contain_event(AG_OP_KERNEL_READ_FILE, AG_BR_KERNEL, 2, 0, 0, NULL);
+	contain_event(AG_OP_KERNEL_LOAD_DATA, AG_BR_KERNEL, 1, 0, 0, NULL);
+	contain_event(AG_OP_BPF, AG_BR_BPF, 5, 0, 0, NULL);
+	contain_event(AG_OP_PERF_EVENT, AG_BR_PERF, 1, 0, 0, NULL);
+	contain_event(AG_OP_PTRACE, AG_BR_PROCESS, 0x11, 603, 1, NULL);
+	contain_event(AG_OP_SIGNAL, AG_BR_PROCESS, 9, 603, 1, NULL);
+	contain_event(AG_OP_SIGIO, AG_BR_PROCESS, 29, 603, 1, NULL);
+	contain_event(AG_OP_SETOWN, AG_BR_PROCESS, 8, 603, 0, NULL);
+	contain_event(AG_OP_TASK_CHANGE, AG_BR_PROCESS, AG_TASK_SCHEDULER, 603, 1, NULL);
+	contain_event(AG_OP_PROTECTED_WRITE, AG_BR_PROTECTED, 2049, 131074, 0, NULL);
+	contain_event(AG_OP_PROTECTED_UNLINK, AG_BR_PROTECTED, 2049, 131074, 0, NULL);
+	contain_event(AG_OP_PSEUDOFS_WRITE, AG_BR_PSEUDOFS, 0x9fa0, 2, 0, "core_pattern");
+	contain_event(AG_OP_UNIX_CONNECT, AG_BR_UNIX, 0, 0, 1, NULL);
+	contain_event(AG_OP_UNIX_SEND, AG_BR_UNIX, 0, 0, 1, NULL);
+	contain_event(AG_OP_FD_RECEIVE, AG_BR_FD_RECEIVE, 1, 0, 1, NULL);
+	contain_event(AG_OP_SYSCTL_WRITE, AG_BR_SYSCTL, 0, 0, 0, "kernel/core_pattern");
+	contain_event(AG_OP_DEVICE, AG_BR_DEVICE, 7, 0, 0, "block");
+	contain_event(AG_OP_DEVICE, AG_BR_DEVICE, 1, 1, 0, "char");
+	contain_event(AG_OP_SOCKET_CREATE, AG_BR_SOCKET_TYPE, 17, (3 << 16) | 768, 0, NULL);
+	/* A name the kernel copied from the sandbox, and a rule number from a newer kernel. */
+	contain_event(AG_OP_MODULE_REQUEST, AG_BR_KERNEL, 0, 0, 0, "x\"\n\\\x01y\xff");
+	contain_event(AG_OP_BPF, AG_BR_COUNT + 5, 0, 0, 0, NULL);
+
+	/* A hostile comm (prctl(PR_SET_NAME) takes any bytes). */
+	{
+		struct ag_event_net e;
+
+		memset(&e, 0, sizeof(e));
+		hdr(&e.hdr, AG_EV_NETWORK, AG_OP_CONNECT, AG_DENY, netdef);
+		memcpy(e.hdr.comm, hostile_comm, sizeof(hostile_comm) - 1);
+		e.family = AF_INET;
+		e.orig_addr[10] = e.orig_addr[11] = e.addr[10] = e.addr[11] = 0xff;
+		e.port = 1;
+		e.proto = AG_NET_TCP;
+		emit(&e, sizeof(e));
+	}
+
+	ag_event_sink_free(&sink);
+	ag_compiled_free(c);
+	ag_policy_free(pol);
+	ag_diags_free(&d);
+	return 0;
+}

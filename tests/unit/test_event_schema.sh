@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Event schema v1 against the formatter: docs/event.schema.json is a valid draft 2020-12 schema,
+# every sample event that build/tests/unit/event_samples makes from synthetic ring records (every
+# kind and operation, through userspace/events.c) is valid, the schema rejects what the formatter
+# must never write (so it has teeth), the hostile strings come out escaped and exact, every
+# containment operation events.c can name is in the schema, and every field is in docs/events.md.
+#
+# Needs Debian's python3-jsonschema (scripts/deps.sh). Prints one "PASS name" or
+# "FAIL name: why" line per check; exits 1 if any check failed.
+#   EVENT_SAMPLES=path PYTHON=path/to/python3 tests/unit/test_event_schema.sh
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+samples=${EVENT_SAMPLES:-build/tests/unit/event_samples}
+py=${PYTHON:-/usr/bin/python3}
+[ -x "$py" ] || py=python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ ! -x "$samples" ]; then
+	echo "FAIL setup: $samples not built (make; the rule is in tests/unit/events.mk)"
+	exit 1
+fi
+if ! "$py" -c 'import jsonschema; jsonschema.Draft202012Validator' 2>"$tmp/py.err"; then
+	echo "FAIL setup: $py cannot import jsonschema (scripts/deps.sh installs python3-jsonschema): $(tail -n 1 "$tmp/py.err")"
+	exit 1
+fi
+if ! "$samples" >"$tmp/events.jsonl" 2>"$tmp/samples.err"; then
+	echo "FAIL samples: $samples exited non-zero: $(head -c 300 "$tmp/samples.err")"
+	exit 1
+fi
+
+"$py" - docs/event.schema.json "$tmp/events.jsonl" userspace/events.c docs/events.md <<'EOF'
+import base64, copy, json, re, sys
+import jsonschema
+
+schema_path, events_path, events_c, events_md = sys.argv[1:5]
+failed = False
+
+def check(name, ok, why=""):
+    global failed
+    if ok:
+        print("PASS %s" % name)
+    else:
+        print("FAIL %s: %s" % (name, why))
+        failed = True
+
+schema = json.load(open(schema_path))
+try:
+    jsonschema.Draft202012Validator.check_schema(schema)
+    check("schema-is-draft-2020-12", True)
+except jsonschema.SchemaError as e:
+    check("schema-is-draft-2020-12", False, e.message[:200])
+    sys.exit(1)
+fc = getattr(jsonschema.Draft202012Validator, "FORMAT_CHECKER", jsonschema.FormatChecker())
+v = jsonschema.Draft202012Validator(schema, format_checker=fc)
+
+def first_error(doc):
+    errs = sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if not errs:
+        return None
+    e = errs[0]
+    return "%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "(root)", e.message[:200])
+
+raw = open(events_path, "rb").read()
+lines = raw.split(b"\n")
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 52,
+      "%d lines, want 52 and a final newline" % (len(lines) - 1))
+events = []
+for i, l in enumerate(lines[:-1]):
+    try:
+        events.append(json.loads(l.decode("utf-8")))
+    except Exception as e:
+        check("line-%02d-parses" % (i + 1), False, str(e))
+        events.append(None)
+
+# (a) every sample is valid.
+for i, ev in enumerate(events):
+    if ev is None:
+        continue
+    name = "valid-%02d-%s-%s" % (i + 1, ev.get("kind"), ev.get("operation"))
+    err = first_error(ev)
+    check(name, err is None, err)
+
+good = [e for e in events if e]
+seqs = [e["seq"] for e in good]
+check("seq-strictly-increasing", seqs == sorted(set(seqs)) and seqs[0] == 1, str(seqs[:5]))
+
+# (b) coverage: every kind, and every containment operation events.c can name.
+kinds = {e["kind"] for e in good}
+check("covers-every-kind", kinds == {"file", "exec", "network", "containment"}, str(kinds))
+src = open(events_c).read()
+m = re.search(r"static const char \*contain_op_name\(.*?\n}\n", src, re.S)
+c_ops = set(re.findall(r'return "([a-z-]+)";', m.group(0))) if m else set()
+schema_ops = set(schema["$defs"]["containment_operation"]["enum"])
+check("schema-has-every-containment-op", c_ops and c_ops <= schema_ops,
+      "in events.c, not in the schema: %s" % sorted(c_ops - schema_ops))
+seen_ops = {e["operation"] for e in good if e["kind"] == "containment"}
+check("samples-cover-every-containment-op", c_ops - {"unknown"} <= seen_ops,
+      "no sample for: %s" % sorted(c_ops - {"unknown"} - seen_ops))
+
+# (c) hostile strings: escaped in the line, exact in the value, invalid bytes in path_b64.
+hostile = b"/work/a\nb\"c\\d\x01\x1f\x7f\te\r"
+invalid = b"/work/bad\xff\xfe-\xc3(\xed\xa0\x80.txt"
+by_path = {e["target"].get("path"): e for e in good if e["kind"] in ("file", "exec")}
+e = by_path.get(hostile.decode())
+check("hostile-path-exact", e is not None and "path_b64" not in e["target"],
+      "no event with the exact path, or an unexpected path_b64")
+check("hostile-path-escaped-in-line",
+      b'"path":"/work/a\\u000ab\\"c\\\\d\\u0001\\u001f\\u007f\\u0009e\\u000d"' in raw,
+      "the escaped form is not in the output")
+want = "/work/bad\ufffd\ufffd-\ufffd(\ufffd\ufffd\ufffd.txt"
+e = by_path.get(want)
+check("invalid-utf8-path-fffd", e is not None, "no event with path %r" % want)
+check("invalid-utf8-path-b64-exact",
+      e is not None and base64.b64decode(e["target"].get("path_b64", "")) == invalid,
+      "path_b64 does not decode to the kernel's bytes")
+check("valid-paths-have-no-b64",
+      all("path_b64" not in x["target"] for x in good
+          if x["kind"] in ("file", "exec") and x["target"].get("path") != want), "")
+comm = [x for x in good if x["process"]["comm"] != "agt"]
+check("hostile-comm-exact", len(comm) == 1 and comm[0]["process"]["comm"] == 'ev"il\n\\c\x1b',
+      repr([x["process"]["comm"] for x in comm]))
+names = [x["target"].get("name") for x in good if x["kind"] == "containment"]
+check("hostile-name-escaped", 'x"\n\\\x01y\ufffd' in names, repr(names[-3:]))
+check("builtin-rule-named", any(x["rule"] == {"id": "builtin:unknown", "layer": "builtin"}
+                                 for x in good), "")
+
+# (d) the schema rejects what the formatter must never write.
+def first(pred):
+    return copy.deepcopy(next(x for x in good if pred(x)))
+
+def rejects(name, doc):
+    check("rejects-" + name, first_error(doc) is not None, "the schema accepted it")
+
+d = first(lambda x: x["kind"] == "file"); d["extra"] = 1; rejects("unknown-field", d)
+d = first(lambda x: x["kind"] == "file"); d["target"]["inode"] = 1; rejects("unknown-target-field", d)
+d = first(lambda x: x["kind"] == "file"); d["kind"] = "loss"; rejects("reserved-kind-loss", d)
+d = first(lambda x: x["kind"] == "file"); d["kind"] = "dns"; rejects("reserved-kind-dns", d)
+d = first(lambda x: x["kind"] == "file"); d["schema_version"] = 2; rejects("schema-version-2", d)
+d = first(lambda x: x["kind"] == "file"); d["seq"] = 0; rejects("seq-0", d)
+d = first(lambda x: x["kind"] == "file"); d["time"] = "2026-01-01T00:00:00Z"; rejects("time-without-ns", d)
+d = first(lambda x: x["decision"] == "would-deny"); d["mode"] = "enforce"; rejects("would-deny-enforce", d)
+d = first(lambda x: x["decision"] == "deny"); d["mode"] = "audit"; rejects("deny-audit", d)
+d = first(lambda x: x["kind"] == "network"); d["process"]["ppid"] = 1; rejects("network-ppid", d)
+d = first(lambda x: x["kind"] == "file"); d["process"]["ppid"] = None; rejects("file-ppid-null", d)
+d = first(lambda x: x["operation"] == "device"); d["process"]["ppid"] = 1; rejects("device-ppid", d)
+d = first(lambda x: x["kind"] == "file" and x["target"]["path"]); d["target"]["path_error"] = 2; rejects("path-and-path-error", d)
+d = first(lambda x: x["kind"] == "file" and x["target"]["path"] is None); del d["target"]["path_error"]; rejects("null-path-without-error", d)
+d = first(lambda x: x["kind"] == "file"); d["target"]["access"] = []; rejects("empty-access", d)
+d = first(lambda x: x["kind"] == "containment"); d["policy"]["name"] = "p"; rejects("builtin-with-policy-name", d)
+d = first(lambda x: x["kind"] == "containment"); d["rule"]["layer"] = "local"; rejects("containment-not-builtin", d)
+d = first(lambda x: x["kind"] == "file"); d["rule"] = {"id": "builtin:mount", "layer": "builtin"}; d["policy"]["name"] = None; rejects("builtin-on-file", d)
+d = first(lambda x: x["kind"] == "containment"); d["decision"] = "would-deny"; d["mode"] = "audit"; rejects("containment-would-deny", d)
+d = first(lambda x: x["operation"] == "signal"); d["target"]["signal"] = "KILL"; rejects("signal-as-string", d)
+d = first(lambda x: x["operation"] == "capable"); d["target"] = {"arg": 1, "cgroup_id": 0}; rejects("capable-wrong-target", d)
+d = first(lambda x: x["kind"] == "network"); d["target"]["judged_as"] = "10.0.0.1"; d["target"]["family"] = "ipv4"; rejects("judged-as-on-ipv4", d)
+d = first(lambda x: x["kind"] == "file" and x["rule"]["id"]); d["rule"]["id"] = None; rejects("null-id-with-layer", d)
+
+# (e) every field the schema names is documented in docs/events.md.
+md = open(events_md).read()
+keys = set(schema["properties"])
+for sub in ("identity", "process", "rule", "policy"):
+    keys |= set(schema["properties"][sub]["properties"])
+for t in ("file_target", "network_target"):
+    keys |= set(schema["$defs"][t]["properties"])
+for c in schema["$defs"]["containment_target"]["allOf"]:
+    keys |= set(c["then"]["properties"]["target"]["properties"])
+keys |= schema_ops | set(schema["$defs"]["reserved_kind"]["enum"])
+missing = sorted(k for k in keys if "`%s`" % k not in md)
+check("every-field-documented", not missing, "not in docs/events.md: %s" % missing)
+sys.exit(1 if failed else 0)
+EOF
