@@ -129,6 +129,7 @@ enum ag_event_kind {
 	AG_EV_EXEC = 2,
 	AG_EV_NETWORK = 3,
 	AG_EV_CONTAINMENT = 4,
+	AG_EV_LOSS = 5,		/* made by the consumer from ag_drops, never by the kernel */
 };
 
 enum ag_event_op {
@@ -218,7 +219,9 @@ enum ag_task_change {
  * ring, separate, keeps every denial.
  */
 struct ag_drop_key {
-	__u32 kind;		/* enum ag_event_kind */
+	__u16 kind;		/* enum ag_event_kind */
+	__u8 verdict;		/* what was lost: AG_DENY or AG_WOULD_DENY */
+	__u8 pad;
 	__u32 rule;		/* as in ag_event_hdr.rule */
 };
 

@@ -91,9 +91,9 @@ static __always_inline __u64 ag_next_kseq(void)
  * A record did not fit: count it by (kind, rule). If even the counter table is full the count
  * is lost, but the kseq gap still shows the consumer that something was.
  */
-static __always_inline void ag_count_drop(__u32 kind, __u32 rule)
+static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
 {
-	struct ag_drop_key key = { .kind = kind, .rule = rule };
+	struct ag_drop_key key = { .kind = kind, .verdict = verdict, .rule = rule };
 	__u64 one = 1, *n;
 
 	n = bpf_map_lookup_elem(&ag_drops, &key);
@@ -114,7 +114,7 @@ static __always_inline void ag_count_drop(__u32 kind, __u32 rule)
 				      bpf_ringbuf_reserve(&ag_deny_events, (size), 0) : \
 				      bpf_ringbuf_reserve(&ag_events, (size), 0);       \
 		if (!__rec)                                                           \
-			ag_count_drop((kind), (rule));                                \
+			ag_count_drop((kind), (verdict), (rule));                     \
 		__rec;                                                                \
 	})
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
@@ -21,6 +22,7 @@
 #include "compile.h"
 #include "events.h"
 #include "loader.h"
+#include "loss.h"
 #include "log.h"
 #include "policy.h"
 #include "sink_journal.h"
@@ -94,6 +96,29 @@ static void random_session(char *buf, size_t len)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
+static long long wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Turn drop counts that grew into loss events, one per (kind, verdict, rule). */
+static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long long *since_ns)
+{
+	struct ag_loss_count counts[64];
+	long long now = wall_ns();
+	int n, i;
+
+	n = ag_loss_poll(loss, counts, sizeof(counts) / sizeof(counts[0]));
+	for (i = 0; i < n; i++)
+		ag_event_sink_loss(sink, counts[i].key.kind, counts[i].key.verdict,
+				   counts[i].key.rule, counts[i].count, *since_ns);
+	if (n > 0)
+		*since_ns = now;
+}
+
 static const char *const default_cgroup_name = "agentguard-sandbox";
 
 int cmd_load(int argc, char **argv)
@@ -117,6 +142,8 @@ int cmd_load(int argc, char **argv)
 	struct ag_compiled *c = NULL;
 	struct ag_loader *l = NULL;
 	struct ring_buffer *rb = NULL;
+	struct ag_loss loss = {};
+	long long loss_since_ns = 0;
 	unsigned long long table_bytes;
 	const char *failed = NULL;
 	char cgdefault[4096];
@@ -316,6 +343,14 @@ int cmd_load(int argc, char **argv)
 		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path, c->n_rules,
 		    c->n_fs, c->n_net, table_bytes);
 
+	err = ag_loss_open(ag_loader_drops_fd(l), &loss);
+	if (err) {
+		ag_log_error("events: cannot read the drop counters: %s", strerror(-err));
+		status = AG_EXIT_SOFTWARE;
+		goto cleanup;
+	}
+	loss_since_ns = wall_ns();
+
 	while (!stop_requested) {
 		err = ring_buffer__poll(rb, 200);
 		if (err < 0 && err != -EINTR) {
@@ -323,6 +358,8 @@ int cmd_load(int argc, char **argv)
 			status = AG_EXIT_SOFTWARE;
 			break;
 		}
+		/* After the records that did fit: the loss event follows them in order. */
+		report_loss(&sink, &loss, &loss_since_ns);
 		if (reopen_requested) {
 			reopen_requested = 0;
 			reopen_events(&sink, events_path, l);
@@ -330,8 +367,9 @@ int cmd_load(int argc, char **argv)
 		if (sink.out)
 			fflush(sink.out);
 	}
-	/* Drain what the kernel wrote before we were asked to stop. */
+	/* Drain what the kernel wrote before we were asked to stop, and account for the rest. */
 	ring_buffer__consume(rb);
+	report_loss(&sink, &loss, &loss_since_ns);
 	if (sink.out && fflush(sink.out) && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
 	if (sink.malformed)
@@ -341,6 +379,7 @@ int cmd_load(int argc, char **argv)
 			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
+	ag_loss_close(&loss);
 	ring_buffer__free(rb);
 	if (sink.out && sink.out != stdout)
 		fclose(sink.out);

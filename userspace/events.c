@@ -22,6 +22,8 @@ static const char *kind_name(__u32 kind)
 		return "network";
 	case AG_EV_CONTAINMENT:
 		return "containment";
+	case AG_EV_LOSS:
+		return "loss";
 	}
 	return NULL;
 }
@@ -301,7 +303,8 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 		return -EINVAL;
 	memcpy(h, data, sizeof(*h));
 	ev->kind = kind_name(h->kind);
-	if (!ev->kind)
+	/* The kernel never writes loss records: one claiming to be is malformed. */
+	if (!ev->kind || h->kind == AG_EV_LOSS)
 		return -EINVAL;
 	if (h->kind == AG_EV_CONTAINMENT) {
 		if (size < sizeof(ev->contain))
@@ -405,14 +408,24 @@ void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct
 {
 	const struct ag_event_hdr *h = &ev->hdr;
 
-	ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":%llu,\"time\":\"%s\"",
-		      AG_EVENT_SCHEMA_VERSION, ev->seq, (unsigned long long)h->kseq, ev->time);
+	if (ev->synthetic)
+		ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":null,\"time\":\"%s\"",
+			      AG_EVENT_SCHEMA_VERSION, ev->seq, ev->time);
+	else
+		ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":%llu,\"time\":\"%s\"",
+			      AG_EVENT_SCHEMA_VERSION, ev->seq, (unsigned long long)h->kseq,
+			      ev->time);
 	ag_buf_puts(b, ",\"host\":");
 	ag_json_str(b, s->host, strlen(s->host));
 	ag_buf_puts(b, ",\"session\":");
 	ag_json_str(b, s->session, strlen(s->session));
 	ag_buf_puts(b, ",\"sandbox\":");
 	ag_json_str(b, s->sandbox, strlen(s->sandbox));
+	if (ev->synthetic) {
+		/* A loss event stands for many processes' records: none is named. */
+		ag_buf_puts(b, ",\"identity\":null,\"process\":null");
+		goto kind;
+	}
 	ag_buf_printf(b, ",\"identity\":{\"uid\":%u,\"gid\":%u,\"user\":", h->uid, h->gid);
 	put_str_or_null(b, ev->user);
 	ag_buf_puts(b, ",\"operator\":");
@@ -424,7 +437,9 @@ void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct
 		ag_buf_puts(b, "null");
 	ag_buf_printf(b, ",\"cgroup_id\":%llu,\"comm\":", (unsigned long long)h->cgroup_id);
 	ag_json_str(b, h->comm, strnlen(h->comm, sizeof(h->comm)));
-	ag_buf_printf(b, "},\"kind\":\"%s\",\"operation\":\"%s\",\"target\":", ev->kind,
+	ag_buf_puts(b, "}");
+kind:
+	ag_buf_printf(b, ",\"kind\":\"%s\",\"operation\":\"%s\",\"target\":", ev->kind,
 		      ev->operation);
 	ag_event_target_json(b, ev);
 	ag_buf_printf(b, ",\"decision\":\"%s\",\"mode\":\"%s\",\"rule\":{\"id\":", ev->decision,
@@ -500,36 +515,76 @@ int ag_event_format(struct ag_event_sink *s, const void *data, size_t size)
 	return s->buf.oom ? -ENOMEM : 0;
 }
 
-int ag_event_sink_handle(void *ctx, void *data, size_t size)
+/* Hand one decoded event to every selected sink. */
+static void dispatch(struct ag_event_sink *s, const struct ag_event *ev)
 {
-	struct ag_event_sink *s = ctx;
-	struct ag_event ev;
 	int err;
 
-	if (ag_event_decode(s, data, size, &ev)) {
-		s->malformed++;
-		return 0;
-	}
 	if (s->out) {
 		ag_buf_reset(&s->buf);
 		if (s->format == AG_EVENTS_OCSF)
-			ag_ocsf_format(&s->buf, s, &ev);
+			ag_ocsf_format(&s->buf, s, ev);
 		else
-			ag_event_json(&s->buf, s, &ev);
+			ag_event_json(&s->buf, s, ev);
 		if (s->buf.oom)
 			s->malformed++;
 		else
 			fwrite(s->buf.p, 1, s->buf.len, s->out);
 	}
 	if (s->journal) {
-		err = ag_journal_send(s, &ev);
+		err = ag_journal_send(s, ev);
 		if (err) {
 			s->journal_failed++;
 			s->journal_err = err;
 		}
 	}
 	s->written++;
+}
+
+int ag_event_sink_handle(void *ctx, void *data, size_t size)
+{
+	struct ag_event_sink *s = ctx;
+	struct ag_event ev;
+
+	if (ag_event_decode(s, data, size, &ev)) {
+		s->malformed++;
+		return 0;
+	}
+	dispatch(s, &ev);
 	return 0;
+}
+
+void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
+			unsigned long long count, long long since_ns)
+{
+	struct timespec bt;
+	struct ag_event ev;
+	struct tm tm;
+	time_t sec = since_ns / 1000000000LL;
+	char date[32];
+
+	memset(&ev, 0, offsetof(struct ag_event, contain));
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	ev.hdr.kind = AG_EV_LOSS;
+	ev.hdr.verdict = verdict;
+	ev.hdr.rule = rule;
+	ev.hdr.generation_seq = s->generation;
+	ev.hdr.boot_ns = (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+	ev.synthetic = true;
+	ev.kind = "loss";
+	ev.operation = "ring-full";
+	ev.seq = ++s->seq;
+	decode_time(&ev);
+	ev.decision = ag_verdict_name(verdict);
+	ev.mode = verdict == AG_WOULD_DENY ? "audit" : "enforce";
+	decode_rule(s, &ev);
+	field_str(&ev, "lost_kind", "LOST_KIND", kind_name(kind) ? kind_name(kind) : "unknown",
+		  strlen(kind_name(kind) ? kind_name(kind) : "unknown"));
+	field_num(&ev, "count", "COUNT", AG_FIELD_UINT, (long long)count);
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	field_text(&ev, "since", "SINCE", "%s.%09lldZ", date, since_ns % 1000000000LL);
+	dispatch(s, &ev);
 }
 
 void ag_event_sink_free(struct ag_event_sink *s)

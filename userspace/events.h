@@ -78,6 +78,7 @@ struct ag_event {
 	const char *policy_sha256;	/* "" when no policy is loaded */
 	const char *user;		/* NULL: the uid has no passwd entry */
 	bool ppid_known;		/* false in cgroup programs, which cannot see the task */
+	bool synthetic;			/* made by the consumer (loss): no process, no kseq */
 	const char *path;		/* file/exec: the path bytes, or NULL if unresolved */
 	size_t path_len;
 	struct ag_event_field target[AG_EVENT_MAX_FIELDS];
@@ -110,6 +111,12 @@ void ag_event_summary(struct ag_buf *b, const struct ag_event *ev);
  * Returns 0 (never stops the poll).
  */
 int ag_event_sink_handle(void *ctx, void *data, size_t size);
+/*
+ * Emit a "loss" event through every sink: count records of kind and verdict, decided by rule,
+ * did not fit in their ring since since_ns (wall clock). In order with the other events.
+ */
+void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
+			unsigned long long count, long long since_ns);
 /* Decodes one record and formats it as JSON into s->buf; 0, -EINVAL or -ENOMEM. For tests. */
 int ag_event_format(struct ag_event_sink *s, const void *data, size_t size);
 void ag_event_sink_free(struct ag_event_sink *s);

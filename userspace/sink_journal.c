@@ -80,6 +80,8 @@ static const char *message_id(__u32 kind)
 		return AG_MSGID_EXEC;
 	case AG_EV_NETWORK:
 		return AG_MSGID_NETWORK;
+	case AG_EV_LOSS:
+		return AG_MSGID_LOSS;
 	}
 	return AG_MSGID_CONTAINMENT;
 }

@@ -137,7 +137,7 @@ def rejects(name, doc):
 
 d = first(lambda x: x["kind"] == "file"); d["extra"] = 1; rejects("unknown-field", d)
 d = first(lambda x: x["kind"] == "file"); d["target"]["inode"] = 1; rejects("unknown-target-field", d)
-d = first(lambda x: x["kind"] == "file"); d["kind"] = "loss"; rejects("reserved-kind-loss", d)
+d = first(lambda x: x["kind"] == "file"); d["kind"] = "loss"; rejects("loss-with-process-and-file-target", d)
 d = first(lambda x: x["kind"] == "file"); d["kind"] = "dns"; rejects("reserved-kind-dns", d)
 d = first(lambda x: x["kind"] == "file"); d["schema_version"] = 2; rejects("schema-version-2", d)
 d = first(lambda x: x["kind"] == "file"); d["seq"] = 0; rejects("seq-0", d)
@@ -159,12 +159,26 @@ d = first(lambda x: x["operation"] == "capable"); d["target"] = {"arg": 1, "cgro
 d = first(lambda x: x["kind"] == "network"); d["target"]["judged_as"] = "10.0.0.1"; d["target"]["family"] = "ipv4"; rejects("judged-as-on-ipv4", d)
 d = first(lambda x: x["kind"] == "file" and x["rule"]["id"]); d["rule"]["id"] = None; rejects("null-id-with-layer", d)
 
+# A loss event exactly as cmd_load emits it (tests/guest/audit_loss.sh makes real ones).
+loss = {"schema_version": 1, "seq": 1001, "kseq": None, "time": "2026-11-24T05:27:48.046849618Z",
+        "host": "h", "session": "s", "sandbox": "/agtest", "identity": None, "process": None,
+        "kind": "loss", "operation": "ring-full",
+        "target": {"lost_kind": "file", "count": 2000, "since": "2026-11-24T05:27:30.100000000Z"},
+        "decision": "would-deny", "mode": "audit",
+        "rule": {"id": "loss:filesystem[0]", "layer": "local"},
+        "policy": {"name": "loss", "sha256": "0" * 64, "generation": 1}}
+check("accepts-loss-event", first_error(loss) is None, str(first_error(loss)))
+d = copy.deepcopy(loss); d["target"]["count"] = 0; rejects("loss-count-zero", d)
+
 # (e) every field the schema names is documented in docs/events.md.
 md = open(events_md).read()
 keys = set(schema["properties"])
 for sub in ("identity", "process", "rule", "policy"):
-    keys |= set(schema["properties"][sub]["properties"])
-for t in ("file_target", "network_target"):
+    node = schema["properties"][sub]
+    if "oneOf" in node:  # nullable (loss events): the object alternative
+        node = next(o for o in node["oneOf"] if o.get("type") == "object")
+    keys |= set(node["properties"])
+for t in ("file_target", "network_target", "loss_target"):
     keys |= set(schema["$defs"][t]["properties"])
 for c in schema["$defs"]["containment_target"]["allOf"]:
     keys |= set(c["then"]["properties"]["target"]["properties"])

@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+# No silent loss (issue #6): with the consumer stopped, a flood of would-deny events overflows
+# their ring. Enforcement is unaffected, a denial made during the flood still arrives (denials
+# have their own ring), and once the consumer runs again a "loss" event accounts for every
+# record that did not fit: delivered + lost = attempted.
+. /tests/guest/lib.sh
+
+mkdir -p "$AG_CG" /tmp/audited /tmp/denied
+echo a >/tmp/audited/f
+echo d >/tmp/denied/f
+cat >/tmp/loss.yaml <<'Y'
+apiVersion: agentguard/v1
+kind: Policy
+metadata:
+  name: loss
+spec:
+  filesystem:
+    default: allow
+    rules:
+      - path: /tmp/audited
+        access: none
+        mode: audit
+      - path: /tmp/denied
+        access: none
+  network:
+    default: allow
+Y
+start_agentguard /tmp/loss.yaml
+N=3000
+kill -STOP "$AG_PID"
+# One process opening N times: each open is a would-deny event (about 4 KiB in a 4 MiB ring).
+expect flood_not_blocked ok inside sh -c "i=0; while [ \$i -lt $N ]; do cat /tmp/audited/f >/dev/null || exit 1; i=\$((i + 1)); done; echo ok"
+expect deny_during_flood EPERM inside agt read /tmp/denied/f
+kill -CONT "$AG_PID"
+expect_event deny_event_kept '"decision":"deny"' '"path":"/tmp/denied/f"'
+expect_event loss_event '"kind":"loss","operation":"ring-full","target":{"lost_kind":"file","count":' '"decision":"would-deny","mode":"audit","rule":{"id":"loss:filesystem[0]","layer":"local"}'
+usleep 500000
+delivered=$(grep -F '"path":"/tmp/audited/f"}' "$AG_EVENTS" | grep -cF '"decision":"would-deny"')
+lost=$(grep '"kind":"loss"' "$AG_EVENTS" | grep -o '"count":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s + 0}')
+if [ "$lost" -gt 0 ] && [ $((delivered + lost)) -eq "$N" ]; then
+	pass delivered_plus_lost_is_attempted
+else
+	fail delivered_plus_lost_is_attempted "delivered $delivered + lost $lost != $N"
+fi
+stop_agentguard
