@@ -23,6 +23,7 @@
 #include "events.h"
 #include "loader.h"
 #include "loss.h"
+#include "seqstore.h"
 #include "log.h"
 #include "policy.h"
 #include "sink_journal.h"
@@ -104,6 +105,19 @@ static long long wall_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static unsigned long long reserve_seq(void *ctx, unsigned long long need)
+{
+	struct ag_seqstore *st = ctx;
+	int err = ag_seqstore_reserve(st, need);
+
+	if (err) {
+		ag_log_error("events: cannot reserve event numbers in the state directory: %s",
+			     strerror(-err));
+		return 0;
+	}
+	return st->reserved;
+}
+
 /* Turn drop counts that grew into loss events, one per (kind, verdict, rule). */
 static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long long *since_ns)
 {
@@ -131,10 +145,14 @@ int cmd_load(int argc, char **argv)
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "session", required_argument, NULL, 's' },
 		{ "identity", required_argument, NULL, 'i' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
+	const char *state_dir = "/var/lib/agentguard";
+	struct ag_seqstore seqs = { .dirfd = -1 };
+	unsigned long long first_seq;
 	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true };
 	struct ag_event_sink sink = {};
 	struct ag_cgroup cg = { .fd = -1 };
@@ -164,6 +182,9 @@ int cmd_load(int argc, char **argv)
 			break;
 		case 's':
 			snprintf(sink.session, sizeof(sink.session), "%s", optarg);
+			break;
+		case 'S':
+			state_dir = optarg;
 			break;
 		case 'i':
 			sink.operator_identity = optarg;
@@ -343,6 +364,21 @@ int cmd_load(int argc, char **argv)
 		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path, c->n_rules,
 		    c->n_fs, c->n_net, table_bytes);
 
+	/* seq continues where the last run stopped, whatever way it stopped. */
+	err = ag_seqstore_open(state_dir, &seqs, &first_seq);
+	if (!err)
+		err = ag_seqstore_reserve(&seqs, first_seq);
+	if (err) {
+		ag_log_error("events: cannot use the state directory \"%s\": %s", state_dir,
+			     strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+	sink.seq = first_seq - 1;
+	sink.seq_limit = seqs.reserved;
+	sink.seq_reserve = reserve_seq;
+	sink.seq_ctx = &seqs;
+
 	err = ag_loss_open(ag_loader_drops_fd(l), &loss);
 	if (err) {
 		ag_log_error("events: cannot read the drop counters: %s", strerror(-err));
@@ -374,11 +410,16 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_IOERR;
 	if (sink.malformed)
 		ag_log_warn("events: %llu malformed records skipped", sink.malformed);
+	if (sink.seq_failed)
+		ag_log_warn("events: %llu events were numbered past the reserved seq; a crash "
+			    "before the next reservation could repeat their numbers",
+			    sink.seq_failed);
 	if (sink.journal_failed)
 		ag_log_warn("journal: %llu events not accepted by journald (last: %s)",
 			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
+	ag_seqstore_close(&seqs);
 	ag_loss_close(&loss);
 	ring_buffer__free(rb);
 	if (sink.out && sink.out != stdout)

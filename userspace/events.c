@@ -215,6 +215,24 @@ static void decode_time(struct ag_event *ev)
 	snprintf(ev->time, sizeof(ev->time), "%s.%09lldZ", date, ev->time_ns % 1000000000LL);
 }
 
+/*
+ * The next seq, reserving more on disk first when a store backs it. If the store fails the
+ * event still gets its number (losing an event would be worse than a number a crash might
+ * reuse); seq_failed counts such events for the daemon to report.
+ */
+static unsigned long long next_seq(struct ag_event_sink *s)
+{
+	if (s->seq_reserve && s->seq + 1 >= s->seq_limit) {
+		unsigned long long limit = s->seq_reserve(s->seq_ctx, s->seq + 1);
+
+		if (limit)
+			s->seq_limit = limit;
+		else
+			s->seq_failed++;
+	}
+	return ++s->seq;
+}
+
 /* Keys hold IPv4 addresses as ::ffff:a.b.c.d. */
 static bool is_v4_key(const __u8 *a)
 {
@@ -333,7 +351,7 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 				h->kind == AG_EV_EXEC ? "exec" : "open";
 		decode_file_target(ev, e);
 	}
-	ev->seq = ++s->seq;
+	ev->seq = next_seq(s);
 	decode_time(ev);
 	ev->decision = ag_verdict_name(h->verdict);
 	ev->mode = h->verdict == AG_WOULD_DENY ? "audit" : "enforce";
@@ -573,7 +591,7 @@ void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32
 	ev.synthetic = true;
 	ev.kind = "loss";
 	ev.operation = "ring-full";
-	ev.seq = ++s->seq;
+	ev.seq = next_seq(s);
 	decode_time(&ev);
 	ev.decision = ag_verdict_name(verdict);
 	ev.mode = verdict == AG_WOULD_DENY ? "audit" : "enforce";

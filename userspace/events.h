@@ -32,7 +32,15 @@ struct ag_event_sink {
 	char session[64];
 	char sandbox[4096];			/* cgroup path below the cgroup2 mount */
 	const char *operator_identity;		/* --identity, or NULL */
-	unsigned long long seq;
+	unsigned long long seq;			/* the last seq assigned */
+	/*
+	 * Optional: called before seq would pass seq_limit, to reserve more numbers durably;
+	 * returns the new limit, or 0 when it could not (counted in seq_failed; numbering goes on).
+	 */
+	unsigned long long seq_limit;
+	unsigned long long (*seq_reserve)(void *ctx, unsigned long long need);
+	void *seq_ctx;
+	unsigned long long seq_failed;
 	unsigned long long written;
 	unsigned long long malformed;		/* records too short or of unknown kind */
 	unsigned long long journal_failed;	/* events journald did not take */

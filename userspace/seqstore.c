@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "seqstore.h"
+
+/* mkdir -p: the state directory's parents may not exist on a minimal system. */
+static int make_dirs(const char *dir)
+{
+	char path[4096];
+	size_t i, n = strlen(dir);
+
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		path[i] = dir[i];
+	}
+	return 0;
+}
+
+int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next)
+{
+	char buf[32] = {};
+	ssize_t n;
+	int fd, err;
+
+	st->dirfd = -1;
+	st->reserved = 0;
+	err = make_dirs(dir);
+	if (err)
+		return err;
+	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0)
+		return -errno;
+	*next = 1;
+	fd = openat(st->dirfd, "seq", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	*next = strtoull(buf, NULL, 10);
+	if (!*next)
+		return -EINVAL;
+	st->reserved = *next;
+	return 0;
+}
+
+int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto)
+{
+	unsigned long long mark;
+	char buf[32];
+	int fd, n, err = 0;
+
+	if (upto < st->reserved)
+		return 0;
+	mark = (upto / AG_SEQ_BLOCK + 1) * AG_SEQ_BLOCK;
+	n = snprintf(buf, sizeof(buf), "%llu\n", mark);
+	fd = openat(st->dirfd, "seq.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, n) != n || fsync(fd))
+		err = -errno;
+	close(fd);
+	if (!err && renameat(st->dirfd, "seq.tmp", st->dirfd, "seq"))
+		err = -errno;
+	if (!err && fsync(st->dirfd))
+		err = -errno;
+	if (!err)
+		st->reserved = mark;
+	return err;
+}
+
+void ag_seqstore_close(struct ag_seqstore *st)
+{
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	st->dirfd = -1;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Event seq that no restart resets, kill -9 included: numbers are handed out from blocks
+ * reserved on disk first. The file holds the first number not yet reserved; a restart starts
+ * there. So seq is strictly increasing across restarts, and a crash can leave a gap (the rest
+ * of its block), never a repeat.
+ */
+#ifndef AG_SEQSTORE_H
+#define AG_SEQSTORE_H
+
+#define AG_SEQ_BLOCK 4096
+
+struct ag_seqstore {
+	int dirfd;			/* the state directory, or -1 */
+	unsigned long long reserved;	/* numbers below this are reserved on disk */
+};
+
+/* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */
+int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next);
+/* Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). */
+int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto);
+void ag_seqstore_close(struct ag_seqstore *st);
+
+#endif /* AG_SEQSTORE_H */
