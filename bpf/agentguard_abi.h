@@ -225,6 +225,15 @@ struct ag_drop_key {
 	__u32 rule;		/* as in ag_event_hdr.rule */
 };
 
+/*
+ * ag_decisions: every decision the hooks make, allows included, per CPU, at index
+ * kind * AG_VERDICTS + verdict. ag_ring_usage[i]: bytes waiting in ring i (0 the denial ring,
+ * 1 the other), written by the ag_ring_query program when userspace runs it (libbpf 1.1 has
+ * no ring-usage API).
+ */
+#define AG_VERDICTS		3
+#define AG_DECISION_SLOTS	((AG_EV_LOSS + 1) * AG_VERDICTS)
+
 /* An inode agentguard protects from the sandbox (its binary, policies, event file). */
 struct ag_inode_key {
 	__u64 dev;		/* inode->i_sb->s_dev, as the kernel encodes dev_t */

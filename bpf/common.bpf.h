@@ -87,6 +87,26 @@ static __always_inline __u64 ag_next_kseq(void)
 	return __sync_fetch_and_add(seq, 1) + 1;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AG_DECISION_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} ag_decisions SEC(".maps") __weak;
+
+/* Count one decision for the metrics (per-CPU: no atomic needed). */
+static __always_inline void ag_count_decision(__u32 kind, __u32 verdict)
+{
+	__u32 slot = kind * AG_VERDICTS + verdict;
+	__u64 *n;
+
+	if (slot >= AG_DECISION_SLOTS)
+		return;
+	n = bpf_map_lookup_elem(&ag_decisions, &slot);
+	if (n)
+		*n += 1;
+}
+
 /*
  * A record did not fit: count it by (kind, rule). If even the counter table is full the count
  * is lost, but the kseq gap still shows the consumer that something was.

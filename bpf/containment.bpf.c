@@ -148,6 +148,7 @@ static __always_inline void ag_contain_event(const struct ag_state *st, __u32 op
 	struct ag_event_contain *e;
 	__u64 kseq = ag_next_kseq();
 
+	ag_count_decision(AG_EV_CONTAINMENT, AG_DENY);
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, AG_RULE_BUILTIN | rule);
 	if (!e)

@@ -173,6 +173,7 @@ static __always_inline int ag_file_judge(struct file *file, __u32 op)
 		return 0;
 	want = ag_file_want(file);
 	verdict = ag_fs_decide(&st, file, want, &rule);
+	ag_count_decision(want & AG_FS_WANT_EXEC ? AG_EV_EXEC : AG_EV_FILE, verdict);
 	if (verdict == AG_ALLOW)
 		return 0;
 	ag_file_event(&st, file, op, want, verdict, rule);

@@ -112,6 +112,7 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 		return 0;
 	ag_net_judged_addr(orig, key.addr);
 	verdict = ag_net_decide(&st, &key, proto, port, &rule);
+	ag_count_decision(AG_EV_NETWORK, verdict);
 	if (verdict == AG_ALLOW)
 		return 1;
 	ag_net_event(&st, &key, orig, family, proto, port, op, verdict, rule);
@@ -221,4 +222,28 @@ int ag_bind6(struct bpf_sock_addr *ctx)
 	a[2] = ctx->user_ip6[2];
 	a[3] = ctx->user_ip6[3];
 	return ag_bind(ctx, (const __u8 *)a, AG_AF_INET6);
+}
+
+/*
+ * Ring usage for the metrics: userspace runs this with BPF_PROG_TEST_RUN (libbpf 1.1 has no
+ * ring-usage API). Never attached.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} ag_ring_usage SEC(".maps");
+
+SEC("syscall")
+int ag_ring_query(void *ctx)
+{
+	__u32 deny = 0, other = 1;
+	__u64 v;
+
+	v = bpf_ringbuf_query(&ag_deny_events, BPF_RB_AVAIL_DATA);
+	bpf_map_update_elem(&ag_ring_usage, &deny, &v, 0);
+	v = bpf_ringbuf_query(&ag_events, BPF_RB_AVAIL_DATA);
+	bpf_map_update_elem(&ag_ring_usage, &other, &v, 0);
+	return 0;
 }

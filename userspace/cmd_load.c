@@ -24,6 +24,7 @@
 #include "loader.h"
 #include "loss.h"
 #include "seqstore.h"
+#include "metrics.h"
 #include "log.h"
 #include "policy.h"
 #include "sink_journal.h"
@@ -118,6 +119,24 @@ static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 	return st->reserved;
 }
 
+/* Counters to the Prometheus textfile and status.json; a failure is logged, not fatal. */
+static void write_metrics(const struct ag_loader *l, struct ag_status *st, int dirfd,
+			  const struct ag_event_sink *sink, const struct ag_loss *loss,
+			  const char *metrics_path)
+{
+	int err;
+
+	if (ag_loader_metrics(l, &st->m))
+		return;
+	st->written = sink->written;
+	st->lost = loss->total;
+	err = ag_metrics_write_status(dirfd, st);
+	if (!err && metrics_path)
+		err = ag_metrics_write_prometheus(metrics_path, st);
+	if (err)
+		ag_log_warn("metrics: cannot write the status or metrics file: %s", strerror(-err));
+}
+
 /* Turn drop counts that grew into loss events, one per (kind, verdict, rule). */
 static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long long *since_ns)
 {
@@ -146,11 +165,14 @@ int cmd_load(int argc, char **argv)
 		{ "session", required_argument, NULL, 's' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
-	const char *state_dir = "/var/lib/agentguard";
+	const char *state_dir = "/var/lib/agentguard", *metrics_path = NULL;
+	struct ag_status st_info = {};
+	long long last_metrics_ns = 0;
 	struct ag_seqstore seqs = { .dirfd = -1 };
 	unsigned long long first_seq;
 	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true };
@@ -185,6 +207,9 @@ int cmd_load(int argc, char **argv)
 			break;
 		case 'S':
 			state_dir = optarg;
+			break;
+		case 'M':
+			metrics_path = optarg;
 			break;
 		case 'i':
 			sink.operator_identity = optarg;
@@ -386,6 +411,11 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 	loss_since_ns = wall_ns();
+	st_info.pid = getpid();
+	st_info.cgroup = cg.path;
+	st_info.policy_sha256 = c->sha256_hex;
+	st_info.started_ns = loss_since_ns;
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
 
 	while (!stop_requested) {
 		err = ring_buffer__poll(rb, 200);
@@ -396,6 +426,10 @@ int cmd_load(int argc, char **argv)
 		}
 		/* After the records that did fit: the loss event follows them in order. */
 		report_loss(&sink, &loss, &loss_since_ns);
+		if (wall_ns() - last_metrics_ns >= 1000000000LL) {
+			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
+			last_metrics_ns = wall_ns();
+		}
 		if (reopen_requested) {
 			reopen_requested = 0;
 			reopen_events(&sink, events_path, l);
@@ -406,6 +440,9 @@ int cmd_load(int argc, char **argv)
 	/* Drain what the kernel wrote before we were asked to stop, and account for the rest. */
 	ring_buffer__consume(rb);
 	report_loss(&sink, &loss, &loss_since_ns);
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
+	/* Enforcement ends with this process (until pinning, #10): the status file must not lie. */
+	unlinkat(seqs.dirfd, "status.json", 0);
 	if (sink.out && fflush(sink.out) && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
 	if (sink.malformed)

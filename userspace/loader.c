@@ -60,6 +60,9 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		bool lsm = bpf_program__type(prog) == BPF_PROG_TYPE_LSM;
 
 		bpf_program__set_autoload(prog, lsm ? opts->lsm : opts->cgroup);
+		/* The ring query runs by BPF_PROG_TEST_RUN only (see ag_loader_metrics). */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
+			bpf_program__set_autoload(prog, true);
 	}
 
 	err = agentguard__load(l->skel);
@@ -305,7 +308,8 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 
 	/* Cgroup programs first: the LSM programs then find them in place. */
 	bpf_object__for_each_program(prog, l->skel->obj) {
-		if (!bpf_program__autoload(prog) || bpf_program__type(prog) == BPF_PROG_TYPE_LSM)
+		if (!bpf_program__autoload(prog) || bpf_program__type(prog) == BPF_PROG_TYPE_LSM ||
+		    bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
 			continue;
 		err = attach_one(l, prog, sandbox->fd);
 		if (err)
@@ -364,6 +368,38 @@ int ag_loader_deny_ringbuf_fd(const struct ag_loader *l)
 int ag_loader_ringbuf_fd(const struct ag_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.ag_events);
+}
+
+int ag_loader_metrics(const struct ag_loader *l, struct ag_metrics *m)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts);
+	int ncpus = libbpf_num_possible_cpus(), fd, err;
+	__u64 *vals;
+	__u32 i, key;
+
+	memset(m, 0, sizeof(*m));
+	if (ncpus <= 0)
+		return -EINVAL;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	fd = bpf_map__fd(l->skel->maps.ag_decisions);
+	for (key = 0; key < AG_DECISION_SLOTS; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (i = 0; i < (__u32)ncpus; i++)
+			m->decisions[key] += vals[i];
+	}
+	free(vals);
+	err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.ag_ring_query), &topts);
+	if (err)
+		return -errno;
+	fd = bpf_map__fd(l->skel->maps.ag_ring_usage);
+	for (key = 0; key < 2; key++)
+		bpf_map_lookup_elem(fd, &key, &m->ring_used[key]);
+	m->ring_size = AG_RINGBUF_BYTES;
+	m->generation = l->state.generation_seq;
+	return 0;
 }
 
 int ag_loader_drops_fd(const struct ag_loader *l)

@@ -36,6 +36,15 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
 /* The denial ring (never crowded out by others) and the ring for every other event. */
 int ag_loader_deny_ringbuf_fd(const struct ag_loader *l);
 int ag_loader_ringbuf_fd(const struct ag_loader *l);
+struct ag_metrics {
+	__u64 decisions[AG_DECISION_SLOTS];	/* kind * AG_VERDICTS + verdict */
+	__u64 ring_used[2];			/* bytes waiting: denial ring, other ring */
+	__u64 ring_size;
+	__u32 generation;
+};
+
+/* Sum the per-CPU decision counters and query ring usage. */
+int ag_loader_metrics(const struct ag_loader *l, struct ag_metrics *m);
 /* The per-CPU drop counters (struct ag_drop_key -> __u64), for loss events. */
 int ag_loader_drops_fd(const struct ag_loader *l);
 /* Kernel memory (fdinfo memlock) of the active generation's tables, in bytes. */

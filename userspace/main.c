@@ -28,6 +28,7 @@ static void usage(FILE *f)
 	      "       [--json]   the decision the kernel would make, with rule and layer\n"
 	      "  probe [--json]   can this kernel enforce? (exit 0 yes, 69 no)\n"
 	      "  schema           print the policy language's JSON Schema (draft 2020-12)\n"
+	      "  status [--json] [--state-dir DIR]  is enforcement active? (exit 0 yes, 3 no)\n"
 	      "  version\n",
 	      f);
 }
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "explain"))
 		return cmd_explain(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "schema"))
 		return cmd_schema(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "metrics.h"
+
+static const char *const kinds[] = { "", "file", "exec", "network", "containment", "loss" };
+static const char *const verdicts[] = { "allow", "would-deny", "deny" };
+
+/* Write b to dirfd/name atomically: a reader sees the old file or the new one. */
+static int write_atomic(int dirfd, const char *name, const struct ag_buf *b)
+{
+	char tmp[4200];
+	int fd, err = 0;
+
+	if (b->oom)
+		return -ENOMEM;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, b->p, b->len) != (ssize_t)b->len)
+		err = -errno;
+	close(fd);
+	if (!err && renameat(dirfd, tmp, dirfd, name))
+		err = -errno;
+	return err;
+}
+
+int ag_metrics_write_prometheus(const char *path, const struct ag_status *s)
+{
+	struct ag_buf b = {};
+	unsigned int k, v;
+	int err;
+
+	ag_buf_puts(&b, "# HELP agentguard_decisions_total Decisions made in the kernel, by kind "
+			"and decision.\n# TYPE agentguard_decisions_total counter\n");
+	for (k = 1; k <= 4; k++)
+		for (v = 0; v < AG_VERDICTS; v++)
+			ag_buf_printf(&b, "agentguard_decisions_total{kind=\"%s\",decision=\"%s\"} "
+					  "%llu\n",
+				      kinds[k], verdicts[v],
+				      (unsigned long long)s->m.decisions[k * AG_VERDICTS + v]);
+	ag_buf_printf(&b, "# HELP agentguard_events_written_total Events written to the sinks.\n"
+			  "# TYPE agentguard_events_written_total counter\n"
+			  "agentguard_events_written_total %llu\n"
+			  "# HELP agentguard_events_lost_total Records that did not fit in their "
+			  "ring (reported as loss events).\n"
+			  "# TYPE agentguard_events_lost_total counter\n"
+			  "agentguard_events_lost_total %llu\n"
+			  "# HELP agentguard_ring_used_bytes Bytes waiting in each ring buffer.\n"
+			  "# TYPE agentguard_ring_used_bytes gauge\n"
+			  "agentguard_ring_used_bytes{ring=\"deny\"} %llu\n"
+			  "agentguard_ring_used_bytes{ring=\"other\"} %llu\n"
+			  "# HELP agentguard_ring_size_bytes Size of each ring buffer.\n"
+			  "# TYPE agentguard_ring_size_bytes gauge\n"
+			  "agentguard_ring_size_bytes %llu\n"
+			  "# HELP agentguard_policy_generation Policy generations installed.\n"
+			  "# TYPE agentguard_policy_generation gauge\n"
+			  "agentguard_policy_generation %u\n",
+		      s->written, s->lost, (unsigned long long)s->m.ring_used[0],
+		      (unsigned long long)s->m.ring_used[1], (unsigned long long)s->m.ring_size,
+		      s->m.generation);
+	err = write_atomic(AT_FDCWD, path, &b);
+	ag_buf_free(&b);
+	return err;
+}
+
+int ag_metrics_write_status(int dirfd, const struct ag_status *s)
+{
+	struct ag_buf b = {};
+	unsigned int k, v;
+	const char *sep = "";
+	int err;
+
+	ag_buf_printf(&b, "{\"pid\":%d,\"enforcing\":true,\"cgroup\":", s->pid);
+	ag_json_str(&b, s->cgroup, strlen(s->cgroup));
+	ag_buf_printf(&b, ",\"policy_sha256\":\"%s\",\"generation\":%u,\"started_ns\":%lld,"
+			  "\"events_written\":%llu,\"events_lost\":%llu,\"ring_used_bytes\":"
+			  "{\"deny\":%llu,\"other\":%llu},\"ring_size_bytes\":%llu,\"decisions\":{",
+		      s->policy_sha256, s->m.generation, s->started_ns, s->written, s->lost,
+		      (unsigned long long)s->m.ring_used[0], (unsigned long long)s->m.ring_used[1],
+		      (unsigned long long)s->m.ring_size);
+	for (k = 1; k <= 4; k++)
+		for (v = 0; v < AG_VERDICTS; v++) {
+			ag_buf_printf(&b, "%s\"%s/%s\":%llu", sep, kinds[k], verdicts[v],
+				      (unsigned long long)s->m.decisions[k * AG_VERDICTS + v]);
+			sep = ",";
+		}
+	ag_buf_puts(&b, "}}\n");
+	err = write_atomic(dirfd, "status.json", &b);
+	ag_buf_free(&b);
+	return err;
+}
