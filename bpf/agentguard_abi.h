@@ -130,6 +130,7 @@ enum ag_event_kind {
 	AG_EV_NETWORK = 3,
 	AG_EV_CONTAINMENT = 4,
 	AG_EV_LOSS = 5,		/* made by the consumer from ag_drops, never by the kernel */
+	AG_EV_LIFECYCLE = 6,	/* made by the consumer: enforcement started or stopped */
 };
 
 enum ag_event_op {

@@ -23,7 +23,7 @@ step "read  /workspace/README.md" agt read /workspace/README.md
 step "write /workspace/build/output.txt" agt write /workspace/build/output.txt "built by the agent"
 step "read  /root/.ssh/id_ed25519 (a credential)" agt read /root/.ssh/id_ed25519
 step "read  it again through a symlink in the workspace" agt read /workspace/innocent-link
-step "overwrite /usr/local/bin/agt (a system binary)" agt open /usr/local/bin/agt w
+step "overwrite /usr/local/bin/agbench (a system binary)" agt open /usr/local/bin/agbench w
 step "connect 127.0.0.1:8080 (the project's API)" agt connect 127.0.0.1 8080
 step "connect 127.0.0.1:9090 (not in the policy)" agt connect 127.0.0.1 9090
 step "connect ::ffff:127.0.0.1:9090 (same, via IPv6)" agt connect ::ffff:127.0.0.1 9090

@@ -411,6 +411,13 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 	loss_since_ns = wall_ns();
+	{
+		char detail[4400];
+
+		snprintf(detail, sizeof(detail), "enforcing %d polic%s on cgroup %s", n_files,
+			 n_files == 1 ? "y" : "ies", cg.path);
+		ag_event_sink_lifecycle(&sink, "start", detail);
+	}
 	st_info.pid = getpid();
 	st_info.cgroup = cg.path;
 	st_info.policy_sha256 = c->sha256_hex;
@@ -440,6 +447,9 @@ int cmd_load(int argc, char **argv)
 	/* Drain what the kernel wrote before we were asked to stop, and account for the rest. */
 	ring_buffer__consume(rb);
 	report_loss(&sink, &loss, &loss_since_ns);
+	ag_event_sink_lifecycle(&sink, "stop",
+				status == AG_EXIT_OK ? "stopped on request; enforcement ends now" :
+						       "stopped on an error; enforcement ends now");
 	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
 	/* Enforcement ends with this process (until pinning, #10): the status file must not lie. */
 	unlinkat(seqs.dirfd, "status.json", 0);

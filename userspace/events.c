@@ -24,6 +24,8 @@ static const char *kind_name(__u32 kind)
 		return "containment";
 	case AG_EV_LOSS:
 		return "loss";
+	case AG_EV_LIFECYCLE:
+		return "lifecycle";
 	}
 	return NULL;
 }
@@ -321,8 +323,8 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 		return -EINVAL;
 	memcpy(h, data, sizeof(*h));
 	ev->kind = kind_name(h->kind);
-	/* The kernel never writes loss records: one claiming to be is malformed. */
-	if (!ev->kind || h->kind == AG_EV_LOSS)
+	/* The kernel never writes loss or lifecycle records: one claiming to be is malformed. */
+	if (!ev->kind || h->kind == AG_EV_LOSS || h->kind == AG_EV_LIFECYCLE)
 		return -EINVAL;
 	if (h->kind == AG_EV_CONTAINMENT) {
 		if (size < sizeof(ev->contain))
@@ -609,4 +611,27 @@ void ag_event_sink_free(struct ag_event_sink *s)
 {
 	ag_buf_free(&s->buf);
 	ag_buf_free(&s->jbuf);
+}
+
+void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, const char *detail)
+{
+	struct timespec bt;
+	struct ag_event ev;
+
+	memset(&ev, 0, offsetof(struct ag_event, contain));
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	ev.hdr.kind = AG_EV_LIFECYCLE;
+	ev.hdr.rule = AG_RULE_NONE;
+	ev.hdr.generation_seq = s->generation;
+	ev.hdr.boot_ns = (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+	ev.synthetic = true;
+	ev.kind = "lifecycle";
+	ev.operation = operation;
+	ev.seq = next_seq(s);
+	decode_time(&ev);
+	ev.decision = "allow";
+	ev.mode = "enforce";
+	ev.policy_sha256 = s->policy ? s->policy->sha256_hex : "";
+	field_str(&ev, "detail", "DETAIL", detail, strlen(detail));
+	dispatch(s, &ev);
 }

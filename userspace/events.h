@@ -123,6 +123,11 @@ int ag_event_sink_handle(void *ctx, void *data, size_t size);
  * Emit a "loss" event through every sink: count records of kind and verdict, decided by rule,
  * did not fit in their ring since since_ns (wall clock). In order with the other events.
  */
+/*
+ * Emit a "lifecycle" event (operation "start" or "stop") through every sink: enforcement began
+ * or ended, so an operator sees when agentguard was switched off. detail is free text.
+ */
+void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, const char *detail);
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
 			unsigned long long count, long long since_ns);
 /* Decodes one record and formats it as JSON into s->buf; 0, -EINVAL or -ENOMEM. For tests. */

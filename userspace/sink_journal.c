@@ -82,6 +82,8 @@ static const char *message_id(__u32 kind)
 		return AG_MSGID_NETWORK;
 	case AG_EV_LOSS:
 		return AG_MSGID_LOSS;
+	case AG_EV_LIFECYCLE:
+		return AG_MSGID_LIFECYCLE;
 	}
 	return AG_MSGID_CONTAINMENT;
 }

@@ -81,6 +81,7 @@ static const char *errname(int e)
 	case ENOEXEC: return "ENOEXEC";
 	case EBUSY: return "EBUSY";
 	case ESRCH: return "ESRCH";
+	case ETXTBSY: return "ETXTBSY";
 	case ENOSYS: return "ENOSYS";
 	case ENXIO: return "ENXIO";
 	case ENODEV: return "ENODEV";

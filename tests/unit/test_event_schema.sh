@@ -169,6 +169,14 @@ loss = {"schema_version": 1, "seq": 1001, "kseq": None, "time": "2026-11-24T05:2
         "policy": {"name": "loss", "sha256": "0" * 64, "generation": 1}}
 check("accepts-loss-event", first_error(loss) is None, str(first_error(loss)))
 d = copy.deepcopy(loss); d["target"]["count"] = 0; rejects("loss-count-zero", d)
+life = {"schema_version": 1, "seq": 1, "kseq": None, "time": "2026-11-24T05:27:48.046849618Z",
+        "host": "h", "session": "s", "sandbox": "/agtest", "identity": None, "process": None,
+        "kind": "lifecycle", "operation": "start",
+        "target": {"detail": "enforcing 1 policy on cgroup /sys/fs/cgroup/agtest"},
+        "decision": "allow", "mode": "enforce", "rule": {"id": None, "layer": None},
+        "policy": {"name": None, "sha256": "0" * 64, "generation": 1}}
+check("accepts-lifecycle-event", first_error(life) is None, str(first_error(life)))
+d = copy.deepcopy(life); d["operation"] = "pause"; rejects("lifecycle-unknown-operation", d)
 
 # (e) every field the schema names is documented in docs/events.md.
 md = open(events_md).read()
@@ -178,7 +186,7 @@ for sub in ("identity", "process", "rule", "policy"):
     if "oneOf" in node:  # nullable (loss events): the object alternative
         node = next(o for o in node["oneOf"] if o.get("type") == "object")
     keys |= set(node["properties"])
-for t in ("file_target", "network_target", "loss_target"):
+for t in ("file_target", "network_target", "loss_target", "lifecycle_target"):
     keys |= set(schema["$defs"][t]["properties"])
 for c in schema["$defs"]["containment_target"]["allOf"]:
     keys |= set(c["then"]["properties"]["target"]["properties"])
