@@ -87,6 +87,13 @@ guest-bins: $(GUEST_HELPERS) vm-helpers
 include vm/vm.mk
 -include tests/unit/unit.mk
 
+# Host-native benchmarks (make bench): link the same library objects as the tests.
+BENCH_BINS := $(BUILD)/bench/connect_bench
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LIBS)
+
 # Compiler unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile
 $(BUILD)/tests/unit/test_compile: tests/unit/test_compile.c $(LIB_OBJS)
@@ -120,7 +127,7 @@ demo: deps
 
 .PHONY: bench
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)bench/run
 
 .PHONY: clean
