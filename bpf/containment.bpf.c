@@ -269,12 +269,15 @@ int BPF_PROG(ag_inode_permission, struct inode *inode, int mask, int ret)
 
 	if (ret)
 		return ret;
-	/* Path walks ask MAY_EXEC on every directory: stay cheap for those. */
-	if (!(mask & (MAY_WRITE | MAY_APPEND | MAY_READ)))
+	/*
+	 * Hot path (every open and path walk): reads matter only on bpffs, so they leave after
+	 * one field load, before the sandbox check.
+	 */
+	magic = inode->i_sb->s_magic;
+	if (!(mask & (MAY_WRITE | MAY_APPEND)) && magic != BPF_FS_MAGIC)
 		return 0;
 	if (!ag_current_governed(&st))
 		return 0;
-	magic = inode->i_sb->s_magic;
 	if (magic == CGROUP2_SUPER_MAGIC && (mask & (MAY_WRITE | MAY_APPEND)))
 		return ag_cgroup_write(&st, inode);
 	if (magic == CGROUP_SUPER_MAGIC_V1 && (mask & (MAY_WRITE | MAY_APPEND)))
