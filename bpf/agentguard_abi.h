@@ -139,6 +139,7 @@ enum ag_event_op {
 	AG_OP_RECEIVE = 3,	/* file: an fd received by SCM_RIGHTS or pidfd_getfd */
 	AG_OP_SENDMSG = 4,	/* network: sendto/sendmsg with an address (unconnected UDP) */
 	AG_OP_BIND = 5,		/* network: bind() to a non-loopback address */
+	AG_OP_LISTEN = 6,	/* network: listen() on a socket not bound to loopback */
 	/* Containment (struct ag_event_contain); arg0/arg1/name as noted. */
 	AG_OP_CAPABLE = 10,	/* arg0: capability number */
 	AG_OP_CGROUP_WRITE = 11,	/* name: cgroup file; target_cgid: its cgroup */

@@ -30,6 +30,12 @@ char LICENSE[] SEC("license") = "GPL";
 #define F_SETOWN_EX		15
 #define FIOSETOWN		0x8901		/* uapi asm-generic/sockios.h */
 #define SIOCSPGRP		0x8902
+#define FIOASYNC		0x5452		/* uapi asm-generic/ioctls.h */
+#define TIOCSTI			0x5412
+#define TIOCSPGRP		0x5410
+#define TIOCLINUX		0x541C
+#define F_SETFL			4
+#define AG_O_ASYNC		020000		/* uapi asm-generic/fcntl.h FASYNC */
 #define PTRACE_MODE_NOAUDIT	0x04		/* ptrace.h: a probe (ps, /proc), not an attempt */
 #define BINFMTFS_MAGIC		0x42494e4d	/* uapi magic.h */
 #define CGROUP_SUPER_MAGIC_V1	0x27e0eb	/* uapi magic.h: CGROUP_SUPER_MAGIC */
@@ -525,7 +531,8 @@ int BPF_PROG(ag_file_fcntl, struct file *file, unsigned int cmd, unsigned long a
 
 	if (ret)
 		return ret;
-	if (cmd != F_SETOWN && cmd != F_SETOWN_EX)
+	/* O_ASYNC makes a tty signal its foreground group, which may be outside: refused. */
+	if (cmd != F_SETOWN && cmd != F_SETOWN_EX && !(cmd == F_SETFL && (arg & AG_O_ASYNC)))
 		return 0;
 	if (!ag_current_governed(&st))
 		return 0;
@@ -534,19 +541,36 @@ int BPF_PROG(ag_file_fcntl, struct file *file, unsigned int cmd, unsigned long a
 	return ag_contain_deny(&st, AG_OP_SETOWN, AG_BR_PROCESS, cmd, owner, 0, NULL);
 }
 
-/* The same owners can be set with ioctl on sockets and ttys, bypassing fcntl: refused. */
-SEC("lsm/file_ioctl")
-int BPF_PROG(ag_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+/*
+ * ioctls that aim signals or input at other processes, refused for sandbox tasks: setting a
+ * SIGIO owner (FIOSETOWN, SIOCSPGRP) or turning SIGIO on (FIOASYNC: a tty then signals its
+ * foreground group, possibly outside), faking terminal input (TIOCSTI, TIOCLINUX) and moving
+ * a terminal's foreground group (TIOCSPGRP). Both entry points: a 32-bit ioctl() from a 64-bit
+ * process (int $0x80) runs file_ioctl_compat, not file_ioctl.
+ */
+static __always_inline int ag_ioctl(unsigned int cmd)
 {
 	struct ag_state st;
 
-	if (ret)
-		return ret;
-	if (cmd != FIOSETOWN && cmd != SIOCSPGRP)
+	if (cmd != FIOSETOWN && cmd != SIOCSPGRP && cmd != FIOASYNC && cmd != TIOCSTI &&
+	    cmd != TIOCSPGRP && cmd != TIOCLINUX)
 		return 0;
 	if (!ag_current_governed(&st))
 		return 0;
 	return ag_contain_deny(&st, AG_OP_SETOWN, AG_BR_PROCESS, cmd, 0, 0, NULL);
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(ag_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? ret : ag_ioctl(cmd);
+}
+
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(ag_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	return ret ? ret : ag_ioctl(cmd);
 }
 
 /*

@@ -247,3 +247,50 @@ int ag_ring_query(void *ctx)
 	bpf_map_update_elem(&ag_ring_usage, &other, &v, 0);
 	return 0;
 }
+
+/*
+ * listen() binds an unbound socket to the wildcard itself, without running the bind hooks: so
+ * listening is judged too. Loopback only, as for bind. An LSM program (guest kernels).
+ */
+SEC("lsm/socket_listen")
+int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
+{
+	struct ag_net_key key = { .prefixlen = 128 };
+	struct sock *sk = sock->sk;
+	struct ag_state st;
+	__u8 a[16] = {};
+	__u16 family;
+	__u32 v4;
+	int i;
+
+	if (ret)
+		return ret;
+	if (!sk || ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family == AG_AF_INET) {
+		v4 = sk->__sk_common.skc_rcv_saddr;
+		__builtin_memcpy(&a[12], &v4, 4);
+		a[10] = a[11] = 0xff;
+		if (a[12] == 127)
+			return 0;
+	} else if (family == AG_AF_INET6) {
+		bool lo = true;
+
+		for (i = 0; i < 16; i++)
+			a[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8[i];
+		for (i = 0; i < 15; i++)
+			lo = lo && !a[i];
+		if ((lo && a[15] == 1) || (!(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] |
+					     a[8] | a[9]) &&
+					   a[10] == 0xff && a[11] == 0xff && a[12] == 127))
+			return 0;
+	} else {
+		return 0;	/* unix and the rest: not inbound network */
+	}
+	for (i = 0; i < 16; i++)
+		key.addr[i] = a[i];
+	ag_net_event(&st, &key, a, family, AG_NET_TCP, sk->__sk_common.skc_num,
+		     AG_OP_LISTEN, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
+	return -EPERM;
+}

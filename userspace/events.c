@@ -341,6 +341,7 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 		memcpy(&e, data, sizeof(e));
 		ev->operation = h->op == AG_OP_SENDMSG ? "sendmsg" :
 				h->op == AG_OP_BIND    ? "bind" :
+				h->op == AG_OP_LISTEN  ? "listen" :
 							 "connect";
 		decode_net_target(ev, &e);
 	} else {

@@ -87,6 +87,13 @@ expect affinity_daemon_denied EPERM inside agt affinity "$AG_PID"
 expect renice_self_ok ok inside sh -c 'agt setnice 0 5'
 expect ioctl_setown_denied EPERM inside agt ioctl-setown "$AG_PID"
 expect ioctl_setown_outside_ok ok agt ioctl-setown "$OUTSIDE_PID"
+# The 32-bit entry runs file_ioctl_compat, not file_ioctl: both are hooked.
+expect ioctl32_setown_denied EPERM inside agt ioctl32-setown "$AG_PID"
+expect ioctl32_setown_outside_ok ok agt ioctl32-setown "$OUTSIDE_PID"
+expect o_async_denied EPERM inside agt async
+expect o_async_outside_ok ok agt async
+expect tiocsti_denied EPERM inside agt tiocsti
+expect_event tiocsti_event '"operation":"fcntl-setown","target":{"command":"0x5412"'
 # ps-style probes (/proc/PID/stat asks PTRACE_MODE_NOAUDIT) of outside processes make no
 # event each; a real attempt (environ) does, which shows the check can see such events.
 before=$(wc -l <"$AG_EVENTS")

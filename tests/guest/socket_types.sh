@@ -43,4 +43,9 @@ expect alg EPERM inside agt socket 38 5 0
 expect netlink_audit EPERM inside agt socket 16 3 9
 expect netlink_audit_outside_ok ok agt socket 16 3 9
 expect_event socket_event '"operation":"socket-create"' '"id":"builtin:socket-type"'
+# listen() without bind() would listen on 0.0.0.0 without running the bind hooks.
+expect listen_unbound_denied EPERM inside agt listen-any
+expect_event listen_event '"operation":"listen"' '"id":"builtin:inbound"'
+expect listen_unbound_outside_ok ok agt listen-any
+expect listen_loopback_ok listening sh -c 'echo $$ > '"$AG_CG"'/cgroup.procs; agt serve 127.0.0.1 7300 0'
 stop_agentguard

@@ -32,6 +32,10 @@
  *   agt setnice PID N            setpriority(2)
  *   agt affinity PID             sched_setaffinity(2) to CPU 0
  *   agt ioctl-setown PID         ioctl(FIOSETOWN) on a new socket, owner PID
+ *   agt ioctl32-setown PID       the same through the 32-bit entry (int $0x80: compat_ioctl)
+ *   agt async                    fcntl(F_SETFL, O_ASYNC) on a new socket
+ *   agt tiocsti                  ioctl(TIOCSTI) on a new pty master
+ *   agt listen-any               listen() on a TCP socket never bound (the kernel binds 0.0.0.0)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -472,6 +476,36 @@ int main(int argc, char **argv)
 		int s = socket(AF_INET, SOCK_DGRAM, 0), owner = atoi(argv[2]);
 
 		return ok_or_fail(ioctl(s, FIOSETOWN, &owner));
+	}
+	if (argc == 3 && !strcmp(argv[1], "ioctl32-setown")) {
+		/* 32-bit ioctl(2) is number 54 on the ia32 entry; the arg must fit 32 bits. */
+		static int owner;
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+		long r;
+
+		owner = atoi(argv[2]);
+		asm volatile("int $0x80" : "=a"(r) : "a"(54), "b"(s), "c"(FIOSETOWN), "d"(&owner)
+			     : "memory");
+		errno = r < 0 ? (int)-r : 0;
+		return ok_or_fail(r < 0 ? -1 : 0);
+	}
+	if (argc == 2 && !strcmp(argv[1], "async")) {
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+		return ok_or_fail(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_ASYNC));
+	}
+	if (argc == 2 && !strcmp(argv[1], "tiocsti")) {
+		int m = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+		char c = 'x';
+
+		if (m < 0)
+			return fail();
+		return ok_or_fail(ioctl(m, TIOCSTI, &c));
+	}
+	if (argc == 2 && !strcmp(argv[1], "listen-any")) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		return ok_or_fail(listen(s, 1));
 	}
 	fprintf(stderr, "usage: see the comment at the top of tests/helpers/agt.c\n");
 	return 2;
