@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -288,6 +290,58 @@ static int attach_one(struct ag_loader *l, struct bpf_program *prog, int cgroup_
 	return 0;
 }
 
+/*
+ * Is a process in the sandbox governed by the LSM programs? A child enters the sandbox and asks
+ * for a BPF map, which containment refuses there (CAP_BPF is withheld) and root gets anywhere
+ * else. Its event names the command "ag-selftest".
+ */
+static int child_is_governed(const struct ag_cgroup *sandbox)
+{
+	int status, fd;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		prctl(PR_SET_NAME, "ag-selftest");
+		if (ag_cgroup_enter(sandbox, getpid()))
+			_exit(2);
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
+		_exit(fd < 0 && errno == EPERM ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		return -ECHILD;
+	return WEXITSTATUS(status) == 0;
+}
+
+/*
+ * The LSM programs compare the task's ancestor at sandbox_level, an absolute level. The path
+ * below the cgroup2 mount gives it, except inside a cgroup namespace (a container), where the
+ * mount's root is not the hierarchy's: then every LSM program would govern nothing. So verify,
+ * and if needed find the level that works; never report enforcement that is not there.
+ */
+static int verify_scope(struct ag_loader *l, const struct ag_cgroup *sandbox)
+{
+	__u32 level, first = l->state.sandbox_level;
+	int governed, err;
+
+	governed = child_is_governed(sandbox);
+	if (governed)
+		return governed < 0 ? governed : 0;
+	for (level = 1; level <= 64; level++) {
+		if (level == first)
+			continue;
+		l->state.sandbox_level = level;
+		err = write_state(l);
+		if (err)
+			return err;
+		governed = child_is_governed(sandbox);
+		if (governed)
+			return governed < 0 ? governed : 0;
+	}
+	return -ENOTRECOVERABLE;
+}
+
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 {
 	struct bpf_program *prog;
@@ -322,7 +376,7 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 		if (err)
 			return err;
 	}
-	return 0;
+	return l->opts.lsm ? verify_scope(l, sandbox) : 0;
 }
 
 static int fd_memlock(int fd, unsigned long long *bytes)

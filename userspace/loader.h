@@ -30,7 +30,9 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
 int ag_loader_protect(struct ag_loader *l, const char *path);
 /*
  * Scope to the sandbox and attach every loaded program. Also caps the sandbox's nesting
- * (cgroup.max.depth), which the containment programs rely on.
+ * (cgroup.max.depth), which the containment programs rely on. With the LSM programs, verifies
+ * that a process in the sandbox is governed (finding the absolute cgroup level inside a cgroup
+ * namespace); -ENOTRECOVERABLE if it cannot be.
  */
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
 /* The denial ring (never crowded out by others) and the ring for every other event. */

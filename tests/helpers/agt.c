@@ -36,6 +36,8 @@
  *   agt async                    fcntl(F_SETFL, O_ASYNC) on a new socket
  *   agt tiocsti                  ioctl(TIOCSTI) on a new pty master
  *   agt listen-any               listen() on a TCP socket never bound (the kernel binds 0.0.0.0)
+ *   agt cgns CMD...              new cgroup + mount namespace, cgroup2 remounted on
+ *                                /sys/fs/cgroup (a container's view), then exec CMD
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -501,6 +503,18 @@ int main(int argc, char **argv)
 		if (m < 0)
 			return fail();
 		return ok_or_fail(ioctl(m, TIOCSTI, &c));
+	}
+	if (argc >= 3 && !strcmp(argv[1], "cgns")) {
+		if (unshare(CLONE_NEWCGROUP | CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			return fail();
+		mkdir("/tmp/agt-cgmnt", 0755);
+		if (mount("none", "/tmp/agt-cgmnt", "cgroup2", 0, NULL) ||
+		    umount2("/sys/fs/cgroup", MNT_DETACH) ||
+		    mount("/tmp/agt-cgmnt", "/sys/fs/cgroup", NULL, MS_MOVE, NULL))
+			return fail();
+		execvp(argv[2], argv + 2);
+		return fail();
 	}
 	if (argc == 2 && !strcmp(argv[1], "listen-any")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
