@@ -356,6 +356,23 @@ static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
 		out[12 + i] = a[v4 + i];
 }
 
+/*
+ * Inbound is allowed on loopback only: 127.0.0.0/8 (as ::ffff:127.x.y.z) and ::1. a is a
+ * 16-byte address, IPv4 in its mapped form. The one definition bind and listen both use.
+ */
+static __always_inline int ag_addr_is_loopback(const __u8 *a)
+{
+	int i, zero10 = 1;
+
+	for (i = 0; i < 10; i++)
+		zero10 = zero10 && !a[i];
+	if (!zero10)
+		return 0;
+	if (a[10] == 0xff && a[11] == 0xff)
+		return a[12] == 127;
+	return !(a[10] | a[11] | a[12] | a[13] | a[14]) && a[15] == 1;
+}
+
 /* Segments are disjoint: the first that covers (proto, port) decides, else the fallback. */
 static __always_inline __u8 ag_net_val_verdict(const struct ag_net_val *v, __u8 proto, __u16 port,
 					       __u32 *rule)

@@ -169,6 +169,7 @@ static __always_inline int ag_file_judge(struct file *file, __u32 op)
 	__u32 want, rule;
 	__u8 verdict;
 
+	/* No state is impossible (ARRAY index 0) and means no sandbox: nothing to judge. */
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
 	want = ag_file_want(file);

@@ -175,21 +175,9 @@ static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, 
 	struct ag_net_key key = { .prefixlen = 128 };
 	struct ag_state st;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
-	bool loopback;
 	int i;
 
-	if (family == AG_AF_INET)
-		loopback = orig[12] == 127;
-	else {
-		loopback = true;
-		for (i = 0; i < 15; i++)
-			loopback = loopback && !orig[i];
-		loopback = (loopback && orig[15] == 1) ||
-			   (!(orig[0] | orig[1] | orig[2] | orig[3] | orig[4] | orig[5] | orig[6] |
-			      orig[7] | orig[8] | orig[9]) &&
-			    orig[10] == 0xff && orig[11] == 0xff && orig[12] == 127);
-	}
-	if (loopback)
+	if (ag_addr_is_loopback(orig))
 		return 1;
 	/* An ARRAY lookup of index 0 cannot fail; if it did, deny without an event. */
 	if (ag_read_state(&st))
@@ -265,6 +253,7 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 
 	if (ret)
 		return ret;
+	/* No state is impossible (ARRAY index 0) and means no sandbox: nothing to judge. */
 	if (!sk || ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
 	family = sk->__sk_common.skc_family;
@@ -272,22 +261,14 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 		v4 = sk->__sk_common.skc_rcv_saddr;
 		__builtin_memcpy(&a[12], &v4, 4);
 		a[10] = a[11] = 0xff;
-		if (a[12] == 127)
-			return 0;
 	} else if (family == AG_AF_INET6) {
-		bool lo = true;
-
 		for (i = 0; i < 16; i++)
 			a[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8[i];
-		for (i = 0; i < 15; i++)
-			lo = lo && !a[i];
-		if ((lo && a[15] == 1) || (!(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] |
-					     a[8] | a[9]) &&
-					   a[10] == 0xff && a[11] == 0xff && a[12] == 127))
-			return 0;
 	} else {
 		return 0;	/* unix and the rest: not inbound network */
 	}
+	if (ag_addr_is_loopback(a))
+		return 0;
 	for (i = 0; i < 16; i++)
 		key.addr[i] = a[i];
 	ag_net_event(&st, &key, a, family, AG_NET_TCP, sk->__sk_common.skc_num,

@@ -52,13 +52,16 @@ expect dev_mem_denied EPERM inside agt open /dev/mem r
 
 # The kernel: bpf(), perf, module autoload through socket(), sysctls.
 # bpf() stops at capable(CAP_BPF) on 6.1 and at lsm/bpf on 6.12: either way denied and reported.
+mark_events
 expect bpf_denied EPERM inside agt bpf
 expect_event_any bpf_event '"capability":"CAP_BPF"' '"operation":"bpf"'
 expect bpf_outside_ok ok agt bpf
 # Debian's perf_event_paranoid=3 gate asks for a capability first and answers EACCES.
+mark_events
 expect perf_denied EACCES inside agt perf
 expect_event_any perf_event '"operation":"perf-event-open"' '"capability":"CAP_PERFMON"' '"capability":"CAP_SYS_ADMIN"'
 expect perf_outside_ok ok agt perf
+AG_MARK=0
 # socket(AF_APPLETALK) would ask the kernel to load net-pf-5; the socket-type allow-list now
 # refuses it before any module request.
 expect socket_family_autoload_denied EPERM inside agt socket 5 2

@@ -83,15 +83,21 @@ expect_no_event() {
 	fi
 }
 
+# mark_events: later expect_event_any calls look only at events written after this point.
+mark_events() {
+	AG_MARK=$(wc -l <"$AG_EVENTS")
+}
+
 # expect_event_any NAME FIXED-STRING...: an event line containing at least one of the strings
 # arrives within 5 s (for actions that different kernels stop at different, documented gates).
+# After mark_events, only events newer than the mark count.
 expect_event_any() {
 	_n=$1
 	shift
 	_i=0
 	while [ $_i -lt 50 ]; do
 		for _s in "$@"; do
-			if grep -qF -e "$_s" "$AG_EVENTS"; then
+			if tail -n +$((${AG_MARK:-0} + 1)) "$AG_EVENTS" | grep -qF -e "$_s"; then
 				pass "$_n"
 				return 0
 			fi

@@ -373,6 +373,34 @@ static void test_duplicate_policy_names_refused(void **state)
 	unbuild(&b);
 }
 
+static void test_loopback_definition(void **state)
+{
+	static const char *const yes[] = { "127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.2" };
+	static const char *const no[] = { "0.0.0.0", "10.0.0.1", "128.0.0.1", "::", "::2",
+					  "::127.0.0.1", "2001:db8::1", "fe80::1" };
+	__u8 a[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		memset(a, 0, sizeof(a));
+		if (inet_pton(AF_INET, yes[i], a + 12) == 1)
+			a[10] = a[11] = 0xff;
+		else
+			assert_int_equal(inet_pton(AF_INET6, yes[i], a), 1);
+		if (!ag_addr_is_loopback(a))
+			fail_msg("%s should be loopback", yes[i]);
+	}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		memset(a, 0, sizeof(a));
+		if (inet_pton(AF_INET, no[i], a + 12) == 1)
+			a[10] = a[11] = 0xff;
+		else
+			assert_int_equal(inet_pton(AF_INET6, no[i], a), 1);
+		if (ag_addr_is_loopback(a))
+			fail_msg("%s should not be loopback", no[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_net_ports_and_protocols),
 		cmocka_unit_test(test_ipv6_forms_carrying_ipv4),
 		cmocka_unit_test(test_unspecified_is_loopback),
+		cmocka_unit_test(test_loopback_definition),
 		cmocka_unit_test(test_net_layers),
 		cmocka_unit_test(test_port_segment_bound),
 		cmocka_unit_test(test_domain_rules_refused),
