@@ -140,6 +140,7 @@ enum ag_event_op {
 	AG_OP_SENDMSG = 4,	/* network: sendto/sendmsg with an address (unconnected UDP) */
 	AG_OP_BIND = 5,		/* network: bind() to a non-loopback address */
 	AG_OP_LISTEN = 6,	/* network: listen() on a socket not bound to loopback */
+	AG_OP_EGRESS_DROP = 7,	/* network: a packet dropped on egress (source routing) */
 	/* Containment (struct ag_event_contain); arg0/arg1/name as noted. */
 	AG_OP_CAPABLE = 10,	/* arg0: capability number */
 	AG_OP_CGROUP_WRITE = 11,	/* name: cgroup file; target_cgid: its cgroup */
@@ -169,6 +170,7 @@ enum ag_event_op {
 	AG_OP_PROTECTED_UNLINK = 35,	/* arg0: dev; arg1: inode */
 	AG_OP_TASK_CHANGE = 36,	/* arg0: what (AG_TASK_*); arg1: target pid */
 	AG_OP_SOCKET_CREATE = 37,	/* arg0: family; arg1: type << 16 | protocol */
+	AG_OP_SETSOCKOPT = 38,	/* arg0: level; arg1: option name */
 };
 
 /*
@@ -194,6 +196,7 @@ enum ag_builtin_rule {
 	AG_BR_FD_RECEIVE = 14,	/* fds passed in that the sandbox could not have opened */
 	AG_BR_SOCKET_TYPE = 15,	/* socket families, types and protocols outside the allow-list */
 	AG_BR_INBOUND = 16,	/* bind (and so listen) anywhere but loopback */
+	AG_BR_SOURCE_ROUTE = 17,	/* IPv4 options and IPv6 routing headers on egress */
 	AG_BR_COUNT,
 };
 
@@ -371,6 +374,40 @@ static __always_inline int ag_addr_is_loopback(const __u8 *a)
 	if (a[10] == 0xff && a[11] == 0xff)
 		return a[12] == 127;
 	return !(a[10] | a[11] | a[12] | a[13] | a[14]) && a[15] == 1;
+}
+
+/*
+ * spec.network.inbound in effect (every layer allows it): local addresses beyond loopback the
+ * sandbox may bind and listen on. AG_INBOUND_MAX slots per generation in the ag_inbound ARRAY,
+ * at generation * AG_INBOUND_MAX; unused slots are zero.
+ */
+#define AG_INBOUND_MAX 16
+struct ag_inbound {
+	__u8 addr[16];		/* IPv4 as ::ffff:a.b.c.d; host bits zero */
+	__u8 prefixlen;		/* on the 128 bits */
+	__u8 proto;		/* AG_NET_TCP | AG_NET_UDP bit mask; 0: an unused slot */
+	__u16 port_lo;		/* inclusive, host byte order */
+	__u16 port_hi;
+	__u16 pad;
+	__u32 rule;		/* the lowest layer's rule that allows it */
+};
+
+/* Does the inbound entry e allow binding (or listening on) address a, port, proto? */
+static __always_inline int ag_inbound_match(const struct ag_inbound *e, const __u8 *a, __u8 proto,
+					    __u16 port)
+{
+	__u32 i, bits;
+
+	if (!(e->proto & proto) || port < e->port_lo || port > e->port_hi)
+		return 0;
+	for (i = 0; i < 16; i++) {
+		bits = e->prefixlen > i * 8 ? e->prefixlen - i * 8 : 0;
+		if (bits >= 8 && a[i] != e->addr[i])
+			return 0;
+		if (bits > 0 && bits < 8 && ((a[i] ^ e->addr[i]) & (0xff00 >> bits) & 0xff))
+			return 0;
+	}
+	return 1;
 }
 
 /* Segments are disjoint: the first that covers (proto, port) decides, else the fallback. */

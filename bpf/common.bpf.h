@@ -138,6 +138,21 @@ static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
 		__rec;                                                                \
 	})
 
+/* Fill what every event has but the process: callers without a process context use this. */
+static __always_inline void ag_fill_hdr_noproc(struct ag_event_hdr *h, __u64 kseq, __u32 kind,
+					       __u32 op, __u8 verdict, __u32 rule,
+					       const struct ag_state *st)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	h->kseq = kseq;
+	h->boot_ns = bpf_ktime_get_boot_ns();
+	h->kind = kind;
+	h->op = op;
+	h->rule = rule;
+	h->generation_seq = st->generation_seq;
+	h->verdict = verdict;
+}
+
 /* Fill what every event has. ppid is filled by callers that can read task_struct. */
 static __always_inline void ag_fill_hdr(struct ag_event_hdr *h, __u64 kseq, __u32 kind, __u32 op,
 					__u8 verdict, __u32 rule, const struct ag_state *st)
@@ -145,20 +160,12 @@ static __always_inline void ag_fill_hdr(struct ag_event_hdr *h, __u64 kseq, __u3
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
-	h->kseq = kseq;
-	h->boot_ns = bpf_ktime_get_boot_ns();
+	ag_fill_hdr_noproc(h, kseq, kind, op, verdict, rule, st);
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->kind = kind;
-	h->op = op;
-	h->rule = rule;
-	h->generation_seq = st->generation_seq;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->ppid = 0;
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->verdict = verdict;
-	h->pad[0] = h->pad[1] = h->pad[2] = 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 

@@ -786,6 +786,34 @@ int BPF_PROG(ag_socket_create, int family, int type, int protocol, int kern, int
 			       ((__s64)type << 16) | (protocol & 0xffff), 0, NULL);
 }
 
+/*
+ * The source-routing socket options, refused so the caller learns why (net.bpf.c's ag_egress
+ * drops such packets anyway, however the header was set): IP_OPTIONS, IPV6_RTHDR, and RFC 2292's
+ * IPV6_2292RTHDR and IPV6_2292PKTOPTIONS (which can carry a routing header among its cmsgs).
+ */
+#define AG_SOL_IP		0
+#define AG_SOL_IPV6		41
+#define AG_IP_OPTIONS		4
+#define AG_IPV6_2292RTHDR	5
+#define AG_IPV6_2292PKTOPTIONS	6
+#define AG_IPV6_RTHDR		57
+
+SEC("lsm/socket_setsockopt")
+int BPF_PROG(ag_socket_setsockopt, struct socket *sock, int level, int optname, int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	if (!(level == AG_SOL_IP && optname == AG_IP_OPTIONS) &&
+	    !(level == AG_SOL_IPV6 && (optname == AG_IPV6_RTHDR || optname == AG_IPV6_2292RTHDR ||
+				       optname == AG_IPV6_2292PKTOPTIONS)))
+		return 0;
+	if (!ag_current_governed(&st))
+		return 0;
+	return ag_contain_deny(&st, AG_OP_SETSOCKOPT, AG_BR_SOURCE_ROUTE, level, optname, 0, NULL);
+}
+
 /* ---- devices and sysctls (cgroup programs on the sandbox cgroup) ------------------------- */
 
 /*

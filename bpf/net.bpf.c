@@ -165,16 +165,46 @@ int ag_sendmsg6(struct bpf_sock_addr *ctx)
 	return ag_judge6(ctx, AG_OP_SENDMSG);
 }
 
+/* spec.network.inbound, per generation: see struct ag_inbound. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AG_GENERATIONS * AG_INBOUND_MAX);
+	__type(key, __u32);
+	__type(value, struct ag_inbound);
+} ag_inbound SEC(".maps") __weak;
+
+/* Is a (16 bytes, IPv4 mapped) on port allowed inbound by the active generation's entries? */
+static __always_inline bool ag_inbound_allowed(const struct ag_state *st, const __u8 *a,
+					       __u8 proto, __u16 port)
+{
+	const struct ag_inbound *e;
+	__u32 i, slot;
+
+	if (st->generation >= AG_GENERATIONS)
+		return false;
+	for (i = 0; i < AG_INBOUND_MAX; i++) {
+		slot = st->generation * AG_INBOUND_MAX + i;
+		e = bpf_map_lookup_elem(&ag_inbound, &slot);
+		if (!e || !e->proto)
+			return false;	/* the used slots come first */
+		if (ag_inbound_match(e, a, proto, port))
+			return true;
+	}
+	return false;
+}
+
 /*
- * Inbound: the sandbox may bind (and so listen or receive) on loopback only: 127.0.0.0/8, ::1
- * and ::ffff:127.0.0.0/104. The wildcard and every other local address are refused, so nothing
- * outside the machine can reach a server the agent starts. v1 policy cannot widen this.
+ * Inbound: the sandbox may bind (and so listen or receive) on loopback: 127.0.0.0/8, ::1 and
+ * ::ffff:127.0.0.0/104, and on what spec.network.inbound allows in every layer. The wildcard
+ * (0.0.0.0, ::) is an address like any other here: allowed only if an entry covers it.
+ * Fail mode: no state denies.
  */
 static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, __u8 family)
 {
 	struct ag_net_key key = { .prefixlen = 128 };
 	struct ag_state st;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	__u8 proto = ag_sock_proto(ctx);
 	int i;
 
 	if (ag_addr_is_loopback(orig))
@@ -182,9 +212,11 @@ static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, 
 	/* An ARRAY lookup of index 0 cannot fail; if it did, deny without an event. */
 	if (ag_read_state(&st))
 		return 0;
+	if (ag_inbound_allowed(&st, orig, proto, port))
+		return 1;
 	for (i = 0; i < 16; i++)
 		key.addr[i] = orig[i];
-	ag_net_event(&st, &key, orig, family, ag_sock_proto(ctx), port, AG_OP_BIND, AG_DENY,
+	ag_net_event(&st, &key, orig, family, proto, port, AG_OP_BIND, AG_DENY,
 		     AG_RULE_BUILTIN | AG_BR_INBOUND);
 	return 0;
 }
@@ -213,6 +245,124 @@ int ag_bind6(struct bpf_sock_addr *ctx)
 }
 
 /*
+ * Source routing. IPv4 LSRR/SSRR options need no privilege (setsockopt IP_OPTIONS, or per packet
+ * as an IP_RETOPTS cmsg) and neither does an IPv6 routing header (IPV6_RTHDR, by setsockopt or
+ * cmsg): either steers a packet through an allowed first hop towards a destination the connect
+ * and sendmsg hooks never saw. Every packet of a sandbox socket is checked here, whatever set
+ * the header; the setsockopts are also refused up front (ag_socket_setsockopt) for a clear errno.
+ * Fail mode: a header that cannot be read, or an IPv6 extension chain longer than
+ * AG_IPV6_EXT_MAX, drops. Returns 1 to pass, 0 to drop (the sender gets EPERM).
+ */
+#define AG_ETH_P_IP	0x0800
+#define AG_ETH_P_IPV6	0x86DD
+#define AG_IPV6_EXT_MAX	8
+
+struct ag_pkt {
+	__u8 daddr[16];		/* IPv4 as ::ffff:a.b.c.d */
+	__u8 family;
+	__u8 l4;		/* IP protocol number of the transport header, if reached */
+	__u32 l4_off;		/* its offset, or 0 if not reached */
+};
+
+/* 1: IPv4 with options; 0: without; -1: unreadable. */
+static __always_inline int ag_pkt_v4(struct __sk_buff *skb, struct ag_pkt *p)
+{
+	__u8 h[20];
+
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)))
+		return -1;
+	if ((h[0] & 0x0f) == 5)
+		return 0;
+	p->family = AG_AF_INET;
+	p->daddr[10] = p->daddr[11] = 0xff;
+	__builtin_memcpy(&p->daddr[12], &h[16], 4);
+	p->l4 = h[9];
+	p->l4_off = (h[0] & 0x0f) * 4;
+	return 1;
+}
+
+/* 1: IPv6 with a routing header; 0: without; -1: unreadable or a chain too long to walk. */
+static __always_inline int ag_pkt_v6(struct __sk_buff *skb, struct ag_pkt *p)
+{
+	__u8 h[40], ext[2];
+	__u32 off = sizeof(h);
+	__u8 nh;
+	int i, rthdr = 0;
+
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)))
+		return -1;
+	nh = h[6];
+	for (i = 0; i < AG_IPV6_EXT_MAX; i++) {
+		if (nh != 0 && nh != 43 && nh != 44 && nh != 51 && nh != 60)
+			break;	/* not an extension header: transport (or no next header) */
+		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
+			return -1;
+		if (nh == 43)
+			rthdr = 1;
+		if (nh == 44)
+			off += 8;			/* fragment: fixed size */
+		else if (nh == 51)
+			off += ((__u32)ext[1] + 2) * 4;	/* AH: 4-byte units */
+		else
+			off += ((__u32)ext[1] + 1) * 8;	/* hop-by-hop, routing, dst opts */
+		nh = ext[0];
+	}
+	if (i == AG_IPV6_EXT_MAX)
+		return -1;
+	if (!rthdr)
+		return 0;
+	p->family = AG_AF_INET6;
+	__builtin_memcpy(p->daddr, &h[24], 16);
+	p->l4 = nh;
+	p->l4_off = off;
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int ag_egress(struct __sk_buff *skb)
+{
+	struct ag_pkt p = {};
+	struct ag_event_net *e;
+	struct ag_state st;
+	__u16 port = 0;
+	__u32 rule = AG_RULE_BUILTIN | AG_BR_SOURCE_ROUTE;
+	int bad;
+	__u8 ports[4];
+
+	if (skb->protocol == bpf_htons(AG_ETH_P_IP))
+		bad = ag_pkt_v4(skb, &p);
+	else if (skb->protocol == bpf_htons(AG_ETH_P_IPV6))
+		bad = ag_pkt_v6(skb, &p);
+	else
+		return 1;	/* not IP: nothing to route */
+	if (!bad)
+		return 1;
+	ag_count_decision(AG_EV_NETWORK, AG_DENY);
+	/* An ARRAY lookup of index 0 cannot fail; if it did, drop without an event. */
+	if (bad < 0 || ag_read_state(&st))
+		return 0;
+	if ((p.l4 == AG_IPPROTO_TCP || p.l4 == AG_IPPROTO_UDP) && p.l4_off &&
+	    !bpf_skb_load_bytes(skb, p.l4_off, ports, sizeof(ports)))
+		port = (__u16)ports[2] << 8 | ports[3];
+	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_NETWORK, rule);
+	if (!e)
+		return 0;
+	/* A packet is no process's: TCP retransmits leave from softirq. Name its socket's owner. */
+	ag_fill_hdr_noproc(&e->hdr, ag_next_kseq(), AG_EV_NETWORK, AG_OP_EGRESS_DROP, AG_DENY, rule,
+			   &st);
+	e->hdr.cgroup_id = bpf_skb_cgroup_id(skb);
+	e->hdr.uid = bpf_get_socket_uid(skb);
+	__builtin_memcpy(e->addr, p.daddr, 16);
+	__builtin_memcpy(e->orig_addr, p.daddr, 16);
+	e->port = port;
+	e->family = p.family;
+	e->proto = p.l4 == AG_IPPROTO_TCP ? AG_NET_TCP : p.l4 == AG_IPPROTO_UDP ? AG_NET_UDP : 0;
+	e->pad[0] = e->pad[1] = e->pad[2] = e->pad[3] = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
  * Ring usage for the metrics: userspace runs this with BPF_PROG_TEST_RUN (libbpf 1.1 has no
  * ring-usage API). Never attached.
  */
@@ -238,7 +388,8 @@ int ag_ring_query(void *ctx)
 
 /*
  * listen() binds an unbound socket to the wildcard itself, without running the bind hooks: so
- * listening is judged too. Loopback only, as for bind. An LSM program (guest kernels).
+ * listening is judged too, as bind is. An unbound socket has port 0 here (the kernel picks one
+ * after this hook): only an entry without ports admits it. An LSM program (guest kernels).
  */
 SEC("lsm/socket_listen")
 int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
@@ -247,7 +398,7 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 	struct sock *sk = sock->sk;
 	struct ag_state st;
 	__u8 a[16] = {};
-	__u16 family;
+	__u16 family, port;
 	__u32 v4;
 	int i;
 
@@ -267,11 +418,12 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 	} else {
 		return 0;	/* unix and the rest: not inbound network */
 	}
-	if (ag_addr_is_loopback(a))
+	port = sk->__sk_common.skc_num;
+	if (ag_addr_is_loopback(a) || ag_inbound_allowed(&st, a, AG_NET_TCP, port))
 		return 0;
 	for (i = 0; i < 16; i++)
 		key.addr[i] = a[i];
-	ag_net_event(&st, &key, a, family, AG_NET_TCP, sk->__sk_common.skc_num,
-		     AG_OP_LISTEN, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
+	ag_net_event(&st, &key, a, family, AG_NET_TCP, port, AG_OP_LISTEN, AG_DENY,
+		     AG_RULE_BUILTIN | AG_BR_INBOUND);
 	return -EPERM;
 }

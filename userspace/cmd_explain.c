@@ -165,6 +165,34 @@ static void print_result(const struct ag_compiled *c, enum ag_verdict v, __u32 r
 	ag_buf_free(&b);
 }
 
+/* A decision by a built-in rule (docs/containment.md), which has no file or line. */
+static void print_builtin(enum ag_verdict v, const char *id, const char *what, bool json)
+{
+	struct ag_buf b = {};
+
+	if (!json) {
+		printf("%s  rule builtin:%s  layer builtin  %s\n", ag_verdict_name(v), id, what);
+		return;
+	}
+	ag_buf_printf(&b, "{\"decision\":\"%s\",\"target\":", ag_verdict_name(v));
+	ag_json_str(&b, what, strlen(what));
+	ag_buf_printf(&b, ",\"rule\":{\"id\":\"builtin:%s\",\"layer\":\"builtin\"}}\n", id);
+	fputs(b.p ? b.p : "", stdout);
+	ag_buf_free(&b);
+}
+
+/* addr:port/proto as explain prints it; addr as in ag_net_key. */
+static void addr_port_str(char *out, size_t len, const __u8 addr[16], __u16 port, __u8 proto)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (addr[10] == 0xff && addr[11] == 0xff && !addr[0] && !addr[9])
+		inet_ntop(AF_INET, addr + 12, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+	snprintf(out, len, "%s port %u/%s", a, port, proto == AG_NET_TCP ? "tcp" : "udp");
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -174,10 +202,12 @@ int cmd_explain(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "resolve", required_argument, NULL, 'r' },
 		{ "unix", required_argument, NULL, 'u' },
+		{ "bind", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{},
 	};
 	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL, *unix_to = NULL;
+	const char *bind_to = NULL;
 	__u32 want = AG_FS_WANT_READ, rule;
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
@@ -204,6 +234,9 @@ int cmd_explain(int argc, char **argv)
 		case 'u':
 			unix_to = optarg;
 			break;
+		case 'b':
+			bind_to = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -212,9 +245,10 @@ int cmd_explain(int argc, char **argv)
 		}
 	}
 	n = argc - optind;
-	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to) != 1) {
+	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to + !!bind_to) != 1) {
 		fprintf(stderr, "usage: agentguard explain POLICY... (--open PATH [--write|--exec] | "
-				"--connect ADDR:PORT[/tcp|udp] | --unix PATH|@NAME) [--json]\n");
+				"--connect ADDR:PORT[/tcp|udp] | --bind ADDR:PORT[/tcp|udp] | "
+				"--unix PATH|@NAME) [--json]\n");
 		return AG_EXIT_USAGE;
 	}
 	if (resolve) {
@@ -247,23 +281,31 @@ int cmd_explain(int argc, char **argv)
 
 		/* Only peers outside the sandbox are judged; one inside is always reachable. */
 		snprintf(what, sizeof(what), "unix %s (a listener outside the sandbox)", unix_to);
-		if (rule & AG_RULE_BUILTIN) {
-			struct ag_buf b = {};
+		if (rule & AG_RULE_BUILTIN)
+			print_builtin(v, "unix-socket", what, json);
+		else
+			print_result(c, v, rule, what, json);
+	} else if (bind_to) {
+		__u8 addr[16], proto;
+		__u16 port;
+		char what[160];
+		enum ag_verdict v;
 
-			if (!json) {
-				printf("%s  rule builtin:unix-socket  layer builtin  %s\n",
-				       ag_verdict_name(v), what);
-				goto cleanup;
-			}
-			ag_buf_printf(&b, "{\"decision\":\"%s\",\"target\":", ag_verdict_name(v));
-			ag_json_str(&b, what, strlen(what));
-			ag_buf_puts(&b, ",\"rule\":{\"id\":\"builtin:unix-socket\",\"layer\":"
-					"\"builtin\"}}\n");
-			fputs(b.p ? b.p : "", stdout);
-			ag_buf_free(&b);
+		if (parse_connect(bind_to, addr, &port, &proto)) {
+			ag_log_error("explain: cannot parse \"%s\": use ADDR:PORT[/tcp|udp], IPv6 "
+				     "in brackets",
+				     bind_to);
+			status = AG_EXIT_USAGE;
 			goto cleanup;
 		}
-		print_result(c, v, rule, what, json);
+		v = ag_inbound_decide_user(c, addr, proto, port, &rule);
+		memcpy(what, "bind ", 5);
+		addr_port_str(what + 5, sizeof(what) - 5, addr, port, proto);
+		/* Loopback: allowed by no rule (AG_RULE_NONE). */
+		if (rule != AG_RULE_NONE && (rule & AG_RULE_BUILTIN))
+			print_builtin(v, "inbound", what, json);
+		else
+			print_result(c, v, rule, what, json);
 	} else if (open_path) {
 		char path[PATH_MAX];
 		enum ag_verdict v;
@@ -280,7 +322,7 @@ int cmd_explain(int argc, char **argv)
 	} else {
 		__u8 addr[16], proto;
 		__u16 port;
-		char what[128], a[INET6_ADDRSTRLEN];
+		char what[128];
 		enum ag_verdict v;
 
 		if (parse_connect(connect_to, addr, &port, &proto)) {
@@ -291,12 +333,7 @@ int cmd_explain(int argc, char **argv)
 			goto cleanup;
 		}
 		v = ag_net_decide_user(c, addr, proto, port, &rule);
-		if (addr[10] == 0xff && addr[11] == 0xff && !addr[0] && !addr[9])
-			inet_ntop(AF_INET, addr + 12, a, sizeof(a));
-		else
-			inet_ntop(AF_INET6, addr, a, sizeof(a));
-		snprintf(what, sizeof(what), "%s port %u/%s", a, port,
-			 proto == AG_NET_TCP ? "tcp" : "udp");
+		addr_port_str(what, sizeof(what), addr, port, proto);
 		print_result(c, v, rule, what, json);
 	}
 

@@ -700,6 +700,130 @@ enum ag_verdict ag_unix_decide_user(const struct ag_compiled *c, const char *tar
 	return AG_DENY;
 }
 
+/* ---- inbound --------------------------------------------------------------------------- */
+
+/* One rule's entries: one per port range (all ports when it lists none). */
+static size_t inbound_entries(const struct ag_net_rule *r, __u32 rule, struct ag_inbound *out,
+			      size_t room)
+{
+	size_t i, n = r->n_ports ? r->n_ports : 1;
+
+	for (i = 0; i < n && i < room; i++) {
+		struct ag_inbound *e = &out[i];
+
+		memset(e, 0, sizeof(*e));
+		memcpy(e->addr, r->addr, 16);
+		e->prefixlen = r->prefixlen;
+		e->proto = (__u8)r->protocol;	/* AG_PROTO_* are the AG_NET_* bits */
+		e->port_lo = r->n_ports ? r->ports[i].lo : 0;
+		e->port_hi = r->n_ports ? r->ports[i].hi : 65535;
+		e->rule = rule;
+	}
+	return n;
+}
+
+/* Is every address, protocol and port of a also in b? */
+static bool inbound_within(const struct ag_inbound *a, const struct ag_inbound *b)
+{
+	if (b->prefixlen > a->prefixlen || (a->proto & ~b->proto) || a->port_lo < b->port_lo ||
+	    a->port_hi > b->port_hi)
+		return false;
+	return ag_inbound_match(b, a->addr, a->proto, a->port_lo);
+}
+
+static bool inbound_same(const struct ag_inbound *a, const struct ag_inbound *b)
+{
+	return !memcmp(a->addr, b->addr, 16) && a->prefixlen == b->prefixlen &&
+	       a->proto == b->proto && a->port_lo == b->port_lo && a->port_hi == b->port_hi;
+}
+
+/*
+ * spec.network.inbound across layers: an entry is in effect when some entry of every layer
+ * contains it (address, protocol and ports), so no layer can open more than a higher one does.
+ * That keeps every contained entry, which is exact when the layers' entries nest, and never
+ * more than each layer allows when they do not. A layer without inbound rules keeps it closed.
+ * At most AG_INBOUND_MAX entries (each port range of a rule counts).
+ */
+static int compile_inbound(struct ag_compiled *c, const __u32 *inbound_first,
+			   struct ag_diags *diags)
+{
+	struct ag_inbound **all = calloc(c->n_policies + 1, sizeof(*all));
+	size_t *n_all = calloc(c->n_policies + 1, sizeof(*n_all)), i, j, k, m, l;
+	int err = 0;
+
+	if (!all || !n_all) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < c->n_policies; i++) {
+		const struct ag_policy *p = c->policies[i];
+		size_t n = 0;
+
+		for (j = 0; j < p->n_inbound_rules; j++)
+			n += p->inbound_rules[j].n_ports ? p->inbound_rules[j].n_ports : 1;
+		all[i] = calloc(n + 1, sizeof(*all[i]));
+		if (!all[i]) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (j = 0; j < p->n_inbound_rules; j++)
+			n_all[i] += inbound_entries(&p->inbound_rules[j], inbound_first[i] + (__u32)j,
+						    all[i] + n_all[i], n - n_all[i]);
+	}
+	/* Lowest layer first, so an entry names the most specific rule that lists it. */
+	for (i = c->n_policies; i-- > 0;) {
+		for (j = 0; j < n_all[i]; j++) {
+			const struct ag_inbound *e = &all[i][j];
+			bool keep = true;
+
+			for (l = 0; l < c->n_policies && keep; l++) {
+				for (m = 0; m < n_all[l] && !inbound_within(e, &all[l][m]); m++)
+					;
+				keep = m < n_all[l];
+			}
+			for (k = 0; k < c->n_inbound && keep; k++)
+				keep = !inbound_same(e, &c->inbound[k]);
+			if (!keep)
+				continue;
+			if (c->n_inbound == AG_INBOUND_MAX) {
+				const struct ag_rule_ref *r = &c->rules[e->rule];
+
+				ag_diags_add(diags, AG_DIAG_ERROR, r->policy->file, r->pos,
+					     "spec.network.inbound: more than %d entries in effect "
+					     "(each port range counts); merge ranges or use a wider "
+					     "cidr", AG_INBOUND_MAX);
+				err = -EINVAL;
+				goto cleanup;
+			}
+			c->inbound[c->n_inbound++] = *e;
+		}
+	}
+
+cleanup:
+	for (i = 0; all && i < c->n_policies; i++)
+		free(all[i]);
+	free(all);
+	free(n_all);
+	return err;
+}
+
+enum ag_verdict ag_inbound_decide_user(const struct ag_compiled *c, const __u8 addr[16],
+				       __u8 proto, __u16 port, __u32 *rule)
+{
+	size_t i;
+
+	*rule = AG_RULE_NONE;
+	if (ag_addr_is_loopback(addr))
+		return AG_ALLOW;
+	for (i = 0; i < c->n_inbound; i++)
+		if (ag_inbound_match(&c->inbound[i], addr, proto, port)) {
+			*rule = c->inbound[i].rule;
+			return AG_ALLOW;
+		}
+	*rule = AG_RULE_BUILTIN | AG_BR_INBOUND;
+	return AG_DENY;
+}
+
 /* ---- driver -------------------------------------------------------------------------- */
 
 int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
@@ -707,6 +831,7 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 {
 	struct ag_compiled *c;
 	__u32 *fs_access = NULL, *net_default = NULL, *net_first = NULL, *unix_first = NULL;
+	__u32 *inbound_first = NULL;
 	unsigned char *cat = NULL;
 	size_t i, j;
 	int err;
@@ -715,8 +840,9 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 	net_default = calloc(n + 1, sizeof(*net_default));
 	net_first = calloc(n + 1, sizeof(*net_first));
 	unix_first = calloc(n + 1, sizeof(*unix_first));
+	inbound_first = calloc(n + 1, sizeof(*inbound_first));
 	cat = malloc(32 * (n + 1));
-	if (!c || !net_default || !net_first || !unix_first || !cat) {
+	if (!c || !net_default || !net_first || !unix_first || !inbound_first || !cat) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -757,6 +883,10 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 		for (j = 0; !err && j < p->n_unix_rules; j++)
 			err = add_rule(c, p, AG_RK_UNIX_RULE, p->unix_rules[j].id, "unix", j,
 				       AG_MODE_ENFORCE, p->unix_rules[j].pos, &idx);
+		inbound_first[i] = c->n_rules;
+		for (j = 0; !err && j < p->n_inbound_rules; j++)
+			err = add_rule(c, p, AG_RK_INBOUND_RULE, p->inbound_rules[j].id, "inbound", j,
+				       AG_MODE_ENFORCE, p->inbound_rules[j].pos, &idx);
 		if (err)
 			goto cleanup;
 		memcpy(cat + 32 * i, p->sha256, 32);
@@ -797,6 +927,8 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 	}
 	if (!err)
 		err = compile_unix(c, unix_first, diags);
+	if (!err)
+		err = compile_inbound(c, inbound_first, diags);
 	if (err)
 		goto cleanup;
 
@@ -831,6 +963,7 @@ cleanup:
 	free(net_default);
 	free(net_first);
 	free(unix_first);
+	free(inbound_first);
 	free(cat);
 	return err;
 }

@@ -17,6 +17,7 @@ enum ag_rule_kind {
 	AG_RK_NET_RULE,
 	AG_RK_NET_DEFAULT,
 	AG_RK_UNIX_RULE,
+	AG_RK_INBOUND_RULE,
 };
 
 /* What a rule index in the kernel tables and events refers to. */
@@ -71,6 +72,8 @@ struct ag_compiled {
 	struct ag_limits limits;
 	struct ag_unix_entry *unx;
 	size_t n_unix;
+	struct ag_inbound inbound[AG_INBOUND_MAX];	/* spec.network.inbound in effect */
+	size_t n_inbound;
 	uint8_t sha256[32];		/* of the policies' sha256 values, in order */
 	char sha256_hex[65];
 };
@@ -94,6 +97,13 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 				  __u32 *rule);
 enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
 				   __u16 port, __u32 *rule);
+
+/*
+ * May the sandbox bind (or listen on) addr:port? Loopback always; else what every layer's
+ * spec.network.inbound allows. rule: the allowing rule, or AG_RULE_BUILTIN | AG_BR_INBOUND.
+ */
+enum ag_verdict ag_inbound_decide_user(const struct ag_compiled *c, const __u8 addr[16],
+				       __u8 proto, __u16 port, __u32 *rule);
 
 /* Would a sandbox process reach a unix socket whose owner is outside? path or "@name". */
 enum ag_verdict ag_unix_decide_user(const struct ag_compiled *c, const char *target, __u32 *rule);

@@ -38,6 +38,7 @@ static const char *const builtin_names[AG_BR_COUNT] = {
 	[AG_BR_PSEUDOFS] = "kernel-interfaces", [AG_BR_DEVICE] = "device",
 	[AG_BR_SYSCTL] = "sysctl", [AG_BR_UNIX] = "unix-socket", [AG_BR_FD_RECEIVE] = "fd-receive",
 	[AG_BR_SOCKET_TYPE] = "socket-type", [AG_BR_INBOUND] = "inbound",
+	[AG_BR_SOURCE_ROUTE] = "source-route",
 };
 
 static const char *contain_op_name(__u32 op)
@@ -71,6 +72,7 @@ static const char *contain_op_name(__u32 op)
 	case AG_OP_DEVICE: return "device";
 	case AG_OP_TASK_CHANGE: return "task-change";
 	case AG_OP_SOCKET_CREATE: return "socket-create";
+	case AG_OP_SETSOCKOPT: return "setsockopt";
 	}
 	return "unknown";
 }
@@ -188,6 +190,10 @@ static void decode_contain_target(struct ag_event *ev)
 	case AG_OP_PSEUDOFS_WRITE:
 		field_text(ev, "fs_magic", "FS_MAGIC", "0x%llx", (unsigned long long)e->arg0);
 		field_num(ev, "mask", "MASK", AG_FIELD_INT, e->arg1);
+		break;
+	case AG_OP_SETSOCKOPT:
+		field_num(ev, "level", "SOCKOPT_LEVEL", AG_FIELD_INT, e->arg0);
+		field_num(ev, "option", "SOCKOPT_NAME", AG_FIELD_INT, e->arg1);
 		break;
 	default:
 		field_num(ev, "arg", "ARG", AG_FIELD_INT, e->arg0);
@@ -342,6 +348,7 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 		ev->operation = h->op == AG_OP_SENDMSG ? "sendmsg" :
 				h->op == AG_OP_BIND    ? "bind" :
 				h->op == AG_OP_LISTEN  ? "listen" :
+				h->op == AG_OP_EGRESS_DROP ? "egress-drop" :
 							 "connect";
 		decode_net_target(ev, &e);
 	} else {

@@ -201,6 +201,24 @@ static int build_unix_tables(const struct ag_compiled *c, int *path_fd, int *nam
 	return 0;
 }
 
+/* spec.network.inbound: the slot's AG_INBOUND_MAX entries, unused ones zeroed. */
+static int write_inbound(const struct ag_loader *l, const struct ag_compiled *c, __u32 slot)
+{
+	int fd = bpf_map__fd(l->skel->maps.ag_inbound);
+	__u32 i, key;
+
+	for (i = 0; i < AG_INBOUND_MAX; i++) {
+		struct ag_inbound e = {};
+
+		if (i < c->n_inbound)
+			e = c->inbound[i];
+		key = slot * AG_INBOUND_MAX + i;
+		if (bpf_map_update_elem(fd, &key, &e, 0))
+			return -errno;
+	}
+	return 0;
+}
+
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 {
 	__u32 slot = l->installed ? (l->state.generation + 1) % AG_GENERATIONS : 0;
@@ -213,6 +231,9 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 	if (err)
 		goto cleanup;
 	err = build_unix_tables(c, &upath_fd, &uname_fd);
+	if (err)
+		goto cleanup;
+	err = write_inbound(l, c, slot);
 	if (err)
 		goto cleanup;
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_fs_gens), &slot, &fs_fd, 0) ||

@@ -133,6 +133,12 @@ struct ag_policy {
 	size_t n_net_rules;
 	struct ag_unix_rule *unix_rules;	/* spec.unix.rules */
 	size_t n_unix_rules;
+	/*
+	 * spec.network.inbound: local addresses the sandbox may bind and listen on beyond
+	 * loopback. Allow-only (action AG_NET_ALLOW, target cidr or ip, mode inherit).
+	 */
+	struct ag_net_rule *inbound_rules;
+	size_t n_inbound_rules;
 	struct ag_resources resources;		/* spec.resources */
 	uint8_t sha256[32];	/* of the file's bytes */
 };

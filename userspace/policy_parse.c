@@ -1465,7 +1465,12 @@ static void check_fs_rule(struct ctx *c, const struct node *n, size_t idx, struc
 	}
 }
 
-static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, struct ag_net_rule *r)
+/*
+ * spec.network.rules[idx], or with inbound spec.network.inbound[idx]: the same fields, but an
+ * inbound rule is allow-only (no action, no mode) and names a local address (no domain).
+ */
+static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, struct ag_net_rule *r,
+			   bool inbound)
 {
 	struct field f[] = {
 		{ .name = "action" }, { .name = "cidr" }, { .name = "ip" }, { .name = "domain" },
@@ -1473,18 +1478,30 @@ static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, stru
 	};
 	const struct field *target = NULL;
 	char where[64], what[96], why[128], qb[QUOTE_BUF];
-	size_t t;
+	size_t t, t_max = inbound ? 2 : 3;	/* targets: cidr, ip (, domain) */
 	int v;
 
 	r->mode = AG_MODE_INHERIT;
 	r->protocol = AG_PROTO_ANY;
 	r->pos = n->pos;
-	snprintf(where, sizeof(where), "spec.network.rules[%zu]", idx);
+	snprintf(where, sizeof(where), inbound ? "spec.network.inbound[%zu]" :
+						  "spec.network.rules[%zu]", idx);
 	if (!want_kind(c, n, N_MAP, where))
 		return;
 	check_map(c, n, f, ARRAY_SIZE(f), where);
 
-	if (!f[0].val) {
+	if (inbound) {
+		r->action = AG_NET_ALLOW;
+		if (f[0].val)
+			err_at(c, f[0].key->pos, "%s: \"action\" is not allowed: inbound rules are "
+			       "allow-only", where);
+		if (f[3].val)
+			err_at(c, f[3].key->pos, "%s: \"domain\" is not allowed: an inbound rule "
+			       "names a local address (cidr or ip)", where);
+		if (f[7].val)
+			err_at(c, f[7].key->pos, "%s: \"mode\" is not allowed: inbound rules are "
+			       "allow-only", where);
+	} else if (!f[0].val) {
 		missing(c, n, "action", where);
 	} else {
 		snprintf(what, sizeof(what), "%s.action", where);
@@ -1494,7 +1511,7 @@ static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, stru
 	}
 
 	/* Exactly one target; a second one is reported where it is written. */
-	for (t = 1; t <= 3; t++) {
+	for (t = 1; t <= t_max; t++) {
 		const struct field *cand = &f[t];
 
 		if (!cand->val)
@@ -1505,13 +1522,13 @@ static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, stru
 			target = cand;
 	}
 	if (!target)
-		err_at(c, n->pos, "%s: no target: a rule needs exactly one of cidr, ip or domain",
-		       where);
-	for (t = 1; t <= 3; t++) {
+		err_at(c, n->pos, "%s: no target: a rule needs exactly one of %s", where,
+		       inbound ? "cidr or ip" : "cidr, ip or domain");
+	for (t = 1; t <= t_max; t++) {
 		if (f[t].val && &f[t] != target)
 			err_at(c, f[t].key->pos,
-			       "%s: both \"%s\" and \"%s\": a rule takes exactly one of cidr, ip or domain",
-			       where, target->name, f[t].name);
+			       "%s: both \"%s\" and \"%s\": a rule takes exactly one of %s", where,
+			       target->name, f[t].name, inbound ? "cidr or ip" : "cidr, ip or domain");
 	}
 	if (target) {
 		const struct node *tv = target->val;
@@ -1548,7 +1565,7 @@ static void check_net_rule(struct ctx *c, const struct node *n, size_t idx, stru
 		if (check_id(c, f[6].val, what))
 			r->id = memdup_str(c, f[6].val);
 	}
-	if (f[7].val) {
+	if (f[7].val && !inbound) {
 		snprintf(what, sizeof(what), "%s.mode", where);
 		v = want_enum(c, f[7].val, what, mode_names, ARRAY_SIZE(mode_names));
 		if (v >= 0)
@@ -1693,19 +1710,19 @@ static void check_resources(struct ctx *c, const struct node *n)
 		check_cpu_max(c, f[2].val, res);
 }
 
-/* spec.filesystem and spec.network share their shape: default and rules. */
+/* spec.filesystem and spec.network share their shape: default and rules; network has inbound. */
 static void check_section(struct ctx *c, const struct node *n, bool fs)
 {
-	struct field f[] = { { .name = "default" }, { .name = "rules" } };
+	struct field f[] = { { .name = "default" }, { .name = "rules" }, { .name = "inbound" } };
 	const char *where = fs ? "spec.filesystem" : "spec.network";
-	const struct node *rules;
+	const struct node *rules, *inbound;
 	char what[64];
 	size_t i;
 	int v;
 
 	if (!want_kind(c, n, N_MAP, where))
 		return;
-	check_map(c, n, f, ARRAY_SIZE(f), where);
+	check_map(c, n, f, ARRAY_SIZE(f) - fs, where);
 	if (f[0].val) {
 		snprintf(what, sizeof(what), "%s.default", where);
 		v = want_enum(c, f[0].val, what, default_names, ARRAY_SIZE(default_names));
@@ -1717,7 +1734,7 @@ static void check_section(struct ctx *c, const struct node *n, bool fs)
 	rules = f[1].val;
 	snprintf(what, sizeof(what), "%s.rules", where);
 	if (!rules || !want_kind(c, rules, N_SEQ, what) || !rules->n)
-		return;
+		goto inbound;
 
 	if (fs) {
 		c->p->fs_rules = calloc(rules->n, sizeof(*c->p->fs_rules));
@@ -1736,8 +1753,21 @@ static void check_section(struct ctx *c, const struct node *n, bool fs)
 		}
 		c->p->n_net_rules = rules->n;
 		for (i = 0; i < rules->n && !c->err; i++)
-			check_net_rule(c, rules->kids[i], i, &c->p->net_rules[i]);
+			check_net_rule(c, rules->kids[i], i, &c->p->net_rules[i], false);
 	}
+inbound:
+	inbound = f[2].val;
+	if (fs || !inbound || c->err || !want_kind(c, inbound, N_SEQ, "spec.network.inbound") ||
+	    !inbound->n)
+		return;
+	c->p->inbound_rules = calloc(inbound->n, sizeof(*c->p->inbound_rules));
+	if (!c->p->inbound_rules) {
+		c->err = -ENOMEM;
+		return;
+	}
+	c->p->n_inbound_rules = inbound->n;
+	for (i = 0; i < inbound->n && !c->err; i++)
+		check_net_rule(c, inbound->kids[i], i, &c->p->inbound_rules[i], true);
 }
 
 static void check_spec(struct ctx *c, const struct node *n)
@@ -1847,7 +1877,8 @@ static int id_ref_cmp(const void *a, const void *b)
 static void check_ids(struct ctx *c)
 {
 	struct ag_policy *p = c->p;
-	size_t n_rules = p->n_fs_rules + p->n_net_rules + p->n_unix_rules;
+	size_t n_rules = p->n_fs_rules + p->n_net_rules + p->n_unix_rules + p->n_inbound_rules;
+	size_t n_before_inbound = n_rules - p->n_inbound_rules;
 	size_t n = n_rules + 2, k = 0, i, j;
 	struct id_ref *refs;
 	char qb[QUOTE_BUF];
@@ -1875,12 +1906,18 @@ static void check_ids(struct ctx *c)
 			ref->what = "spec.network.rules";
 			id = p->net_rules[idx].id;
 			ref->pos = p->net_rules[idx].pos;
-		} else {
+		} else if (i < n_before_inbound) {
 			idx = i - p->n_fs_rules - p->n_net_rules;
 			section = "unix";
 			ref->what = "spec.unix.rules";
 			id = p->unix_rules[idx].id;
 			ref->pos = p->unix_rules[idx].pos;
+		} else {
+			idx = i - n_before_inbound;
+			section = "inbound";
+			ref->what = "spec.network.inbound";
+			id = p->inbound_rules[idx].id;
+			ref->pos = p->inbound_rules[idx].pos;
 		}
 		ref->order = i;
 		ref->idx = idx;
@@ -1965,6 +2002,12 @@ void ag_policy_free(struct ag_policy *p)
 		free(p->net_rules[i].domain);
 		free(p->net_rules[i].ports);
 	}
+	for (i = 0; i < p->n_inbound_rules; i++) {
+		free(p->inbound_rules[i].id);
+		free(p->inbound_rules[i].domain);
+		free(p->inbound_rules[i].ports);
+	}
+	free(p->inbound_rules);
 	for (i = 0; i < p->n_unix_rules; i++) {
 		free(p->unix_rules[i].id);
 		free(p->unix_rules[i].path);

@@ -15,6 +15,10 @@ spec:
     default: allow
   network:
     default: allow
+    inbound:
+      - ip: 0.0.0.0
+        ports: [7400]
+        protocol: tcp
 Y
 start_agentguard /tmp/sock.yaml
 
@@ -47,5 +51,15 @@ expect_event socket_event '"operation":"socket-create"' '"id":"builtin:socket-ty
 expect listen_unbound_denied EPERM inside agt listen-any
 expect_event listen_event '"operation":"listen"' '"id":"builtin:inbound"'
 expect listen_unbound_outside_ok ok agt listen-any
+# spec.network.inbound widens bind and listen to exactly what it names.
+expect listen_inbound_rule_ok listening sh -c 'echo $$ > '"$AG_CG"'/cgroup.procs; agt serve 0.0.0.0 7400 0'
+expect listen_other_port_denied EPERM inside agt serve 0.0.0.0 7401 0
 expect listen_loopback_ok listening sh -c 'echo $$ > '"$AG_CG"'/cgroup.procs; agt serve 127.0.0.1 7300 0'
+# Source routing (issue #8): the options are refused up front; ag_egress drops such packets
+# however the header was set (host suite: tests/host/test_net_connect.c).
+expect srcroute_v4 EPERM inside agt srcroute v4
+expect srcroute_v6 EPERM inside agt srcroute v6
+expect_event srcroute_event '"operation":"setsockopt"' '"id":"builtin:source-route"' '"level":0' '"option":4'
+expect srcroute_v4_outside_ok ok agt srcroute v4
+expect srcroute_v6_outside_ok ok agt srcroute v6
 stop_agentguard

@@ -36,6 +36,7 @@
  *   agt async                    fcntl(F_SETFL, O_ASYNC) on a new socket
  *   agt tiocsti                  ioctl(TIOCSTI) on a new pty master
  *   agt listen-any               listen() on a TCP socket never bound (the kernel binds 0.0.0.0)
+ *   agt srcroute v4|v6           setsockopt IP_OPTIONS (LSRR) / IPV6_RTHDR (segment routing)
  *   agt cgns CMD...              new cgroup + mount namespace, cgroup2 remounted on
  *                                /sys/fs/cgroup (a container's view), then exec CMD
  */
@@ -43,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +522,16 @@ int main(int argc, char **argv)
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 
 		return ok_or_fail(listen(s, 1));
+	}
+	if (argc == 3 && !strcmp(argv[1], "srcroute")) {
+		static const unsigned char lsrr[8] = { 131, 7, 4, 127, 0, 0, 1, 1 };
+		static const unsigned char srh[24] = { 0, 2, 4, 0, 0, 0, 0, 0, [23] = 1 };
+		bool v4 = !strcmp(argv[2], "v4");
+		int s = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
+
+		if (v4)
+			return ok_or_fail(setsockopt(s, IPPROTO_IP, IP_OPTIONS, lsrr, sizeof(lsrr)));
+		return ok_or_fail(setsockopt(s, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof(srh)));
 	}
 	fprintf(stderr, "usage: see the comment at the top of tests/helpers/agt.c\n");
 	return 2;

@@ -109,8 +109,14 @@ static void net_event(int family, const char *addr, const char *judged, __u16 po
 	struct ag_event_net e;
 
 	memset(&e, 0, sizeof(e));
+	/* The operation by port, so each sample below reads as one line. */
 	hdr(&e.hdr, AG_EV_NETWORK,
-	    port == 514 ? AG_OP_SENDMSG : port == 8443 ? AG_OP_BIND : AG_OP_CONNECT, verdict, rule);
+	    port == 514	 ? AG_OP_SENDMSG :
+	    port == 8443 ? AG_OP_BIND :
+	    port == 8444 ? AG_OP_LISTEN :
+	    port == 7	 ? AG_OP_EGRESS_DROP :
+			   AG_OP_CONNECT,
+	    verdict, rule);
 	e.family = family;
 	e.port = port;
 	e.proto = proto;
@@ -218,6 +224,9 @@ int main(int argc, char **argv)
 	/* Port 514 stands for an unconnected UDP send (sendto with an address), 8443 for bind. */
 	net_event(AF_INET, "192.0.2.9", NULL, 514, AG_NET_UDP, AG_DENY, netdef);
 	net_event(AF_INET6, "::", NULL, 8443, AG_NET_TCP, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
+	net_event(AF_INET, "0.0.0.0", NULL, 8444, AG_NET_TCP, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
+	net_event(AF_INET, "192.0.2.7", NULL, 7, AG_NET_UDP, AG_DENY,
+		  AG_RULE_BUILTIN | AG_BR_SOURCE_ROUTE);
 
 	/* containment: every operation, with the built-in rule that reports it. */
 	contain_event(AG_OP_CAPABLE, AG_BR_CAPABILITY, 21, 0, 0, NULL);
@@ -250,6 +259,7 @@ int main(int argc, char **argv)
 	contain_event(AG_OP_DEVICE, AG_BR_DEVICE, 7, 0, 0, "block");
 	contain_event(AG_OP_DEVICE, AG_BR_DEVICE, 1, 1, 0, "char");
 	contain_event(AG_OP_SOCKET_CREATE, AG_BR_SOCKET_TYPE, 17, (3 << 16) | 768, 0, NULL);
+	contain_event(AG_OP_SETSOCKOPT, AG_BR_SOURCE_ROUTE, 0, 4, 0, NULL);
 	/* A name the kernel copied from the sandbox, and a rule number from a newer kernel. */
 	contain_event(AG_OP_MODULE_REQUEST, AG_BR_KERNEL, 0, 0, 0, "x\"\n\\\x01y\xff");
 	contain_event(AG_OP_BPF, AG_BR_COUNT + 5, 0, 0, 0, NULL);

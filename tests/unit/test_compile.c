@@ -309,6 +309,92 @@ static void test_net_layers(void **state)
 	unbuild(&b);
 }
 
+static const char *bind_rule(const struct built *b, const char *addr, __u8 proto, __u16 port,
+			     int *verdict)
+{
+	__u8 a[16] = {};
+	__u32 rule;
+
+	if (inet_pton(AF_INET, addr, a + 12) == 1)
+		a[10] = a[11] = 0xff;
+	else
+		assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
+	*verdict = ag_inbound_decide_user(b->c, a, proto, port, &rule);
+	if (rule == AG_RULE_NONE)
+		return "none";
+	return rule < b->c->n_rules ? b->c->rules[rule].id : "builtin";
+}
+
+/* spec.network.inbound: in effect what every layer contains; loopback always; else builtin. */
+static void test_inbound_layers(void **state)
+{
+	static const char *const y[] = {
+		HDR("org", "org", "enforce")
+		"  network:\n    inbound:\n"
+		"      - cidr: 0.0.0.0/0\n        ports: [\"8000-8999\"]\n",
+		HDR("dev", "local", "enforce")
+		"  network:\n    inbound:\n"
+		"      - ip: 0.0.0.0\n        ports: [8080, 9090]\n        protocol: tcp\n"
+		"      - cidr: 10.0.0.0/8\n",
+	};
+	static const char *const lone[] = { HDR("dev", "local", "enforce") "  network: {}\n" };
+	struct built b;
+	int v;
+
+	build(&b, y, 2);
+	assert_int_equal(b.err, 0);
+	/* dev's 0.0.0.0:8080/tcp lies inside org's rule; 9090 does not, nor does 10/8 (ports). */
+	assert_int_equal(b.c->n_inbound, 1);
+	assert_string_equal(bind_rule(&b, "0.0.0.0", AG_NET_TCP, 8080, &v), "dev:inbound[0]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(bind_rule(&b, "0.0.0.0", AG_NET_UDP, 8080, &v), "builtin");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(bind_rule(&b, "0.0.0.0", AG_NET_TCP, 9090, &v), "builtin");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(bind_rule(&b, "10.1.2.3", AG_NET_TCP, 8080, &v), "builtin");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(bind_rule(&b, "127.0.0.1", AG_NET_UDP, 1, &v), "none");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(bind_rule(&b, "::1", AG_NET_TCP, 1, &v), "none");
+	assert_int_equal(v, AG_ALLOW);
+	unbuild(&b);
+
+	/* org alone: its whole range, nothing else. */
+	build(&b, y, 1);
+	assert_string_equal(bind_rule(&b, "192.0.2.7", AG_NET_UDP, 8999, &v), "org:inbound[0]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(bind_rule(&b, "2001:db8::1", AG_NET_TCP, 8080, &v), "builtin");
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+
+	/* No inbound rules: loopback only. */
+	build(&b, lone, 1);
+	assert_int_equal(b.c->n_inbound, 0);
+	assert_string_equal(bind_rule(&b, "0.0.0.0", AG_NET_TCP, 8080, &v), "builtin");
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+}
+
+static void test_inbound_entry_bound(void **state)
+{
+	char yaml[8192];
+	const char *y[1] = { yaml };
+	struct built b;
+	int i, n;
+
+	n = snprintf(yaml, sizeof(yaml), HDR("n", "local", "enforce")
+		     "  network:\n    inbound:\n      - ip: 0.0.0.0\n        ports: [");
+	for (i = 0; i <= AG_INBOUND_MAX; i++)
+		n += snprintf(yaml + n, sizeof(yaml) - n, "%s%d", i ? ", " : "", 1000 + 2 * i);
+	snprintf(yaml + n, sizeof(yaml) - n, "]\n");
+	build(&b, y, 1);
+	assert_int_equal(b.err, -EINVAL);
+	assert_int_equal(b.d.n_errors, 1);
+	assert_non_null(strstr(b.d.v[0].msg, "inbound: more than 16 entries"));
+	assert_int_equal(b.d.v[0].pos.line, 10);
+	unbuild(&b);
+}
+
 static void test_port_segment_bound(void **state)
 {
 	char yaml[8192];
@@ -414,6 +500,8 @@ int main(void)
 		cmocka_unit_test(test_unspecified_is_loopback),
 		cmocka_unit_test(test_loopback_definition),
 		cmocka_unit_test(test_net_layers),
+		cmocka_unit_test(test_inbound_layers),
+		cmocka_unit_test(test_inbound_entry_bound),
 		cmocka_unit_test(test_port_segment_bound),
 		cmocka_unit_test(test_domain_rules_refused),
 		cmocka_unit_test(test_rules_inside_ipv4_embedding_refused),

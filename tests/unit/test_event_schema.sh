@@ -66,8 +66,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 52,
-      "%d lines, want 52 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 55,
+      "%d lines, want 55 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:

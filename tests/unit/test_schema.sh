@@ -169,6 +169,7 @@ fs() { printf '%s\n  filesystem:\n    rules:\n      - %s' "$hdr" "$1"; }
 net() { printf '%s\n  network:\n    rules:\n      - %s' "$hdr" "$1"; }
 unx() { printf '%s\n  unix:\n    rules:\n      - %s' "$hdr" "$1"; }
 res() { printf '%s\n  resources:\n    %s' "$hdr" "$1"; }
+inb() { printf '%s\n  network:\n    inbound:\n      - %s' "$hdr" "$1"; }
 long107=$(printf 'a%.0s' {1..107})
 
 case_ unknown-field invalid 65 "$(fs '{path: /a, access: ro, recursive: true}')"
@@ -243,6 +244,16 @@ case_ pids-too-big invalid 65 "$(res 'pids_max: 4194305')" "out of range 1..4194
 case_ pids-quoted invalid 65 "$(res 'pids_max: "4096"')" "expected an integer, got a string"
 case_ cpu-integer invalid 65 "$(res 'cpu_max: 150')" "expected a percentage"
 case_ cpu-no-percent invalid 65 "$(res 'cpu_max: "150"')" "is not a percentage"
+case_ inbound-action invalid 65 "$(inb '{ip: 0.0.0.0, action: allow}')" \
+	"\"action\" is not allowed: inbound rules are allow-only"
+case_ inbound-mode invalid 65 "$(inb '{ip: 0.0.0.0, mode: audit}')" "allow-only"
+case_ inbound-domain invalid 65 "$(inb '{domain: example.com}')" "names a local address"
+case_ inbound-none invalid 65 "$(inb '{ports: [80]}')" "exactly one of cidr or ip"
+case_ inbound-two invalid 65 "$(inb '{ip: 0.0.0.0, cidr: 10.0.0.0/8}')" \
+	"exactly one of cidr or ip"
+case_ inbound-in-filesystem invalid 65 "$hdr
+  filesystem:
+    inbound: []" "unknown field \"inbound\""
 case_ cpu-zero invalid 65 "$(res 'cpu_max: 0%')" "out of range 1%..100000%"
 case_ cpu-too-big invalid 65 "$(res 'cpu_max: 100001%')" "out of range"
 case_ cpu-fraction invalid 65 "$(res 'cpu_max: 1.5%')" "not a decimal number"
@@ -261,6 +272,12 @@ case_ edges valid 0 "$hdr
       - {action: allow, cidr: \"::/0\", ports: [1, 65535, 8000-8100, \"443\"], protocol: udp}
       - {action: deny, ip: \"::ffff:10.0.0.1\"}
       - {action: deny, ip: \"1:2:3:4:5:6:1.2.3.4\"}"
+case_ inbound-edges valid 0 "$hdr
+  network:
+    inbound:
+      - {ip: 0.0.0.0, ports: [8080], protocol: tcp, id: dev-server}
+      - {ip: \"::\", ports: [\"3000-3010\"]}
+      - {cidr: 10.0.0.0/8}"
 case_ unix-edges valid 0 "$hdr
   unix:
     rules:
