@@ -123,6 +123,32 @@ struct ag_state {
 	__u32 pad;
 };
 
+/*
+ * The process behind an event, captured in the kernel when it exec'd (lsm/bprm_committed_creds,
+ * into task storage) and never read from /proc: the executable and the exec ancestry, the
+ * images this process lineage ran before it, most recent first. A process that has not exec'd
+ * since it forked has its parent's. Paths are bpf_d_path's; longer ones are cut (flags).
+ */
+#define AG_EXE_MAX		256
+#define AG_ANCESTRY_MAX		4
+#define AG_ANCESTOR_MAX		64
+
+enum ag_proc_flags {
+	AG_PROC_KNOWN = 1,		/* captured at an exec: otherwise nothing below is valid */
+	AG_PROC_EXE_UNRESOLVED = 4,	/* bpf_d_path failed: exe is empty */
+	AG_PROC_ANCESTRY_MORE = 8,	/* the lineage is longer than AG_ANCESTRY_MAX */
+	/* AG_PROC_ANCESTOR_CUT << i: ancestry[i] was cut to AG_ANCESTOR_MAX - 1 bytes */
+	AG_PROC_ANCESTOR_CUT = 16,
+};
+
+struct ag_proc {
+	__u32 flags;		/* enum ag_proc_flags */
+	__u16 exe_len;		/* bytes incl. NUL as bpf_d_path gave them; > AG_EXE_MAX: cut */
+	__u16 depth;		/* valid entries in ancestry, 0..AG_ANCESTRY_MAX */
+	char exe[AG_EXE_MAX];	/* NUL-terminated */
+	char ancestry[AG_ANCESTRY_MAX][AG_ANCESTOR_MAX];	/* each NUL-terminated */
+};
+
 /* Events. Every record starts with this header; kind says which body follows. */
 enum ag_event_kind {
 	AG_EV_FILE = 1,
@@ -131,6 +157,7 @@ enum ag_event_kind {
 	AG_EV_CONTAINMENT = 4,
 	AG_EV_LOSS = 5,		/* made by the consumer from ag_drops, never by the kernel */
 	AG_EV_LIFECYCLE = 6,	/* made by the consumer: enforcement started or stopped */
+	AG_EV_FOLD = 7,		/* repeats of a reported denial (struct ag_event_fold) */
 };
 
 enum ag_event_op {
@@ -226,9 +253,48 @@ enum ag_task_change {
 struct ag_drop_key {
 	__u16 kind;		/* enum ag_event_kind */
 	__u8 verdict;		/* what was lost: AG_DENY or AG_WOULD_DENY */
-	__u8 pad;
+	__u8 reason;		/* enum ag_drop_reason */
 	__u32 rule;		/* as in ag_event_hdr.rule */
 };
+
+enum ag_drop_reason {
+	AG_DROP_RING_FULL = 0,		/* the ring had no room */
+	AG_DROP_RATE_LIMITED = 1,	/* over the sandbox's event budget (ag_admit) */
+	/* consumer only: repeats whose first report it never saw (restarted): count, no detail */
+	AG_DROP_FOLDED_UNMATCHED = 2,
+};
+
+/*
+ * Folding and rate limiting (common.bpf.h: ag_admit). A denial identical to one reported less
+ * than AG_FOLD_WINDOW_NS ago (same kind, operation, rule, process and target: its signature)
+ * is not reported again: it is counted in the ag_fold entry of its signature. The next report
+ * of that signature carries the count in hdr.repeats; if none comes, the consumer's periodic
+ * flush (ag_fold_flush) writes an AG_EV_FOLD record with it. Distinct denials draw on a
+ * per-CPU token bucket of AG_EVENT_BURST events refilled at AG_EVENT_RATE per second; past
+ * it they are counted as AG_DROP_RATE_LIMITED and reported as loss events.
+ */
+#define AG_FOLD_WINDOW_NS	1000000000ull
+#define AG_FOLD_ENTRIES		65536
+#define AG_EVENT_RATE		2000	/* per CPU per second */
+#define AG_EVENT_BURST		4000	/* per CPU */
+
+struct ag_fold {
+	__u64 window_start;	/* boot ns of the last report of this signature */
+	__u64 folded;		/* identical denials since then, not yet reported */
+	__u32 kind;		/* of the signature's events */
+	__u32 op;
+	__u32 rule;
+	__u32 pid;
+	__u32 generation_seq;
+	__u8 verdict;
+	__u8 pad[3];
+};
+
+struct ag_bucket {
+	__u64 tokens;		/* scaled by AG_FOLD_WINDOW_NS: one event = 1e9 */
+	__u64 last_ns;
+};
+
 
 /*
  * ag_decisions: every decision the hooks make, allows included, per CPU, at index
@@ -261,6 +327,11 @@ struct ag_event_hdr {
 	__u8 verdict;		/* AG_DENY or AG_WOULD_DENY */
 	__u8 pad[3];
 	char comm[AG_COMM_LEN];
+	__u64 sig;		/* signature for folding (ag_admit); 0: never folded */
+	__u32 repeats;		/* more identical denials this record stands for (folded) */
+	__u32 pad2;
+	struct ag_proc proc;	/* flags 0 where the program cannot know (cgroup programs on
+				 * sockets without storage, no exec seen since load) */
 };
 
 /* kind AG_EV_FILE / AG_EV_EXEC: the resolved path as bpf_d_path() wrote it. */
@@ -280,6 +351,16 @@ struct ag_event_net {
 	__u8 proto;		/* AG_NET_TCP / AG_NET_UDP */
 	__u8 orig_addr[16];	/* the address the caller passed, before v4 extraction */
 	__u8 pad[4];
+};
+
+/*
+ * kind AG_EV_FOLD (kernel-made, the consumer's flush): 1 + hdr.repeats denials like the last
+ * report of hdr.sig, folded since it.
+ */
+struct ag_event_fold {
+	struct ag_event_hdr hdr;	/* kind AG_EV_FOLD; op, rule, verdict, pid as folded */
+	__u32 folded_kind;
+	__u32 pad;
 };
 
 /* kind AG_EV_CONTAINMENT. */
@@ -303,8 +384,8 @@ struct ag_event_contain {
  * The address an IPv6 destination is judged by, as key bytes. Forms that carry an IPv4
  * address are judged as ::ffff:a.b.c.d so an IPv4 rule cannot be dodged through IPv6:
  * v4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d (RFC 6052 /96), local-use NAT64
- * 64:ff9b:1::/48 (address in bytes 6,7,9,10; byte 8 is the reserved "u" octet) and
- * 6to4 2002:AABB:CCDD::/16. Example: 64:ff9b::a9fe:a9fe is judged as 169.254.169.254.
+ * 64:ff9b:1::/48 (here in its /48 layout, bytes 6,7,9,10; byte 8 is the reserved "u" octet;
+ * ag_net_judged_addrs adds the other layouts) and 6to4 2002:AABB:CCDD::/16. Example: 64:ff9b::a9fe:a9fe is judged as 169.254.169.254.
  * The unspecified addresses reach the local host: 0.0.0.0 is judged as 127.0.0.1, :: as ::1.
  */
 static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
@@ -357,6 +438,37 @@ static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
 	out[10] = out[11] = 0xff;
 	for (i = 0; i < 4; i++)
 		out[12 + i] = a[v4 + i];
+}
+
+/*
+ * Local-use NAT64 (RFC 8215) 64:ff9b:1::/48 may be carved into a /48, /56, /64 or /96 NAT64
+ * prefix, and where the IPv4 address sits differs with each (RFC 6052 layouts: bytes 6,7,9,10;
+ * 7,9,10,11; 9,10,11,12; 12..15). Which one a network uses is not known here, so a destination
+ * in it is judged as every IPv4 address it could carry, and the strictest verdict wins.
+ * Writes the candidate keys to out; returns how many (1, or AG_NAT64_LAYOUTS).
+ */
+#define AG_NAT64_LAYOUTS 4
+
+static __always_inline int ag_net_judged_addrs(const __u8 *a, __u8 out[AG_NAT64_LAYOUTS][16])
+{
+	static const __u8 at[AG_NAT64_LAYOUTS][4] = {
+		{ 6, 7, 9, 10 }, { 7, 9, 10, 11 }, { 9, 10, 11, 12 }, { 12, 13, 14, 15 },
+	};
+	int k, i;
+
+	if (!(a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4] == 0x00 &&
+	      a[5] == 0x01)) {
+		ag_net_judged_addr(a, out[0]);
+		return 1;
+	}
+	for (k = 0; k < AG_NAT64_LAYOUTS; k++) {
+		for (i = 0; i < 10; i++)
+			out[k][i] = 0;
+		out[k][10] = out[k][11] = 0xff;
+		for (i = 0; i < 4; i++)
+			out[k][12 + i] = a[at[k][i] & 15];
+	}
+	return AG_NAT64_LAYOUTS;
 }
 
 /*
@@ -484,10 +596,18 @@ _Static_assert(sizeof(struct ag_net_key) == 20, "ag_net_key ABI");
 _Static_assert(sizeof(struct ag_net_seg) == 12, "ag_net_seg ABI");
 _Static_assert(sizeof(struct ag_net_val) == 16 + 12 * AG_NET_MAX_SEGS, "ag_net_val ABI");
 _Static_assert(sizeof(struct ag_state) == 32, "ag_state ABI");
-_Static_assert(sizeof(struct ag_event_hdr) == 80, "ag_event_hdr ABI");
-_Static_assert(sizeof(struct ag_event_file) == 80 + 8 + AG_PATH_MAX, "ag_event_file ABI");
-_Static_assert(sizeof(struct ag_event_net) == 80 + 40, "ag_event_net ABI");
-_Static_assert(sizeof(struct ag_event_contain) == 80 + 24 + 64, "ag_event_contain ABI");
+_Static_assert(sizeof(struct ag_proc) == 8 + AG_EXE_MAX + AG_ANCESTRY_MAX * AG_ANCESTOR_MAX,
+	       "ag_proc ABI");
+_Static_assert(sizeof(struct ag_event_hdr) == 96 + sizeof(struct ag_proc), "ag_event_hdr ABI");
+_Static_assert(sizeof(struct ag_fold) == 40, "ag_fold ABI");
+_Static_assert(sizeof(struct ag_event_fold) == sizeof(struct ag_event_hdr) + 8,
+	       "ag_event_fold ABI");
+_Static_assert(sizeof(struct ag_event_file) == sizeof(struct ag_event_hdr) + 8 + AG_PATH_MAX,
+	       "ag_event_file ABI");
+_Static_assert(sizeof(struct ag_event_net) == sizeof(struct ag_event_hdr) + 40,
+	       "ag_event_net ABI");
+_Static_assert(sizeof(struct ag_event_contain) == sizeof(struct ag_event_hdr) + 24 + 64,
+	       "ag_event_contain ABI");
 _Static_assert(sizeof(struct ag_inode_key) == 16, "ag_inode_key ABI");
 _Static_assert(sizeof(struct ag_drop_key) == 8, "ag_drop_key ABI");
 _Static_assert(sizeof(struct ag_unix_name_key) == 112, "ag_unix_name_key ABI");

@@ -111,9 +111,10 @@ static __always_inline void ag_count_decision(__u32 kind, __u32 verdict)
  * A record did not fit: count it by (kind, rule). If even the counter table is full the count
  * is lost, but the kseq gap still shows the consumer that something was.
  */
-static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
+static __always_inline void ag_count_drop_why(__u32 kind, __u8 verdict, __u32 rule, __u8 reason)
 {
-	struct ag_drop_key key = { .kind = kind, .verdict = verdict, .rule = rule };
+	struct ag_drop_key key = { .kind = kind, .verdict = verdict, .reason = reason,
+				   .rule = rule };
 	__u64 one = 1, *n;
 
 	n = bpf_map_lookup_elem(&ag_drops, &key);
@@ -122,6 +123,120 @@ static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
 		return;
 	}
 	bpf_map_update_elem(&ag_drops, &key, &one, BPF_NOEXIST);
+}
+
+static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
+{
+	ag_count_drop_why(kind, verdict, rule, AG_DROP_RING_FULL);
+}
+
+/* ---- folding and rate limiting (see AG_FOLD_WINDOW_NS in the ABI) ------------------------ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AG_FOLD_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct ag_fold);
+} ag_fold SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ag_bucket);
+} ag_buckets SEC(".maps") __weak;
+
+static __always_inline __u64 ag_mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+/* A denial's signature: what makes two denials "identical". Never 0. */
+static __always_inline __u64 ag_sig(__u32 kind, __u32 op, __u32 rule, __u32 pid, __u64 a,
+				    __u64 b)
+{
+	__u64 h = ag_mix(ag_mix(0x9e3779b97f4a7c15ull, (__u64)kind << 32 | op),
+			 (__u64)rule << 32 | pid);
+
+	h = ag_mix(ag_mix(h, a), b);
+	return h ? h : 1;
+}
+
+/*
+ * One token per event, per CPU (no atomics needed): AG_EVENT_RATE per second up to
+ * AG_EVENT_BURST. Units are events * 1e9 so the refill is exact in ns. Fail mode: no bucket
+ * (impossible: per-CPU array index 0) admits.
+ */
+static __always_inline bool ag_take_token(__u64 now)
+{
+	const __u64 one = AG_FOLD_WINDOW_NS, cap = AG_EVENT_BURST * one;
+	__u32 zero = 0;
+	struct ag_bucket *b = bpf_map_lookup_elem(&ag_buckets, &zero);
+	__u64 t, dt;
+
+	if (!b)
+		return true;
+	dt = now - b->last_ns;
+	if (!b->last_ns || dt > 10 * one)
+		dt = 10 * one;	/* full after ten idle seconds; no overflow */
+	t = b->tokens + dt * AG_EVENT_RATE;
+	if (t > cap)
+		t = cap;
+	b->last_ns = now;
+	if (t < one) {
+		b->tokens = t;
+		return false;
+	}
+	b->tokens = t - one;
+	return true;
+}
+
+/*
+ * May a report of signature sig be written now? Returns the repeats to report with it (>= 0),
+ * or -1: folded into the previous report (counted in its ag_fold entry), or over the budget
+ * (counted as a rate-limited drop). *fp: the entry whose repeats the report carries; pass it
+ * to ag_admitted once the record is reserved, so a full ring loses no count.
+ */
+static __always_inline long ag_admit(const struct ag_state *st, __u32 kind, __u32 op, __u32 rule,
+				     __u8 verdict, __u32 pid, __u64 sig, struct ag_fold **fp)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ag_fold *f;
+
+	*fp = NULL;
+	f = bpf_map_lookup_elem(&ag_fold, &sig);
+	if (f && now - f->window_start < AG_FOLD_WINDOW_NS) {
+		__sync_fetch_and_add(&f->folded, 1);
+		return -1;
+	}
+	if (!ag_take_token(now)) {
+		ag_count_drop_why(kind, verdict, rule, AG_DROP_RATE_LIMITED);
+		return -1;
+	}
+	if (!f) {
+		struct ag_fold nf = { .window_start = now, .kind = kind, .op = op, .rule = rule,
+				      .pid = pid, .generation_seq = st->generation_seq,
+				      .verdict = verdict };
+
+		/* No room (impossible for an LRU): report it unfolded. */
+		bpf_map_update_elem(&ag_fold, &sig, &nf, BPF_NOEXIST);
+		return 0;
+	}
+	f->window_start = now;
+	*fp = f;
+	return f->folded;
+}
+
+/* The report is reserved: it carries the repeats, so take them off the entry. */
+static __always_inline void ag_admitted(struct ag_event_hdr *h, struct ag_fold *f, __u64 sig,
+					long repeats)
+{
+	h->sig = sig;
+	h->repeats = repeats;
+	if (f && repeats > 0)
+		__sync_fetch_and_add(&f->folded, -repeats);
 }
 
 /*
@@ -137,6 +252,84 @@ static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
 			ag_count_drop((kind), (verdict), (rule));                     \
 		__rec;                                                                \
 	})
+
+/*
+ * Per-task scratch for a resolved path. Task storage rather than a per-CPU array: a
+ * preemptible kernel may switch tasks in the middle of a decision, and a per-CPU buffer would
+ * then hold another task's path.
+ */
+struct ag_scratch {
+	char path[AG_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ag_scratch);
+} ag_scratch SEC(".maps") __weak;
+
+/*
+ * Inodes the sandbox may not write, unlink or rename: agentguard's own files. A protected
+ * directory (the state directory) also keeps the sandbox from opening its files for writing
+ * (file.bpf.c) and from linking them elsewhere (containment.bpf.c).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct ag_inode_key);
+	__type(value, __u32);
+} ag_protected SEC(".maps") __weak;
+
+/* Per task: what it exec'd (struct ag_proc), captured by proc.bpf.c at each exec. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ag_proc);
+} ag_procs SEC(".maps") __weak;
+
+/*
+ * Per socket created in the sandbox: its creator's ag_proc, for the cgroup programs, which
+ * cannot reach the task.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ag_proc);
+} ag_sk_procs SEC(".maps") __weak;
+
+/*
+ * The ag_proc that describes task t: its own; or, for a thread, its leader's; or, for a
+ * process that has not exec'd since it forked, its parent's (or grandparent's), whose image it
+ * still runs. NULL if none of them exec'd since agentguard loaded. LSM programs only.
+ */
+static __always_inline struct ag_proc *ag_task_proc(struct task_struct *t)
+{
+	struct ag_proc *p;
+	int i;
+
+	for (i = 0; i < 3 && t; i++) {
+		p = bpf_task_storage_get(&ag_procs, t, 0, 0);
+		if (p)
+			return p;
+		p = bpf_task_storage_get(&ag_procs, t->group_leader, 0, 0);
+		if (p)
+			return p;
+		t = t->real_parent;
+	}
+	return NULL;
+}
+
+/* Copy the current task's ag_proc into an event header (left zero: unknown). LSM only. */
+static __always_inline void ag_fill_proc(struct ag_event_hdr *h)
+{
+	struct ag_proc *p = ag_task_proc(bpf_get_current_task_btf());
+
+	if (p)
+		__builtin_memcpy(&h->proc, p, sizeof(h->proc));
+}
 
 /* Fill what every event has but the process: callers without a process context use this. */
 static __always_inline void ag_fill_hdr_noproc(struct ag_event_hdr *h, __u64 kseq, __u32 kind,

@@ -64,13 +64,6 @@ char LICENSE[] SEC("license") = "GPL";
 	 AG_CAP(37) /* AUDIT_READ */ | AG_CAP(38) /* PERFMON */ | AG_CAP(39) /* BPF */ |       \
 	 AG_CAP(40) /* CHECKPOINT_RESTORE */)
 
-/* Inodes the sandbox may not write, unlink or rename: agentguard's own files. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct ag_inode_key);
-	__type(value, __u32);
-} ag_protected SEC(".maps");
 
 /* spec.unix allow tables, per generation (see the ABI header). */
 struct ag_unix_path_inner {
@@ -146,21 +139,35 @@ static __always_inline __u64 ag_task_cgid(struct task_struct *t)
 
 /* ---- events ---------------------------------------------------------------------------- */
 
+/* lsm: called from an LSM program (a constant): only those can read the task's ag_proc. */
 static __always_inline void ag_contain_event(const struct ag_state *st, __u32 op, __u32 rule,
 					     __s64 arg0, __s64 arg1, __u64 target_cgid,
-					     const char *name_kernel)
+					     const char *name_kernel, bool lsm)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct ag_event_contain *e;
-	__u64 kseq = ag_next_kseq();
+	struct ag_fold *f;
+	__u64 kseq, sig;
+	long repeats;
 
 	ag_count_decision(AG_EV_CONTAINMENT, AG_DENY);
+	/* Identical: the same operation on the same target by the same process. */
+	sig = ag_sig(AG_EV_CONTAINMENT, op, rule, pid, arg0, arg1 ^ target_cgid);
+	repeats = ag_admit(st, AG_EV_CONTAINMENT, op, AG_RULE_BUILTIN | rule, AG_DENY, pid, sig,
+			   &f);
+	if (repeats < 0)
+		return;
+	kseq = ag_next_kseq();
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, AG_RULE_BUILTIN | rule);
 	if (!e)
 		return;
 	ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, op, AG_DENY, AG_RULE_BUILTIN | rule, st);
+	ag_admitted(&e->hdr, f, sig, repeats);
 	e->hdr.ppid = task->real_parent->tgid;
+	if (lsm)
+		ag_fill_proc(&e->hdr);
 	e->arg0 = arg0;
 	e->arg1 = arg1;
 	e->target_cgid = target_cgid;
@@ -175,7 +182,7 @@ static __always_inline int ag_contain_deny(const struct ag_state *st, __u32 op, 
 					   __s64 arg0, __s64 arg1, __u64 target_cgid,
 					   const char *name_kernel)
 {
-	ag_contain_event(st, op, rule, arg0, arg1, target_cgid, name_kernel);
+	ag_contain_event(st, op, rule, arg0, arg1, target_cgid, name_kernel, true);
 	return -EPERM;
 }
 
@@ -326,6 +333,22 @@ int BPF_PROG(ag_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 	if (ret)
 		return ret;
 	return ag_protected_dentry(dentry);
+}
+
+/*
+ * A hard link to a file of a protected directory (the state directory) would be a second path
+ * to it, outside that directory: refused, like a link to a protected file itself.
+ */
+SEC("lsm/inode_link")
+int BPF_PROG(ag_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	ret = ag_protected_dentry(old_dentry);
+	if (ret)
+		return ret;
+	return ag_protected_dentry(old_dentry->d_parent);
 }
 
 SEC("lsm/inode_rename")
@@ -836,7 +859,7 @@ int ag_device(struct bpf_cgroup_dev_ctx *ctx)
 	}
 	if (!ag_read_state(&st))
 		ag_contain_event(&st, AG_OP_DEVICE, AG_BR_DEVICE, major, minor, 0,
-				 type == AG_DEVCG_DEV_BLOCK ? "block" : "char");
+				 type == AG_DEVCG_DEV_BLOCK ? "block" : "char", false);
 	return 0;
 }
 
@@ -844,23 +867,35 @@ int ag_device(struct bpf_cgroup_dev_ctx *ctx)
 SEC("cgroup/sysctl")
 int ag_sysctl(struct bpf_sysctl *ctx)
 {
-	struct ag_state st;
+	const __u32 rule = AG_RULE_BUILTIN | AG_BR_SYSCTL;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct ag_event_contain *e;
-	__u64 kseq;
+	struct ag_state st;
+	struct ag_fold *f;
+	__u64 kseq, sig, name[8] = {};
+	long repeats;
 
 	if (!ctx->write)
 		return 1;
 	if (ag_read_state(&st))
 		return 0;
+	/* Identical: the same sysctl (its name, first 64 bytes) by the same process. */
+	if (bpf_sysctl_get_name(ctx, (char *)name, sizeof(name), 0) < 0)
+		name[0] = 0;
+	sig = ag_sig(AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, rule, pid,
+		     name[0] ^ name[2] ^ name[4] ^ name[6], name[1] ^ name[3] ^ name[5] ^ name[7]);
+	repeats = ag_admit(&st, AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, rule, AG_DENY, pid, sig, &f);
+	if (repeats < 0)
+		return 0;
 	kseq = ag_next_kseq();
-	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, AG_RULE_BUILTIN | AG_BR_SYSCTL);
+	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, rule);
 	if (e) {
-		ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, AG_DENY,
-			    AG_RULE_BUILTIN | AG_BR_SYSCTL, &st);
+		ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, AG_DENY, rule, &st);
+		ag_admitted(&e->hdr, f, sig, repeats);
 		e->arg0 = e->arg1 = 0;
 		e->target_cgid = 0;
-		if (bpf_sysctl_get_name(ctx, e->name, sizeof(e->name), 0) < 0)
-			e->name[0] = '\0';
+		__builtin_memcpy(e->name, name, sizeof(e->name));
+		e->name[sizeof(e->name) - 1] = '\0';
 		bpf_ringbuf_submit(e, 0);
 	}
 	return 0;

@@ -33,22 +33,6 @@ struct {
 	__array(values, struct ag_fs_inner);
 } ag_fs_gens SEC(".maps");
 
-/*
- * Per-task scratch for the resolved path. Task storage rather than a per-CPU array: a
- * preemptible kernel may switch tasks in the middle of a decision, and a per-CPU buffer would
- * then hold another task's path.
- */
-struct ag_scratch {
-	char path[AG_PATH_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct ag_scratch);
-} ag_scratch SEC(".maps");
-
 struct ag_walk {
 	void *table;
 	const char *path;
@@ -147,19 +131,45 @@ static __always_inline void ag_file_event(const struct ag_state *st, struct file
 					  __u32 want, __u8 verdict, __u32 rule)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct ag_event_file *e;
-	__u64 kseq = ag_next_kseq();
+	struct inode *inode = file->f_inode;
 	__u32 kind = (want & AG_FS_WANT_EXEC) ? AG_EV_EXEC : AG_EV_FILE;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct ag_event_file *e;
+	struct ag_fold *f;
+	__u64 kseq, sig;
+	long repeats;
 
+	/* Identical: the same inode, asked for the same access by the same process. */
+	sig = ag_sig(kind, op, rule, pid, (__u64)inode->i_sb->s_dev << 32 ^ inode->i_ino, want);
+	repeats = ag_admit(st, kind, op, rule, verdict, pid, sig, &f);
+	if (repeats < 0)
+		return;
+	kseq = ag_next_kseq();
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), verdict, kind, rule);
 	if (!e)
 		return;
 	ag_fill_hdr(&e->hdr, kseq, kind, op, verdict, rule, st);
+	ag_admitted(&e->hdr, f, sig, repeats);
 	e->hdr.ppid = task->real_parent->tgid;
+	ag_fill_proc(&e->hdr);
 	e->want = want;
 	e->path_len = bpf_d_path(&file->f_path, e->path, sizeof(e->path));
 	bpf_ringbuf_submit(e, 0);
+}
+
+/* Is the file in a directory agentguard protects (its state directory)? */
+static __always_inline bool ag_in_protected_dir(struct file *file)
+{
+	struct dentry *parent = file->f_path.dentry->d_parent;
+	struct ag_inode_key key = {};
+	struct inode *dir;
+
+	if (!parent || !(dir = parent->d_inode))
+		return false;
+	key.dev = dir->i_sb->s_dev;
+	key.ino = dir->i_ino;
+	return bpf_map_lookup_elem(&ag_protected, &key) != NULL;
 }
 
 /* Judge a file the sandbox is about to hold (opened or received): 0 or -EPERM. */
@@ -173,7 +183,13 @@ static __always_inline int ag_file_judge(struct file *file, __u32 op)
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
 	want = ag_file_want(file);
-	verdict = ag_fs_decide(&st, file, want, &rule);
+	if ((want & AG_FS_WANT_WRITE) && ag_in_protected_dir(file)) {
+		/* The state directory's files are replaced by rename: keyed by their directory. */
+		verdict = AG_DENY;
+		rule = AG_RULE_BUILTIN | AG_BR_PROTECTED;
+	} else {
+		verdict = ag_fs_decide(&st, file, want, &rule);
+	}
 	ag_count_decision(want & AG_FS_WANT_EXEC ? AG_EV_EXEC : AG_EV_FILE, verdict);
 	if (verdict == AG_ALLOW)
 		return 0;

@@ -46,6 +46,16 @@ static __always_inline __u8 ag_sock_proto(const struct bpf_sock_addr *ctx)
 	return 0;
 }
 
+/* The ag_proc of the socket's creator (proc.bpf.c), or NULL. */
+static __always_inline const struct ag_proc *ag_sock_proc(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&ag_sk_procs, sk, 0, 0);
+}
+
 static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struct ag_net_key *key,
 					  __u8 proto, __u16 port, __u32 *rule)
 {
@@ -68,19 +78,35 @@ static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struc
 	return ag_net_val_verdict(v, proto, port, rule);
 }
 
+/* proc: the process's ag_proc (the socket creator's for cgroup programs), or NULL. */
 static __always_inline void ag_net_event(const struct ag_state *st, const struct ag_net_key *key,
 					 const __u8 *orig, __u8 family, __u8 proto, __u16 port,
-					 __u32 op, __u8 verdict, __u32 rule)
+					 __u32 op, __u8 verdict, __u32 rule,
+					 const struct ag_proc *proc)
 {
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct ag_event_net *e;
-	__u64 kseq = ag_next_kseq();
+	struct ag_fold *f;
+	__u64 kseq, sig, a0, a1;
+	long repeats;
 	int i;
 
+	/* Identical: the same destination, port and protocol from the same process. */
+	__builtin_memcpy(&a0, &key->addr[0], 8);
+	__builtin_memcpy(&a1, &key->addr[8], 8);
+	sig = ag_sig(AG_EV_NETWORK, op, rule, pid, a0 ^ ((__u64)port << 8 | proto), a1);
+	repeats = ag_admit(st, AG_EV_NETWORK, op, rule, verdict, pid, sig, &f);
+	if (repeats < 0)
+		return;
+	kseq = ag_next_kseq();
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), verdict, AG_EV_NETWORK, rule);
 	if (!e)
 		return;
 	ag_fill_hdr(&e->hdr, kseq, AG_EV_NETWORK, op, verdict, rule, st);
+	ag_admitted(&e->hdr, f, sig, repeats);
+	if (proc)
+		__builtin_memcpy(&e->hdr.proc, proc, sizeof(e->hdr.proc));
 	for (i = 0; i < 16; i++) {
 		e->addr[i] = key->addr[i];
 		e->orig_addr[i] = orig[i];
@@ -101,21 +127,37 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 				    __u32 op)
 {
 	struct ag_net_key key = { .prefixlen = 128 };
+	__u8 cand[AG_NAT64_LAYOUTS][16];
 	struct ag_state st;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	__u8 proto = ag_sock_proto(ctx);
-	__u8 verdict;
-	__u32 rule;
+	__u8 verdict = AG_ALLOW, v;
+	__u32 rule = AG_RULE_NONE, r;
+	int n = 1, k, best = 0;
 
 	/* An ARRAY lookup of index 0 cannot fail; if it did, fail closed. */
 	if (ag_read_state(&st))
 		return 0;
-	ag_net_judged_addr(orig, key.addr);
-	verdict = ag_net_decide(&st, &key, proto, port, &rule);
+	if (family == AG_AF_INET6)
+		n = ag_net_judged_addrs(orig, cand);
+	else
+		ag_net_judged_addr(orig, cand[0]);
+	/* Usually one candidate; a local-use NAT64 destination has four: the strictest wins. */
+	for (k = 0; k < AG_NAT64_LAYOUTS && k < n; k++) {
+		__builtin_memcpy(key.addr, cand[k], 16);
+		v = ag_net_decide(&st, &key, proto, port, &r);
+		if (!k || v > verdict) {
+			verdict = v;
+			rule = r;
+			best = k;
+		}
+	}
 	ag_count_decision(AG_EV_NETWORK, verdict);
 	if (verdict == AG_ALLOW)
 		return 1;
-	ag_net_event(&st, &key, orig, family, proto, port, op, verdict, rule);
+	__builtin_memcpy(key.addr, cand[best & (AG_NAT64_LAYOUTS - 1)], 16);
+	ag_net_event(&st, &key, orig, family, proto, port, op, verdict, rule,
+		     ag_sock_proc(ctx));
 	return verdict == AG_DENY ? 0 : 1;
 }
 
@@ -217,7 +259,7 @@ static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, 
 	for (i = 0; i < 16; i++)
 		key.addr[i] = orig[i];
 	ag_net_event(&st, &key, orig, family, proto, port, AG_OP_BIND, AG_DENY,
-		     AG_RULE_BUILTIN | AG_BR_INBOUND);
+		     AG_RULE_BUILTIN | AG_BR_INBOUND, ag_sock_proc(ctx));
 	return 0;
 }
 
@@ -322,7 +364,12 @@ SEC("cgroup_skb/egress")
 int ag_egress(struct __sk_buff *skb)
 {
 	struct ag_pkt p = {};
+	const struct ag_proc *proc;
+	struct bpf_sock *sk;
 	struct ag_event_net *e;
+	struct ag_fold *f;
+	__u64 kseq, sig, a0, a1;
+	long repeats;
 	struct ag_state st;
 	__u16 port = 0;
 	__u32 rule = AG_RULE_BUILTIN | AG_BR_SOURCE_ROUTE;
@@ -344,14 +391,31 @@ int ag_egress(struct __sk_buff *skb)
 	if ((p.l4 == AG_IPPROTO_TCP || p.l4 == AG_IPPROTO_UDP) && p.l4_off &&
 	    !bpf_skb_load_bytes(skb, p.l4_off, ports, sizeof(ports)))
 		port = (__u16)ports[2] << 8 | ports[3];
+	/* Identical: the same socket, destination and port (a packet has no process). */
+	__builtin_memcpy(&a0, &p.daddr[0], 8);
+	__builtin_memcpy(&a1, &p.daddr[8], 8);
+	sig = ag_sig(AG_EV_NETWORK, AG_OP_EGRESS_DROP, rule, 0, a0 ^ bpf_get_socket_cookie(skb),
+		     a1 ^ port);
+	repeats = ag_admit(&st, AG_EV_NETWORK, AG_OP_EGRESS_DROP, rule, AG_DENY, 0, sig, &f);
+	if (repeats < 0)
+		return 0;
+	kseq = ag_next_kseq();
 	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_NETWORK, rule);
 	if (!e)
 		return 0;
 	/* A packet is no process's: TCP retransmits leave from softirq. Name its socket's owner. */
-	ag_fill_hdr_noproc(&e->hdr, ag_next_kseq(), AG_EV_NETWORK, AG_OP_EGRESS_DROP, AG_DENY, rule,
-			   &st);
+	ag_fill_hdr_noproc(&e->hdr, kseq, AG_EV_NETWORK, AG_OP_EGRESS_DROP, AG_DENY, rule, &st);
+	ag_admitted(&e->hdr, f, sig, repeats);
 	e->hdr.cgroup_id = bpf_skb_cgroup_id(skb);
 	e->hdr.uid = bpf_get_socket_uid(skb);
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk) {
+		proc = bpf_sk_storage_get(&ag_sk_procs, sk, 0, 0);
+		if (proc)
+			__builtin_memcpy(&e->hdr.proc, proc, sizeof(e->hdr.proc));
+	}
 	__builtin_memcpy(e->addr, p.daddr, 16);
 	__builtin_memcpy(e->orig_addr, p.daddr, 16);
 	e->port = port;
@@ -424,6 +488,6 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 	for (i = 0; i < 16; i++)
 		key.addr[i] = a[i];
 	ag_net_event(&st, &key, a, family, AG_NET_TCP, port, AG_OP_LISTEN, AG_DENY,
-		     AG_RULE_BUILTIN | AG_BR_INBOUND);
+		     AG_RULE_BUILTIN | AG_BR_INBOUND, ag_task_proc(bpf_get_current_task_btf()));
 	return -EPERM;
 }

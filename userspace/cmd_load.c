@@ -45,26 +45,78 @@ static void on_hup(int sig)
 }
 
 /*
+ * The event files protected from the sandbox: the current one and the last few rotated ones
+ * (logrotate's to compress or delete after that). Bounded, so rotations never use up the
+ * protected-inode table.
+ */
+#define AG_PROTECTED_EVENT_FILES 8
+
+struct event_files {
+	struct ag_inode_key key[AG_PROTECTED_EVENT_FILES];
+	unsigned int n;		/* keys in use; the oldest first */
+};
+
+/* Open the event file for appending; never through a symlink (the sandbox could plant one). */
+static FILE *open_events(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "ae");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+/* Protect the regular file f (a pipe or a port needs no rule); forget the oldest beyond 8. */
+static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
+{
+	struct ag_inode_key key;
+	struct stat st;
+	int err;
+
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+		return 0;
+	err = ag_loader_protect_fd(l, fileno(f), &key);
+	if (err)
+		return err;
+	if (ef->n == AG_PROTECTED_EVENT_FILES) {
+		ag_loader_unprotect(l, &ef->key[0]);
+		memmove(&ef->key[0], &ef->key[1], sizeof(ef->key[0]) * (ef->n - 1));
+		ef->n--;
+	}
+	ef->key[ef->n++] = key;
+	return 0;
+}
+
+/*
  * Switch to a new FILE only once it is open and protected from the sandbox. If that fails,
  * keep writing to the old one (renamed, but still ours): a lost event is worse than a late
  * rotation.
  */
-static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l)
+static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
+			  struct event_files *ef)
 {
-	struct stat st;
 	FILE *f;
 	int err;
 
 	fflush(sink->out);
-	f = fopen(path, "ae");
+	f = open_events(path);
 	if (!f) {
 		ag_log_warn("events: cannot reopen \"%s\": %s; still writing to the previous file",
 			    path, strerror(errno));
 		return;
 	}
-	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && (err = ag_loader_protect(l, path)))
-		ag_log_warn("events: cannot protect the reopened \"%s\" from the sandbox: %s",
-			    path, strerror(-err));
+	err = protect_events(l, ef, f);
+	if (err) {
+		ag_log_warn("events: cannot protect the reopened \"%s\" from the sandbox: %s; "
+			    "still writing to the previous file", path, strerror(-err));
+		fclose(f);
+		return;
+	}
+	ag_event_sink_setbuf(sink, f);	/* if it fails: the default buffer, only slower */
 	fclose(sink->out);
 	sink->out = f;
 }
@@ -105,6 +157,21 @@ static long long wall_ns(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * While records keep coming, loss accounting and the flush of the line stream wait until the
+ * ring runs dry or FLUSH_MS have passed: each costs system calls, and after every poll (tens
+ * of thousands a second under load) they took a fifth of the consumer (bench/audit_bench.c).
+ */
+#define FLUSH_MS 10
 
 static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 {
@@ -147,12 +214,37 @@ static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long l
 	n = ag_loss_poll(loss, counts, sizeof(counts) / sizeof(counts[0]));
 	for (i = 0; i < n; i++)
 		ag_event_sink_loss(sink, counts[i].key.kind, counts[i].key.verdict,
-				   counts[i].key.rule, counts[i].count, *since_ns);
+				   counts[i].key.rule, counts[i].key.reason, counts[i].count,
+				   *since_ns);
 	if (n > 0)
 		*since_ns = now;
 }
 
+/*
+ * Have the kernel report denials it folded whose window has passed (all of them with force,
+ * when stopping), and read those reports now. Folds younger than the window are reported by a
+ * later call (at most about two seconds after the denial), or carried by the next report of
+ * the same denial.
+ */
+static void flush_folds(struct ag_loader *l, struct ring_buffer *rb, bool force)
+{
+	unsigned int written, deferred;
+	int err = ag_loader_fold_flush(l, force, &written, &deferred);
+
+	if (err) {
+		ag_log_warn("events: flushing folded denials failed: %s", strerror(-err));
+		return;
+	}
+	if (written)
+		ring_buffer__consume(rb);
+}
+
 static const char *const default_cgroup_name = "agentguard-sandbox";
+
+/* With --journal: the socket sd_journal_sendv() sends to, and the directories above it. */
+static const char *const journal_path_chain[] = {
+	"/run/systemd/journal/socket", "/run/systemd/journal", "/run/systemd",
+};
 
 int cmd_load(int argc, char **argv)
 {
@@ -172,7 +264,7 @@ int cmd_load(int argc, char **argv)
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
 	const char *state_dir = "/var/lib/agentguard", *metrics_path = NULL;
 	struct ag_status st_info = {};
-	long long last_metrics_ns = 0;
+	long long last_metrics_ns = 0, flushed_ns = 0;
 	struct ag_seqstore seqs = { .dirfd = -1 };
 	unsigned long long first_seq;
 	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true };
@@ -181,6 +273,8 @@ int cmd_load(int argc, char **argv)
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
 	struct ag_loader *l = NULL;
+	struct event_files event_files = {};
+	struct ag_inode_key state_key;
 	struct ring_buffer *rb = NULL;
 	struct ag_loss loss = {};
 	long long loss_since_ns = 0;
@@ -189,7 +283,7 @@ int cmd_load(int argc, char **argv)
 	char cgdefault[4096];
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
 	struct sigaction sa = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
-	bool events_stdout = false;
+	bool events_stdout = false, pending = false;
 
 	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (opt) {
@@ -312,6 +406,13 @@ int cmd_load(int argc, char **argv)
 	err = ag_loader_protect(l, "/proc/self/exe");
 	for (int i = 0; !err && i < n_files; i++)
 		err = ag_loader_protect(l, argv[optind + i]);
+	/*
+	 * journald's socket is found by path at every send: the sandbox must not replace it, nor
+	 * rename a directory on the way, to receive the records itself.
+	 */
+	for (size_t i = 0; !err && sink.journal &&
+		     i < sizeof(journal_path_chain) / sizeof(journal_path_chain[0]); i++)
+		err = ag_loader_protect(l, journal_path_chain[i]);
 	if (err) {
 		ag_log_error("bpf: protecting agentguard's own files failed: %s", strerror(-err));
 		status = AG_EXIT_UNAVAILABLE;
@@ -321,20 +422,19 @@ int cmd_load(int argc, char **argv)
 	/* Events sink ready before anything can be denied. */
 	sink.out = sink.journal && !events_stdout ? NULL : stdout;
 	if (events_path) {
-		sink.out = fopen(events_path, "ae");
+		sink.out = open_events(events_path);
 		if (!sink.out) {
 			ag_log_error("events: cannot open \"%s\": %s", events_path,
 				     strerror(errno));
 			status = AG_EXIT_IOERR;
 			goto cleanup;
 		}
+		/* Not stdout's: the sink frees its buffer before exit() flushes stdout. */
+		ag_event_sink_setbuf(&sink, sink.out);	/* if it fails: only slower */
 	}
 	if (events_path) {
-		struct stat est;
-
 		/* A regular event file is evidence: protect it (a pipe or port needs no rule). */
-		if (!fstat(fileno(sink.out), &est) && S_ISREG(est.st_mode) &&
-		    (err = ag_loader_protect(l, events_path))) {
+		if ((err = protect_events(l, &event_files, sink.out))) {
 			ag_log_error("bpf: protecting \"%s\" failed: %s", events_path,
 				     strerror(-err));
 			status = AG_EXIT_UNAVAILABLE;
@@ -391,6 +491,12 @@ int cmd_load(int argc, char **argv)
 
 	/* seq continues where the last run stopped, whatever way it stopped. */
 	err = ag_seqstore_open(state_dir, &seqs, &first_seq);
+	/*
+	 * Its files (seq, status.json) are replaced by rename, so the directory is what is
+	 * protected: nothing created, removed, renamed or linked in it, no file opened for writing.
+	 */
+	if (!err)
+		err = ag_loader_protect_fd(l, seqs.dirfd, &state_key);
 	if (!err)
 		err = ag_seqstore_reserve(&seqs, first_seq);
 	if (err) {
@@ -425,27 +531,35 @@ int cmd_load(int argc, char **argv)
 	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
 
 	while (!stop_requested) {
-		err = ring_buffer__poll(rb, 200);
+		/* Lines not flushed yet: come back for them within FLUSH_MS. */
+		err = ring_buffer__poll(rb, pending ? FLUSH_MS : 200);
 		if (err < 0 && err != -EINTR) {
 			ag_log_error("events: polling the ring buffer failed: %s", strerror(-err));
 			status = AG_EXIT_SOFTWARE;
 			break;
 		}
-		/* After the records that did fit: the loss event follows them in order. */
-		report_loss(&sink, &loss, &loss_since_ns);
+		pending |= err > 0;
 		if (wall_ns() - last_metrics_ns >= 1000000000LL) {
+			flush_folds(l, rb, false);
 			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
 			last_metrics_ns = wall_ns();
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
-			reopen_events(&sink, events_path, l);
+			reopen_events(&sink, events_path, l, &event_files);
 		}
-		if (sink.out)
-			fflush(sink.out);
+		if (!pending || mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
+			/* After the records that did fit: the loss event follows them in order. */
+			report_loss(&sink, &loss, &loss_since_ns);
+			if (sink.out)
+				fflush(sink.out);
+			flushed_ns = mono_ns();
+			pending = false;
+		}
 	}
 	/* Drain what the kernel wrote before we were asked to stop, and account for the rest. */
 	ring_buffer__consume(rb);
+	flush_folds(l, rb, true);
 	report_loss(&sink, &loss, &loss_since_ns);
 	ag_event_sink_lifecycle(&sink, "stop",
 				status == AG_EXIT_OK ? "stopped on request; enforcement ends now" :

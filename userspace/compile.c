@@ -1019,13 +1019,12 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 	return ag_fs_val_verdict(&c->fs[best].val, want, rule);
 }
 
-enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
-				   __u16 port, __u32 *rule)
+/* The kernel's decision for one judged address (one LPM lookup). */
+static enum ag_verdict net_decide_one(const struct ag_compiled *c, const __u8 judged[16],
+				      __u8 proto, __u16 port, __u32 *rule)
 {
 	size_t i, best = SIZE_MAX;
-	__u8 judged[16];
 
-	ag_net_judged_addr(addr, judged);
 	for (i = 0; i < c->n_net; i++) {
 		const struct ag_net_entry *e = &c->net[i];
 
@@ -1038,6 +1037,26 @@ enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[
 	if (best == SIZE_MAX || !proto)
 		return AG_DENY;
 	return ag_net_val_verdict(&c->net[best].val, proto, port, rule);
+}
+
+/* As bpf/net.bpf.c ag_judge: every candidate IPv4 layout, the strictest verdict. */
+enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
+				   __u16 port, __u32 *rule)
+{
+	__u8 cand[AG_NAT64_LAYOUTS][16];
+	enum ag_verdict verdict = AG_ALLOW, v;
+	int n = ag_net_judged_addrs(addr, cand), k;
+	__u32 r;
+
+	*rule = AG_RULE_NONE;
+	for (k = 0; k < n; k++) {
+		v = net_decide_one(c, cand[k], proto, port, &r);
+		if (!k || v > verdict) {
+			verdict = v;
+			*rule = r;
+		}
+	}
+	return verdict;
 }
 
 const char *ag_verdict_name(enum ag_verdict v)

@@ -4,8 +4,10 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/bpf.h>
 
 #include "events.h"
 #include "ocsf.h"
@@ -204,13 +206,18 @@ static void decode_contain_target(struct ag_event *ev)
 		field_str(ev, "name", "NAME", e->name, strnlen(e->name, sizeof(e->name)));
 }
 
-/* Wall time of the event = now - (boot now - boot then). */
-static void decode_time(struct ag_event *ev)
+/*
+ * Wall time of the event = now - (boot now - boot then). The date part is formatted once per
+ * second (s->date): gmtime_r and strftime for every event cost more than the rest of it.
+ */
+static void decode_time(struct ag_event_sink *s, struct ag_event *ev)
 {
 	struct timespec rt, bt;
 	time_t sec;
 	struct tm tm;
-	char date[32];
+	long long ns;
+	size_t len;
+	int i;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
@@ -218,9 +225,59 @@ static void decode_time(struct ag_event *ev)
 		      ((long long)bt.tv_sec * 1000000000LL + bt.tv_nsec -
 		       (long long)ev->hdr.boot_ns);
 	sec = ev->time_ns / 1000000000LL;
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ev->time, sizeof(ev->time), "%s.%09lldZ", date, ev->time_ns % 1000000000LL);
+	ns = ev->time_ns % 1000000000LL;
+	if (!s->date[0] || sec != s->date_sec) {
+		gmtime_r(&sec, &tm);
+		if (!strftime(s->date, sizeof(s->date), "%Y-%m-%dT%H:%M:%S", &tm))
+			s->date[0] = '\0';
+		s->date_sec = sec;
+	}
+	len = strlen(s->date);
+	/* Before 1970 the remainder is negative: printf's form, not the fast one. */
+	if (ns < 0 || len + 12 > sizeof(ev->time)) {
+		snprintf(ev->time, sizeof(ev->time), "%s.%09lldZ", s->date, ns);
+		return;
+	}
+	memcpy(ev->time, s->date, len);
+	ev->time[len] = '.';
+	for (i = 9; i >= 1; i--, ns /= 10)
+		ev->time[len + i] = '0' + ns % 10;
+	ev->time[len + 10] = 'Z';
+	ev->time[len + 11] = '\0';
+}
+
+/*
+ * The uid's passwd name, or NULL, copied into ev->pwbuf. Looked up at most once a second per
+ * uid: getpwuid_r opens and parses the passwd database on every call, which cost more than
+ * decoding and formatting the event together. A rename shows within a second.
+ */
+static const char *lookup_user(struct ag_event_sink *s, struct ag_event *ev, __u32 uid)
+{
+	struct ag_user_cache *c = &s->users[uid % AG_USER_CACHE];
+	struct passwd pw, *pwp = NULL;
+	struct timespec now;
+	long long now_ns;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec + 1;	/* never 0: empty */
+	if (c->at_ns && c->uid == uid && now_ns - c->at_ns < AG_USER_CACHE_NS) {
+		if (!c->known)
+			return NULL;
+		strcpy(ev->pwbuf, c->name);
+		return ev->pwbuf;
+	}
+	getpwuid_r(uid, &pw, ev->pwbuf, sizeof(ev->pwbuf), &pwp);
+	/* A name too long for the cache is looked up every time. */
+	if (pwp && strlen(pwp->pw_name) >= sizeof(c->name)) {
+		c->at_ns = 0;
+		return pwp->pw_name;
+	}
+	c->at_ns = now_ns;
+	c->uid = uid;
+	c->known = pwp;
+	if (pwp)
+		strcpy(c->name, pwp->pw_name);
+	return pwp ? pwp->pw_name : NULL;
 }
 
 /*
@@ -292,6 +349,30 @@ static void decode_file_target(struct ag_event *ev, const struct ag_event_file *
 	ev->target[ev->n_target - 1].b64 = true;
 }
 
+/* What the kernel captured at the process's exec (struct ag_proc, read in the record). */
+static void decode_proc(struct ag_event *ev, const struct ag_proc *p)
+{
+	struct ag_event_proc *o = &ev->proc;
+	unsigned int i;
+
+	memset(o, 0, sizeof(*o));
+	if (!(p->flags & AG_PROC_KNOWN))
+		return;
+	if (!(p->flags & AG_PROC_EXE_UNRESOLVED)) {
+		o->exe = p->exe;
+		o->exe_len = strnlen(p->exe, sizeof(p->exe));
+		o->exe_cut = p->exe_len > AG_EXE_MAX;
+	}
+	o->ancestry_known = true;
+	o->ancestry_complete = !(p->flags & AG_PROC_ANCESTRY_MORE);
+	o->depth = p->depth < AG_ANCESTRY_MAX ? p->depth : AG_ANCESTRY_MAX;
+	for (i = 0; i < o->depth; i++) {
+		o->ancestor[i] = p->ancestry[i];
+		o->ancestor_len[i] = strnlen(p->ancestry[i], sizeof(p->ancestry[i]));
+		o->ancestor_cut[i] = p->flags & (AG_PROC_ANCESTOR_CUT << i);
+	}
+}
+
 /* Rule indexes are per generation: name them only from the matching policy. */
 static void decode_rule(const struct ag_event_sink *s, struct ag_event *ev)
 {
@@ -320,14 +401,17 @@ static void decode_rule(const struct ag_event_sink *s, struct ag_event *ev)
 
 int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, struct ag_event *ev)
 {
-	struct passwd pw, *pwp = NULL;
 	struct ag_event_hdr *h = &ev->hdr;
 
 	memset(ev, 0, offsetof(struct ag_event, contain));
 	ev->addr[0][0] = ev->addr[1][0] = '\0';
 	if (size < sizeof(*h))
 		return -EINVAL;
-	memcpy(h, data, sizeof(*h));
+	/*
+	 * Not proc: most of its 520 bytes are padding, and copying them cost more than decoding
+	 * the rest (decode_proc reads the strings in place, like a file record's path).
+	 */
+	memcpy(h, data, offsetof(struct ag_event_hdr, proc));
 	ev->kind = kind_name(h->kind);
 	/* The kernel never writes loss or lifecycle records: one claiming to be is malformed. */
 	if (!ev->kind || h->kind == AG_EV_LOSS || h->kind == AG_EV_LIFECYCLE)
@@ -361,16 +445,16 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 				h->kind == AG_EV_EXEC ? "exec" : "open";
 		decode_file_target(ev, e);
 	}
+	decode_proc(ev, &((const struct ag_event_hdr *)data)->proc);
 	ev->seq = next_seq(s);
-	decode_time(ev);
+	decode_time(s, ev);
 	ev->decision = ag_verdict_name(h->verdict);
 	ev->mode = h->verdict == AG_WOULD_DENY ? "audit" : "enforce";
 	decode_rule(s, ev);
 	/* cgroup programs cannot read the task: the parent is unknown there, not 0. */
 	ev->ppid_known = !(h->kind == AG_EV_NETWORK || h->op == AG_OP_DEVICE ||
 			   h->op == AG_OP_SYSCTL_WRITE);
-	getpwuid_r(h->uid, &pw, ev->pwbuf, sizeof(ev->pwbuf), &pwp);
-	ev->user = pwp ? pwp->pw_name : NULL;
+	ev->user = lookup_user(s, ev, h->uid);
 	return 0;
 }
 
@@ -390,7 +474,12 @@ static void put_access(struct ag_buf *b, __u32 want, const char *sep, bool json)
 
 	for (i = 0; i < AG_FS_NCLASSES; i++) {
 		if (want & (1u << i)) {
-			ag_buf_printf(b, json ? "%s\"%s\"" : "%s%s", s, names[i]);
+			ag_buf_puts(b, s);
+			if (json)
+				ag_buf_lit(b, "\"");
+			ag_buf_puts(b, names[i]);
+			if (json)
+				ag_buf_lit(b, "\"");
 			s = sep;
 		}
 	}
@@ -405,19 +494,23 @@ void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev)
 	for (i = 0; i < ev->n_target; i++) {
 		const struct ag_event_field *f = &ev->target[i];
 
-		ag_buf_printf(b, "%s\"%s\":", i ? "," : "", f->key);
+		ag_buf_puts(b, i ? ",\"" : "\"");
+		ag_buf_puts(b, f->key);
+		ag_buf_lit(b, "\":");
 		switch (f->type) {
 		case AG_FIELD_STR:
 			if (!ag_json_str(b, f->str, f->len) && f->b64) {
-				ag_buf_printf(b, ",\"%s_b64\":", f->key);
+				ag_buf_lit(b, ",\"");
+				ag_buf_puts(b, f->key);
+				ag_buf_lit(b, "_b64\":");
 				ag_json_base64(b, (const unsigned char *)f->str, f->len);
 			}
 			break;
 		case AG_FIELD_INT:
-			ag_buf_printf(b, "%lld", f->i);
+			ag_buf_i64(b, f->i);
 			break;
 		case AG_FIELD_UINT:
-			ag_buf_printf(b, "%llu", (unsigned long long)f->i);
+			ag_buf_u64(b, (unsigned long long)f->i);
 			break;
 		case AG_FIELD_NULL:
 			ag_buf_puts(b, "null");
@@ -432,53 +525,123 @@ void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev)
 	ag_buf_puts(b, "}");
 }
 
+/* The hot path: fixed text is appended as is and numbers converted without printf. */
+/* An untrusted string from the kernel: "key":"…", and "key_b64" when it is not UTF-8. */
+static void put_untrusted(struct ag_buf *b, const char *key, const char *str, size_t len)
+{
+	ag_buf_puts(b, ",\"");
+	ag_buf_puts(b, key);
+	ag_buf_lit(b, "\":");
+	if (ag_json_str(b, str, len))
+		return;
+	ag_buf_puts(b, ",\"");
+	ag_buf_puts(b, key);
+	ag_buf_lit(b, "_b64\":");
+	ag_json_base64(b, (const unsigned char *)str, len);
+}
+
+/* ,"exe":…,"exe_cut":…,"ancestry":[{"exe":…,"cut":…}…]|null,"ancestry_complete":… */
+static void put_proc_json(struct ag_buf *b, const struct ag_event_proc *p)
+{
+	unsigned int i;
+
+	if (p->exe)
+		put_untrusted(b, "exe", p->exe, p->exe_len);
+	else
+		ag_buf_lit(b, ",\"exe\":null");
+	ag_buf_lit(b, ",\"exe_cut\":");
+	ag_buf_puts(b, p->exe_cut ? "true" : "false");
+	if (!p->ancestry_known) {
+		ag_buf_lit(b, ",\"ancestry\":null,\"ancestry_complete\":false");
+		return;
+	}
+	ag_buf_lit(b, ",\"ancestry\":[");
+	for (i = 0; i < p->depth; i++) {
+		ag_buf_puts(b, i ? ",{" : "{");
+		/* put_untrusted writes a leading comma: start with the flag. */
+		ag_buf_lit(b, "\"cut\":");
+		ag_buf_puts(b, p->ancestor_cut[i] ? "true" : "false");
+		put_untrusted(b, "exe", p->ancestor[i], p->ancestor_len[i]);
+		ag_buf_lit(b, "}");
+	}
+	ag_buf_lit(b, "],\"ancestry_complete\":");
+	ag_buf_puts(b, p->ancestry_complete ? "true" : "false");
+}
+
 void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct ag_event *ev)
 {
 	const struct ag_event_hdr *h = &ev->hdr;
 
+	ag_buf_lit(b, "{\"schema_version\":");
+	ag_buf_u64(b, AG_EVENT_SCHEMA_VERSION);
+	ag_buf_lit(b, ",\"seq\":");
+	ag_buf_u64(b, ev->seq);
+	ag_buf_lit(b, ",\"kseq\":");
 	if (ev->synthetic)
-		ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":null,\"time\":\"%s\"",
-			      AG_EVENT_SCHEMA_VERSION, ev->seq, ev->time);
+		ag_buf_lit(b, "null");
 	else
-		ag_buf_printf(b, "{\"schema_version\":%d,\"seq\":%llu,\"kseq\":%llu,\"time\":\"%s\"",
-			      AG_EVENT_SCHEMA_VERSION, ev->seq, (unsigned long long)h->kseq,
-			      ev->time);
-	ag_buf_puts(b, ",\"host\":");
+		ag_buf_u64(b, h->kseq);
+	ag_buf_lit(b, ",\"time\":\"");
+	ag_buf_puts(b, ev->time);
+	ag_buf_lit(b, "\",\"host\":");
 	ag_json_str(b, s->host, strlen(s->host));
-	ag_buf_puts(b, ",\"session\":");
+	ag_buf_lit(b, ",\"session\":");
 	ag_json_str(b, s->session, strlen(s->session));
-	ag_buf_puts(b, ",\"sandbox\":");
+	ag_buf_lit(b, ",\"sandbox\":");
 	ag_json_str(b, s->sandbox, strlen(s->sandbox));
 	if (ev->synthetic) {
 		/* A loss event stands for many processes' records: none is named. */
-		ag_buf_puts(b, ",\"identity\":null,\"process\":null");
+		ag_buf_lit(b, ",\"identity\":null,\"process\":null");
 		goto kind;
 	}
-	ag_buf_printf(b, ",\"identity\":{\"uid\":%u,\"gid\":%u,\"user\":", h->uid, h->gid);
+	ag_buf_lit(b, ",\"identity\":{\"uid\":");
+	ag_buf_u64(b, h->uid);
+	ag_buf_lit(b, ",\"gid\":");
+	ag_buf_u64(b, h->gid);
+	ag_buf_lit(b, ",\"user\":");
 	put_str_or_null(b, ev->user);
-	ag_buf_puts(b, ",\"operator\":");
+	ag_buf_lit(b, ",\"operator\":");
 	put_str_or_null(b, s->operator_identity);
-	ag_buf_printf(b, "},\"process\":{\"pid\":%u,\"tid\":%u,\"ppid\":", h->pid, h->tid);
+	ag_buf_lit(b, "},\"process\":{\"pid\":");
+	ag_buf_u64(b, h->pid);
+	ag_buf_lit(b, ",\"tid\":");
+	ag_buf_u64(b, h->tid);
+	ag_buf_lit(b, ",\"ppid\":");
 	if (ev->ppid_known)
-		ag_buf_printf(b, "%u", h->ppid);
+		ag_buf_u64(b, h->ppid);
 	else
-		ag_buf_puts(b, "null");
-	ag_buf_printf(b, ",\"cgroup_id\":%llu,\"comm\":", (unsigned long long)h->cgroup_id);
+		ag_buf_lit(b, "null");
+	ag_buf_lit(b, ",\"cgroup_id\":");
+	ag_buf_u64(b, h->cgroup_id);
+	ag_buf_lit(b, ",\"comm\":");
 	ag_json_str(b, h->comm, strnlen(h->comm, sizeof(h->comm)));
-	ag_buf_puts(b, "}");
+	put_proc_json(b, &ev->proc);
+	ag_buf_lit(b, "}");
 kind:
-	ag_buf_printf(b, ",\"kind\":\"%s\",\"operation\":\"%s\",\"target\":", ev->kind,
-		      ev->operation);
+	/* kind, operation, decision, mode and sha256 are our own names: nothing to escape. */
+	ag_buf_lit(b, ",\"kind\":\"");
+	ag_buf_puts(b, ev->kind);
+	ag_buf_lit(b, "\",\"operation\":\"");
+	ag_buf_puts(b, ev->operation);
+	ag_buf_lit(b, "\",\"target\":");
 	ag_event_target_json(b, ev);
-	ag_buf_printf(b, ",\"decision\":\"%s\",\"mode\":\"%s\",\"rule\":{\"id\":", ev->decision,
-		      ev->mode);
+	ag_buf_lit(b, ",\"decision\":\"");
+	ag_buf_puts(b, ev->decision);
+	ag_buf_lit(b, "\",\"mode\":\"");
+	ag_buf_puts(b, ev->mode);
+	ag_buf_lit(b, "\",\"rule\":{\"id\":");
 	put_str_or_null(b, ev->rule_id);
-	ag_buf_puts(b, ",\"layer\":");
+	ag_buf_lit(b, ",\"layer\":");
 	put_str_or_null(b, ev->rule_layer);
-	ag_buf_puts(b, "},\"policy\":{\"name\":");
+	ag_buf_lit(b, "},\"policy\":{\"name\":");
 	put_str_or_null(b, ev->policy_name);
-	ag_buf_printf(b, ",\"sha256\":\"%s\",\"generation\":%u}}\n", ev->policy_sha256,
-		      h->generation_seq);
+	ag_buf_lit(b, ",\"sha256\":\"");
+	ag_buf_puts(b, ev->policy_sha256);
+	ag_buf_lit(b, "\",\"generation\":");
+	ag_buf_u64(b, h->generation_seq);
+	ag_buf_lit(b, "},\"repeats\":");
+	ag_buf_u64(b, h->repeats);
+	ag_buf_lit(b, "}\n");
 }
 
 void ag_event_summary(struct ag_buf *b, const struct ag_event *ev)
@@ -569,21 +732,136 @@ static void dispatch(struct ag_event_sink *s, const struct ag_event *ev)
 	s->written++;
 }
 
-int ag_event_sink_handle(void *ctx, void *data, size_t size)
+/*
+ * Folds (bpf/audit.bpf.c): the kernel reports repeats of a denial as an AG_EV_FOLD record that
+ * names the first report's signature. The consumer keeps the last record of each signature
+ * (direct-mapped by signature) and writes the repeats as a copy of it with their count, kseq and
+ * time. A record no longer here (a restart, or a colliding signature since) becomes a loss
+ * event "folded": the count, without the detail.
+ */
+#define AG_FOLD_CACHE_SLOTS 1024
+
+struct ag_fold_slot {
+	__u64 sig;
+	size_t size;		/* of the record as it came */
+	size_t stored;		/* bytes kept: a file record's path stops at its NUL */
+	size_t cap;
+	unsigned char *rec;
+};
+
+struct ag_fold_cache {
+	struct ag_fold_slot slot[AG_FOLD_CACHE_SLOTS];
+};
+
+static void fold_remember(struct ag_event_sink *s, const void *data, size_t size)
 {
-	struct ag_event_sink *s = ctx;
+	const struct ag_event_hdr *h = data;
+	struct ag_fold_slot *slot;
+	size_t keep = size;
+	unsigned char *p;
+
+	if (!h->sig)
+		return;
+	if (!s->fold_cache)
+		s->fold_cache = calloc(1, sizeof(*s->fold_cache));
+	if (!s->fold_cache)
+		return;		/* a later fold of it is then reported as "folded" loss */
+	if ((h->kind == AG_EV_FILE || h->kind == AG_EV_EXEC) &&
+	    size >= sizeof(struct ag_event_file)) {
+		const struct ag_event_file *e = data;
+
+		keep = offsetof(struct ag_event_file, path);
+		if (e->path_len > 0 && e->path_len <= AG_PATH_MAX)
+			keep += e->path_len;
+	}
+	slot = &s->fold_cache->slot[h->sig % AG_FOLD_CACHE_SLOTS];
+	if (slot->cap < keep) {
+		p = realloc(slot->rec, keep);
+		if (!p) {
+			slot->sig = 0;
+			return;
+		}
+		slot->rec = p;
+		slot->cap = keep;
+	}
+	memcpy(slot->rec, data, keep);
+	slot->sig = h->sig;
+	slot->size = size;
+	slot->stored = keep;
+}
+
+static void handle_record(struct ag_event_sink *s, const void *data, size_t size)
+{
 	struct ag_event ev;
 
 	if (ag_event_decode(s, data, size, &ev)) {
 		s->malformed++;
-		return 0;
+		return;
 	}
 	dispatch(s, &ev);
+}
+
+static void fold_replay(struct ag_event_sink *s, const struct ag_event_fold *f)
+{
+	const struct ag_fold_slot *slot = NULL;
+	struct ag_event_hdr *h;
+	struct timespec rt;
+	unsigned char *rec;
+
+	if (s->fold_cache)
+		slot = &s->fold_cache->slot[f->hdr.sig % AG_FOLD_CACHE_SLOTS];
+	if (!slot || slot->sig != f->hdr.sig || !(rec = calloc(1, slot->size))) {
+		s->folds_unmatched++;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		ag_event_sink_loss(s, f->folded_kind, f->hdr.verdict, f->hdr.rule,
+				   AG_DROP_FOLDED_UNMATCHED, (unsigned long long)f->hdr.repeats + 1,
+				   (long long)rt.tv_sec * 1000000000LL + rt.tv_nsec -
+					   (long long)AG_FOLD_WINDOW_NS);
+		return;
+	}
+	memcpy(rec, slot->rec, slot->stored);
+	h = (struct ag_event_hdr *)rec;
+	h->kseq = f->hdr.kseq;
+	h->boot_ns = f->hdr.boot_ns;
+	h->repeats = f->hdr.repeats;
+	handle_record(s, rec, slot->size);
+	free(rec);
+}
+
+/*
+ * The kernel writes records back to back, each after an 8-byte ring header, and they arrive
+ * from the cache of the CPU that denied: start fetching the next record's header, process and
+ * the start of its path while this one is formatted (about an eighth of the consumer's time,
+ * bench/audit_bench.c). A prefetch never faults; if nothing is there yet it only costs itself.
+ */
+static void prefetch_next(const void *data, size_t size)
+{
+	const char *next = (const char *)data + ((size + 7) & ~(size_t)7);
+	size_t off;
+
+	for (off = 0; off < BPF_RINGBUF_HDR_SZ + offsetof(struct ag_event_file, path) + 192;
+	     off += 64)
+		__builtin_prefetch(next + off);
+}
+
+int ag_event_sink_handle(void *ctx, void *data, size_t size)
+{
+	struct ag_event_sink *s = ctx;
+	const struct ag_event_hdr *h = data;
+
+	prefetch_next(data, size);
+	if (size >= sizeof(struct ag_event_fold) && h->kind == AG_EV_FOLD) {
+		fold_replay(s, data);
+		return 0;
+	}
+	if (size >= sizeof(*h))
+		fold_remember(s, data, size);
+	handle_record(s, data, size);
 	return 0;
 }
 
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
-			unsigned long long count, long long since_ns)
+			__u8 reason, unsigned long long count, long long since_ns)
 {
 	struct timespec bt;
 	struct ag_event ev;
@@ -600,9 +878,10 @@ void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32
 	ev.hdr.boot_ns = (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
 	ev.synthetic = true;
 	ev.kind = "loss";
-	ev.operation = "ring-full";
+	ev.operation = reason == AG_DROP_RATE_LIMITED ? "rate-limited" :
+		       reason == AG_DROP_FOLDED_UNMATCHED ? "folded" : "ring-full";
 	ev.seq = next_seq(s);
-	decode_time(&ev);
+	decode_time(s, &ev);
 	ev.decision = ag_verdict_name(verdict);
 	ev.mode = verdict == AG_WOULD_DENY ? "audit" : "enforce";
 	decode_rule(s, &ev);
@@ -615,10 +894,38 @@ void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32
 	dispatch(s, &ev);
 }
 
+/*
+ * glibc sizes a stream's buffer by st_blksize, 4 KiB for a file: one write() every five or six
+ * events, and at a million events a second those system calls cost more than decoding and
+ * formatting the events (bench/audit_bench.c). Lines still leave at every fflush, which the
+ * daemon does after each poll, so none waits longer than before.
+ */
+int ag_event_sink_setbuf(struct ag_event_sink *s, FILE *f)
+{
+	char **b = &s->stream_buf[s->stream_buf_next];
+
+	if (!*b)
+		*b = malloc(AG_EVENTS_STREAM_BUF);
+	if (!*b)
+		return -ENOMEM;
+	if (setvbuf(f, *b, _IOFBF, AG_EVENTS_STREAM_BUF))
+		return -EINVAL;
+	s->stream_buf_next ^= 1;
+	return 0;
+}
+
 void ag_event_sink_free(struct ag_event_sink *s)
 {
+	if (s->fold_cache)
+		for (size_t i = 0; i < AG_FOLD_CACHE_SLOTS; i++)
+			free(s->fold_cache->slot[i].rec);
+	free(s->fold_cache);
+	s->fold_cache = NULL;
 	ag_buf_free(&s->buf);
 	ag_buf_free(&s->jbuf);
+	free(s->stream_buf[0]);
+	free(s->stream_buf[1]);
+	s->stream_buf[0] = s->stream_buf[1] = NULL;
 }
 
 void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, const char *detail)
@@ -636,7 +943,7 @@ void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, con
 	ev.kind = "lifecycle";
 	ev.operation = operation;
 	ev.seq = next_seq(s);
-	decode_time(&ev);
+	decode_time(s, &ev);
 	ev.decision = "allow";
 	ev.mode = "enforce";
 	ev.policy_sha256 = s->policy ? s->policy->sha256_hex : "";

@@ -22,6 +22,17 @@ enum ag_event_format {
 	AG_EVENTS_OCSF = 1,	/* OCSF 1.1.0, one object per line (docs/ocsf.md) */
 };
 
+/* A uid's passwd name as last looked up: getpwuid_r reads the whole database each time. */
+struct ag_user_cache {
+	long long at_ns;		/* CLOCK_MONOTONIC_COARSE of the lookup; 0: empty */
+	__u32 uid;
+	bool known;			/* false: the uid has no passwd entry */
+	char name[64];
+};
+
+#define AG_USER_CACHE 8			/* entries, by uid modulo */
+#define AG_USER_CACHE_NS 1000000000LL	/* a name is looked up again after a second */
+
 struct ag_event_sink {
 	FILE *out;				/* the line stream, or NULL (journald only) */
 	enum ag_event_format format;		/* of the line stream */
@@ -45,9 +56,19 @@ struct ag_event_sink {
 	unsigned long long malformed;		/* records too short or of unknown kind */
 	unsigned long long journal_failed;	/* events journald did not take */
 	int journal_err;			/* the last such failure, -errno */
+	struct ag_fold_cache *fold_cache;	/* the last record of each signature (folds) */
+	unsigned long long folds_unmatched;	/* fold records whose first report was not seen */
 	struct ag_buf buf;			/* the line being written */
 	struct ag_buf jbuf;			/* journald fields being assembled */
+	/* Hot-path caches (events.c): the date of the last second formatted, and user names. */
+	long long date_sec;
+	char date[32];				/* "YYYY-MM-DDTHH:MM:SS" of date_sec; "": none */
+	struct ag_user_cache users[AG_USER_CACHE];
+	char *stream_buf[2];			/* stdio buffers of out, ag_event_sink_setbuf */
+	unsigned int stream_buf_next;
 };
+
+#define AG_EVENTS_STREAM_BUF (1u << 20)	/* bytes of stdio buffer for the line stream */
 
 /* How one target attribute is written: JSON value, journald field, OCSF unmapped value. */
 enum ag_field_type {
@@ -70,6 +91,23 @@ struct ag_event_field {
 
 #define AG_EVENT_MAX_FIELDS 6
 
+/*
+ * The process's executable and exec ancestry (struct ag_proc), decoded: NULL/empty when the
+ * kernel did not know them. Strings point into the record's proc, read in place like a file
+ * record's path (ag_event_decode does not copy it into hdr).
+ */
+struct ag_event_proc {
+	const char *exe;		/* NULL: unknown */
+	size_t exe_len;
+	bool exe_cut;			/* longer than the record holds */
+	unsigned int depth;		/* ancestry entries */
+	bool ancestry_known;		/* false: no exec seen, ancestry is null */
+	bool ancestry_complete;		/* false: the lineage goes back further */
+	const char *ancestor[AG_ANCESTRY_MAX];
+	size_t ancestor_len[AG_ANCESTRY_MAX];
+	bool ancestor_cut[AG_ANCESTRY_MAX];
+};
+
 /* One decoded record. Valid while the record is (a file record's path is read in place). */
 struct ag_event {
 	struct ag_event_hdr hdr;
@@ -87,6 +125,7 @@ struct ag_event {
 	const char *user;		/* NULL: the uid has no passwd entry */
 	bool ppid_known;		/* false in cgroup programs, which cannot see the task */
 	bool synthetic;			/* made by the consumer (loss): no process, no kseq */
+	struct ag_event_proc proc;
 	const char *path;		/* file/exec: the path bytes, or NULL if unresolved */
 	size_t path_len;
 	struct ag_event_field target[AG_EVENT_MAX_FIELDS];
@@ -120,18 +159,27 @@ void ag_event_summary(struct ag_buf *b, const struct ag_event *ev);
  */
 int ag_event_sink_handle(void *ctx, void *data, size_t size);
 /*
- * Emit a "loss" event through every sink: count records of kind and verdict, decided by rule,
- * did not fit in their ring since since_ns (wall clock). In order with the other events.
- */
-/*
  * Emit a "lifecycle" event (operation "start" or "stop") through every sink: enforcement began
  * or ended, so an operator sees when agentguard was switched off. detail is free text.
  */
 void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, const char *detail);
+/*
+ * Emit a "loss" event through every sink: count records of kind and verdict, decided by rule,
+ * were not written since since_ns (wall clock), for reason (enum ag_drop_reason: the ring was
+ * full, or the sandbox was over its event budget). In order with the other events.
+ */
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
-			unsigned long long count, long long since_ns);
+			__u8 reason, unsigned long long count, long long since_ns);
 /* Decodes one record and formats it as JSON into s->buf; 0, -EINVAL or -ENOMEM. For tests. */
 int ag_event_format(struct ag_event_sink *s, const void *data, size_t size);
+/*
+ * Gives f, a line stream just opened (before any output), a stdio buffer of
+ * AG_EVENTS_STREAM_BUF bytes owned by s. The sink keeps two, used in turn, so a new stream can
+ * be set up before the old one is closed; close a stream before the sink is freed and before
+ * the call after next. 0, or -ENOMEM or -EINVAL: f keeps its default buffer, which works, only
+ * slower.
+ */
+int ag_event_sink_setbuf(struct ag_event_sink *s, FILE *f);
 void ag_event_sink_free(struct ag_event_sink *s);
 
 #endif /* AG_EVENTS_H */

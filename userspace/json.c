@@ -6,7 +6,7 @@
 
 #include "json.h"
 
-static bool reserve(struct ag_buf *b, size_t n)
+bool ag_buf_reserve(struct ag_buf *b, size_t n)
 {
 	size_t cap;
 	char *p;
@@ -42,36 +42,52 @@ void ag_buf_free(struct ag_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-void ag_buf_put(struct ag_buf *b, const char *s, size_t n)
-{
-	if (!reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void ag_buf_puts(struct ag_buf *b, const char *s)
-{
-	ag_buf_put(b, s, strlen(s));
-}
-
+/* One formatting pass when the text fits in the room left; a second only after growing. */
 void ag_buf_printf(struct ag_buf *b, const char *fmt, ...)
 {
+	size_t room = b->cap - b->len;
 	va_list ap;
 	int n;
 
+	if (b->oom)
+		return;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !reserve(b, n)) {
+	if (n < 0) {
 		b->oom = true;
+	} else if ((size_t)n >= room && ag_buf_reserve(b, n)) {
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (b->oom) {
+		if (room)
+			b->p[b->len] = '\0';	/* undo a truncated first pass */
 		return;
 	}
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, n + 1, fmt, ap);
-	va_end(ap);
 	b->len += n;
+}
+
+void ag_buf_u64(struct ag_buf *b, unsigned long long v)
+{
+	char s[20], *e = s + sizeof(s), *d = e;
+
+	do {
+		*--d = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	ag_buf_put(b, d, e - d);
+}
+
+void ag_buf_i64(struct ag_buf *b, long long v)
+{
+	if (v < 0) {
+		ag_buf_put(b, "-", 1);
+		ag_buf_u64(b, -(unsigned long long)v);
+	} else {
+		ag_buf_u64(b, v);
+	}
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one (RFC 3629). */
@@ -109,6 +125,34 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Is any byte of the word v zero? (The "haszero" bit trick: exact for the word as a whole.) */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define HAS_ZERO(v) (((v) - ONES) & ~(v) & HIGHS)
+
+/*
+ * Length of the run at s of bytes a JSON string takes as they are: printable ASCII but " and \.
+ * Eight bytes at a time, since paths are most of a record's bytes.
+ */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		unsigned long long v;
+
+		memcpy(&v, s + k, 8);
+		/* >= 0x80; < 0x20 (exact once no byte is >= 0x80); "; \; DEL. */
+		if ((v & HIGHS) || (((v - ONES * 0x20) & ~v & HIGHS)) ||
+		    HAS_ZERO(v ^ (ONES * '"')) || HAS_ZERO(v ^ (ONES * '\\')) ||
+		    HAS_ZERO(v ^ (ONES * 0x7f)))
+			break;
+	}
+	while (k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\')
+		k++;
+	return k;
+}
+
 bool ag_json_str(struct ag_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -119,6 +163,13 @@ bool ag_json_str(struct ag_buf *b, const char *str, size_t n)
 	while (i < n) {
 		unsigned char c = s[i];
 
+		/* Plain bytes go out as a run: one append, not one per byte. */
+		k = plain_run(s + i, n - i);
+		if (k) {
+			ag_buf_put(b, str + i, k);
+			i += k;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };
 

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct ag_buf {
 	char *p;
@@ -20,9 +21,31 @@ struct ag_buf {
 
 void ag_buf_reset(struct ag_buf *b);
 void ag_buf_free(struct ag_buf *b);
-void ag_buf_put(struct ag_buf *b, const char *s, size_t n);
-void ag_buf_puts(struct ag_buf *b, const char *s);
+/* Room for n more bytes and the NUL, growing the buffer; false (and oom) if it cannot. */
+bool ag_buf_reserve(struct ag_buf *b, size_t n);
+
+/* Inline: a record is some forty appends, most of a few constant bytes. */
+static inline void ag_buf_put(struct ag_buf *b, const char *s, size_t n)
+{
+	if ((b->oom || b->len + n + 1 > b->cap) && !ag_buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Inline too: strlen of a literal, or of a choice between literals, is then a constant. */
+static inline void ag_buf_puts(struct ag_buf *b, const char *s)
+{
+	ag_buf_put(b, s, strlen(s));
+}
+
+/* A string literal, its length known at compile time. */
+#define ag_buf_lit(b, lit) ag_buf_put((b), "" lit, sizeof(lit) - 1)
 void ag_buf_printf(struct ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Decimal integers, as "%llu" and "%lld" would print them, without a format string to parse. */
+void ag_buf_u64(struct ag_buf *b, unsigned long long v);
+void ag_buf_i64(struct ag_buf *b, long long v);
 /* A quoted JSON string of n bytes. Returns true if the bytes were valid UTF-8. */
 bool ag_json_str(struct ag_buf *b, const char *s, size_t n);
 /*

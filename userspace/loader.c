@@ -278,6 +278,32 @@ cleanup:
 	return err;
 }
 
+int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key)
+{
+	__u32 one = 1;
+	struct stat st;
+
+	memset(key, 0, sizeof(*key));
+	if (fstat(fd, &st))
+		return -errno;
+	key->dev = kernel_dev(st.st_dev);
+	key->ino = st.st_ino;
+	if (!l->opts.lsm)
+		return 0;	/* only the LSM programs use the map */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_protected), key, &one, 0))
+		return -errno;
+	return 0;
+}
+
+int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key)
+{
+	if (!l->opts.lsm)
+		return 0;
+	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.ag_protected), key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int ag_loader_protect(struct ag_loader *l, const char *path)
 {
 	struct ag_inode_key key = {};
@@ -474,6 +500,29 @@ int ag_loader_metrics(const struct ag_loader *l, struct ag_metrics *m)
 		bpf_map_lookup_elem(fd, &key, &m->ring_used[key]);
 	m->ring_size = AG_RINGBUF_BYTES;
 	m->generation = l->state.generation_seq;
+	return 0;
+}
+
+int ag_loader_fold_flush(const struct ag_loader *l, bool force, unsigned int *written,
+			 unsigned int *deferred)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts);
+	struct {
+		__u64 now;
+		__u32 written;
+		__u32 deferred;
+		__u32 force;
+		__u32 pad;
+	} r = { .force = force };
+	int fd = bpf_map__fd(l->skel->maps.ag_flush_result);
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(fd, &zero, &r, 0) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.ag_fold_flush), &topts) ||
+	    bpf_map_lookup_elem(fd, &zero, &r))
+		return -errno;
+	*written = r.written;
+	*deferred = r.deferred;
 	return 0;
 }
 

@@ -28,6 +28,9 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
  * policies, event file). Before attach.
  */
 int ag_loader_protect(struct ag_loader *l, const char *path);
+/* The same for an open file, whatever its path now; *key says which inode, for unprotect. */
+int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key);
+int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key);
 /*
  * Scope to the sandbox and attach every loaded program. Also caps the sandbox's nesting
  * (cgroup.max.depth), which the containment programs rely on. With the LSM programs, verifies
@@ -49,6 +52,13 @@ struct ag_metrics {
 int ag_loader_metrics(const struct ag_loader *l, struct ag_metrics *m);
 /* The per-CPU drop counters (struct ag_drop_key -> __u64), for loss events. */
 int ag_loader_drops_fd(const struct ag_loader *l);
+/*
+ * Report folded denials whose window has passed, or all with force (bpf/audit.bpf.c):
+ * AG_EV_FOLD records into the rings. written/deferred: records written, and left for the next
+ * call because a ring was full.
+ */
+int ag_loader_fold_flush(const struct ag_loader *l, bool force, unsigned int *written,
+			 unsigned int *deferred);
 /* Kernel memory (fdinfo memlock) of the active generation's tables, in bytes. */
 int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes);
 /* The generation counter stamped into events (counts installs). */

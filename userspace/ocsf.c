@@ -100,6 +100,21 @@ static void put_actor(struct ag_buf *b, const struct ag_event *ev)
 
 	ag_buf_printf(b, ",\"actor\":{\"process\":{\"pid\":%u,\"tid\":%u", h->pid, h->tid);
 	put_str(b, "name", h->comm, strnlen(h->comm, sizeof(h->comm)));
+	/* file.path: the exe captured at exec; lineage: the exec ancestry, most recent first. */
+	if (ev->proc.exe) {
+		ag_buf_puts(b, ",\"file\":{\"type_id\":1");
+		put_str(b, "path", ev->proc.exe, ev->proc.exe_len);
+		ag_buf_puts(b, "}");
+	}
+	if (ev->proc.ancestry_known) {
+		ag_buf_puts(b, ",\"lineage\":[");
+		for (unsigned int i = 0; i < ev->proc.depth; i++) {
+			if (i)
+				ag_buf_puts(b, ",");
+			ag_json_str(b, ev->proc.ancestor[i], ev->proc.ancestor_len[i]);
+		}
+		ag_buf_puts(b, "]");
+	}
 	if (ev->ppid_known)
 		ag_buf_printf(b, ",\"parent_process\":{\"pid\":%u}", h->ppid);
 	put_user(b, ev);

@@ -9,7 +9,7 @@
 #include "sink_journal.h"
 
 /* Header, identity, process, decision, rule and policy fields, plus the target's. */
-#define MAX_FIELDS (32 + AG_EVENT_MAX_FIELDS)
+#define MAX_FIELDS (40 + AG_EVENT_MAX_FIELDS)
 
 struct fields {
 	struct ag_buf *b;
@@ -88,6 +88,24 @@ static const char *message_id(__u32 kind)
 	return AG_MSGID_CONTAINMENT;
 }
 
+/* The exec ancestry as one field, one exe per line, most recent first; none when unknown. */
+static void add_ancestry(struct fields *f, const struct ag_event_proc *p)
+{
+	char v[AG_ANCESTRY_MAX * AG_ANCESTOR_MAX];
+	size_t n = 0;
+	unsigned int i;
+
+	if (!p->ancestry_known)
+		return;
+	for (i = 0; i < p->depth; i++) {
+		if (i)
+			v[n++] = '\n';
+		memcpy(v + n, p->ancestor[i], p->ancestor_len[i]);
+		n += p->ancestor_len[i];
+	}
+	add_bytes(f, "ANCESTRY", v, n);
+}
+
 static void add_target(struct fields *f, const struct ag_event *ev)
 {
 	static const char *const access[] = { "", "read", "write", "read,write", "exec",
@@ -159,6 +177,10 @@ int ag_journal_send(struct ag_event_sink *s, const struct ag_event *ev)
 		add_num(&f, "PPID", h->ppid);
 	add_num(&f, "CGROUP_ID", h->cgroup_id);
 	add_bytes(&f, "COMM", h->comm, strnlen(h->comm, sizeof(h->comm)));
+	if (ev->proc.exe)
+		add_bytes(&f, "EXE", ev->proc.exe, ev->proc.exe_len);
+	add_ancestry(&f, &ev->proc);
+	add_num(&f, "REPEATS", h->repeats);
 	add_str(&f, "KIND", ev->kind);
 	add_str(&f, "OPERATION", ev->operation);
 	add_target(&f, ev);

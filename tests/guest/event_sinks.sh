@@ -86,6 +86,32 @@ else
 	fail failed_reopen_keeps_old_file "$(tail -n 2 /tmp/agtest-daemon.log)"
 fi
 rmdir "$AG_EVENTS"
+# A symlink planted where the file was: never followed (the sandbox could aim it anywhere).
+ln -s /tmp/sinks-target "$AG_EVENTS"
+kill -HUP "$AG_PID"
+usleep 300000
+expect symlink_reopen_denied EPERM inside agt connect 127.0.0.1 7105
+if wait_for "$AG_EVENTS.2" '"port":7105' && [ ! -e /tmp/sinks-target ]; then
+	pass symlink_not_followed
+else
+	fail symlink_not_followed "$(ls -l /tmp/sinks-target 2>&1); $(tail -n 1 "$AG_EVENTS.2")"
+fi
+rm -f "$AG_EVENTS"
+# Many rotations: the current file and the last 8 rotated ones stay protected, older ones are
+# logrotate's again, and the protected-inode table (64 entries) never fills up.
+i=0
+while [ $i -lt 70 ]; do
+	[ -f "$AG_EVENTS" ] && mv "$AG_EVENTS" "$AG_EVENTS.r$i"
+	kill -HUP "$AG_PID"
+	usleep 250000
+	i=$((i + 1))
+done
+expect many_rotations_denied EPERM inside agt connect 127.0.0.1 7106
+if wait_for "$AG_EVENTS" '"port":7106'; then pass many_rotations_keep_working; else
+	fail many_rotations_keep_working "$(tail -n 3 /tmp/agtest-daemon.log)"; fi
+expect many_rotations_current_protected EPERM inside agt open "$AG_EVENTS" w
+expect many_rotations_recent_protected EPERM inside agt open "$AG_EVENTS.r69" w
+expect many_rotations_old_released ok inside agt open "$AG_EVENTS.r1" w
 stop_agentguard
 
 # Hostile names through the file hook: escaped, one line per event.
@@ -140,3 +166,22 @@ else
 	if [ $rc -eq 78 ] && grep -q 'systemd-journald' /tmp/j.err; then pass journal_refused; else
 		fail journal_refused "exit $rc: $(cat /tmp/j.err)"; fi
 fi
+
+# With --journal, journald's socket is found by path at every send: the sandbox may not
+# replace it or rename a directory above it to receive the records (threat model A9). A
+# stand-in socket will do: what is checked is the path, not journald.
+mkdir -p /run/systemd/journal
+agt unix-serve /run/systemd/journal/socket 1 >/dev/null 2>&1 &
+srv=$!
+i=0
+while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+start --journal --events "$AG_EVENTS"
+expect journal_socket_unlink_denied EPERM inside agt unlink /run/systemd/journal/socket
+expect journal_dir_rename_denied EPERM inside agt rename /run/systemd/journal /run/systemd/j2
+expect journal_parent_rename_denied EPERM inside agt rename /run/systemd /run/sd2
+expect journal_dir_create_denied EPERM inside agt write /run/systemd/journal/x planted
+expect_event journal_protect_event '"operation":"protected-unlink"' '"id":"builtin:protected-files"'
+stop_agentguard
+expect journal_socket_unlink_outside_ok ok agt unlink /run/systemd/journal/socket
+kill "$srv" 2>/dev/null
+rm -rf /run/systemd

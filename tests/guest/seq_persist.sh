@@ -51,3 +51,18 @@ third=$(grep -o '"seq":[0-9]*' "$AG_EVENTS" | cut -d: -f2 | head -n 1)
 [ "$third" -gt "$before_crash" ] && pass after_kill_9 || fail after_kill_9 "seq $third after $before_crash"
 dups=$( (cat "$all"; cat "$AG_EVENTS") | grep -o '"seq":[0-9]*' | sort | uniq -d | wc -l)
 [ "$dups" -eq 0 ] && pass no_seq_repeated || fail no_seq_repeated "$dups repeated"
+
+# The state directory is the daemon's (threat model A6): the sandbox may read it, but not
+# rewrite seq (a reset would repeat numbers), nor replace, remove, create or link out its files.
+st=/var/lib/agentguard
+start_agentguard /tmp/seq.yaml
+expect state_read_ok ok inside agt read $st/seq
+expect state_seq_write_denied EPERM inside agt write $st/seq 1
+expect state_seq_open_write_denied EPERM inside agt open $st/seq w
+expect state_seq_unlink_denied EPERM inside agt unlink $st/seq
+expect state_status_rename_denied EPERM inside agt rename $st/status.json $st/x
+expect state_create_denied EPERM inside agt write $st/planted x
+expect state_link_out_denied EPERM inside agt link $st/seq /var/lib/seq-link
+expect_event state_protect_event '"path":"/var/lib/agentguard/seq"' '"id":"builtin:protected-files"'
+expect state_write_outside_ok ok agt open $st/seq w
+stop_agentguard

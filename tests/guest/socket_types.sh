@@ -15,6 +15,9 @@ spec:
     default: allow
   network:
     default: allow
+    rules:
+      - action: deny
+        ip: 169.254.169.254
     inbound:
       - ip: 0.0.0.0
         ports: [7400]
@@ -55,6 +58,14 @@ expect listen_unbound_outside_ok ok agt listen-any
 expect listen_inbound_rule_ok listening sh -c 'echo $$ > '"$AG_CG"'/cgroup.procs; agt serve 0.0.0.0 7400 0'
 expect listen_other_port_denied EPERM inside agt serve 0.0.0.0 7401 0
 expect listen_loopback_ok listening sh -c 'echo $$ > '"$AG_CG"'/cgroup.procs; agt serve 127.0.0.1 7300 0'
+# Local-use NAT64 (64:ff9b:1::/48) in its /96 layout carries 169.254.169.254 in its last 32
+# bits: judged in every layout, denied. A local-use address that carries no denied address in
+# any layout passes the hook (and then finds no route: there is no translator here).
+expect nat64_local_96_denied EPERM inside agt connect 64:ff9b:1::a9fe:a9fe 80
+expect nat64_local_48_denied EPERM inside agt connect 64:ff9b:1:a9fe:a9:fe00:: 80
+expect nat64_local_other_passes ENETUNREACH inside agt connect 64:ff9b:1::808:808 80
+expect_event nat64_local_event '"address":"64:ff9b:1::a9fe:a9fe","judged_as":"169.254.169.254"'
+
 # Source routing (issue #8): the options are refused up front; ag_egress drops such packets
 # however the header was set (host suite: tests/host/test_net_connect.c).
 expect srcroute_v4 EPERM inside agt srcroute v4

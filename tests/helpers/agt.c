@@ -37,6 +37,11 @@
  *   agt tiocsti                  ioctl(TIOCSTI) on a new pty master
  *   agt listen-any               listen() on a TCP socket never bound (the kernel binds 0.0.0.0)
  *   agt srcroute v4|v6           setsockopt IP_OPTIONS (LSRR) / IPV6_RTHDR (segment routing)
+ *   agt rename OLD NEW           rename(2)
+ *   agt link OLD NEW             link(2)
+ *   agt read-n PATH N            open PATH for reading N times: "EPERM" if every open got it
+ *   agt socket-flood N           N packet sockets, protocols 1..N (distinct denials): "EPERM"
+ *                                if every one got it
  *   agt cgns CMD...              new cgroup + mount namespace, cgroup2 remounted on
  *                                /sys/fs/cgroup (a container's view), then exec CMD
  */
@@ -458,6 +463,10 @@ int main(int argc, char **argv)
 					makedev(atoi(argv[4]), atoi(argv[5]))));
 	if (argc == 3 && !strcmp(argv[1], "unlink"))
 		return ok_or_fail(unlink(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "rename"))
+		return ok_or_fail(rename(argv[2], argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "link"))
+		return ok_or_fail(link(argv[2], argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "prlimit")) {
 		struct rlimit old, lim;
 
@@ -522,6 +531,34 @@ int main(int argc, char **argv)
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 
 		return ok_or_fail(listen(s, 1));
+	}
+	if (argc == 4 && !strcmp(argv[1], "read-n")) {
+		long n = atol(argv[3]), i, denied = 0;
+
+		for (i = 0; i < n; i++) {
+			int fd = open(argv[2], O_RDONLY);
+
+			if (fd >= 0)
+				close(fd);
+			else if (errno == EPERM)
+				denied++;
+		}
+		printf("%s\n", denied == n ? "EPERM" : "not-all-denied");
+		return denied == n ? 0 : 1;
+	}
+	if (argc == 3 && !strcmp(argv[1], "socket-flood")) {
+		long n = atol(argv[2]), i, denied = 0;
+
+		for (i = 1; i <= n; i++) {
+			int fd = socket(AF_PACKET, SOCK_DGRAM, htons((unsigned short)i));
+
+			if (fd >= 0)
+				close(fd);
+			else if (errno == EPERM)
+				denied++;
+		}
+		printf("%s\n", denied == n ? "EPERM" : "not-all-denied");
+		return denied == n ? 0 : 1;
 	}
 	if (argc == 3 && !strcmp(argv[1], "srcroute")) {
 		static const unsigned char lsrr[8] = { 131, 7, 4, 127, 0, 0, 1, 1 };

@@ -86,6 +86,13 @@ static void file_event(__u32 kind, __u8 verdict, __u32 rule, const char *path, s
 	memset(&e, 0, sizeof(e));
 	hdr(&e.hdr, kind, AG_OP_OPEN, verdict, rule);
 	e.want = kind == AG_EV_EXEC ? AG_FS_WANT_EXEC : AG_FS_WANT_READ | AG_FS_WANT_WRITE;
+	/* The exec hook's capture; a hostile exe (the sandbox names its own files) in journald. */
+	e.hdr.proc.flags = AG_PROC_KNOWN;
+	e.hdr.proc.depth = 2;
+	memcpy(e.hdr.proc.exe, path, len < AG_EXE_MAX ? len : AG_EXE_MAX - 1);
+	e.hdr.proc.exe_len = len + 1;
+	strcpy(e.hdr.proc.ancestry[0], "/usr/bin/make");
+	strcpy(e.hdr.proc.ancestry[1], "/bin/bash");
 	memcpy(e.path, path, len);
 	e.path_len = len + 1;
 	ag_event_sink_handle(&sink, &e, sizeof(e));

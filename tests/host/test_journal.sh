@@ -159,7 +159,13 @@ def expected_fields(ev):
          "DECISION": ev["decision"], "MODE": ev["mode"], "RULE_ID": ev["rule"]["id"],
          "RULE_LAYER": ev["rule"]["layer"], "POLICY_NAME": ev["policy"]["name"],
          "POLICY_SHA256": ev["policy"]["sha256"] or None,
-         "POLICY_GENERATION": ev["policy"]["generation"]}
+         "POLICY_GENERATION": ev["policy"]["generation"], "REPEATS": ev["repeats"]}
+    p = ev["process"]
+    if p.get("exe") is not None:
+        f["EXE"] = base64.b64decode(p["exe_b64"]) if "exe_b64" in p else p["exe"]
+    if p.get("ancestry") is not None:
+        f["ANCESTRY"] = b"\n".join(base64.b64decode(a["exe_b64"]) if "exe_b64" in a
+                                   else a["exe"].encode() for a in p["ancestry"])
     t = dict(ev["target"])
     b64 = t.pop("path_b64", None)
     for k, v in t.items():

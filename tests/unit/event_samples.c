@@ -88,6 +88,13 @@ static void hdr(struct ag_event_hdr *h, __u32 kind, __u32 op, __u8 verdict, __u3
 	h->gid = 0;
 	h->verdict = verdict;
 	strcpy(h->comm, "agt");
+	/* What the exec hook captured: /usr/bin/agt, run from make, run from bash. */
+	h->proc.flags = AG_PROC_KNOWN;
+	strcpy(h->proc.exe, "/usr/bin/agt");
+	h->proc.exe_len = sizeof("/usr/bin/agt");
+	h->proc.depth = 2;
+	strcpy(h->proc.ancestry[0], "/usr/bin/make");
+	strcpy(h->proc.ancestry[1], "/bin/bash");
 }
 
 static void file_event(__u32 kind, __u32 op, __u32 want, __u8 verdict, __u32 rule,
@@ -209,6 +216,27 @@ int main(int argc, char **argv)
 			   "/work/z", 7, 0);
 	}
 
+	/* Process attribution: a hostile exe, a cut ancestor, a longer lineage; and unknown. */
+	{
+		struct ag_event_file e;
+
+		memset(&e, 0, sizeof(e));
+		hdr(&e.hdr, AG_EV_FILE, AG_OP_OPEN, AG_DENY, work);
+		memcpy(e.hdr.proc.exe, invalid_path, sizeof(invalid_path));
+		e.hdr.proc.exe_len = AG_EXE_MAX + 40;
+		memset(e.hdr.proc.ancestry[1], 'a', AG_ANCESTOR_MAX - 1);
+		e.hdr.proc.ancestry[1][AG_ANCESTOR_MAX - 1] = '\0';
+		memcpy(e.hdr.proc.ancestry[0], hostile_comm, sizeof(hostile_comm));
+		e.hdr.proc.flags |= AG_PROC_ANCESTRY_MORE | (AG_PROC_ANCESTOR_CUT << 1);
+		e.want = AG_FS_WANT_READ;
+		memcpy(e.path, "/work/q", 8);
+		e.path_len = 8;
+		emit(&e, sizeof(e));
+		hdr(&e.hdr, AG_EV_FILE, AG_OP_OPEN, AG_DENY, work);
+		memset(&e.hdr.proc, 0, sizeof(e.hdr.proc));
+		emit(&e, sizeof(e));
+	}
+
 	/* exec. */
 	file_event(AG_EV_EXEC, AG_OP_OPEN, AG_FS_WANT_EXEC, AG_DENY, work, "/work/run.sh", 12, 0);
 	file_event(AG_EV_EXEC, AG_OP_OPEN, AG_FS_WANT_EXEC, AG_WOULD_DENY, fsdef,
@@ -276,6 +304,42 @@ int main(int argc, char **argv)
 		e.port = 1;
 		e.proto = AG_NET_TCP;
 		emit(&e, sizeof(e));
+	}
+
+	/*
+	 * Folding, through the sink as the daemon runs it: a report with a signature, the
+	 * kernel's fold record for it (written as a copy with its repeats), and one for a signature
+	 * the consumer never saw (a "folded" loss event with the count).
+	 */
+	{
+		struct ag_event_net e;
+		struct ag_event_fold f;
+
+		fflush(stdout);
+		sink.out = stdout;
+		sink.format = ocsf ? AG_EVENTS_OCSF : AG_EVENTS_JSON;
+		memset(&e, 0, sizeof(e));
+		hdr(&e.hdr, AG_EV_NETWORK, AG_OP_CONNECT, AG_DENY, netdef);
+		e.hdr.sig = 0x77;
+		e.family = AF_INET;
+		e.orig_addr[10] = e.orig_addr[11] = e.addr[10] = e.addr[11] = 0xff;
+		inet_pton(AF_INET, "192.0.2.77", e.addr + 12);
+		memcpy(e.orig_addr, e.addr, 16);
+		e.port = 443;
+		e.proto = AG_NET_TCP;
+		ag_event_sink_handle(&sink, &e, sizeof(e));
+		memset(&f, 0, sizeof(f));
+		hdr(&f.hdr, AG_EV_FOLD, AG_OP_CONNECT, AG_DENY, netdef);
+		memset(&f.hdr.proc, 0, sizeof(f.hdr.proc));
+		f.hdr.sig = 0x77;
+		f.hdr.repeats = 5;
+		f.folded_kind = AG_EV_NETWORK;
+		ag_event_sink_handle(&sink, &f, sizeof(f));
+		f.hdr.sig = 0x99;
+		f.hdr.repeats = 3;
+		ag_event_sink_handle(&sink, &f, sizeof(f));
+		fflush(stdout);
+		sink.out = NULL;
 	}
 
 	ag_event_sink_free(&sink);

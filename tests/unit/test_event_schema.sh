@@ -66,8 +66,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 55,
-      "%d lines, want 55 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 60,
+      "%d lines, want 60 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -75,6 +75,25 @@ for i, l in enumerate(lines[:-1]):
     except Exception as e:
         check("line-%02d-parses" % (i + 1), False, str(e))
         events.append(None)
+
+# Folding: the kernel's fold record is written as a copy of the report it folds, with its count;
+# one for a report the consumer never saw becomes a "folded" loss event.
+if len(events) >= 3 and all(events[-3:]):
+    a, b, c = events[-3:]
+    same = {k: a[k] for k in ("kind", "operation", "target", "process", "rule")}
+    check("fold-copies-its-report", all(b[k] == same[k] for k in same) and a["repeats"] == 0
+          and b["repeats"] == 5 and b["seq"] == a["seq"] + 1 and b["kseq"] != a["kseq"],
+          "%r / %r" % (a, b))
+    check("fold-unmatched-is-counted", c["kind"] == "loss" and c["operation"] == "folded"
+          and c["target"]["count"] == 4 and c["target"]["lost_kind"] == "network", repr(c))
+# Process attribution: untrusted exe bytes kept exactly in exe_b64; unknown is null.
+hostile = [e for e in events if e and e["process"] and e["process"].get("exe_b64")]
+check("exe-b64-exact", len(hostile) == 1 and base64.b64decode(hostile[0]["process"]["exe_b64"])
+      == b"/work/bad\xff\xfe-\xc3(\xed\xa0\x80.txt" and hostile[0]["process"]["exe_cut"]
+      and hostile[0]["process"]["ancestry"][1]["cut"]
+      and not hostile[0]["process"]["ancestry_complete"], repr(hostile[:1]))
+check("exe-unknown-is-null", any(e and e["process"] and e["process"]["exe"] is None
+                                 and e["process"]["ancestry"] is None for e in events), "")
 
 # (a) every sample is valid.
 for i, ev in enumerate(events):
@@ -90,7 +109,7 @@ check("seq-strictly-increasing", seqs == sorted(set(seqs)) and seqs[0] == 1, str
 
 # (b) coverage: every kind, and every containment operation events.c can name.
 kinds = {e["kind"] for e in good}
-check("covers-every-kind", kinds == {"file", "exec", "network", "containment"}, str(kinds))
+check("covers-every-kind", kinds == {"file", "exec", "network", "containment", "loss"}, str(kinds))
 src = open(events_c).read()
 m = re.search(r"static const char \*contain_op_name\(.*?\n}\n", src, re.S)
 c_ops = set(re.findall(r'return "([a-z-]+)";', m.group(0))) if m else set()
@@ -120,7 +139,7 @@ check("invalid-utf8-path-b64-exact",
 check("valid-paths-have-no-b64",
       all("path_b64" not in x["target"] for x in good
           if x["kind"] in ("file", "exec") and x["target"].get("path") != want), "")
-comm = [x for x in good if x["process"]["comm"] != "agt"]
+comm = [x for x in good if x["process"] and x["process"]["comm"] != "agt"]
 check("hostile-comm-exact", len(comm) == 1 and comm[0]["process"]["comm"] == 'ev"il\n\\c\x1b',
       repr([x["process"]["comm"] for x in comm]))
 names = [x["target"].get("name") for x in good if x["kind"] == "containment"]
@@ -164,7 +183,7 @@ loss = {"schema_version": 1, "seq": 1001, "kseq": None, "time": "2026-11-24T05:2
         "host": "h", "session": "s", "sandbox": "/agtest", "identity": None, "process": None,
         "kind": "loss", "operation": "ring-full",
         "target": {"lost_kind": "file", "count": 2000, "since": "2026-11-24T05:27:30.100000000Z"},
-        "decision": "would-deny", "mode": "audit",
+        "decision": "would-deny", "mode": "audit", "repeats": 0,
         "rule": {"id": "loss:filesystem[0]", "layer": "local"},
         "policy": {"name": "loss", "sha256": "0" * 64, "generation": 1}}
 check("accepts-loss-event", first_error(loss) is None, str(first_error(loss)))
@@ -173,7 +192,7 @@ life = {"schema_version": 1, "seq": 1, "kseq": None, "time": "2026-11-24T05:27:4
         "host": "h", "session": "s", "sandbox": "/agtest", "identity": None, "process": None,
         "kind": "lifecycle", "operation": "start",
         "target": {"detail": "enforcing 1 policy on cgroup /sys/fs/cgroup/agtest"},
-        "decision": "allow", "mode": "enforce", "rule": {"id": None, "layer": None},
+        "decision": "allow", "mode": "enforce", "repeats": 0, "rule": {"id": None, "layer": None},
         "policy": {"name": None, "sha256": "0" * 64, "generation": 1}}
 check("accepts-lifecycle-event", first_error(life) is None, str(first_error(life)))
 d = copy.deepcopy(life); d["operation"] = "pause"; rejects("lifecycle-unknown-operation", d)
