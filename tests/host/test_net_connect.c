@@ -424,6 +424,8 @@ static void test_unconnected_udp(void **state)
 	struct send_arg denied = { AF_INET, "127.0.0.1", PORT_OK, 0, SOCK_DGRAM };
 	struct send_arg allowed = { AF_INET, "127.0.0.1", 18090, 0, SOCK_DGRAM };
 	struct send_arg mapped = { AF_INET6, "::ffff:127.0.0.2", 18090, 0, SOCK_DGRAM };
+	struct send_arg v6_denied = { AF_INET6, "::1", PORT_OTHER, 0, SOCK_DGRAM };
+	struct send_arg v6_allowed = { AF_INET6, "::1", PORT_OK, 0, SOCK_DGRAM };
 	const char *ev;
 
 	drain_events(e);
@@ -433,7 +435,13 @@ static void test_unconnected_udp(void **state)
 	assert_int_equal(inside_do(e, do_sendto, &allowed), 0);
 	/* A v6 socket sending to a v4-mapped address runs sendmsg4 with ctx->family AF_INET6. */
 	assert_int_equal(inside_do(e, do_sendto, &mapped), EPERM);
+	/* Plain IPv6 runs sendmsg6: ::1 is allowed on 18080 only. */
+	assert_int_equal(inside_do(e, do_sendto, &v6_denied), EPERM);
+	assert_int_equal(inside_do(e, do_sendto, &v6_allowed), 0);
+	assert_int_equal(do_sendto(&v6_denied), 0);
 	ev = drain_events(e);
+	assert_contains(ev, "\"operation\":\"sendmsg\",\"target\":{\"address\":\"::1\","
+			    "\"port\":18081,\"protocol\":\"udp\",\"family\":\"ipv6\"");
 	assert_contains(ev, "\"operation\":\"sendmsg\",\"target\":{\"address\":\"127.0.0.1\","
 			    "\"port\":18080,\"protocol\":\"udp\"");
 	assert_contains(ev, "\"rule\":{\"id\":\"no-second-loopback\"");
