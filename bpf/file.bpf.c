@@ -14,6 +14,7 @@
 #define FMODE_WRITE	0x2
 #define FMODE_EXEC	0x20
 #define __FMODE_EXEC	0x20	/* the open flag execve() passes; Landlock tests f_flags too */
+#define AG_O_TRUNC	01000	/* uapi asm-generic/fcntl.h; still in f_flags at file_open */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -89,6 +90,12 @@ static __always_inline __u32 ag_file_want(const struct file *file)
 		want |= AG_FS_WANT_WRITE;
 	if ((mode & FMODE_EXEC) || (flags & __FMODE_EXEC))
 		want |= AG_FS_WANT_EXEC;
+	/*
+	 * open(O_RDONLY | O_TRUNC) empties a file it only reads: the kernel truncates after this
+	 * hook (do_open: vfs_open, then handle_truncate), so it is judged as the write it is.
+	 */
+	if (flags & AG_O_TRUNC)
+		want |= AG_FS_WANT_WRITE;
 	/* open(O_ACCMODE) (ioctl-only) reads neither way: judge it as a read. */
 	if (!want)
 		want = AG_FS_WANT_READ;

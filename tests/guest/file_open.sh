@@ -7,6 +7,7 @@
 mkdir -p /tmp/ws /tmp/secret /tmp/ro /tmp/work /tmp/workspace /tmp/noexec /tmp/other
 echo key >/tmp/secret/key
 echo data >/tmp/ro/file
+echo data >/tmp/ws/trunc-me
 echo x >/tmp/workspace/x
 echo y >/tmp/other/y
 cp /usr/local/bin/agt /tmp/noexec/agt
@@ -63,6 +64,12 @@ expect ro_write_denied EPERM inside agt open /tmp/ro/file w
 expect ro_read_allowed ok inside agt read /tmp/ro/file
 expect_event ro_write_event '"access":["write"],"path":"/tmp/ro/file"' '"id":"file-test:filesystem[8]"'
 expect ro_rw_denied EPERM inside agt open /tmp/ro/file rw
+# open(O_RDONLY | O_TRUNC) asks only to read, and empties the file: judged as a write.
+expect ro_trunc_denied EPERM inside agt open /tmp/ro/file rt
+if [ "$(cat /tmp/ro/file)" = data ]; then pass ro_trunc_kept_content; else
+	fail ro_trunc_kept_content "the file now holds '$(cat /tmp/ro/file)'"; fi
+expect_event ro_trunc_event '"access":["read","write"],"path":"/tmp/ro/file"'
+expect rw_trunc_allowed ok inside agt open /tmp/ws/trunc-me rt
 
 # rw path: write allowed, and no event for allowed access.
 expect rw_write_allowed ok inside agt write /tmp/ws/new hello

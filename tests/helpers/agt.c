@@ -4,7 +4,8 @@
  * Prints "ok" or the errno name (e.g. "EPERM") and exits 0 on success, 1 on failure, 2 on bad
  * usage. Built static so it runs in the guest initramfs.
  *
- *   agt open PATH [r|w|rw|x]     open(2) with O_RDONLY / O_WRONLY / O_RDWR / O_RDONLY|O_EXEC-ish
+ *   agt open PATH [r|w|rw|x|rt]  open(2) with O_RDONLY / O_WRONLY / O_RDWR / O_RDONLY|O_EXEC-ish /
+ *                                O_RDONLY|O_TRUNC (reads nothing, empties the file)
  *   agt read PATH                open + read the first byte
  *   agt write PATH TEXT          open(O_WRONLY|O_CREAT|O_TRUNC) + write
  *   agt exec PATH [ARG...]       execv(2) (prints nothing on success: the program runs)
@@ -142,6 +143,8 @@ static int do_open(const char *path, const char *mode)
 		flags = O_WRONLY;
 	else if (!strcmp(mode, "rw"))
 		flags = O_RDWR;
+	else if (!strcmp(mode, "rt"))
+		flags = O_RDONLY | O_TRUNC;	/* reads nothing, empties the file */
 	fd = open(path, flags);
 	if (fd < 0)
 		return fail();
