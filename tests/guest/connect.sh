@@ -22,7 +22,7 @@ spec:
         ip: "::1"
         ports: [7001]
 POLICY
-agt serve 127.0.0.1 7001 3 >/tmp/l1 2>&1 &
+agt serve 127.0.0.1 7001 4 >/tmp/l1 2>&1 &
 agt serve 127.0.0.1 7002 2 >/tmp/l2 2>&1 &
 agt serve ::1 7002 1 >/tmp/l3 2>&1 &
 usleep 300000
@@ -34,6 +34,9 @@ expect tcp4_denied_outside_ok "ok hi" agt connect 127.0.0.1 7002
 expect_event tcp4_event '"kind":"network","operation":"connect"' \
 	'"target":{"address":"127.0.0.1","port":7002,"protocol":"tcp","family":"ipv4"}' \
 	'"rule":{"id":"net-test:network.default","layer":"local"}'
+# io_uring's IORING_OP_CONNECT reaches the same cgroup hook (threat model N4).
+expect uring_connect_denied EPERM inside agt uring-connect 127.0.0.1 7002
+expect uring_connect_allowed ok inside agt uring-connect 127.0.0.1 7001
 expect tcp6_denied EPERM inside agt connect ::1 7002
 expect tcp6_denied_outside_ok "ok hi" agt connect ::1 7002
 expect v4mapped_denied EPERM inside agt connect ::ffff:127.0.0.1 7002

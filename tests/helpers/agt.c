@@ -38,6 +38,7 @@
  *   agt tiocsti                  ioctl(TIOCSTI) on a new pty master
  *   agt listen-any               listen() on a TCP socket never bound (the kernel binds 0.0.0.0)
  *   agt srcroute v4|v6           setsockopt IP_OPTIONS (LSRR) / IPV6_RTHDR (segment routing)
+ *   agt uring-connect ADDR PORT  TCP connect through io_uring (IORING_OP_CONNECT)
  *   agt rename OLD NEW           rename(2)
  *   agt link OLD NEW             link(2)
  *   agt read-n PATH N            open PATH for reading N times: "EPERM" if every open got it
@@ -56,10 +57,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/bpf.h>
+#include <linux/io_uring.h>
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
@@ -414,6 +417,57 @@ static int do_unshare(const char *what)
 	return ok_or_fail(unshare(flag));
 }
 
+/*
+ * connect() through io_uring (IORING_OP_CONNECT, threat model N4): raw syscalls, one SQE.
+ * Prints "ok hi"-less "ok" or the errno name, like connect.
+ */
+static int do_uring_connect(const char *addr, const char *port)
+{
+	struct io_uring_params p = {};
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqe;
+	unsigned int *sq_tail, *sq_array, *cq_head;
+	void *sq, *cq;
+	int ring, fd, res;
+
+	sin.sin_port = htons(atoi(port));
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ring = syscall(__NR_io_uring_setup, 1, &p);
+	if (fd < 0 || ring < 0)
+		return fail();
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned int),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE, MAP_SHARED, ring,
+		    IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return fail();
+	memset(&sqes[0], 0, sizeof(sqes[0]));
+	sqes[0].opcode = IORING_OP_CONNECT;
+	sqes[0].fd = fd;
+	sqes[0].addr = (unsigned long)&sin;
+	sqes[0].off = sizeof(sin);
+	sq_tail = (unsigned int *)((char *)sq + p.sq_off.tail);
+	sq_array = (unsigned int *)((char *)sq + p.sq_off.array);
+	sq_array[0] = 0;
+	__atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return fail();
+	cq_head = (unsigned int *)((char *)cq + p.cq_off.head);
+	cqe = (struct io_uring_cqe *)((char *)cq + p.cq_off.cqes) +
+	      (*cq_head & *(unsigned int *)((char *)cq + p.cq_off.ring_mask));
+	res = cqe->res;
+	if (res < 0) {
+		errno = -res;
+		return fail();
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -535,6 +589,8 @@ int main(int argc, char **argv)
 
 		return ok_or_fail(listen(s, 1));
 	}
+	if (argc == 4 && !strcmp(argv[1], "uring-connect"))
+		return do_uring_connect(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "read-n")) {
 		long n = atol(argv[3]), i, denied = 0;
 
