@@ -4,12 +4,16 @@
  * cgroup connect4 hook without a handshake) in four cgroups measured side by side: no program,
  * an empty cgroup/connect4 program, agentguard's programs with 10 CIDR rules, and with 100,000.
  * Variants alternate within each round; prints one JSON line per round with ns per connect.
+ * Each round measures twice: connecting to one destination again and again ("same", what the
+ * per-CPU verdict cache serves), and cycling through 4096 destinations in 127.0.0.0/8
+ * ("spread", more than the cache holds, so mostly LPM walks).
  * Runs in a private network namespace and throwaway cgroups; needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +65,7 @@ static char *policy_text(int n)
 	len = snprintf(y, cap, "apiVersion: agentguard/v1\nkind: Policy\nmetadata:\n  name: bench\n"
 			       "spec:\n  filesystem:\n    default: allow\n  network:\n"
 			       "    default: deny\n    rules:\n"
-			       "      - action: allow\n        ip: 127.0.0.1\n        ports: [9]\n");
+			       "      - action: allow\n        cidr: 127.0.0.0/8\n        ports: [9]\n");
 	for (i = 1; i < n; i++)
 		len += snprintf(y + len, cap - len, "      - action: allow\n        cidr: 10.%d.%d.%d/32\n",
 				(i >> 16) & 255, (i >> 8) & 255, i & 255);
@@ -110,7 +114,8 @@ static int load_empty(const struct ag_cgroup *cg)
 	return 0;
 }
 
-static double measure(const struct ag_cgroup *cg, int n)
+/* spread: cycle through 4096 destinations (127.0.x.y) instead of one. */
+static double measure(const struct ag_cgroup *cg, int n, bool spread)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9) };
 	long long t0;
@@ -120,11 +125,14 @@ static double measure(const struct ag_cgroup *cg, int n)
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	t0 = now_ns();
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (spread)
+			a.sin_addr.s_addr = htonl(0x7f000000u | ((i * 2654435761u) & 0xfff));
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 			perror("connect_bench: connect");
 			exit(1);
 		}
+	}
 	t0 = now_ns() - t0;
 	close(fd);
 	return (double)t0 / n;
@@ -161,19 +169,21 @@ int main(void)
 		return 1;
 	}
 	for (i = 0; i < 4; i++)	/* warm up every variant */
-		measure(&cg[i], N_CONNECT / 4);
+		measure(&cg[i], N_CONNECT / 4, false);
 	for (r = 1; r <= ROUNDS; r++) {
-		double ns[4];
+		double ns[4], sp[4];
 		int j;
 
 		/* A different variant goes first each round, so drift hits all alike. */
 		for (j = 0; j < 4; j++) {
 			i = (j + r) % 4;
-			ns[i] = measure(&cg[i], N_CONNECT);
+			ns[i] = measure(&cg[i], N_CONNECT, false);
+			sp[i] = measure(&cg[i], N_CONNECT, true);
 		}
 		printf("{\"round\":%d,\"none\":%.2f,\"empty\":%.2f,\"ours_10\":%.2f,"
-		       "\"ours_100k\":%.2f}\n",
-		       r, ns[0], ns[1], ns[2], ns[3]);
+		       "\"ours_100k\":%.2f,\"spread_none\":%.2f,\"spread_empty\":%.2f,"
+		       "\"spread_ours_10\":%.2f,\"spread_ours_100k\":%.2f}\n",
+		       r, ns[0], ns[1], ns[2], ns[3], sp[0], sp[1], sp[2], sp[3]);
 		fflush(stdout);
 	}
 	ag_cgroup_enter(&cg[0], getpid());

@@ -56,17 +56,50 @@ static __always_inline const struct ag_proc *ag_sock_proc(struct bpf_sock_addr *
 	return bpf_sk_storage_get(&ag_sk_procs, sk, 0, 0);
 }
 
-static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struct ag_net_key *key,
-					  __u8 proto, __u16 port, __u32 *rule)
+/*
+ * A per-CPU cache of recent decisions, so a process connecting to the same place again skips
+ * the LPM walk (make bench: connect_vs_empty_prog_10). Keyed by everything the decision
+ * depends on, generation included, so a new policy never meets an old verdict. Entries are
+ * written without locks; a program preempted half-way through writing one could leave it torn,
+ * so each carries a checksum of its contents and a mismatch is a miss (fail: recompute).
+ */
+#define AG_NET_CACHE_SLOTS 256
+
+struct ag_net_cache_ent {
+	__u64 check;		/* ag_net_cache_sum of the rest; 0: empty */
+	__u64 a0, a1;		/* the judged address */
+	__u32 port_proto;	/* port << 8 | proto */
+	__u32 generation_seq;
+	__u32 rule;
+	__u32 verdict;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AG_NET_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ag_net_cache_ent);
+} ag_net_cache SEC(".maps");
+
+static __always_inline __u64 ag_net_cache_sum(__u64 a0, __u64 a1, __u32 port_proto, __u32 gen,
+					      __u32 rule, __u32 verdict)
+{
+	__u64 h = ag_mix(ag_mix(0x6a09e667f3bcc908ull, a0), a1);
+
+	h = ag_mix(ag_mix(h, (__u64)port_proto << 32 | gen), (__u64)rule << 32 | verdict);
+	return h | 1;
+}
+
+/* The uncached decision: the active generation's LPM table. */
+static __always_inline __u8 ag_net_decide_lpm(const struct ag_state *st,
+					      const struct ag_net_key *key, __u8 proto,
+					      __u16 port, __u32 *rule)
 {
 	__u32 gen = st->generation;
 	struct ag_net_val *v;
 	void *table;
 
 	*rule = AG_RULE_NONE;
-	/* Raw-ish protocols on inet sockets (ICMP ping, UDP-Lite, SCTP...): fail closed. */
-	if (!proto)
-		return AG_DENY;
 	table = bpf_map_lookup_elem(&ag_net_gens, &gen);
 	/* No table in the active slot: the loader has not finished. Fail closed. */
 	if (!table)
@@ -76,6 +109,47 @@ static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struc
 	if (!v)
 		return AG_DENY;
 	return ag_net_val_verdict(v, proto, port, rule);
+}
+
+static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struct ag_net_key *key,
+					  __u8 proto, __u16 port, __u32 *rule)
+{
+	__u32 port_proto = (__u32)port << 8 | proto, slot;
+	struct ag_net_cache_ent *c;
+	__u64 a0, a1;
+	__u8 verdict;
+
+	*rule = AG_RULE_NONE;
+	/* Raw-ish protocols on inet sockets (ICMP ping, UDP-Lite, SCTP...): fail closed. */
+	if (!proto)
+		return AG_DENY;
+	__builtin_memcpy(&a0, &key->addr[0], 8);
+	__builtin_memcpy(&a1, &key->addr[8], 8);
+	slot = (__u32)ag_mix(a0 ^ a1, port_proto) % AG_NET_CACHE_SLOTS;
+	c = bpf_map_lookup_elem(&ag_net_cache, &slot);
+	if (c && c->a0 == a0 && c->a1 == a1 && c->port_proto == port_proto &&
+	    c->generation_seq == st->generation_seq &&
+	    c->check == ag_net_cache_sum(a0, a1, port_proto, st->generation_seq, c->rule,
+					 c->verdict)) {
+		*rule = c->rule;
+		return c->verdict;
+	}
+	verdict = ag_net_decide_lpm(st, key, proto, port, rule);
+	if (c) {
+		/* Same-CPU preemption is the only other writer: order the stores, not atomics. */
+		c->check = 0;
+		asm volatile("" ::: "memory");
+		c->a0 = a0;
+		c->a1 = a1;
+		c->port_proto = port_proto;
+		c->generation_seq = st->generation_seq;
+		c->rule = *rule;
+		c->verdict = verdict;
+		asm volatile("" ::: "memory");
+		c->check = ag_net_cache_sum(a0, a1, port_proto, st->generation_seq, *rule,
+					    verdict);
+	}
+	return verdict;
 }
 
 /* proc: the process's ag_proc (the socket creator's for cgroup programs), or NULL. */
