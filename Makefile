@@ -94,6 +94,20 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LIBS)
 
+# The audit benchmark's event generator: its own object and skeleton, never in the product's.
+BENCH_BINS += $(BUILD)/bench/audit_bench
+$(BUILD)/bench/bpf/%.bpf.o: bench/bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/bench/audit_bench: $(BUILD)/bench/event_gen.skel.h
+$(BUILD)/bench/event_gen.skel.h: $(BUILD)/bench/bpf/event_gen.bpf.o
+
 # Compiler unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile
 $(BUILD)/tests/unit/test_compile: tests/unit/test_compile.c $(LIB_OBJS)
@@ -135,4 +149,5 @@ clean:
 	rm -rf $(BUILD)/bpf $(BUILD)/userspace $(BUILD)/agentguard $(BUILD)/agentguard-load \
 		$(BUILD)/guest-bin $(BUILD)/tests $(SKEL) $(BUILD)/vm $(BUILD)/images $(BUILD)/run
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/userspace/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/userspace/*.d $(BUILD)/tests/*/*.d \
+	$(BUILD)/bench/*.d $(BUILD)/bench/bpf/*.d)
