@@ -266,8 +266,9 @@ enum ag_drop_reason {
 
 /*
  * Folding and rate limiting (common.bpf.h: ag_admit). A denial identical to one reported less
- * than AG_FOLD_WINDOW_NS ago (same kind, operation, rule, process and target: its signature)
- * is not reported again: it is counted in the ag_fold entry of its signature. The next report
+ * than AG_FOLD_WINDOW_NS ago (same kind, operation, rule, generation, process, image and
+ * target, all compared; the signature, keyed by the secret hash seed, only finds the entry) is
+ * not reported again: it is counted in the ag_fold entry of its signature. The next report
  * of that signature carries the count in hdr.repeats; if none comes, the consumer's periodic
  * flush (ag_fold_flush) writes an AG_EV_FOLD record with it. Distinct denials draw on a
  * per-CPU token bucket of AG_EVENT_BURST events refilled at AG_EVENT_RATE per second; past
@@ -281,7 +282,10 @@ enum ag_drop_reason {
 struct ag_fold {
 	__u64 window_start;	/* boot ns of the last report of this signature */
 	__u64 folded;		/* identical denials since then, not yet reported */
-	__u32 kind;		/* of the signature's events */
+	/* What makes denials identical, compared on every hit: a signature collides, this not. */
+	__u64 a, b;		/* the target, per kind */
+	__u64 exec_id;		/* the process's image (task self_exec_id; 0 in cgroup programs) */
+	__u32 kind;
 	__u32 op;
 	__u32 rule;
 	__u32 pid;
@@ -504,6 +508,16 @@ struct ag_inbound {
 	__u32 rule;		/* the lowest layer's rule that allows it */
 };
 
+/* Is a (16 bytes) the IPv6 wildcard "::"? */
+static __always_inline int ag_addr_is_any6(const __u8 *a)
+{
+	int i, any = 1;
+
+	for (i = 0; i < 16; i++)
+		any = any && !a[i];
+	return any;
+}
+
 /* Does the inbound entry e allow binding (or listening on) address a, port, proto? */
 static __always_inline int ag_inbound_match(const struct ag_inbound *e, const __u8 *a, __u8 proto,
 					    __u16 port)
@@ -599,7 +613,7 @@ _Static_assert(sizeof(struct ag_state) == 32, "ag_state ABI");
 _Static_assert(sizeof(struct ag_proc) == 8 + AG_EXE_MAX + AG_ANCESTRY_MAX * AG_ANCESTOR_MAX,
 	       "ag_proc ABI");
 _Static_assert(sizeof(struct ag_event_hdr) == 96 + sizeof(struct ag_proc), "ag_event_hdr ABI");
-_Static_assert(sizeof(struct ag_fold) == 40, "ag_fold ABI");
+_Static_assert(sizeof(struct ag_fold) == 64, "ag_fold ABI");
 _Static_assert(sizeof(struct ag_event_fold) == sizeof(struct ag_event_hdr) + 8,
 	       "ag_event_fold ABI");
 _Static_assert(sizeof(struct ag_event_file) == sizeof(struct ag_event_hdr) + 8 + AG_PATH_MAX,

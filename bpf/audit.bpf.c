@@ -23,13 +23,26 @@ static long ag_flush_one(struct bpf_map *map, __u64 *sig, struct ag_fold *f,
 			 struct ag_flush_ctx *c)
 {
 	struct ag_event_fold *e;
-	__u64 n = f->folded;
+	__u64 n;
 
-	if (!n || (!c->force && c->now - f->window_start < AG_FOLD_WINDOW_NS))
+	if (!c->force && c->now - f->window_start < AG_FOLD_WINDOW_NS)
 		return 0;
+	/* Take the count atomically: ag_admit may be adding to it on another CPU. */
+	n = __sync_lock_test_and_set(&f->folded, 0);
+	if (!n) {
+		/*
+		 * Nothing to report and the window is over: the next such denial is reported
+		 * anyway, so the entry can go. This keeps the table to what is recent.
+		 */
+		if (!c->force)
+			bpf_map_delete_elem(map, sig);
+		return 0;
+	}
 	e = f->verdict == AG_DENY ? bpf_ringbuf_reserve(&ag_deny_events, sizeof(*e), 0) :
 				    bpf_ringbuf_reserve(&ag_events, sizeof(*e), 0);
 	if (!e) {
+		/* Ring full: give the count back for the next flush. */
+		__sync_fetch_and_add(&f->folded, n);
 		c->deferred++;
 		return 0;
 	}
@@ -47,7 +60,6 @@ static long ag_flush_one(struct bpf_map *map, __u64 *sig, struct ag_fold *f,
 	e->hdr.repeats = n - 1;
 	e->folded_kind = f->kind;
 	e->pad = 0;
-	__sync_fetch_and_add(&f->folded, -n);
 	bpf_ringbuf_submit(e, 0);
 	c->written++;
 	return 0;

@@ -122,7 +122,22 @@ static __always_inline void ag_count_drop_why(__u32 kind, __u8 verdict, __u32 ru
 		*n += 1;	/* per-CPU value: no other CPU writes it */
 		return;
 	}
-	bpf_map_update_elem(&ag_drops, &key, &one, BPF_NOEXIST);
+	if (!bpf_map_update_elem(&ag_drops, &key, &one, BPF_NOEXIST))
+		return;
+	/*
+	 * The table is full (or another CPU just added the key): count it in the catch-all of
+	 * its decision and reason, which the loader put in before attaching, so no drop goes
+	 * uncounted. Its loss event names neither kind nor rule.
+	 */
+	n = bpf_map_lookup_elem(&ag_drops, &key);
+	if (!n) {
+		struct ag_drop_key all = { .verdict = verdict, .reason = reason,
+					   .rule = AG_RULE_NONE };
+
+		n = bpf_map_lookup_elem(&ag_drops, &all);
+	}
+	if (n)
+		*n += 1;
 }
 
 static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
@@ -132,8 +147,13 @@ static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
 
 /* ---- folding and rate limiting (see AG_FOLD_WINDOW_NS in the ABI) ------------------------ */
 
+/*
+ * A plain hash, sized by the loader to hold every signature the event budget lets in between
+ * two flushes; the flush deletes entries with nothing left to report. When it is full anyway,
+ * a denial is reported unfolded: nothing is evicted, so no count is lost.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AG_FOLD_ENTRIES);
 	__type(key, __u64);
 	__type(value, struct ag_fold);
@@ -153,15 +173,32 @@ static __always_inline __u64 ag_mix(__u64 h, __u64 v)
 	return h ^ (h >> 33);
 }
 
-/* A denial's signature: what makes two denials "identical". Never 0. */
-static __always_inline __u64 ag_sig(__u32 kind, __u32 op, __u32 rule, __u32 pid, __u64 a,
-				    __u64 b)
-{
-	__u64 h = ag_mix(ag_mix(0x9e3779b97f4a7c15ull, (__u64)kind << 32 | op),
-			 (__u64)rule << 32 | pid);
+/*
+ * What makes two denials identical: kind, operation, rule, generation, process (pid and its
+ * image: exec_id), and the target as two words a, b chosen per kind.
+ */
+struct ag_fold_id {
+	__u64 a, b, exec_id;
+	__u32 kind, op, rule, pid;
+};
 
-	h = ag_mix(ag_mix(h, a), b);
+/* Keyed by the per-load secret seed, so the sandbox cannot aim two denials at one entry. */
+static __always_inline __u64 ag_sig(const struct ag_state *st, const struct ag_fold_id *id)
+{
+	__u64 h = ag_mix(ag_mix(st->hash_seed ^ 0x9e3779b97f4a7c15ull,
+				(__u64)id->kind << 32 | id->op),
+			 (__u64)id->rule << 32 | id->pid);
+
+	h = ag_mix(ag_mix(ag_mix(h, id->a), id->b), id->exec_id ^ st->generation_seq);
 	return h ? h : 1;
+}
+
+static __always_inline bool ag_fold_same(const struct ag_fold *f, const struct ag_fold_id *id,
+					 const struct ag_state *st)
+{
+	return f->a == id->a && f->b == id->b && f->exec_id == id->exec_id &&
+	       f->kind == id->kind && f->op == id->op && f->rule == id->rule &&
+	       f->pid == id->pid && f->generation_seq == st->generation_seq;
 }
 
 /*
@@ -194,49 +231,63 @@ static __always_inline bool ag_take_token(__u64 now)
 }
 
 /*
- * May a report of signature sig be written now? Returns the repeats to report with it (>= 0),
- * or -1: folded into the previous report (counted in its ag_fold entry), or over the budget
- * (counted as a rate-limited drop). *fp: the entry whose repeats the report carries; pass it
- * to ag_admitted once the record is reserved, so a full ring loses no count.
+ * May a report of the denial id be written now? Returns the repeats to report with it (>= 0),
+ * or -1: folded into the previous report of the same denial (counted in its ag_fold entry), or
+ * over the budget (counted as a rate-limited drop). *fp and *sig go to ag_admitted once the
+ * record is reserved, or to ag_unadmit if it could not be.
  */
-static __always_inline long ag_admit(const struct ag_state *st, __u32 kind, __u32 op, __u32 rule,
-				     __u8 verdict, __u32 pid, __u64 sig, struct ag_fold **fp)
+static __always_inline long ag_admit(const struct ag_state *st, const struct ag_fold_id *id,
+				     __u8 verdict, struct ag_fold **fp, __u64 *sig)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 now = bpf_ktime_get_boot_ns(), start;
 	struct ag_fold *f;
 
 	*fp = NULL;
-	f = bpf_map_lookup_elem(&ag_fold, &sig);
-	if (f && now - f->window_start < AG_FOLD_WINDOW_NS) {
-		__sync_fetch_and_add(&f->folded, 1);
-		return -1;
+	*sig = ag_sig(st, id);
+	f = bpf_map_lookup_elem(&ag_fold, sig);
+	/* A signature that collides with another denial's is reported on its own. */
+	if (f && !ag_fold_same(f, id, st))
+		f = NULL;
+	if (f) {
+		start = f->window_start;
+		/* Within the window, or another CPU just claimed the new one: fold. */
+		if (now - start < AG_FOLD_WINDOW_NS ||
+		    __sync_val_compare_and_swap(&f->window_start, start, now) != start) {
+			__sync_fetch_and_add(&f->folded, 1);
+			return -1;
+		}
 	}
 	if (!ag_take_token(now)) {
-		ag_count_drop_why(kind, verdict, rule, AG_DROP_RATE_LIMITED);
+		ag_count_drop_why(id->kind, verdict, id->rule, AG_DROP_RATE_LIMITED);
 		return -1;
 	}
 	if (!f) {
-		struct ag_fold nf = { .window_start = now, .kind = kind, .op = op, .rule = rule,
-				      .pid = pid, .generation_seq = st->generation_seq,
-				      .verdict = verdict };
+		struct ag_fold nf = { .window_start = now, .a = id->a, .b = id->b,
+				      .exec_id = id->exec_id, .kind = id->kind, .op = id->op,
+				      .rule = id->rule, .pid = id->pid,
+				      .generation_seq = st->generation_seq, .verdict = verdict };
 
-		/* No room (impossible for an LRU): report it unfolded. */
-		bpf_map_update_elem(&ag_fold, &sig, &nf, BPF_NOEXIST);
+		/* Full, or a colliding entry holds the key: report it unfolded. */
+		bpf_map_update_elem(&ag_fold, sig, &nf, BPF_NOEXIST);
 		return 0;
 	}
-	f->window_start = now;
 	*fp = f;
-	return f->folded;
+	/* Take what was folded since the last report; it rides on this one. */
+	return __sync_lock_test_and_set(&f->folded, 0);
 }
 
-/* The report is reserved: it carries the repeats, so take them off the entry. */
-static __always_inline void ag_admitted(struct ag_event_hdr *h, struct ag_fold *f, __u64 sig,
-					long repeats)
+/* The report is reserved: it carries the repeats. */
+static __always_inline void ag_admitted(struct ag_event_hdr *h, __u64 sig, long repeats)
 {
 	h->sig = sig;
 	h->repeats = repeats;
+}
+
+/* The ring was full: give the repeats back to the entry (the drop itself is counted). */
+static __always_inline void ag_unadmit(struct ag_fold *f, long repeats)
+{
 	if (f && repeats > 0)
-		__sync_fetch_and_add(&f->folded, -repeats);
+		__sync_fetch_and_add(&f->folded, repeats);
 }
 
 /*
@@ -301,25 +352,21 @@ struct {
 } ag_sk_procs SEC(".maps") __weak;
 
 /*
- * The ag_proc that describes task t: its own; or, for a thread, its leader's; or, for a
- * process that has not exec'd since it forked, its parent's (or grandparent's), whose image it
- * still runs. NULL if none of them exec'd since agentguard loaded. LSM programs only.
+ * The ag_proc that describes task t: its own (captured at its exec, or copied from its parent
+ * when it was forked: proc.bpf.c), or for a thread made before agentguard loaded, its
+ * leader's. NULL if neither: t's lineage has not exec'd since the load. LSM programs only.
+ * Never the parent's at event time: the parent may have exec'd since the fork.
  */
 static __always_inline struct ag_proc *ag_task_proc(struct task_struct *t)
 {
 	struct ag_proc *p;
-	int i;
 
-	for (i = 0; i < 3 && t; i++) {
-		p = bpf_task_storage_get(&ag_procs, t, 0, 0);
-		if (p)
-			return p;
-		p = bpf_task_storage_get(&ag_procs, t->group_leader, 0, 0);
-		if (p)
-			return p;
-		t = t->real_parent;
-	}
-	return NULL;
+	if (!t)
+		return NULL;
+	p = bpf_task_storage_get(&ag_procs, t, 0, 0);
+	if (p)
+		return p;
+	return bpf_task_storage_get(&ag_procs, t->group_leader, 0, 0);
 }
 
 /* Copy the current task's ag_proc into an event header (left zero: unknown). LSM only. */

@@ -147,33 +147,40 @@ static __always_inline void ag_contain_event(const struct ag_state *st, __u32 op
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct ag_event_contain *e;
+	struct ag_fold_id id = { .kind = AG_EV_CONTAINMENT, .op = op,
+				 .rule = AG_RULE_BUILTIN | rule, .pid = pid };
+	__u64 kseq, sig, name[8] = {};
 	struct ag_fold *f;
-	__u64 kseq, sig;
 	long repeats;
 
 	ag_count_decision(AG_EV_CONTAINMENT, AG_DENY);
-	/* Identical: the same operation on the same target by the same process. */
-	sig = ag_sig(AG_EV_CONTAINMENT, op, rule, pid, arg0, arg1 ^ target_cgid);
-	repeats = ag_admit(st, AG_EV_CONTAINMENT, op, AG_RULE_BUILTIN | rule, AG_DENY, pid, sig,
-			   &f);
+	/* Identical: the same operation on the same target and name by the same process/image. */
+	if (name_kernel)
+		bpf_probe_read_kernel_str(name, sizeof(name), name_kernel);
+	id.a = ag_mix(ag_mix(arg0, arg1), target_cgid);
+	id.b = ag_mix(ag_mix(ag_mix(ag_mix(name[0], name[1]), ag_mix(name[2], name[3])),
+			     ag_mix(name[4], name[5])), ag_mix(name[6], name[7]));
+	id.exec_id = task->self_exec_id;
+	repeats = ag_admit(st, &id, AG_DENY, &f, &sig);
 	if (repeats < 0)
 		return;
 	kseq = ag_next_kseq();
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, AG_RULE_BUILTIN | rule);
-	if (!e)
+	if (!e) {
+		ag_unadmit(f, repeats);
 		return;
+	}
 	ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, op, AG_DENY, AG_RULE_BUILTIN | rule, st);
-	ag_admitted(&e->hdr, f, sig, repeats);
+	ag_admitted(&e->hdr, sig, repeats);
 	e->hdr.ppid = task->real_parent->tgid;
 	if (lsm)
 		ag_fill_proc(&e->hdr);
 	e->arg0 = arg0;
 	e->arg1 = arg1;
 	e->target_cgid = target_cgid;
-	e->name[0] = '\0';
-	if (name_kernel)
-		bpf_probe_read_kernel_str(e->name, sizeof(e->name), name_kernel);
+	__builtin_memcpy(e->name, name, sizeof(e->name));
+	e->name[sizeof(e->name) - 1] = '\0';
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -309,7 +316,7 @@ int BPF_PROG(ag_inode_permission, struct inode *inode, int mask, int ret)
 }
 
 /* Unlinking or renaming agentguard's files needs no write access to them, only to the dir. */
-static __always_inline int ag_protected_dentry(struct dentry *d)
+static __always_inline int ag_protected_dentry_op(struct dentry *d, __u32 op)
 {
 	struct ag_inode_key key;
 	struct ag_state st;
@@ -323,8 +330,53 @@ static __always_inline int ag_protected_dentry(struct dentry *d)
 		return 0;
 	if (!ag_current_governed(&st))
 		return 0;
-	return ag_contain_deny(&st, AG_OP_PROTECTED_UNLINK, AG_BR_PROTECTED, key.dev, key.ino, 0,
-			       NULL);
+	return ag_contain_deny(&st, op, AG_BR_PROTECTED, key.dev, key.ino, 0, NULL);
+}
+
+static __always_inline int ag_protected_dentry(struct dentry *d)
+{
+	return ag_protected_dentry_op(d, AG_OP_PROTECTED_UNLINK);
+}
+
+/*
+ * truncate(2), chmod and chown change a file without opening it, so neither file_open nor
+ * inode_permission on a protected directory sees them: refused for protected files and for
+ * the files of a protected directory (the state directory's seq and status.json).
+ */
+static __always_inline int ag_protected_path_change(const struct path *path)
+{
+	struct dentry *d = path->dentry;
+	int ret;
+
+	ret = ag_protected_dentry_op(d, AG_OP_PROTECTED_WRITE);
+	if (ret)
+		return ret;
+	return ag_protected_dentry_op(d->d_parent, AG_OP_PROTECTED_WRITE);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(ag_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_protected_path_change(path);
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(ag_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_protected_path_change(path);
+}
+
+/* kuid_t and kgid_t are one-word structs: BPF_PROG takes them as plain words. */
+SEC("lsm/path_chown")
+int BPF_PROG(ag_path_chown, const struct path *path, __u64 uid, __u64 gid, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_protected_path_change(path);
 }
 
 SEC("lsm/inode_unlink")
@@ -364,6 +416,22 @@ int BPF_PROG(ag_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	return ag_protected_dentry(new_dentry);
 }
 
+/*
+ * Copy the forking task's ag_proc into the new task's storage (proc.bpf.c explains the
+ * record). The new task's storage pointer is cleared before security_task_alloc runs
+ * (copy_process), so this creates a fresh one. Without memory the child's events say unknown.
+ */
+static __always_inline void ag_inherit_proc(struct task_struct *child)
+{
+	struct ag_proc *src = ag_task_proc(bpf_get_current_task_btf()), *dst;
+
+	if (!src)
+		return;
+	dst = bpf_task_storage_get(&ag_procs, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (dst)
+		__builtin_memcpy(dst, src, sizeof(*dst));
+}
+
 SEC("lsm/task_alloc")
 int BPF_PROG(ag_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
 {
@@ -371,8 +439,12 @@ int BPF_PROG(ag_task_alloc, struct task_struct *task, unsigned long clone_flags,
 
 	if (ret)
 		return ret;
+	if (!ag_current_governed(&st))
+		return 0;
+	/* The child runs its parent's image until it execs: it inherits its ag_proc now. */
+	ag_inherit_proc(task);
 	/* task_alloc cannot see the target cgroup, so the flag is refused outright. */
-	if (!(clone_flags & CLONE_INTO_CGROUP) || !ag_current_governed(&st))
+	if (!(clone_flags & CLONE_INTO_CGROUP))
 		return 0;
 	return ag_contain_deny(&st, AG_OP_CLONE_INTO_CGROUP, AG_BR_CGROUP, clone_flags, 0, 0,
 			       NULL);
@@ -868,7 +940,8 @@ SEC("cgroup/sysctl")
 int ag_sysctl(struct bpf_sysctl *ctx)
 {
 	const __u32 rule = AG_RULE_BUILTIN | AG_BR_SYSCTL;
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct ag_fold_id id = { .kind = AG_EV_CONTAINMENT, .op = AG_OP_SYSCTL_WRITE,
+				 .rule = rule, .pid = bpf_get_current_pid_tgid() >> 32 };
 	struct ag_event_contain *e;
 	struct ag_state st;
 	struct ag_fold *f;
@@ -882,16 +955,18 @@ int ag_sysctl(struct bpf_sysctl *ctx)
 	/* Identical: the same sysctl (its name, first 64 bytes) by the same process. */
 	if (bpf_sysctl_get_name(ctx, (char *)name, sizeof(name), 0) < 0)
 		name[0] = 0;
-	sig = ag_sig(AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, rule, pid,
-		     name[0] ^ name[2] ^ name[4] ^ name[6], name[1] ^ name[3] ^ name[5] ^ name[7]);
-	repeats = ag_admit(&st, AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, rule, AG_DENY, pid, sig, &f);
+	id.a = ag_mix(ag_mix(ag_mix(name[0], name[1]), name[2]), name[3]);
+	id.b = ag_mix(ag_mix(ag_mix(name[4], name[5]), name[6]), name[7]);
+	repeats = ag_admit(&st, &id, AG_DENY, &f, &sig);
 	if (repeats < 0)
 		return 0;
 	kseq = ag_next_kseq();
 	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_CONTAINMENT, rule);
+	if (!e)
+		ag_unadmit(f, repeats);
 	if (e) {
 		ag_fill_hdr(&e->hdr, kseq, AG_EV_CONTAINMENT, AG_OP_SYSCTL_WRITE, AG_DENY, rule, &st);
-		ag_admitted(&e->hdr, f, sig, repeats);
+		ag_admitted(&e->hdr, sig, repeats);
 		e->arg0 = e->arg1 = 0;
 		e->target_cgid = 0;
 		__builtin_memcpy(e->name, name, sizeof(e->name));

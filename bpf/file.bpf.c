@@ -141,23 +141,27 @@ static __always_inline void ag_file_event(const struct ag_state *st, struct file
 	struct inode *inode = file->f_inode;
 	__u32 kind = (want & AG_FS_WANT_EXEC) ? AG_EV_EXEC : AG_EV_FILE;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	/* Identical: the same inode, asked for the same access by the same process and image. */
+	struct ag_fold_id id = { .a = (__u64)inode->i_sb->s_dev << 32 | want, .b = inode->i_ino,
+				 .exec_id = task->self_exec_id, .kind = kind, .op = op,
+				 .rule = rule, .pid = pid };
 	struct ag_event_file *e;
 	struct ag_fold *f;
 	__u64 kseq, sig;
 	long repeats;
 
-	/* Identical: the same inode, asked for the same access by the same process. */
-	sig = ag_sig(kind, op, rule, pid, (__u64)inode->i_sb->s_dev << 32 ^ inode->i_ino, want);
-	repeats = ag_admit(st, kind, op, rule, verdict, pid, sig, &f);
+	repeats = ag_admit(st, &id, verdict, &f, &sig);
 	if (repeats < 0)
 		return;
 	kseq = ag_next_kseq();
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), verdict, kind, rule);
-	if (!e)
+	if (!e) {
+		ag_unadmit(f, repeats);
 		return;
+	}
 	ag_fill_hdr(&e->hdr, kseq, kind, op, verdict, rule, st);
-	ag_admitted(&e->hdr, f, sig, repeats);
+	ag_admitted(&e->hdr, sig, repeats);
 	e->hdr.ppid = task->real_parent->tgid;
 	ag_fill_proc(&e->hdr);
 	e->want = want;

@@ -158,27 +158,35 @@ static __always_inline void ag_net_event(const struct ag_state *st, const struct
 					 __u32 op, __u8 verdict, __u32 rule,
 					 const struct ag_proc *proc)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	/*
+	 * Identical: the same destination, port and protocol from the same process (cgroup
+	 * programs read no task fields, so the image is not part of it here).
+	 */
+	struct ag_fold_id id = { .kind = AG_EV_NETWORK, .op = op, .rule = rule,
+				 .pid = bpf_get_current_pid_tgid() >> 32 };
 	struct ag_event_net *e;
 	struct ag_fold *f;
-	__u64 kseq, sig, a0, a1;
+	__u64 kseq, sig, a1;
 	long repeats;
 	int i;
 
-	/* Identical: the same destination, port and protocol from the same process. */
-	__builtin_memcpy(&a0, &key->addr[0], 8);
+	__builtin_memcpy(&id.a, &key->addr[0], 8);
 	__builtin_memcpy(&a1, &key->addr[8], 8);
-	sig = ag_sig(AG_EV_NETWORK, op, rule, pid, a0 ^ ((__u64)port << 8 | proto), a1);
-	repeats = ag_admit(st, AG_EV_NETWORK, op, rule, verdict, pid, sig, &f);
+	/* The low 4 address bytes hold IPv4: port and protocol go in the high ones. */
+	id.b = a1 ^ ((__u64)port << 8 | proto);
+	id.exec_id = (__u64)port << 8 | proto;
+	repeats = ag_admit(st, &id, verdict, &f, &sig);
 	if (repeats < 0)
 		return;
 	kseq = ag_next_kseq();
 	/* Ring full: the denial still happens; the drop is counted for a loss event. */
 	e = ag_event_reserve(sizeof(*e), verdict, AG_EV_NETWORK, rule);
-	if (!e)
+	if (!e) {
+		ag_unadmit(f, repeats);
 		return;
+	}
 	ag_fill_hdr(&e->hdr, kseq, AG_EV_NETWORK, op, verdict, rule, st);
-	ag_admitted(&e->hdr, f, sig, repeats);
+	ag_admitted(&e->hdr, sig, repeats);
 	if (proc)
 		__builtin_memcpy(&e->hdr.proc, proc, sizeof(e->hdr.proc));
 	for (i = 0; i < 16; i++) {
@@ -310,6 +318,20 @@ static __always_inline bool ag_inbound_allowed(const struct ag_state *st, const 
 }
 
 /*
+ * "::" also takes IPv4 from anywhere unless the socket is IPV6_V6ONLY, which the bind hook
+ * cannot see: it is allowed only if the IPv4 wildcard (::ffff:0.0.0.0) is allowed as well.
+ */
+static __always_inline bool ag_inbound_allowed_any(const struct ag_state *st, const __u8 *a,
+						   __u8 proto, __u16 port)
+{
+	__u8 v4any[16] = { [10] = 0xff, [11] = 0xff };
+
+	if (!ag_inbound_allowed(st, a, proto, port))
+		return false;
+	return !ag_addr_is_any6(a) || ag_inbound_allowed(st, v4any, proto, port);
+}
+
+/*
  * Inbound: the sandbox may bind (and so listen or receive) on loopback: 127.0.0.0/8, ::1 and
  * ::ffff:127.0.0.0/104, and on what spec.network.inbound allows in every layer. The wildcard
  * (0.0.0.0, ::) is an address like any other here: allowed only if an entry covers it.
@@ -328,7 +350,7 @@ static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, 
 	/* An ARRAY lookup of index 0 cannot fail; if it did, deny without an event. */
 	if (ag_read_state(&st))
 		return 0;
-	if (ag_inbound_allowed(&st, orig, proto, port))
+	if (ag_inbound_allowed_any(&st, orig, proto, port))
 		return 1;
 	for (i = 0; i < 16; i++)
 		key.addr[i] = orig[i];
@@ -439,10 +461,11 @@ int ag_egress(struct __sk_buff *skb)
 {
 	struct ag_pkt p = {};
 	const struct ag_proc *proc;
+	struct ag_fold_id id = {};
 	struct bpf_sock *sk;
 	struct ag_event_net *e;
 	struct ag_fold *f;
-	__u64 kseq, sig, a0, a1;
+	__u64 kseq, sig;
 	long repeats;
 	struct ag_state st;
 	__u16 port = 0;
@@ -466,20 +489,24 @@ int ag_egress(struct __sk_buff *skb)
 	    !bpf_skb_load_bytes(skb, p.l4_off, ports, sizeof(ports)))
 		port = (__u16)ports[2] << 8 | ports[3];
 	/* Identical: the same socket, destination and port (a packet has no process). */
-	__builtin_memcpy(&a0, &p.daddr[0], 8);
-	__builtin_memcpy(&a1, &p.daddr[8], 8);
-	sig = ag_sig(AG_EV_NETWORK, AG_OP_EGRESS_DROP, rule, 0, a0 ^ bpf_get_socket_cookie(skb),
-		     a1 ^ port);
-	repeats = ag_admit(&st, AG_EV_NETWORK, AG_OP_EGRESS_DROP, rule, AG_DENY, 0, sig, &f);
+	id.kind = AG_EV_NETWORK;
+	id.op = AG_OP_EGRESS_DROP;
+	id.rule = rule;
+	__builtin_memcpy(&id.a, &p.daddr[0], 8);
+	__builtin_memcpy(&id.b, &p.daddr[8], 8);
+	id.exec_id = bpf_get_socket_cookie(skb) ^ ((__u64)port << 48);
+	repeats = ag_admit(&st, &id, AG_DENY, &f, &sig);
 	if (repeats < 0)
 		return 0;
 	kseq = ag_next_kseq();
 	e = ag_event_reserve(sizeof(*e), AG_DENY, AG_EV_NETWORK, rule);
-	if (!e)
+	if (!e) {
+		ag_unadmit(f, repeats);
 		return 0;
+	}
 	/* A packet is no process's: TCP retransmits leave from softirq. Name its socket's owner. */
 	ag_fill_hdr_noproc(&e->hdr, kseq, AG_EV_NETWORK, AG_OP_EGRESS_DROP, AG_DENY, rule, &st);
-	ag_admitted(&e->hdr, f, sig, repeats);
+	ag_admitted(&e->hdr, sig, repeats);
 	e->hdr.cgroup_id = bpf_skb_cgroup_id(skb);
 	e->hdr.uid = bpf_get_socket_uid(skb);
 	sk = skb->sk;
@@ -557,7 +584,7 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 		return 0;	/* unix and the rest: not inbound network */
 	}
 	port = sk->__sk_common.skc_num;
-	if (ag_addr_is_loopback(a) || ag_inbound_allowed(&st, a, AG_NET_TCP, port))
+	if (ag_addr_is_loopback(a) || ag_inbound_allowed_any(&st, a, AG_NET_TCP, port))
 		return 0;
 	for (i = 0; i < 16; i++)
 		key.addr[i] = a[i];

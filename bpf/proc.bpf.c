@@ -2,9 +2,11 @@
 /*
  * Process attribution for events: what each sandbox process exec'd, and the images its lineage
  * ran before (struct ag_proc), captured in the kernel at exec into task storage and copied into
- * every event the process causes (common.bpf.h: ag_fill_proc). Nothing is read from /proc at
- * event time, so a process cannot rename itself out of its record: comm can be set with
- * prctl(PR_SET_NAME), exe only by exec'ing another file.
+ * every event the process causes (common.bpf.h: ag_fill_proc). A forked child gets a copy of
+ * its parent's record at fork (containment.bpf.c: lsm/task_alloc), never a look at the parent
+ * later, when it may have exec'd something else. Nothing is read from /proc at event time, so
+ * a process cannot rename itself out of its record: comm can be set with prctl(PR_SET_NAME),
+ * exe only by exec'ing another file.
  *
  * These hooks decide nothing. Fail mode: without memory for the storage the process's events
  * say "unknown" (flags 0); enforcement is unaffected.
@@ -56,6 +58,7 @@ int BPF_PROG(ag_exec_capture, struct linux_binprm *bprm)
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
 	cur = bpf_task_storage_get(&ag_procs, task, 0, 0);
+	/* A thread older than the load execs: its leader's record is the previous image. */
 	prev = cur ? cur : ag_task_proc(task);
 	if (!cur)
 		cur = bpf_task_storage_get(&ag_procs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -56,14 +56,25 @@ struct event_files {
 	unsigned int n;		/* keys in use; the oldest first */
 };
 
-/* Open the event file for appending; never through a symlink (the sandbox could plant one). */
+/*
+ * Open the event file for appending; never through a symlink, nor a regular file with a
+ * second name (a hard link the sandbox made to a file of its choosing): errno ELOOP or EMLINK.
+ */
 static FILE *open_events(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	struct stat st;
 	FILE *f;
 
 	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && st.st_nlink != 1)) {
+		int err = S_ISREG(st.st_mode) && st.st_nlink != 1 ? EMLINK : errno;
+
+		close(fd);
+		errno = err;
+		return NULL;
+	}
 	f = fdopen(fd, "ae");
 	if (!f)
 		close(fd);

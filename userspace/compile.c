@@ -812,14 +812,27 @@ enum ag_verdict ag_inbound_decide_user(const struct ag_compiled *c, const __u8 a
 {
 	size_t i;
 
+	static const __u8 v4any[16] = { [10] = 0xff, [11] = 0xff };
+	__u32 found = AG_RULE_NONE;
+
 	*rule = AG_RULE_NONE;
 	if (ag_addr_is_loopback(addr))
 		return AG_ALLOW;
-	for (i = 0; i < c->n_inbound; i++)
-		if (ag_inbound_match(&c->inbound[i], addr, proto, port)) {
-			*rule = c->inbound[i].rule;
-			return AG_ALLOW;
-		}
+	for (i = 0; i < c->n_inbound && found == AG_RULE_NONE; i++)
+		if (ag_inbound_match(&c->inbound[i], addr, proto, port))
+			found = c->inbound[i].rule;
+	/* As the kernel: "::" is dual-stack, so the IPv4 wildcard must be allowed too. */
+	if (found != AG_RULE_NONE && ag_addr_is_any6(addr)) {
+		for (i = 0; i < c->n_inbound; i++)
+			if (ag_inbound_match(&c->inbound[i], v4any, proto, port))
+				break;
+		if (i == c->n_inbound)
+			found = AG_RULE_NONE;
+	}
+	if (found != AG_RULE_NONE) {
+		*rule = found;
+		return AG_ALLOW;
+	}
 	*rule = AG_RULE_BUILTIN | AG_BR_INBOUND;
 	return AG_DENY;
 }

@@ -40,6 +40,31 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static int add_drop_catch_alls(struct ag_loader *l)
+{
+	static const __u8 verdicts[] = { AG_DENY, AG_WOULD_DENY };
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.ag_drops), err = 0;
+	__u64 *zero;
+	__u8 reason;
+	size_t v;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	zero = calloc(ncpus, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (v = 0; v < sizeof(verdicts) && !err; v++)
+		for (reason = AG_DROP_RING_FULL; reason <= AG_DROP_RATE_LIMITED && !err; reason++) {
+			struct ag_drop_key key = { .verdict = verdicts[v], .reason = reason,
+						   .rule = AG_RULE_NONE };
+
+			if (bpf_map_update_elem(fd, &key, zero, BPF_NOEXIST))
+				err = -errno;
+		}
+	free(zero);
+	return err;
+}
+
 static __u32 fold_entries(void)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -87,6 +112,12 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		goto cleanup;
 
 	err = agentguard__load(l->skel);
+	if (err)
+		goto cleanup;
+
+	/* The drop counters' catch-alls (common.bpf.h: ag_count_drop_why), one per decision and
+	 * reason, so a full table still counts. */
+	err = add_drop_catch_alls(l);
 	if (err)
 		goto cleanup;
 

@@ -30,6 +30,12 @@ expect exe_denied EPERM inside sh -c 'agt read /tmp/denied/f'
 expect_event exe_and_ancestry '"path":"/tmp/denied/f"' \
 	'"exe":"/usr/local/bin/agt","exe_cut":false,"ancestry":[{"cut":false,"exe":"/bin/busybox"}],"ancestry_complete":false'
 
+# A child forked before its parent exec'd still runs the parent's old image: its events name
+# that image, not the one the parent runs now (the record is copied at fork).
+expect child_after_exec_denied EPERM inside agt child-after-exec /tmp/denied/f
+expect_event child_after_exec_exe '"comm":"agt"' '"path":"/tmp/denied/f"' '"exe":"/usr/local/bin/agt"'
+expect_no_event child_after_exec_not_busybox '"comm":"agt","exe":"/bin/busybox"'
+
 # A loop of identical denials: a handful of events, and their repeats make up the rest.
 N=5000
 expect fold_loop EPERM inside agt read-n /tmp/denied/loop $N

@@ -97,6 +97,19 @@ else
 	fail symlink_not_followed "$(ls -l /tmp/sinks-target 2>&1); $(tail -n 1 "$AG_EVENTS.2")"
 fi
 rm -f "$AG_EVENTS"
+# A hard link planted where the file was, to a file outside (threat model A11's cousin): never
+# used, the daemon keeps writing to the previous file.
+echo victim >/tmp/victim
+expect planted_link_made ok inside agt link /tmp/victim "$AG_EVENTS"
+kill -HUP "$AG_PID"
+usleep 300000
+expect planted_link_reopen_denied EPERM inside agt connect 127.0.0.1 7107
+if wait_for "$AG_EVENTS.2" '"port":7107' && [ "$(cat /tmp/victim)" = victim ]; then
+	pass hard_link_not_used
+else
+	fail hard_link_not_used "victim: $(head -c 200 /tmp/victim)"
+fi
+rm -f "$AG_EVENTS"
 # Many rotations: the current file and the last 8 rotated ones stay protected, older ones are
 # logrotate's again, and the protected-inode table (64 entries) never fills up.
 i=0

@@ -63,6 +63,9 @@ expect state_seq_unlink_denied EPERM inside agt unlink $st/seq
 expect state_status_rename_denied EPERM inside agt rename $st/status.json $st/x
 expect state_create_denied EPERM inside agt write $st/planted x
 expect state_link_out_denied EPERM inside agt link $st/seq /var/lib/seq-link
+# Changed without an open: truncate(2) and chmod reach neither file_open nor the directory.
+expect state_seq_truncate_denied EPERM inside agt truncate $st/seq 1
+expect state_seq_chmod_denied EPERM inside agt chmod $st/seq 777
 expect_event state_protect_event '"path":"/var/lib/agentguard/seq"' '"id":"builtin:protected-files"'
 expect state_write_outside_ok ok agt open $st/seq w
 stop_agentguard

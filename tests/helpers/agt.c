@@ -41,6 +41,10 @@
  *   agt uring-connect ADDR PORT  TCP connect through io_uring (IORING_OP_CONNECT)
  *   agt rename OLD NEW           rename(2)
  *   agt link OLD NEW             link(2)
+ *   agt truncate PATH LEN        truncate(2)
+ *   agt chmod PATH MODE          chmod(2), MODE in octal
+ *   agt child-after-exec PATH    fork; the parent execs busybox sleep 1, the child then reads
+ *                                PATH (prints the child's result)
  *   agt read-n PATH N            open PATH for reading N times: "EPERM" if every open got it
  *   agt socket-flood N           N packet sockets, protocols 1..N (distinct denials): "EPERM"
  *                                if every one got it
@@ -524,6 +528,21 @@ int main(int argc, char **argv)
 		return ok_or_fail(rename(argv[2], argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "link"))
 		return ok_or_fail(link(argv[2], argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "truncate"))
+		return ok_or_fail(truncate(argv[2], atol(argv[3])));
+	if (argc == 4 && !strcmp(argv[1], "chmod"))
+		return ok_or_fail(chmod(argv[2], strtol(argv[3], NULL, 8)));
+	if (argc == 3 && !strcmp(argv[1], "child-after-exec")) {
+		/* The child opens PATH after its parent has exec'd busybox: whose exe is it? */
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			usleep(300000);
+			return do_read(argv[2]);
+		}
+		execl("/bin/busybox", "busybox", "sleep", "1", (char *)NULL);
+		return fail();
+	}
 	if (argc == 3 && !strcmp(argv[1], "prlimit")) {
 		struct rlimit old, lim;
 

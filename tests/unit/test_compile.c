@@ -375,6 +375,23 @@ static void test_inbound_layers(void **state)
 	assert_int_equal(v, AG_DENY);
 	unbuild(&b);
 
+	/* "::" is dual-stack: allowed only with the IPv4 wildcard allowed as well. */
+	{
+		static const char *const v6only[] = { HDR("d", "local", "enforce")
+			"  network:\n    inbound:\n      - ip: \"::\"\n" };
+		static const char *const both[] = { HDR("d", "local", "enforce")
+			"  network:\n    inbound:\n      - ip: \"::\"\n      - ip: 0.0.0.0\n" };
+
+		build(&b, v6only, 1);
+		assert_string_equal(bind_rule(&b, "::", AG_NET_TCP, 8080, &v), "builtin");
+		assert_int_equal(v, AG_DENY);
+		unbuild(&b);
+		build(&b, both, 1);
+		assert_string_equal(bind_rule(&b, "::", AG_NET_TCP, 8080, &v), "d:inbound[0]");
+		assert_int_equal(v, AG_ALLOW);
+		unbuild(&b);
+	}
+
 	/* No inbound rules: loopback only. */
 	build(&b, lone, 1);
 	assert_int_equal(b.c->n_inbound, 0);
