@@ -32,7 +32,7 @@ struct {
 /* Denials have a ring of their own, so other events can never crowd them out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, AG_RINGBUF_BYTES);
+	__uint(max_entries, AG_DENY_RINGBUF_BYTES);
 } ag_deny_events SEC(".maps") __weak;
 
 /* Everything that is not a denial: would-deny (audit mode) today. */

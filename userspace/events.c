@@ -436,10 +436,18 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 							 "connect";
 		decode_net_target(ev, &e);
 	} else {
-		/* Large record: read it in place; fields are naturally aligned in the ring. */
+		/*
+		 * Read in place (fields are naturally aligned in the ring). The record ends
+		 * with the path: it holds path_len bytes of it, not AG_PATH_MAX.
+		 */
 		const struct ag_event_file *e = data;
+		size_t need = offsetof(struct ag_event_file, path);
 
-		if (size < sizeof(*e))
+		if (size < need)
+			return -EINVAL;
+		if (e->path_len > 0 && e->path_len <= AG_PATH_MAX)
+			need += e->path_len;
+		if (size < need)
 			return -EINVAL;
 		ev->operation = h->op == AG_OP_RECEIVE	 ? "receive" :
 				h->kind == AG_EV_EXEC ? "exec" : "open";

@@ -548,7 +548,7 @@ int ag_loader_metrics(const struct ag_loader *l, struct ag_metrics *m)
 	fd = bpf_map__fd(l->skel->maps.ag_ring_usage);
 	for (key = 0; key < 2; key++)
 		bpf_map_lookup_elem(fd, &key, &m->ring_used[key]);
-	m->ring_size = AG_RINGBUF_BYTES;
+	m->ring_size = AG_DENY_RINGBUF_BYTES;	/* the deny ring's; the other is AG_RINGBUF_BYTES */
 	m->generation = l->state.generation_seq;
 	return 0;
 }
