@@ -57,7 +57,7 @@ int ag_metrics_write_prometheus(const char *path, const struct ag_status *s)
 			  "# TYPE agentguard_ring_used_bytes gauge\n"
 			  "agentguard_ring_used_bytes{ring=\"deny\"} %llu\n"
 			  "agentguard_ring_used_bytes{ring=\"other\"} %llu\n"
-			  "# HELP agentguard_ring_size_bytes Size of each ring buffer.\n"
+			  "# HELP agentguard_ring_size_bytes Size of the deny ring buffer (the other is 4 MiB).\n"
 			  "# TYPE agentguard_ring_size_bytes gauge\n"
 			  "agentguard_ring_size_bytes %llu\n"
 			  "# HELP agentguard_policy_generation Policy generations installed.\n"
