@@ -147,7 +147,8 @@ bench: deps
 .PHONY: clean
 clean:
 	rm -rf $(BUILD)/bpf $(BUILD)/userspace $(BUILD)/agentguard $(BUILD)/agentguard-load \
-		$(BUILD)/guest-bin $(BUILD)/tests $(SKEL) $(BUILD)/vm $(BUILD)/images $(BUILD)/run
+		$(BUILD)/guest-bin $(BUILD)/tests $(SKEL) $(BUILD)/vm $(BUILD)/images $(BUILD)/run \
+		$(BUILD)/bench
 
 -include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/userspace/*.d $(BUILD)/tests/*/*.d \
 	$(BUILD)/bench/*.d $(BUILD)/bench/bpf/*.d)
