@@ -397,6 +397,18 @@ struct ag_event_contain {
  * ag_net_judged_addrs adds the other layouts) and 6to4 2002:AABB:CCDD::/16. Example: 64:ff9b::a9fe:a9fe is judged as 169.254.169.254.
  * The unspecified addresses reach the local host: 0.0.0.0 is judged as 127.0.0.1, :: as ::1.
  */
+/* An IPv4 destination (network byte order) as judged: 0.0.0.0 reaches the local host. */
+static __always_inline __u32 ag_net_judged_ip4(__u32 ip4)
+{
+	static const __u8 lo[4] = { 127, 0, 0, 1 };
+	__u32 v;
+
+	if (ip4)
+		return ip4;
+	__builtin_memcpy(&v, lo, 4);
+	return v;
+}
+
 static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
 {
 	int v4 = -1;	/* offset of an embedded IPv4 address, or -1 */
@@ -408,9 +420,10 @@ static __always_inline void ag_net_judged_addr(const __u8 *a, __u8 *out)
 		for (i = 0; i < 16; i++)
 			out[i] = 0;
 		if (a[10] == 0xff) {	/* 0.0.0.0 -> 127.0.0.1 */
+			__u32 v = ag_net_judged_ip4(0);
+
 			out[10] = out[11] = 0xff;
-			out[12] = 127;
-			out[15] = 1;
+			__builtin_memcpy(&out[12], &v, 4);
 		} else {		/* :: -> ::1 */
 			out[15] = 1;
 		}

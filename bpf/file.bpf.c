@@ -200,6 +200,7 @@ static __always_inline bool ag_in_protected_dir(struct file *file)
 	struct ag_inode_key key = {};
 	struct inode *dir;
 
+	/* Every dentry has a parent (the root is its own) with an inode: not a real branch. */
 	if (!parent || !(dir = parent->d_inode))
 		return false;
 	key.dev = dir->i_sb->s_dev;

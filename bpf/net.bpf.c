@@ -245,13 +245,13 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 }
 
 /*
- * IPv4: the fast path of ag_judge, with the key built in place. The judged address is the
- * destination as ::ffff:a.b.c.d, 0.0.0.0 as 127.0.0.1 (ag_net_judged_addr's rules for IPv4).
+ * IPv4: the fast path of ag_judge, with the key built in place: ::ffff:a.b.c.d of the judged
+ * address (ag_net_judged_ip4, the rule ag_net_judged_addr and explain use too).
  */
 static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 {
 	struct ag_net_key key = { .prefixlen = 128 };
-	__u32 ip4 = ctx->user_ip4, judged = ip4, rule;
+	__u32 ip4 = ctx->user_ip4, judged = ag_net_judged_ip4(ip4), rule;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	__u8 proto = ag_sock_proto(ctx), verdict;
 	struct ag_state st;
@@ -260,8 +260,6 @@ static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 	/* An ARRAY lookup of index 0 cannot fail; if it did, fail closed. */
 	if (ag_read_state(&st))
 		return 0;
-	if (!judged)
-		judged = bpf_htonl(0x7f000001);
 	key.addr[10] = key.addr[11] = 0xff;
 	__builtin_memcpy(&key.addr[12], &judged, 4);
 	verdict = ag_net_decide(&st, &key, proto, port, &rule);

@@ -8,6 +8,9 @@
 mkdir -p "$AG_CG" /tmp/denied
 echo d >/tmp/denied/f
 echo d >/tmp/denied/loop
+echo d >/tmp/denied/a
+echo d >/tmp/denied/b
+echo d >/tmp/denied/img
 cat >/tmp/fold.yaml <<'Y'
 apiVersion: agentguard/v1
 kind: Policy
@@ -35,6 +38,17 @@ expect_event exe_and_ancestry '"path":"/tmp/denied/f"' \
 expect child_after_exec_denied EPERM inside agt child-after-exec /tmp/denied/f
 expect_event child_after_exec_exe '"comm":"agt"' '"path":"/tmp/denied/f"' '"exe":"/usr/local/bin/agt"'
 expect_no_event child_after_exec_not_busybox '"comm":"agt","exe":"/bin/busybox"'
+
+# Only identical denials fold: two files denied to one process in the same second are two
+# events, and so is one file denied again after the process exec'd another image.
+expect distinct_targets_denied EPERM inside agt read-each /tmp/denied/a /tmp/denied/b
+expect_event distinct_target_a '"path":"/tmp/denied/a"'
+expect_event distinct_target_b '"path":"/tmp/denied/b"'
+expect image_change_denied EPERM inside agt read-then-exec /tmp/denied/img
+usleep 300000
+n=$(grep -cF '"path":"/tmp/denied/img"' "$AG_EVENTS")
+if [ "$n" -eq 2 ]; then pass image_change_not_folded; else
+	fail image_change_not_folded "$n events for /tmp/denied/img, want 2 (one per image)"; fi
 
 # A loop of identical denials: a handful of events, and their repeats make up the rest.
 N=5000

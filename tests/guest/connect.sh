@@ -34,6 +34,9 @@ expect tcp4_denied_outside_ok "ok hi" agt connect 127.0.0.1 7002
 expect_event tcp4_event '"kind":"network","operation":"connect"' \
 	'"target":{"address":"127.0.0.1","port":7002,"protocol":"tcp","family":"ipv4"}' \
 	'"rule":{"id":"net-test:network.default","layer":"local"}'
+# The cgroup program cannot see the task: the socket carries its creator's exe (sk storage).
+expect_event tcp4_event_exe '"port":7002,"protocol":"tcp","family":"ipv4"' \
+	'"comm":"agt","exe":"/usr/local/bin/agt"'
 # io_uring's IORING_OP_CONNECT reaches the same cgroup hook (threat model N4).
 expect uring_connect_denied EPERM inside agt uring-connect 127.0.0.1 7002
 expect uring_connect_allowed ok inside agt uring-connect 127.0.0.1 7001

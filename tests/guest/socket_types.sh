@@ -64,6 +64,11 @@ expect listen_loopback_ok listening sh -c 'echo $$ > '"$AG_CG"'/cgroup.procs; ag
 expect nat64_local_96_denied EPERM inside agt connect 64:ff9b:1::a9fe:a9fe 80
 expect nat64_local_48_denied EPERM inside agt connect 64:ff9b:1:a9fe:a9:fe00:: 80
 expect nat64_local_other_passes ENETUNREACH inside agt connect 64:ff9b:1::808:808 80
+# explain decides as the kernel did (the same shared layouts, the strictest verdict).
+expect nat64_local_explain deny sh -c "agentguard explain /tmp/sock.yaml --connect '[64:ff9b:1::a9fe:a9fe]:80' | cut -d' ' -f1"
+expect nat64_local_other_explain allow sh -c "agentguard explain /tmp/sock.yaml --connect '[64:ff9b:1::808:808]:80' | cut -d' ' -f1"
+expect inbound_explain_allow allow sh -c "agentguard explain /tmp/sock.yaml --bind 0.0.0.0:7400 | cut -d' ' -f1"
+expect inbound_explain_deny deny sh -c "agentguard explain /tmp/sock.yaml --bind 0.0.0.0:7401 | cut -d' ' -f1"
 expect_event nat64_local_event '"address":"64:ff9b:1::a9fe:a9fe","judged_as":"169.254.169.254"'
 
 # Source routing (issue #8): the options are refused up front; ag_egress drops such packets

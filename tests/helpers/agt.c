@@ -43,6 +43,8 @@
  *   agt link OLD NEW             link(2)
  *   agt truncate PATH LEN        truncate(2)
  *   agt chmod PATH MODE          chmod(2), MODE in octal
+ *   agt read-each PATH...        open each PATH once in one process: "EPERM" if all denied
+ *   agt read-then-exec PATH      open PATH, then exec agt read PATH (same pid, new image)
  *   agt child-after-exec PATH    fork; the parent execs busybox sleep 1, the child then reads
  *                                PATH (prints the child's result)
  *   agt read-n PATH N            open PATH for reading N times: "EPERM" if every open got it
@@ -532,6 +534,30 @@ int main(int argc, char **argv)
 		return ok_or_fail(truncate(argv[2], atol(argv[3])));
 	if (argc == 4 && !strcmp(argv[1], "chmod"))
 		return ok_or_fail(chmod(argv[2], strtol(argv[3], NULL, 8)));
+	if (argc >= 3 && !strcmp(argv[1], "read-each")) {
+		/* One process, each PATH once: distinct denials, never folded together. */
+		int i, denied = 0;
+
+		for (i = 2; i < argc; i++) {
+			int fd = open(argv[i], O_RDONLY);
+
+			if (fd >= 0)
+				close(fd);
+			else if (errno == EPERM)
+				denied++;
+		}
+		printf("%s\n", denied == argc - 2 ? "EPERM" : "not-all-denied");
+		return denied == argc - 2 ? 0 : 1;
+	}
+	if (argc == 3 && !strcmp(argv[1], "read-then-exec")) {
+		/* Denied, then the same pid execs agt to be denied the same file: a new image. */
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd >= 0)
+			close(fd);
+		execl("/usr/local/bin/agt", "agt", "read", argv[2], (char *)NULL);
+		return fail();
+	}
 	if (argc == 3 && !strcmp(argv[1], "child-after-exec")) {
 		/* The child opens PATH after its parent has exec'd busybox: whose exe is it? */
 		pid_t pid = fork();

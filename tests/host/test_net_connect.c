@@ -64,7 +64,11 @@ static const char policy_yaml[] =
 	"      - id: dev-server\n"
 	"        ip: 0.0.0.0\n"
 	"        ports: [18210]\n"
-	"        protocol: tcp\n";
+	"        protocol: tcp\n"
+	"      - ip: \"::\"\n"
+	"        ports: [18220, 18221]\n"
+	"      - ip: 0.0.0.0\n"
+	"        ports: [18221]\n";
 
 struct env {
 	struct ag_policy *pol;
@@ -78,27 +82,34 @@ struct env {
 	int listeners[4];
 };
 
+/* addr:port of family into ss; returns its length. */
+static socklen_t fill_addr(int family, const char *addr, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+		return sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		return sizeof(*s6);
+	}
+}
+
 static int listen_on(int family, const char *addr, int port)
 {
 	struct sockaddr_storage ss = {};
 	socklen_t len;
 	int fd, one = 1;
 
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &a->sin_addr);
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &a->sin6_addr);
-		len = sizeof(*a);
-	}
+	len = fill_addr(family, addr, port, &ss);
 	fd = socket(family, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
@@ -234,21 +245,7 @@ static int try_connect(struct env *e, bool inside, int family, const char *addr,
 
 		if (inside && ag_cgroup_enter(&e->cg, getpid()))
 			_exit(255);
-		if (family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-			a->sin_family = AF_INET;
-			a->sin_port = htons(port);
-			inet_pton(AF_INET, addr, &a->sin_addr);
-			len = sizeof(*a);
-		} else {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-			a->sin6_family = AF_INET6;
-			a->sin6_port = htons(port);
-			inet_pton(AF_INET6, addr, &a->sin6_addr);
-			len = sizeof(*a);
-		}
+		len = fill_addr(family, addr, port, &ss);
 		fd = socket(family, SOCK_STREAM, 0);
 		if (fd < 0)
 			_exit(254);
@@ -397,21 +394,7 @@ static int do_sendto(void *p)
 	socklen_t len;
 	int fd;
 
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(a->port);
-		inet_pton(AF_INET, a->addr, &s4->sin_addr);
-		len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		inet_pton(AF_INET6, a->addr, &s6->sin6_addr);
-		len = sizeof(*s6);
-	}
+	len = fill_addr(a->family, a->addr, a->port, &ss);
 	fd = socket(a->family, a->type, 0);
 	if (fd < 0)
 		return 254;
@@ -493,21 +476,7 @@ static int do_bind(void *p)
 	socklen_t len;
 	int fd = socket(a->family, a->type ? a->type : SOCK_STREAM, 0), one = 1;
 
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(a->port);
-		inet_pton(AF_INET, a->addr, &s4->sin_addr);
-		len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		inet_pton(AF_INET6, a->addr, &s6->sin6_addr);
-		len = sizeof(*s6);
-	}
+	len = fill_addr(a->family, a->addr, a->port, &ss);
 	if (fd < 0)
 		return 254;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -560,21 +529,7 @@ static int do_send_cmsg(void *p)
 	struct cmsghdr *c;
 	int fd;
 
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(a->port);
-		inet_pton(AF_INET, a->addr, &s4->sin_addr);
-		mh.msg_namelen = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		inet_pton(AF_INET6, a->addr, &s6->sin6_addr);
-		mh.msg_namelen = sizeof(*s6);
-	}
+	mh.msg_namelen = fill_addr(a->family, a->addr, a->port, &ss);
 	mh.msg_name = &ss;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -602,21 +557,7 @@ static int udp_receiver(int family, const char *addr, int port)
 	socklen_t len;
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 
-	if (family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s4->sin_addr);
-		len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-		len = sizeof(*s6);
-	}
+	len = fill_addr(family, addr, port, &ss);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len))
 		return -1;
 	return fd;
@@ -752,6 +693,14 @@ static void test_inbound_policy_widens_bind(void **state)
 	/* "::" is not 0.0.0.0: the rule names the IPv4 wildcard only. */
 	assert_int_equal(inside_do(e, do_bind, &v6_any), EPERM);
 	assert_int_equal(do_bind(&other_port), 0);
+	/* "::" takes IPv4 too (no V6ONLY): only where 0.0.0.0 is allowed as well. */
+	{
+		struct bind_arg v6_only_rule = { AF_INET6, "::", 18220, 0 };
+		struct bind_arg v6_both = { AF_INET6, "::", 18221, 0 };
+
+		assert_int_equal(inside_do(e, do_bind, &v6_only_rule), EPERM);
+		assert_int_equal(inside_do(e, do_bind, &v6_both), 0);
+	}
 	ev = drain_events(e);
 	assert_contains(ev, "\"operation\":\"bind\",\"target\":{\"address\":\"0.0.0.0\","
 			    "\"port\":18211,\"protocol\":\"tcp\"");
