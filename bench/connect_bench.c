@@ -3,7 +3,8 @@
  * Host-native connect() benchmark (make bench): the cost of a UDP connect() (which runs the
  * cgroup connect4 hook without a handshake) in four cgroups measured side by side: no program,
  * an empty cgroup/connect4 program, agentguard's programs with 10 CIDR rules, and with 100,000.
- * Variants alternate within each round; prints one JSON line per round with ns per connect.
+ * Variants alternate block by block within each round; prints one JSON line per round with ns
+ * per connect.
  * Each round measures twice: connecting to one destination again and again ("same", what the
  * per-CPU verdict cache serves), and cycling through 4096 destinations in 127.0.0.0/8
  * ("spread", more than the cache holds, so mostly LPM walks).
@@ -29,8 +30,9 @@
 #include "loader.h"
 #include "policy.h"
 
-#define N_CONNECT 200000
-#define ROUNDS 7
+#define BLOCK 1000
+#define BLOCKS 100
+#define ROUNDS 9
 
 static long long now_ns(void)
 {
@@ -114,28 +116,62 @@ static int load_empty(const struct ag_cgroup *cg)
 	return 0;
 }
 
-/* spread: cycle through 4096 destinations (127.0.x.y) instead of one. */
-static double measure(const struct ag_cgroup *cg, int n, bool spread)
+/*
+ * Connect n times on fd (created in the variant's cgroup: sock_addr programs run for the
+ * socket's cgroup, so the process never moves while measuring). spread: cycle through 4096
+ * destinations (127.0.x.y) instead of one; *i carries the position across blocks.
+ */
+static long long measure_block(int fd, int n, bool spread, unsigned int *i)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9) };
-	long long t0;
-	int fd, i;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(0x7f000001u) };
+	long long t0 = now_ns();
+	int k;
 
-	ag_cgroup_enter(cg, getpid());
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	t0 = now_ns();
-	for (i = 0; i < n; i++) {
+	for (k = 0; k < n; k++, (*i)++) {
 		if (spread)
-			a.sin_addr.s_addr = htonl(0x7f000000u | ((i * 2654435761u) & 0xfff));
+			a.sin_addr.s_addr = htonl(0x7f000000u | ((*i * 2654435761u) & 0xfff));
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 			perror("connect_bench: connect");
 			exit(1);
 		}
 	}
-	t0 = now_ns() - t0;
-	close(fd);
-	return (double)t0 / n;
+	return now_ns() - t0;
+}
+
+/*
+ * One round: BLOCKS blocks of BLOCK connects per variant, the variants taking turns block by
+ * block (a few milliseconds each) with a different one first each time, so a disturbance of
+ * the machine lands on all of them alike instead of on whichever ran during it.
+ */
+static void measure_round(const int *fd, bool spread, double *ns)
+{
+	long long total[4] = {};
+	unsigned int pos[4] = {};
+	int b, j, v;
+
+	for (b = 0; b < BLOCKS; b++)
+		for (j = 0; j < 4; j++) {
+			v = (j + b) % 4;
+			total[v] += measure_block(fd[v], BLOCK, spread, &pos[v]);
+		}
+	for (v = 0; v < 4; v++)
+		ns[v] = (double)total[v] / ((double)BLOCKS * BLOCK);
+}
+
+/* A UDP socket created in cg (and so judged by cg's programs for its whole life). */
+static int socket_in(const struct ag_cgroup *cg, const struct ag_cgroup *home)
+{
+	int fd;
+
+	if (ag_cgroup_enter(cg, getpid()))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (ag_cgroup_enter(home, getpid())) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int main(void)
@@ -146,7 +182,8 @@ int main(void)
 	struct ag_policy *p10 = NULL, *p100k = NULL;
 	struct ag_compiled *c10 = NULL, *c100k = NULL;
 	char root[4096], path[4200];
-	int i, r, err;
+	cpu_set_t cpus;
+	int fd[4], i, r, err;
 
 	if (unshare(CLONE_NEWNET) || lo_up() || ag_cgroup2_mount(root, sizeof(root))) {
 		fprintf(stderr, "connect_bench: needs root, a netns and cgroup v2\n");
@@ -168,24 +205,36 @@ int main(void)
 		fprintf(stderr, "connect_bench: loading failed: %s\n", strerror(-err));
 		return 1;
 	}
-	for (i = 0; i < 4; i++)	/* warm up every variant */
-		measure(&cg[i], N_CONNECT / 4, false);
+	/* One CPU: the verdict cache is per CPU, and a migration mid-block is noise. */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+	for (i = 0; i < 4; i++) {
+		fd[i] = socket_in(&cg[i], &cg[0]);
+		if (fd[i] < 0) {
+			fprintf(stderr, "connect_bench: cannot create a socket in %s\n", cg[i].path);
+			return 1;
+		}
+	}
+	for (i = 0; i < 4; i++) {	/* warm up every variant */
+		unsigned int pos = 0;
+
+		measure_block(fd[i], 20 * BLOCK, false, &pos);
+		measure_block(fd[i], 20 * BLOCK, true, &pos);
+	}
 	for (r = 1; r <= ROUNDS; r++) {
 		double ns[4], sp[4];
-		int j;
 
-		/* A different variant goes first each round, so drift hits all alike. */
-		for (j = 0; j < 4; j++) {
-			i = (j + r) % 4;
-			ns[i] = measure(&cg[i], N_CONNECT, false);
-			sp[i] = measure(&cg[i], N_CONNECT, true);
-		}
+		measure_round(fd, false, ns);
+		measure_round(fd, true, sp);
 		printf("{\"round\":%d,\"none\":%.2f,\"empty\":%.2f,\"ours_10\":%.2f,"
 		       "\"ours_100k\":%.2f,\"spread_none\":%.2f,\"spread_empty\":%.2f,"
 		       "\"spread_ours_10\":%.2f,\"spread_ours_100k\":%.2f}\n",
 		       r, ns[0], ns[1], ns[2], ns[3], sp[0], sp[1], sp[2], sp[3]);
 		fflush(stdout);
 	}
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
 	ag_cgroup_enter(&cg[0], getpid());
 	ag_loader_close(l10);
 	ag_loader_close(l100k);

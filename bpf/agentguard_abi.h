@@ -7,7 +7,7 @@
  *
  * Policy tables are per generation: each surface has an ARRAY_OF_MAPS "outer" map with
  * AG_GENERATIONS slots whose inner maps are built and sized by userspace from the compiled
- * policy. A hook reads the active generation once (ag_state[0].generation) and uses that slot
+ * policy. A hook reads the active slot once (ag_state_slot of ag_state[0]) and uses it
  * for the whole decision, so a reload is: fill the idle slot, then flip one word.
  */
 #ifndef AGENTGUARD_ABI_H
@@ -123,10 +123,22 @@ struct ag_state {
 	__u64 sandbox_cgid;	/* cgroup id (inode number) of the sandbox root */
 	__u64 hash_seed;	/* seeds ag_path_hash_*; fixed for the programs' life */
 	__u32 sandbox_level;	/* its level: / is 0, /a is 1 */
-	__u32 generation;	/* active slot in the *_gens maps: 0..AG_GENERATIONS-1 */
-	__u32 generation_seq;	/* counts swaps; copied into events */
+	__u32 generation;	/* userspace's copy of ag_state_slot(); programs never read it */
+	/*
+	 * Counts swaps; copied into events. The one word a swap changes while programs run: the
+	 * loader stores it with one aligned 32-bit store (the map is mmap'ed), and programs derive
+	 * the active slot from it, so no program can pair one generation's tables with another's
+	 * number (the verdict caches are keyed by it).
+	 */
+	__u32 generation_seq;
 	__u32 pad;
 };
+
+/* The active slot in the *_gens maps. */
+static __always_inline __u32 ag_state_slot(const struct ag_state *st)
+{
+	return st->generation_seq % AG_GENERATIONS;
+}
 
 /*
  * The process behind an event, captured in the kernel when it exec'd (lsm/bprm_committed_creds,

@@ -14,9 +14,11 @@
 #include <bpf/bpf_endian.h>
 #include "agentguard_abi.h"
 
+/* mmap'able: the loader changes generation_seq with one store (agentguard_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct ag_state);
 } ag_state SEC(".maps") __weak;
@@ -48,9 +50,12 @@ struct {
 	__type(value, __u64);
 } ag_drops SEC(".maps") __weak;
 
+/* One load the compiler may neither repeat nor split (the field changes under us). */
+#define READ_ONCE(x)	(*(const volatile typeof(x) *)&(x))
+
 /*
  * The state of this decision: a copy of ag_state taken once, so the generation cannot change
- * half-way through a decision.
+ * half-way through a decision (generation_seq is one 8-byte-aligned load of the copy).
  */
 static __always_inline int ag_read_state(struct ag_state *out)
 {

@@ -744,7 +744,7 @@ static __always_inline bool ag_unix_allowed(const struct ag_state *st, struct so
 	struct unix_address *addr;
 	struct unix_sock *u;
 	struct dentry *d;
-	__u32 gen = st->generation;
+	__u32 gen = ag_state_slot(st);
 	void *tab;
 	int len;
 

@@ -107,7 +107,7 @@ static __always_inline __u8 ag_fs_decide(const struct ag_state *st, struct file 
 {
 	struct ag_walk w = {};
 	struct ag_scratch *s;
-	__u32 gen = st->generation;
+	__u32 gen = ag_state_slot(st);
 	long n;
 
 	*rule = AG_RULE_NONE;

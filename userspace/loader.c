@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
@@ -30,6 +31,7 @@ struct ag_loader {
 	int unix_path_inner[AG_GENERATIONS];
 	int unix_name_inner[AG_GENERATIONS];
 	struct ag_state state;	/* what ag_state[0] holds */
+	struct ag_state *state_map;	/* ag_state[0], mmap'ed; NULL until loaded */
 	bool installed;
 };
 
@@ -81,6 +83,7 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 {
 	struct bpf_program *prog;
 	struct ag_loader *l;
+	void *map;
 	int err, i;
 
 	l = calloc(1, sizeof(*l));
@@ -121,6 +124,14 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 	if (err)
 		goto cleanup;
 
+	map = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
+		   bpf_map__fd(l->skel->maps.ag_state), 0);
+	if (map == MAP_FAILED) {
+		err = -errno;
+		goto cleanup;
+	}
+	l->state_map = map;
+
 	/* The path-hash seed is fixed for the programs' life: tables are built with it. */
 	if (getrandom(&l->state.hash_seed, sizeof(l->state.hash_seed), 0) !=
 	    sizeof(l->state.hash_seed)) {
@@ -135,13 +146,19 @@ cleanup:
 	return err;
 }
 
-static int write_state(struct ag_loader *l)
+/*
+ * Publish l->state. Only generation_seq changes while programs run (a swap): it goes last,
+ * in one aligned store, so a program sees either generation whole (agentguard_abi.h).
+ */
+static void write_state(struct ag_loader *l)
 {
-	__u32 zero = 0;
+	struct ag_state *m = l->state_map;
 
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_state), &zero, &l->state, 0))
-		return -errno;
-	return 0;
+	m->sandbox_cgid = l->state.sandbox_cgid;
+	m->hash_seed = l->state.hash_seed;
+	m->sandbox_level = l->state.sandbox_level;
+	m->generation = l->state.generation;
+	__atomic_store_n(&m->generation_seq, l->state.generation_seq, __ATOMIC_RELEASE);
 }
 
 static int build_fs_table(const struct ag_loader *l, const struct ag_compiled *c, int *out)
@@ -271,7 +288,8 @@ static int write_inbound(const struct ag_loader *l, const struct ag_compiled *c,
 
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 {
-	__u32 slot = l->installed ? (l->state.generation + 1) % AG_GENERATIONS : 0;
+	struct ag_state next = { .generation_seq = l->state.generation_seq + 1 };
+	__u32 slot = ag_state_slot(&next);
 	int fs_fd = -1, net_fd = -1, upath_fd = -1, uname_fd = -1, err;
 
 	err = build_fs_table(l, c, &fs_fd);
@@ -298,13 +316,8 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 
 	/* The flip: one word, read once per decision by every hook. */
 	l->state.generation = slot;
-	l->state.generation_seq++;
-	err = write_state(l);
-	if (err) {
-		l->state.generation_seq--;
-		l->state.generation = (slot + AG_GENERATIONS - 1) % AG_GENERATIONS;
-		goto cleanup;
-	}
+	l->state.generation_seq = next.generation_seq;
+	write_state(l);
 	/*
 	 * Keep this generation's inner maps open until the next swap: before 6.8 an inner map
 	 * could be freed while a program still used it.
@@ -420,7 +433,7 @@ static int child_is_governed(const struct ag_cgroup *sandbox)
 static int verify_scope(struct ag_loader *l, const struct ag_cgroup *sandbox)
 {
 	__u32 level, first = l->state.sandbox_level;
-	int governed, err;
+	int governed;
 
 	governed = child_is_governed(sandbox);
 	if (governed)
@@ -429,9 +442,7 @@ static int verify_scope(struct ag_loader *l, const struct ag_cgroup *sandbox)
 		if (level == first)
 			continue;
 		l->state.sandbox_level = level;
-		err = write_state(l);
-		if (err)
-			return err;
+		write_state(l);
 		governed = child_is_governed(sandbox);
 		if (governed)
 			return governed < 0 ? governed : 0;
@@ -453,9 +464,7 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 		return err;
 	l->state.sandbox_cgid = sandbox->id;
 	l->state.sandbox_level = sandbox->level;
-	err = write_state(l);
-	if (err)
-		return err;
+	write_state(l);
 
 	/* Cgroup programs first: the LSM programs then find them in place. */
 	bpf_object__for_each_program(prog, l->skel->obj) {
@@ -600,6 +609,8 @@ void ag_loader_close(struct ag_loader *l)
 		close_fd(&l->unix_path_inner[i]);
 		close_fd(&l->unix_name_inner[i]);
 	}
+	if (l->state_map)
+		munmap(l->state_map, sysconf(_SC_PAGESIZE));
 	agentguard__destroy(l->skel);
 	free(l);
 }

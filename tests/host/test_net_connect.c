@@ -728,6 +728,68 @@ static void test_child_cgroup_stays_governed(void **state)
 	drain_events(e);
 }
 
+/* connect() from a child on each CPU in turn (the verdict caches are per CPU): 0 or the errno
+ * that differed from want on some CPU. */
+static int try_connect_each_cpu(struct env *e, const char *addr, int port, int want)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), cpu, got = want;
+	cpu_set_t saved, one;
+
+	sched_getaffinity(0, sizeof(saved), &saved);
+	for (cpu = 0; cpu < ncpu && got == want; cpu++) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			continue;	/* offline or not ours */
+		got = try_connect(e, true, AF_INET, addr, port);
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+	return got;
+}
+
+/*
+ * A policy swap revokes an allowed destination at once, though every CPU has the allow in its
+ * verdict cache; swapping back allows it again (net.bpf.c: the cache's epoch and tags).
+ */
+static void test_policy_swap_revokes_cached_allow(void **state)
+{
+	struct env *e = *state;
+	static const char from[] = "        ip: 127.0.0.1\n        ports: [18080]\n";
+	static const char to[] = "        ip: 127.0.0.1\n        ports: [18089]\n";
+	char *y = strdup(policy_yaml), *at = strstr(y, from);
+	struct ag_policy *pol = NULL;
+	struct ag_compiled *c = NULL;
+	struct ag_diags d = {};
+	const char *ev;
+	int round;
+
+	assert_non_null(at);
+	memcpy(at, to, strlen(to));
+	assert_int_equal(ag_policy_parse_buf("revoked.yaml", y, strlen(y), &pol, &d), 0);
+	assert_int_equal(ag_compile(&pol, 1, &c, &d), 0);
+	drain_events(e);
+	for (round = 0; round < 3; round++) {
+		assert_int_equal(try_connect_each_cpu(e, "127.0.0.1", PORT_OK, 0), 0);
+		assert_int_equal(try_connect_each_cpu(e, "127.0.0.1", PORT_OK, 0), 0);
+		assert_int_equal(ag_loader_install(e->l, c), 0);
+		e->sink.policy = c;
+		e->sink.generation = ag_loader_generation(e->l);
+		assert_int_equal(try_connect_each_cpu(e, "127.0.0.1", PORT_OK, EPERM), EPERM);
+		ev = drain_events(e);
+		assert_contains(ev, "\"operation\":\"connect\",\"target\":{\"address\":"
+				    "\"127.0.0.1\",\"port\":18080,\"protocol\":\"tcp\"");
+		assert_int_equal(ag_loader_install(e->l, e->c), 0);
+		e->sink.policy = e->c;
+		e->sink.generation = ag_loader_generation(e->l);
+	}
+	assert_int_equal(try_connect_each_cpu(e, "127.0.0.1", PORT_OK, 0), 0);
+	assert_string_equal(drain_events(e), "");
+	ag_diags_free(&d);
+	ag_compiled_free(c);
+	ag_policy_free(pol);
+	free(y);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_nat64_judged_as_ipv4),
 		cmocka_unit_test(test_ipv6_allowed_and_denied),
 		cmocka_unit_test(test_child_cgroup_stays_governed),
+		cmocka_unit_test(test_policy_swap_revokes_cached_allow),
 		cmocka_unit_test(test_unconnected_udp),
 		cmocka_unit_test(test_tcp_fast_open_denied_no_syn),
 		cmocka_unit_test(test_unspecified_address_is_loopback),
