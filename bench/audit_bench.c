@@ -373,7 +373,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "audit_bench: ring buffer: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	err = ag_loss_open(bpf_map__fd(skel->maps.ag_drops), &loss);
+	err = ag_loss_open(bpf_map__fd(skel->maps.ag_drops), -1, &loss);
 	if (err) {
 		fprintf(stderr, "audit_bench: drop counters: %s\n", strerror(-err));
 		goto cleanup;

@@ -50,6 +50,18 @@ struct {
 	__type(value, __u64);
 } ag_drops SEC(".maps") __weak;
 
+/*
+ * Userspace's only: the drop counts already reported in loss events, by ag_drops key. Pinned
+ * with the rest, so a daemon that adopts pinned enforcement reports exactly the drops its
+ * predecessor did not (userspace/loss.c). No program reads or writes it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AG_DROP_KEYS);
+	__type(key, struct ag_drop_key);
+	__type(value, __u64);
+} ag_drops_reported SEC(".maps") __weak;
+
 /* One load the compiler may neither repeat nor split (the field changes under us). */
 #define READ_ONCE(x)	(*(const volatile typeof(x) *)&(x))
 

@@ -19,6 +19,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
 
 /* Shared by load and check: parse and compile files; prints diagnostics. */
 struct ag_compiled;

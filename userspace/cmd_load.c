@@ -3,6 +3,11 @@
  * agentguard load: compile the policies, load the programs, install the tables, attach to the
  * sandbox cgroup, then stay in the foreground writing one JSON line per denial until
  * SIGTERM/SIGINT. The ready file is written only once enforcement is active.
+ *
+ * Maps and links are pinned under --pin-dir, so enforcement outlives the daemon however it
+ * ends (SIGTERM, kill -9, a crash): only "agentguard unload" ends it. A load that finds pinned
+ * state adopts it: it installs its policies as the next generation and resumes the audit
+ * stream, reporting what was dropped meanwhile. --detach stops after enforcement is on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -270,11 +275,16 @@ int cmd_load(int argc, char **argv)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "detach", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
 	const char *state_dir = "/var/lib/agentguard", *metrics_path = NULL;
+	const char *pin_dir = AG_PIN_DIR;
+	bool detach = false, pinned_here = false;
+	int pin_lock = -1;
 	struct ag_status st_info = {};
 	long long last_metrics_ns = 0, flushed_ns = 0;
 	struct ag_seqstore seqs = { .dirfd = -1 };
@@ -331,6 +341,12 @@ int cmd_load(int argc, char **argv)
 		case 'j':
 			sink.journal = true;
 			break;
+		case 'P':
+			pin_dir = optarg;
+			break;
+		case 'D':
+			detach = true;
+			break;
 		case 'v':
 			ag_verbose = true;
 			break;
@@ -340,7 +356,8 @@ int cmd_load(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
-				"[--format json|ocsf] [--journal] [--ready-file PATH] POLICY...\n");
+				"[--format json|ocsf] [--journal] [--ready-file PATH] "
+				"[--pin-dir DIR] [--detach] POLICY...\n");
 		return AG_EXIT_USAGE;
 	}
 	/* Sinks: --events FILE or - (stdout), --journal, any combination; none: stdout. */
@@ -391,13 +408,47 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 
+	/* One daemon per pin directory: a second would adopt what the first is changing. */
+	err = ag_loader_lock_pin_dir(pin_dir, &pin_lock);
+	if (err) {
+		if (err == -EWOULDBLOCK)
+			ag_log_error("load: another agentguard is running with \"%s\"", pin_dir);
+		else
+			ag_log_error("load: cannot use the pin directory \"%s\": %s (is bpffs "
+				     "mounted?)", pin_dir, strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+	lopts.pin_dir = pin_dir;
+	pinned_here = !ag_loader_pinned(pin_dir);
 	err = ag_loader_open(&lopts, &l);
+	if (err == -EUCLEAN) {
+		ag_log_error("load: \"%s\" holds incomplete pinned state (a load that died "
+			     "half-way?); \"agentguard unload --pin-dir %s\" clears it", pin_dir,
+			     pin_dir);
+		pinned_here = false;
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 	if (err) {
 		ag_log_error("bpf: loading the programs failed: %s; this kernel cannot enforce "
-			     "(run \"agentguard probe\" for details)",
-			     strerror(-err));
+			     "(run \"agentguard probe\" for details)%s",
+			     strerror(-err), pinned_here ? "" :
+			     "; or the pinned maps are another build's (agentguard unload, then load)");
 		status = AG_EXIT_UNAVAILABLE;
 		goto cleanup;
+	}
+	if (ag_loader_adopted(l)) {
+		if (ag_loader_sandbox_id(l) != cg.id) {
+			ag_log_error("load: the enforcement pinned at \"%s\" governs another cgroup "
+				     "(id %llu, not %s); \"agentguard unload --pin-dir %s\" ends it",
+				     pin_dir, (unsigned long long)ag_loader_sandbox_id(l), cg.path,
+				     pin_dir);
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+		ag_log_info("adopting the enforcement pinned at \"%s\" (generation %u)", pin_dir,
+			    ag_loader_generation(l));
 	}
 	for (size_t i = 0; i < c->n_unix; i++) {
 		struct stat ust;
@@ -500,6 +551,12 @@ int cmd_load(int argc, char **argv)
 		    "filesystem and %zu network entries, %llu bytes of kernel tables",
 		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path, c->n_rules,
 		    c->n_fs, c->n_net, table_bytes);
+	if (detach) {
+		ag_log_info("detached: enforcement stays pinned at \"%s\"; no events are written "
+			    "until a load adopts it, \"agentguard unload\" ends it", pin_dir);
+		pinned_here = false;	/* it stays */
+		goto cleanup;
+	}
 
 	/* seq continues where the last run stopped, whatever way it stopped. */
 	err = ag_seqstore_open(state_dir, &seqs, &first_seq);
@@ -522,7 +579,7 @@ int cmd_load(int argc, char **argv)
 	sink.seq_reserve = reserve_seq;
 	sink.seq_ctx = &seqs;
 
-	err = ag_loss_open(ag_loader_drops_fd(l), &loss);
+	err = ag_loss_open(ag_loader_drops_fd(l), ag_loader_drops_reported_fd(l), &loss);
 	if (err) {
 		ag_log_error("events: cannot read the drop counters: %s", strerror(-err));
 		status = AG_EXIT_SOFTWARE;
@@ -574,11 +631,11 @@ int cmd_load(int argc, char **argv)
 	flush_folds(l, rb, true);
 	report_loss(&sink, &loss, &loss_since_ns);
 	ag_event_sink_lifecycle(&sink, "stop",
-				status == AG_EXIT_OK ? "stopped on request; enforcement ends now" :
-						       "stopped on an error; enforcement ends now");
+				status == AG_EXIT_OK ?
+				"stopped on request; enforcement stays pinned until agentguard unload" :
+				"stopped on an error; enforcement stays pinned until agentguard unload");
 	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
-	/* Enforcement ends with this process (until pinning, #10): the status file must not lie. */
-	unlinkat(seqs.dirfd, "status.json", 0);
+	pinned_here = false;	/* in force: it stays */
 	if (sink.out && fflush(sink.out) && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
 	if (sink.malformed)
@@ -592,6 +649,11 @@ int cmd_load(int argc, char **argv)
 			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
+	/* Pins this run made for enforcement that never came into force: nothing half applied. */
+	if (pinned_here && status != AG_EXIT_OK)
+		ag_loader_unpin_dir(pin_dir);
+	if (pin_lock >= 0)
+		close(pin_lock);
 	ag_seqstore_close(&seqs);
 	ag_loss_close(&loss);
 	ring_buffer__free(rb);

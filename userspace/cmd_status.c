@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * agentguard status [--json] [--state-dir DIR]: is enforcement active, and the counters. Reads
- * STATE_DIR/status.json, which the daemon rewrites every second, and checks that its pid is a
- * live agentguard. Exit 0 when enforcing, 3 when not (systemd's "inactive").
+ * agentguard status [--json] [--state-dir DIR] [--pin-dir DIR]: is enforcement active, and the
+ * counters. Enforcing means pinned: every program's link is pinned under the pin directory
+ * (enforcement outlives the daemon). Reads STATE_DIR/status.json, which the daemon rewrites
+ * every second, and checks that its pid is a live agentguard: without one, no events are
+ * written. Exit 0 when enforcing, 3 when not (systemd's "inactive").
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "loader.h"
 #include "log.h"
 
 #define AG_EXIT_INACTIVE 3
@@ -57,18 +60,21 @@ int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "pin-dir", required_argument, NULL, 'P' },
 		{},
 	};
-	const char *state_dir = "/var/lib/agentguard";
+	const char *state_dir = "/var/lib/agentguard", *pin_dir = AG_PIN_DIR;
 	char path[4200], *text;
 	cJSON *st, *it;
-	int opt, json = 0, alive;
+	int opt, json = 0, alive, pinned;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == 'j')
 			json = 1;
 		else if (opt == 'S')
 			state_dir = optarg;
+		else if (opt == 'P')
+			pin_dir = optarg;
 		else
 			return AG_EXIT_USAGE;
 	}
@@ -78,20 +84,27 @@ int cmd_status(int argc, char **argv)
 	free(text);
 	it = st ? cJSON_GetObjectItem(st, "pid") : NULL;
 	alive = it && cJSON_IsNumber(it) && daemon_alive(it->valueint);
+	pinned = ag_loader_pinned_complete(pin_dir);
 	if (json) {
 		if (!st)
 			st = cJSON_CreateObject();
 		cJSON_DeleteItemFromObject(st, "enforcing");
-		cJSON_AddBoolToObject(st, "enforcing", alive);
+		cJSON_DeleteItemFromObject(st, "daemon");
+		cJSON_AddBoolToObject(st, "enforcing", pinned);
+		cJSON_AddBoolToObject(st, "daemon", alive);
 		text = cJSON_PrintUnformatted(st);
 		printf("%s\n", text ? text : "{}");
 		free(text);
-	} else if (!alive) {
-		printf("enforcing: no (no live agentguard daemon recorded in %s)\n", path);
+	} else if (!pinned) {
+		printf("enforcing: no (nothing pinned at %s)\n", pin_dir);
+	} else if (!alive || !st) {
+		printf("enforcing: yes (pinned at %s)\n", pin_dir);
+		printf("daemon: not running: no events are written until a load adopts the pins\n");
 	} else {
 		cJSON *d = cJSON_GetObjectItem(st, "decisions"), *c;
 
-		printf("enforcing: yes (pid %d, cgroup %s)\n", it->valueint,
+		printf("enforcing: yes (pinned at %s)\n", pin_dir);
+		printf("daemon: pid %d, cgroup %s\n", it->valueint,
 		       cJSON_GetStringValue(cJSON_GetObjectItem(st, "cgroup")));
 		printf("policy: sha256 %s, generation %d\n",
 		       cJSON_GetStringValue(cJSON_GetObjectItem(st, "policy_sha256")),
@@ -106,5 +119,5 @@ int cmd_status(int argc, char **argv)
 		printf("\n");
 	}
 	cJSON_Delete(st);
-	return alive ? AG_EXIT_OK : AG_EXIT_INACTIVE;
+	return pinned ? AG_EXIT_OK : AG_EXIT_INACTIVE;
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -33,6 +35,7 @@ struct ag_loader {
 	struct ag_state state;	/* what ag_state[0] holds */
 	struct ag_state *state_map;	/* ag_state[0], mmap'ed; NULL until loaded */
 	bool installed;
+	bool adopted;		/* the maps and links were pinned by an earlier load */
 };
 
 static void close_fd(int *fd)
@@ -79,10 +82,125 @@ static __u32 fold_entries(void)
 	return n > (1u << 24) ? 1u << 24 : n;
 }
 
+/* DIR/SUB/NAME, or -ENAMETOOLONG. */
+static int pin_path(char *buf, size_t len, const char *dir, const char *sub, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s%s%s", dir, sub, name ? "/" : "", name ? name : "");
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+bool ag_loader_pinned(const char *dir)
+{
+	char path[4096];
+
+	return !pin_path(path, sizeof(path), dir, "maps", "ag_state") && !access(path, F_OK);
+}
+
+/* Programs this load attaches: every autoloaded one but the syscall programs (run, not hooked). */
+static bool attaches(const struct bpf_program *prog)
+{
+	return bpf_program__autoload(prog) && bpf_program__type(prog) != BPF_PROG_TYPE_SYSCALL;
+}
+
+static int make_pin_dirs(const char *dir)
+{
+	char path[4096];
+	int err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	err = pin_path(path, sizeof(path), dir, "maps", NULL);
+	if (!err && mkdir(path, 0700) && errno != EEXIST)
+		err = -errno;
+	if (!err)
+		err = pin_path(path, sizeof(path), dir, "links", NULL);
+	if (!err && mkdir(path, 0700) && errno != EEXIST)
+		err = -errno;
+	return err;
+}
+
+/*
+ * Before load: every map of the object (but the compiler's .rodata/.bss) is pinned under
+ * DIR/maps at load, or, when adopting, reused from there (libbpf checks that type, sizes and
+ * flags match this build's).
+ */
+static int set_pin_paths(struct ag_loader *l, const char *dir)
+{
+	struct bpf_map *map;
+	char path[4096];
+	int err;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		err = pin_path(path, sizeof(path), dir, "maps", bpf_map__name(map));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Adopting: every program this build would attach has its link pinned. */
+static int links_complete(struct ag_loader *l, const char *dir)
+{
+	struct bpf_program *prog;
+	char path[4096];
+	int err;
+
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL ||
+		    !(bpf_program__type(prog) == BPF_PROG_TYPE_LSM ? l->opts.lsm : l->opts.cgroup))
+			continue;
+		err = pin_path(path, sizeof(path), dir, "links", bpf_program__name(prog));
+		if (err)
+			return err;
+		if (access(path, F_OK))
+			return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* The inner map in slot of outer, opened (for its size, and to hold it until the next swap). */
+static int inner_fd(const struct bpf_map *outer, __u32 slot)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(outer), &slot, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Take over the pinned state: the active generation's number, seed and tables. */
+static int adopt_state(struct ag_loader *l)
+{
+	__u32 g;
+
+	memcpy(&l->state, l->state_map, sizeof(l->state));
+	l->state.generation = g = ag_state_slot(&l->state);
+	if (!l->state.sandbox_cgid || !l->state.generation_seq)
+		return -EUCLEAN;	/* pinned before a policy was in force */
+	l->fs_inner[g] = inner_fd(l->skel->maps.ag_fs_gens, g);
+	l->net_inner[g] = inner_fd(l->skel->maps.ag_net_gens, g);
+	l->unix_path_inner[g] = inner_fd(l->skel->maps.ag_unix_path_gens, g);
+	l->unix_name_inner[g] = inner_fd(l->skel->maps.ag_unix_name_gens, g);
+	if (l->fs_inner[g] < 0 || l->net_inner[g] < 0 || l->unix_path_inner[g] < 0 ||
+	    l->unix_name_inner[g] < 0)
+		return -EUCLEAN;
+	l->installed = true;
+	l->adopted = true;
+	return 0;
+}
+
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 {
 	struct bpf_program *prog;
 	struct ag_loader *l;
+	bool adopt;
 	void *map;
 	int err, i;
 
@@ -98,13 +216,27 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		err = -errno;
 		goto cleanup;
 	}
+	adopt = opts->pin_dir && ag_loader_pinned(opts->pin_dir);
+	if (adopt) {
+		err = links_complete(l, opts->pin_dir);
+		if (err)
+			goto cleanup;
+	}
 	bpf_object__for_each_program(prog, l->skel->obj) {
 		bool lsm = bpf_program__type(prog) == BPF_PROG_TYPE_LSM;
 
-		bpf_program__set_autoload(prog, lsm ? opts->lsm : opts->cgroup);
+		/* Adopting: the pinned links hold the programs that are attached. */
+		bpf_program__set_autoload(prog, !adopt && (lsm ? opts->lsm : opts->cgroup));
 		/* The ring query runs by BPF_PROG_TEST_RUN only (see ag_loader_metrics). */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
 			bpf_program__set_autoload(prog, true);
+	}
+	if (opts->pin_dir) {
+		err = make_pin_dirs(opts->pin_dir);
+		if (!err)
+			err = set_pin_paths(l, opts->pin_dir);
+		if (err)
+			goto cleanup;
 	}
 	/*
 	 * Room for every signature the event budget lets in over two flush periods on every CPU,
@@ -119,8 +251,8 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		goto cleanup;
 
 	/* The drop counters' catch-alls (common.bpf.h: ag_count_drop_why), one per decision and
-	 * reason, so a full table still counts. */
-	err = add_drop_catch_alls(l);
+	 * reason, so a full table still counts. Adopted maps have them. */
+	err = adopt ? 0 : add_drop_catch_alls(l);
 	if (err)
 		goto cleanup;
 
@@ -131,6 +263,13 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		goto cleanup;
 	}
 	l->state_map = map;
+	if (adopt) {
+		err = adopt_state(l);
+		if (err)
+			goto cleanup;
+		*out = l;
+		return 0;
+	}
 
 	/* The path-hash seed is fixed for the programs' life: tables are built with it. */
 	if (getrandom(&l->state.hash_seed, sizeof(l->state.hash_seed), 0) !=
@@ -397,6 +536,16 @@ static int attach_one(struct ag_loader *l, struct bpf_program *prog, int cgroup_
 	if (!link)
 		return -errno;
 	l->links[l->n_links++] = link;
+	if (l->opts.pin_dir) {
+		char path[4096];
+		int err = pin_path(path, sizeof(path), l->opts.pin_dir, "links",
+				   bpf_program__name(prog));
+
+		if (!err)
+			err = bpf_link__pin(link, path);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -458,6 +607,9 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 
 	if (!l->installed)
 		return -EINVAL;	/* never attach without a policy in place */
+	/* Adopted: attached already, by the pinned links, to the cgroup they govern. */
+	if (l->adopted)
+		return l->state.sandbox_cgid == sandbox->id ? 0 : -EBUSY;
 	snprintf(depth, sizeof(depth), "%d", AG_MAX_SANDBOX_DEPTH);
 	err = ag_cgroup_write(sandbox, "cgroup.max.depth", depth);
 	if (err)
@@ -468,8 +620,7 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 
 	/* Cgroup programs first: the LSM programs then find them in place. */
 	bpf_object__for_each_program(prog, l->skel->obj) {
-		if (!bpf_program__autoload(prog) || bpf_program__type(prog) == BPF_PROG_TYPE_LSM ||
-		    bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
+		if (!attaches(prog) || bpf_program__type(prog) == BPF_PROG_TYPE_LSM)
 			continue;
 		err = attach_one(l, prog, sandbox->fd);
 		if (err)
@@ -588,6 +739,151 @@ int ag_loader_fold_flush(const struct ag_loader *l, bool force, unsigned int *wr
 int ag_loader_drops_fd(const struct ag_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.ag_drops);
+}
+
+int ag_loader_drops_reported_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_drops_reported);
+}
+
+bool ag_loader_adopted(const struct ag_loader *l)
+{
+	return l->adopted;
+}
+
+__u64 ag_loader_sandbox_id(const struct ag_loader *l)
+{
+	return l->state.sandbox_cgid;
+}
+
+/* Unlink every entry of DIR/SUB, then the directory. */
+static int unpin_sub(const char *dir, const char *sub)
+{
+	char path[4096], entry[4096 + 258];
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	if (pin_path(path, sizeof(path), dir, sub, NULL))
+		return -ENAMETOOLONG;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(entry, sizeof(entry), "%s/%s", path, de->d_name);
+		if (unlink(entry) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (!err && rmdir(path) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+bool ag_loader_pinned_complete(const char *dir)
+{
+	struct ag_loader l = { .opts = { .lsm = true, .cgroup = true } };
+	bool complete;
+
+	if (!ag_loader_pinned(dir))
+		return false;
+	l.skel = agentguard__open();	/* for the program names only: nothing is loaded */
+	if (!l.skel)
+		return false;
+	complete = !links_complete(&l, dir);
+	agentguard__destroy(l.skel);
+	return complete;
+}
+
+int ag_loader_lock_pin_dir(const char *dir, int *fd)
+{
+	int lock;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0)
+		return -errno;
+	if (flock(lock, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		close(lock);
+		return err;
+	}
+	*fd = lock;
+	return 0;
+}
+
+/* The ids of the programs the links pinned under DIR/links hold (at most max). */
+static size_t linked_prog_ids(const char *dir, __u32 *ids, size_t max)
+{
+	char path[4096], entry[4096 + 258];
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+	int fd;
+
+	if (pin_path(path, sizeof(path), dir, "links", NULL) || !(d = opendir(path)))
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(entry, sizeof(entry), "%s/%s", path, de->d_name);
+		fd = bpf_obj_get(entry);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.prog_id)
+			ids[n++] = info.prog_id;
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * The kernel frees an unpinned link (and detaches its program) after an RCU grace period and
+ * from a work queue: wait until every program is gone, so "unloaded" is true when it is said.
+ * A program outlives its detach only by a reference someone else holds (an fd): -EBUSY then.
+ */
+static int wait_progs_gone(const __u32 *ids, size_t n)
+{
+	size_t i, left;
+	int tries, fd;
+
+	for (tries = 0; tries < 1000; tries++) {
+		for (i = 0, left = 0; i < n; i++) {
+			fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd >= 0) {
+				close(fd);
+				left++;
+			}
+		}
+		if (!left)
+			return 0;
+		usleep(10000);
+	}
+	return -EBUSY;
+}
+
+int ag_loader_unpin_dir(const char *dir)
+{
+	__u32 ids[AG_MAX_LINKS];
+	size_t n = linked_prog_ids(dir, ids, AG_MAX_LINKS);
+	int err = unpin_sub(dir, "links");
+
+	if (!err)
+		err = unpin_sub(dir, "maps");
+	if (!err && rmdir(dir) && errno != ENOENT)
+		err = -errno;
+	if (!err)
+		err = wait_progs_gone(ids, n);
+	return err;
 }
 
 __u32 ag_loader_generation(const struct ag_loader *l)

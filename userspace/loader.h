@@ -18,9 +18,39 @@ struct ag_loader;
 struct ag_loader_opts {
 	bool lsm;		/* load and attach the BPF-LSM programs (files, containment) */
 	bool cgroup;		/* load and attach the cgroup programs (sockets, devices, sysctl) */
+	/*
+	 * Pin maps (DIR/maps/NAME) and links (DIR/links/PROGRAM) on bpffs, so enforcement
+	 * outlives this process; NULL: nothing pinned, everything ends with ag_loader_close.
+	 */
+	const char *pin_dir;
 };
 
+/*
+ * With opts->pin_dir holding complete pinned state, adopts it instead: the pinned maps, the
+ * active generation and its tables; the pinned links stay as they are (ag_loader_adopted).
+ * -EUCLEAN: maps are pinned there without every link (a load that died half-way): nothing is
+ * adopted; ag_loader_unpin_dir clears it. A map that differs from this build's: -EINVAL.
+ */
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out);
+/* Did ag_loader_open adopt pinned state? Then ag_loader_attach only checks the cgroup. */
+bool ag_loader_adopted(const struct ag_loader *l);
+/* Is there pinned state (any map) under dir? */
+bool ag_loader_pinned(const char *dir);
+/* Is enforcement pinned under dir: the state map and every program's link of this build? */
+bool ag_loader_pinned_complete(const char *dir);
+/*
+ * Remove every pin under dir, links first (their programs detach once no fd holds them) and
+ * then maps, and the directories. Enforcement pinned there ends. 0 if there was none.
+ */
+int ag_loader_unpin_dir(const char *dir);
+/*
+ * Create dir (a directory on bpffs) if needed and lock it against other agentguard processes
+ * for as long as *fd stays open: -EWOULDBLOCK if one holds it.
+ */
+int ag_loader_lock_pin_dir(const char *dir, int *fd);
+
+/* Where agentguard load pins unless told otherwise. */
+#define AG_PIN_DIR "/sys/fs/bpf/agentguard"
 /* Make c the active policy. On error the previously active policy stays active. */
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
 /*
@@ -38,6 +68,8 @@ int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key);
  * namespace); -ENOTRECOVERABLE if it cannot be.
  */
 int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox);
+/* After adopting: the sandbox cgroup the pinned programs govern (its id), or 0. */
+__u64 ag_loader_sandbox_id(const struct ag_loader *l);
 /* The denial ring (never crowded out by others) and the ring for every other event. */
 int ag_loader_deny_ringbuf_fd(const struct ag_loader *l);
 int ag_loader_ringbuf_fd(const struct ag_loader *l);
@@ -52,6 +84,8 @@ struct ag_metrics {
 int ag_loader_metrics(const struct ag_loader *l, struct ag_metrics *m);
 /* The per-CPU drop counters (struct ag_drop_key -> __u64), for loss events. */
 int ag_loader_drops_fd(const struct ag_loader *l);
+/* The drop counts already reported (ag_drops_reported), for ag_loss_open. */
+int ag_loader_drops_reported_fd(const struct ag_loader *l);
 /*
  * Report folded denials whose window has passed, or all with force (bpf/audit.bpf.c):
  * AG_EV_FOLD records into the rings. written/deferred: records written, and left for the next
@@ -63,7 +97,7 @@ int ag_loader_fold_flush(const struct ag_loader *l, bool force, unsigned int *wr
 int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes);
 /* The generation counter stamped into events (counts installs). */
 __u32 ag_loader_generation(const struct ag_loader *l);
-/* Detaches everything (links are not pinned yet) and frees. NULL-safe. */
+/* Closes everything: what is not pinned detaches, what is pinned stays. NULL-safe. */
 void ag_loader_close(struct ag_loader *l);
 
 #endif /* AG_LOADER_H */

@@ -7,10 +7,14 @@
 
 #include "loss.h"
 
-int ag_loss_open(int drops_fd, struct ag_loss *l)
+int ag_loss_open(int drops_fd, int reported_fd, struct ag_loss *l)
 {
+	struct ag_drop_key key, next, *prev = NULL;
+	__u64 count;
+
 	memset(l, 0, sizeof(*l));
 	l->map_fd = drops_fd;
+	l->reported_fd = reported_fd;
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0)
 		return l->ncpus ? l->ncpus : -EINVAL;
@@ -19,6 +23,16 @@ int ag_loss_open(int drops_fd, struct ag_loss *l)
 	if (!l->values || !l->last) {
 		ag_loss_close(l);
 		return -ENOMEM;
+	}
+	/* What an earlier daemon of these pinned maps reported already (empty if none). */
+	while (reported_fd >= 0 && l->n_last < AG_DROP_KEYS &&
+	       !bpf_map_get_next_key(reported_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(reported_fd, &key, &count))
+			continue;
+		l->last[l->n_last].key = key;
+		l->last[l->n_last++].count = count;
 	}
 	return 0;
 }
@@ -60,6 +74,12 @@ int ag_loss_poll(struct ag_loss *l, struct ag_loss_count *out, size_t max)
 		out[n].count = sum - s->count;
 		l->total += sum - s->count;
 		s->count = sum;
+		/*
+		 * Remembered in the kernel for a successor; if that fails, a daemon adopting these
+		 * maps reports these drops again: counted twice rather than not at all.
+		 */
+		if (l->reported_fd >= 0)
+			bpf_map_update_elem(l->reported_fd, &key, &sum, BPF_ANY);
 		n++;
 	}
 	return n;

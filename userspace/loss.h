@@ -17,6 +17,7 @@ struct ag_loss_count {
 
 struct ag_loss {
 	int map_fd;
+	int reported_fd;	/* ag_drops_reported, or -1 */
 	int ncpus;
 	__u64 *values;		/* one per possible CPU, for a lookup */
 	struct ag_loss_count *last;	/* totals seen so far, by key */
@@ -24,7 +25,11 @@ struct ag_loss {
 	__u64 total;		/* all drops seen so far */
 };
 
-int ag_loss_open(int drops_fd, struct ag_loss *l);
+/*
+ * reported_fd: ag_drops_reported (the counts loss events have covered, kept with the pinned
+ * maps), or -1 to start from zero and remember nothing.
+ */
+int ag_loss_open(int drops_fd, int reported_fd, struct ag_loss *l);
 /*
  * Fill out with the keys whose count grew since the previous call and by how much; returns how
  * many (at most max; the rest are reported at the next call), or -errno.

@@ -20,15 +20,18 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  load [--cgroup PATH] [--events FILE|-] [--format json|ocsf] [--journal]\n"
 	      "       [--ready-file PATH] [--session ID] [--identity TEXT] [--state-dir DIR]\n"
-	      "       [-v] POLICY...\n"
-	      "                 compile, load and attach the policies for a sandbox cgroup, then\n"
+	      "       [--pin-dir DIR] [--detach] [-v] POLICY...\n"
+	      "                 compile, load and attach the policies for a sandbox cgroup (pinned:\n"
+	      "                 enforcement outlives the daemon; a later load adopts it), then\n"
 	      "                 stream audit events (JSON lines) until SIGTERM\n"
 	      "  check POLICY...  validate and compile; no kernel state (exit 65 if invalid)\n"
 	      "  explain POLICY... (--open PATH [--write|--exec] | --connect ADDR:PORT[/tcp|udp])\n"
 	      "       [--json]   the decision the kernel would make, with rule and layer\n"
 	      "  probe [--json]   can this kernel enforce? (exit 0 yes, 69 no)\n"
 	      "  schema           print the policy language's JSON Schema (draft 2020-12)\n"
-	      "  status [--json] [--state-dir DIR]  is enforcement active? (exit 0 yes, 3 no)\n"
+	      "  status [--json] [--state-dir DIR] [--pin-dir DIR]\n"
+	      "                 is enforcement active? (exit 0 yes, 3 no)\n"
+	      "  unload [--pin-dir DIR]  end the pinned enforcement\n"
 	      "  version\n",
 	      f);
 }
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
 		return cmd_explain(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "unload"))
+		return cmd_unload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "schema"))
 		return cmd_schema(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))

@@ -31,9 +31,16 @@ start_agentguard() {
 	done
 }
 
-stop_agentguard() {
+# stop_daemon: stop the daemon; its enforcement stays pinned (issue #10).
+stop_daemon() {
 	kill -TERM "$AG_PID" 2>/dev/null
 	wait "$AG_PID" 2>/dev/null
+}
+
+# stop_agentguard: stop the daemon and end its enforcement.
+stop_agentguard() {
+	stop_daemon
+	agentguard unload 2>>/tmp/agtest-daemon.log
 }
 
 # inside CMD...: run CMD in the sandbox cgroup (or in $INSIDE_CG when set).

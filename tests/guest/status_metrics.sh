@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # agentguard status and the metrics textfile (issue #6): status says enforcing (exit 0) while the
-# daemon runs and not (exit 3) once it is gone, kill -9 included; the Prometheus textfile counts
-# the kernel's decisions.
+# enforcement is pinned, whether the daemon runs or was killed (#10), and not (exit 3) once it
+# is unloaded; the Prometheus textfile counts the kernel's decisions.
 . /tests/guest/lib.sh
 
 mkdir -p "$AG_CG" /tmp/m
@@ -42,4 +42,8 @@ expect status_after_stop 3 sh -c 'agentguard status >/dev/null; echo $?'
 start_agentguard /tmp/m.yaml
 kill -9 "$AG_PID"
 wait "$AG_PID" 2>/dev/null
-expect status_after_kill_9 3 sh -c 'agentguard status >/dev/null; echo $?'
+# Enforcement is pinned: a killed daemon leaves it in force (issue #10), status says so.
+expect status_after_kill_9 0 sh -c 'agentguard status >/dev/null; echo $?'
+expect status_after_kill_9_no_daemon '"enforcing":true,"daemon":false' sh -c 'agentguard status --json | grep -o "\"enforcing\":true,\"daemon\":false"'
+agentguard unload 2>/dev/null
+expect status_after_unload 3 sh -c 'agentguard status >/dev/null; echo $?'
