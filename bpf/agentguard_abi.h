@@ -215,6 +215,22 @@ enum ag_event_op {
 	AG_OP_TASK_CHANGE = 36,	/* arg0: what (AG_TASK_*); arg1: target pid */
 	AG_OP_SOCKET_CREATE = 37,	/* arg0: family; arg1: type << 16 | protocol */
 	AG_OP_SETSOCKOPT = 38,	/* arg0: level; arg1: option name */
+	/*
+	 * File operations without an open (struct ag_event_file, want = AG_FS_WANT_WRITE): the
+	 * path is the one the rule denied. A create names the new path; link and rename judge
+	 * the source (old) path first, then the new one. Example: rules /work rw, /work/ro ro;
+	 * mkdir("/work/ro/d") reports op AG_OP_MKDIR, path "/work/ro/d", the /work/ro rule.
+	 */
+	AG_OP_MKNOD = 39,	/* mknod(2), also a unix socket's bind(2) */
+	AG_OP_MKDIR = 40,
+	AG_OP_RMDIR = 41,
+	AG_OP_UNLINK = 42,
+	AG_OP_SYMLINK = 43,	/* the new symlink's path */
+	AG_OP_LINK = 44,	/* the source (written to) or the new name */
+	AG_OP_RENAME = 45,	/* the old or the new path */
+	AG_OP_TRUNCATE = 46,	/* truncate(2); ftruncate(2) and open(O_TRUNC) on 6.1 */
+	AG_OP_CHMOD = 47,
+	AG_OP_CHOWN = 48,
 };
 
 /*
@@ -355,7 +371,13 @@ struct ag_event_hdr {
 				 * sockets without storage, no exec seen since load) */
 };
 
-/* kind AG_EV_FILE / AG_EV_EXEC: the resolved path as bpf_d_path() wrote it. */
+/*
+ * kind AG_EV_FILE / AG_EV_EXEC: the resolved path as bpf_d_path() (file_open, file_receive) or
+ * the resolver (path.bpf.h, the path_* hooks) wrote it, in the same format, and exactly the
+ * bytes the decision was made on. Unresolved: path_len is -ENAMETOOLONG (too long), -ELOOP
+ * (too deep), -ENOENT (disconnected or detached), -EOPNOTSUPP (a pseudo file where one is not
+ * allowed), -EFAULT or -ENOMEM; the access was denied.
+ */
 struct ag_event_file {
 	struct ag_event_hdr hdr;
 	__u32 want;		/* AG_FS_WANT_* bits asked for */

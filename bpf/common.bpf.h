@@ -321,6 +321,8 @@ static __always_inline void ag_unadmit(struct ag_fold *f, long repeats)
 		__rec;                                                                \
 	})
 
+#include <linux/limits.h>	/* NAME_MAX */
+
 /*
  * Per-task scratch for a resolved path. Task storage rather than a per-CPU array: a
  * preemptible kernel may switch tasks in the middle of a decision, and a per-CPU buffer would
@@ -328,6 +330,12 @@ static __always_inline void ag_unadmit(struct ag_fold *f, long repeats)
  */
 struct ag_scratch {
 	char path[AG_PATH_MAX];
+	/*
+	 * Never holds path bytes. The resolver (path.bpf.h) copies a name of up to NAME_MAX bytes
+	 * to a masked offset below AG_PATH_MAX; the verifier cannot see that the offset leaves
+	 * room, so the value must extend a name's length past the end.
+	 */
+	char slack[NAME_MAX + 1];
 };
 
 struct {

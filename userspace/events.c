@@ -79,6 +79,29 @@ static const char *contain_op_name(__u32 op)
 	return "unknown";
 }
 
+/*
+ * The operation of a file or exec record. Exec is one operation whatever the hook; a file
+ * record names its hook (docs/events.md#kind-file-and-exec).
+ */
+static const char *file_op_name(__u32 kind, __u32 op)
+{
+	switch (op) {
+	case AG_OP_RECEIVE: return "receive";
+	case AG_OP_MKNOD: return "mknod";
+	case AG_OP_MKDIR: return "mkdir";
+	case AG_OP_RMDIR: return "rmdir";
+	case AG_OP_UNLINK: return "unlink";
+	case AG_OP_SYMLINK: return "symlink";
+	case AG_OP_LINK: return "link";
+	case AG_OP_RENAME: return "rename";
+	case AG_OP_TRUNCATE: return "truncate";
+	case AG_OP_CHMOD: return "chmod";
+	case AG_OP_CHOWN: return "chown";
+	case AG_OP_OPEN: return kind == AG_EV_EXEC ? "exec" : "open";
+	}
+	return "unknown";
+}
+
 /* Capability names for events, by uapi number. */
 static const char *cap_name(long cap)
 {
@@ -449,8 +472,7 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 			need += e->path_len;
 		if (size < need)
 			return -EINVAL;
-		ev->operation = h->op == AG_OP_RECEIVE	 ? "receive" :
-				h->kind == AG_EV_EXEC ? "exec" : "open";
+		ev->operation = file_op_name(h->kind, h->op);
 		decode_file_target(ev, e);
 	}
 	decode_proc(ev, &((const struct ag_event_hdr *)data)->proc);

@@ -3,12 +3,50 @@
 
 #include "ocsf.h"
 
+/*
+ * File System Activity's activity for a file operation (OCSF 1.1.0): what it does to the file,
+ * as the caller asked it. Opens (and fds received, judged as opens) give a handle.
+ */
+static void file_activity(__u32 op, unsigned int *id, const char **name)
+{
+	switch (op) {
+	case AG_OP_MKNOD:
+	case AG_OP_MKDIR:
+	case AG_OP_SYMLINK:
+	case AG_OP_LINK:
+		*id = 1;
+		*name = "Create";
+		return;
+	case AG_OP_TRUNCATE:
+		*id = 3;
+		*name = "Update";
+		return;
+	case AG_OP_RMDIR:
+	case AG_OP_UNLINK:
+		*id = 4;
+		*name = "Delete";
+		return;
+	case AG_OP_RENAME:
+		*id = 5;
+		*name = "Rename";
+		return;
+	case AG_OP_CHMOD:
+	case AG_OP_CHOWN:
+		*id = 7;
+		*name = "Set Security";
+		return;
+	}
+	*id = 14;
+	*name = "Open";
+}
+
 void ag_ocsf_classify(const struct ag_event *ev, struct ag_ocsf_class *cls)
 {
 	switch (ev->hdr.kind) {
 	case AG_EV_FILE:
 		*cls = (struct ag_ocsf_class){ 1001, 1, 14, "File System Activity",
 					       "System Activity", "Open" };
+		file_activity(ev->hdr.op, &cls->activity_id, &cls->activity_name);
 		break;
 	case AG_EV_EXEC:
 		*cls = (struct ag_ocsf_class){ 1007, 1, 1, "Process Activity", "System Activity",

@@ -43,6 +43,21 @@
  *   agt link OLD NEW             link(2)
  *   agt truncate PATH LEN        truncate(2)
  *   agt chmod PATH MODE          chmod(2), MODE in octal
+ *   agt chown PATH UID GID       chown(2)
+ *   agt mkdir PATH               mkdir(2), mode 0755
+ *   agt rmdir PATH               rmdir(2)
+ *   agt mkfifo PATH              mknod(2) of a FIFO
+ *   agt symlink TARGET PATH      symlink(2): a new link PATH pointing at TARGET
+ *   agt rename-exchange A B      renameat2(2) with RENAME_EXCHANGE
+ *   agt ftruncate PATH LEN       open(O_WRONLY) + ftruncate(2)
+ *   agt tmpfile-link DIR PATH    open(DIR, O_TMPFILE), then linkat(2) of /proc/self/fd/N to PATH
+ *                                (AT_SYMLINK_FOLLOW: the way that needs no CAP_DAC_READ_SEARCH)
+ *   agt memfd                    memfd_create + ftruncate + fchmod + fchown: a file with no path
+ *   agt deep DIR N PROG [ARG...] chdir(2) below DIR through N nested directories of 200-byte
+ *                                names (made where missing), then execv(2) PROG there: relative
+ *                                paths that are longer than PATH_MAX in full, which no syscall
+ *                                is handed whole
+ *   agt fchmod FD MODE           fchmod(2) of an inherited fd, MODE in octal
  *   agt read-each PATH...        open each PATH once in one process: "EPERM" if all denied
  *   agt read-then-exec PATH      open PATH, then exec agt read PATH (same pid, new image)
  *   agt child-after-exec PATH    fork; the parent execs busybox sleep 1, the child then reads
@@ -534,6 +549,63 @@ int main(int argc, char **argv)
 		return ok_or_fail(truncate(argv[2], atol(argv[3])));
 	if (argc == 4 && !strcmp(argv[1], "chmod"))
 		return ok_or_fail(chmod(argv[2], strtol(argv[3], NULL, 8)));
+	if (argc == 5 && !strcmp(argv[1], "chown"))
+		return ok_or_fail(chown(argv[2], atoi(argv[3]), atoi(argv[4])));
+	if (argc == 3 && !strcmp(argv[1], "mkdir"))
+		return ok_or_fail(mkdir(argv[2], 0755));
+	if (argc == 3 && !strcmp(argv[1], "rmdir"))
+		return ok_or_fail(rmdir(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "mkfifo"))
+		return ok_or_fail(mknod(argv[2], S_IFIFO | 0600, 0));
+	if (argc == 4 && !strcmp(argv[1], "symlink"))
+		return ok_or_fail(symlink(argv[2], argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "rename-exchange"))
+		return ok_or_fail(syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3],
+					  RENAME_EXCHANGE));
+	if (argc == 4 && !strcmp(argv[1], "ftruncate")) {
+		int fd = open(argv[2], O_WRONLY);
+
+		if (fd < 0)
+			return fail();
+		return ok_or_fail(ftruncate(fd, atol(argv[3])));
+	}
+	if (argc == 4 && !strcmp(argv[1], "tmpfile-link")) {
+		char proc[64];
+		int fd = open(argv[2], O_TMPFILE | O_WRONLY, 0600);
+
+		if (fd < 0 || write(fd, "tmp", 3) < 0)
+			return fail();
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		return ok_or_fail(linkat(AT_FDCWD, proc, AT_FDCWD, argv[3], AT_SYMLINK_FOLLOW));
+	}
+	if (argc >= 5 && !strcmp(argv[1], "deep")) {
+		/* chdir(2), not open(2): no open is judged on the way down. */
+		char name[201];
+		int n = atoi(argv[3]), i;
+
+		memset(name, 'a', 200);
+		name[200] = '\0';
+		if (chdir(argv[2]) < 0)
+			return fail();
+		for (i = 0; i < n; i++) {
+			if (chdir(name) < 0 && (errno != ENOENT || mkdir(name, 0755) < 0 ||
+						 chdir(name) < 0))
+				return fail();
+		}
+		execv(argv[4], argv + 4);
+		return fail();
+	}
+	if (argc == 4 && !strcmp(argv[1], "fchmod"))
+		return ok_or_fail(fchmod(atoi(argv[2]), strtol(argv[3], NULL, 8)));
+	if (argc == 2 && !strcmp(argv[1], "memfd")) {
+		int fd = memfd_create("agt", 0);
+
+		if (fd < 0 || ftruncate(fd, 4096) < 0 || fchmod(fd, 0600) < 0 ||
+		    fchown(fd, 0, 0) < 0)
+			return fail();
+		printf("ok\n");
+		return 0;
+	}
 	if (argc >= 3 && !strcmp(argv[1], "read-each")) {
 		/* One process, each PATH once: distinct denials, never folded together. */
 		int i, denied = 0;

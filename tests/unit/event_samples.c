@@ -198,6 +198,19 @@ int main(int argc, char **argv)
 		   fsdef, "/etc/shadow", 11, 0);
 	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, fsdef, "/etc/shadow", 11, 0);
 	file_event(AG_EV_FILE, AG_OP_RECEIVE, AG_FS_WANT_READ, AG_DENY, fsdef, "/secret", 7, 0);
+	/* Operations without an open (the path_* hooks): each a write of the path it changes. */
+	{
+		static const __u32 ops[] = { AG_OP_MKNOD, AG_OP_MKDIR, AG_OP_RMDIR, AG_OP_UNLINK,
+					     AG_OP_SYMLINK, AG_OP_LINK, AG_OP_RENAME,
+					     AG_OP_TRUNCATE, AG_OP_CHMOD, AG_OP_CHOWN };
+
+		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			file_event(AG_EV_FILE, ops[i], AG_FS_WANT_WRITE,
+				   i % 2 ? AG_WOULD_DENY : AG_DENY, work, "/work/n", 7, 0);
+		/* The resolver's own failure: deeper than its bound. */
+		file_event(AG_EV_FILE, AG_OP_MKDIR, AG_FS_WANT_WRITE, AG_DENY, AG_RULE_NONE, "", 0,
+			   -ELOOP);
+	}
 	/* The untrusted strings: escaped, and the invalid bytes also as path_b64. */
 	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_WRITE, AG_DENY, work, hostile_path,
 		   sizeof(hostile_path) - 1, 0);

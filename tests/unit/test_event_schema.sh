@@ -66,8 +66,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 60,
-      "%d lines, want 60 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 71,
+      "%d lines, want 71 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -119,6 +119,20 @@ check("schema-has-every-containment-op", c_ops and c_ops <= schema_ops,
 seen_ops = {e["operation"] for e in good if e["kind"] == "containment"}
 check("samples-cover-every-containment-op", c_ops - {"unknown"} <= seen_ops,
       "no sample for: %s" % sorted(c_ops - {"unknown"} - seen_ops))
+# The same for file operations (the exec kind has one operation, "exec").
+m = re.search(r"static const char \*file_op_name\(.*?\n}\n", src, re.S)
+f_ops = set(re.findall(r'"([a-z-]+)"', m.group(0))) if m else set()
+file_branch = next(c["then"] for c in schema["allOf"]
+                   if c.get("if", {}).get("properties", {}).get("kind", {}).get("const") == "file")
+schema_fops = set(file_branch["properties"]["operation"]["enum"])
+check("schema-has-every-file-op", f_ops and f_ops - {"exec"} <= schema_fops,
+      "in events.c, not in the schema: %s" % sorted(f_ops - {"exec"} - schema_fops))
+seen_fops = {e["operation"] for e in good if e["kind"] == "file"}
+check("samples-cover-every-file-op", f_ops - {"unknown", "exec"} <= seen_fops,
+      "no sample for: %s" % sorted(f_ops - {"unknown", "exec"} - seen_fops))
+check("path-ops-are-writes", all(e["target"]["access"] == ["write"] for e in good
+                                 if e["kind"] == "file" and e["operation"] not in
+                                 ("open", "receive")), "")
 
 # (c) hostile strings: escaped in the line, exact in the value, invalid bytes in path_b64.
 hostile = b"/work/a\nb\"c\\d\x01\x1f\x7f\te\r"
@@ -169,6 +183,7 @@ d = first(lambda x: x["operation"] == "device"); d["process"]["ppid"] = 1; rejec
 d = first(lambda x: x["kind"] == "file" and x["target"]["path"]); d["target"]["path_error"] = 2; rejects("path-and-path-error", d)
 d = first(lambda x: x["kind"] == "file" and x["target"]["path"] is None); del d["target"]["path_error"]; rejects("null-path-without-error", d)
 d = first(lambda x: x["kind"] == "file"); d["target"]["access"] = []; rejects("empty-access", d)
+d = first(lambda x: x["operation"] == "unlink"); d["target"]["access"] = ["read"]; rejects("path-op-not-write", d)
 d = first(lambda x: x["kind"] == "containment"); d["policy"]["name"] = "p"; rejects("builtin-with-policy-name", d)
 d = first(lambda x: x["kind"] == "containment"); d["rule"]["layer"] = "local"; rejects("containment-not-builtin", d)
 d = first(lambda x: x["kind"] == "file"); d["rule"] = {"id": "builtin:mount", "layer": "builtin"}; d["policy"]["name"] = None; rejects("builtin-on-file", d)

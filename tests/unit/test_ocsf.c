@@ -160,6 +160,37 @@ static void test_file_receive_would_deny(void **state)
 	cJSON_Delete(j);
 }
 
+/* Operations without an open: File System Activity with the activity of what they do. */
+static void test_file_path_ops(void **state)
+{
+	static const struct {
+		__u32 op;
+		int act;
+		const char *name, *operation;
+	} want[] = {
+		{ AG_OP_MKNOD, 1, "Create", "mknod" },	    { AG_OP_MKDIR, 1, "Create", "mkdir" },
+		{ AG_OP_SYMLINK, 1, "Create", "symlink" },  { AG_OP_LINK, 1, "Create", "link" },
+		{ AG_OP_TRUNCATE, 3, "Update", "truncate" }, { AG_OP_RMDIR, 4, "Delete", "rmdir" },
+		{ AG_OP_UNLINK, 4, "Delete", "unlink" },    { AG_OP_RENAME, 5, "Rename", "rename" },
+		{ AG_OP_CHMOD, 7, "Set Security", "chmod" }, { AG_OP_CHOWN, 7, "Set Security", "chown" },
+	};
+	size_t i;
+	cJSON *j;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		file_record(AG_EV_FILE, want[i].op, AG_DENY, "/work/ro/d", 10);
+		file_rec.want = AG_FS_WANT_WRITE;
+		j = ocsf(&file_rec, sizeof(file_rec));
+		assert_class(j, 1001, 1, want[i].act, "File System Activity");
+		assert_string_equal(str(j, "activity_name"), want[i].name);
+		assert_blocked(j, true);
+		assert_string_equal(str(j, "file.path"), "/work/ro/d");
+		assert_string_equal(str(j, "file.name"), "d");
+		assert_string_equal(str(j, "unmapped.operation"), want[i].operation);
+		cJSON_Delete(j);
+	}
+}
+
 static void test_exec_launch(void **state)
 {
 	cJSON *j;
@@ -300,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_open),
 		cmocka_unit_test(test_file_receive_would_deny),
+		cmocka_unit_test(test_file_path_ops),
 		cmocka_unit_test(test_exec_launch),
 		cmocka_unit_test(test_network_open),
 		cmocka_unit_test(test_containment_invoke),
