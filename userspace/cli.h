@@ -20,8 +20,10 @@ int cmd_explain(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
-/* Shared by load and check: parse and compile files; prints diagnostics. */
+/* Shared by load, check and reload (cli_compile.c): parse and compile files; prints
+ * diagnostics. */
 struct ag_compiled;
 struct ag_policy;
 int ag_cli_compile(char **files, int n, struct ag_policy ***pols, struct ag_compiled **out);

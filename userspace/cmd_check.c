@@ -5,73 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "compile.h"
 #include "log.h"
 #include "policy.h"
-
-void ag_cli_free_policies(struct ag_policy **pols, int n)
-{
-	int i;
-
-	if (!pols)
-		return;
-	for (i = 0; i < n; i++)
-		ag_policy_free(pols[i]);
-	free(pols);
-}
-
-static double elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1e3 + (now.tv_nsec - since->tv_nsec) / 1e6;
-}
-
-int ag_cli_compile(char **files, int n, struct ag_policy ***pols_out, struct ag_compiled **out)
-{
-	struct timespec t0;
-	struct ag_diags diags = {};
-	struct ag_policy **pols;
-	int i, err = 0, status = AG_EXIT_OK;
-
-	pols = calloc(n + 1, sizeof(*pols));
-	if (!pols)
-		return AG_EXIT_SOFTWARE;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < n; i++) {
-		err = ag_policy_parse_file(files[i], &pols[i], &diags);
-		if (err == -EINVAL) {
-			status = AG_EXIT_BADPOLICY;
-		} else if (err) {
-			ag_log_error("policy: cannot read \"%s\": %s", files[i], strerror(-err));
-			status = status ? status : AG_EXIT_NOINPUT;
-		}
-	}
-	ag_log_debug("policy: parsed %d file(s) in %.1f ms", n, elapsed_ms(&t0));
-	if (status == AG_EXIT_OK) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		err = ag_compile(pols, n, out, &diags);
-		ag_log_debug("policy: compiled in %.1f ms", elapsed_ms(&t0));
-		if (err == -EINVAL)
-			status = AG_EXIT_BADPOLICY;
-		else if (err) {
-			ag_log_error("policy: compiling failed: %s", strerror(-err));
-			status = AG_EXIT_SOFTWARE;
-		}
-	}
-	ag_diags_print(&diags, stderr);
-	ag_diags_free(&diags);
-	if (status != AG_EXIT_OK) {
-		ag_cli_free_policies(pols, n);
-		pols = NULL;
-	}
-	*pols_out = pols;
-	return status;
-}
 
 int cmd_check(int argc, char **argv)
 {

@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "sink_journal.h"
 
 static volatile sig_atomic_t stop_requested, reopen_requested;
@@ -42,7 +43,10 @@ static void on_stop(int sig)
 	stop_requested = 1;
 }
 
-/* Event sinks (issue #6): SIGHUP reopens --events FILE, for logrotate's "create" mode. */
+/*
+ * SIGHUP reopens --events FILE, for logrotate's "create" mode (issue #6), and re-reads the
+ * policy files this daemon was started with (#10).
+ */
 static void on_hup(int sig)
 {
 	(void)sig;
@@ -256,6 +260,145 @@ static void flush_folds(struct ag_loader *l, struct ring_buffer *rb, bool force)
 		ring_buffer__consume(rb);
 }
 
+/* The policy files' inodes protected from the sandbox; at most AG_POLICY_FILES_PROTECTED. */
+#define AG_POLICY_FILES_PROTECTED 16
+
+struct policy_files {
+	struct ag_inode_key key[AG_POLICY_FILES_PROTECTED];
+	unsigned int n;
+};
+
+/*
+ * Protect the inodes the policy files have now, and stop protecting those they had before
+ * that are no longer among them (replaced by an editor): the table stays bounded.
+ */
+static int protect_policy_files(struct ag_loader *l, char **files, int n, struct policy_files *pf)
+{
+	struct policy_files now = {};
+	unsigned int i, j;
+	int fd, err = 0;
+
+	for (i = 0; i < (unsigned int)n && !err; i++) {
+		if (now.n == AG_POLICY_FILES_PROTECTED)
+			return -E2BIG;
+		fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		err = ag_loader_protect_fd(l, fd, &now.key[now.n]);
+		close(fd);
+		if (!err)
+			now.n++;
+	}
+	if (err)
+		return err;
+	for (i = 0; i < pf->n; i++) {
+		for (j = 0; j < now.n; j++)
+			if (!memcmp(&pf->key[i], &now.key[j], sizeof(now.key[j])))
+				break;
+		if (j == now.n)
+			ag_loader_unprotect(l, &pf->key[i]);
+	}
+	*pf = now;
+	return 0;
+}
+
+/*
+ * SIGHUP: compile this daemon's policy files again and install them as the next generation.
+ * An invalid policy leaves the one in force and is reported.
+ */
+static void reload_own(struct ag_loader *l, const char *pin_dir, int dirfd, char **files, int n,
+		       const struct ag_cgroup *cg, struct policy_files *pf)
+{
+	struct ag_active_policy p = {};
+	const char *failed = NULL;
+	int err, status;
+
+	status = ag_cli_compile(files, n, &p.pols, &p.c);
+	if (status != AG_EXIT_OK) {
+		ag_log_error("reload: the policy files do not compile; the policy in force stays");
+		return;
+	}
+	p.n = n;
+	err = ag_cgroup_apply_limits(cg, &p.c->limits, &failed);
+	if (err)
+		ag_log_warn("reload: cannot set the sandbox's limits (%s): %s; the old limits stay",
+			    failed, strerror(-err));
+	/* An editor may have replaced a file (a new inode): protect what is read now. */
+	err = protect_policy_files(l, files, n, pf);
+	if (err)
+		ag_log_warn("reload: cannot protect the policy files from the sandbox: %s",
+			    strerror(-err));
+	err = ag_install_generation(l, pin_dir, dirfd, files, n, p.c);
+	if (err)
+		ag_log_error("reload: installing failed: %s; the policy in force stays",
+			     strerror(-err));
+	else
+		ag_log_info("reload: generation %u in force (sha256 %s)",
+			    ag_loader_generation(l), p.c->sha256_hex);
+	ag_active_policy_free(&p);
+}
+
+/*
+ * The policies of generations other than the daemon's first, compiled from their copies in
+ * the state directory: the one in force and the one before it (records written just before a
+ * swap arrive after it). An entry the sink names from is never the one evicted.
+ */
+struct gen_cache {
+	int dirfd;
+	const struct ag_event_sink *sink;
+	__u32 gen[2];
+	struct ag_active_policy p[2];
+	__u32 failed;			/* the last generation whose copies did not compile */
+};
+
+static const struct ag_compiled *policy_for(void *ctx, __u32 gen)
+{
+	struct gen_cache *gc = ctx;
+	struct ag_active_policy p;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (gc->p[i].c && gc->gen[i] == gen)
+			return gc->p[i].c;
+	if (!gen || gen == gc->failed || ag_policy_store_compile(gc->dirfd, gen, &p)) {
+		gc->failed = gen;
+		return NULL;
+	}
+	i = gc->p[0].c && gc->p[0].c == gc->sink->policy ? 1 : 0;
+	ag_active_policy_free(&gc->p[i]);
+	gc->p[i] = p;
+	gc->gen[i] = gen;
+	return p.c;
+}
+
+/*
+ * Another generation is in force (agentguard reload, SIGHUP): name events from its policy,
+ * and say so in the stream. If its copies do not compile, its events carry no rule names
+ * rather than wrong ones.
+ */
+static void follow_generation(struct ag_loader *l, struct gen_cache *gc,
+			      struct ag_event_sink *sink, struct ag_status *st)
+{
+	__u32 gen = ag_loader_active_generation(l);
+	const struct ag_compiled *c;
+	char detail[128];
+
+	if (gen == sink->generation || gen == gc->failed)
+		return;
+	c = policy_for(gc, gen);
+	if (!c) {
+		ag_log_warn("events: generation %u is in force, but its policy copies in the state "
+			    "directory do not compile; its events carry no rule names", gen);
+		return;
+	}
+	sink->policy = c;
+	sink->generation = gen;
+	st->policy_sha256 = c->sha256_hex;
+	snprintf(detail, sizeof(detail), "generation %u in force (sha256 %s)", gen,
+		 c->sha256_hex);
+	ag_event_sink_lifecycle(sink, "reload", detail);
+}
+
 static const char *const default_cgroup_name = "agentguard-sandbox";
 
 /* With --journal: the socket sd_journal_sendv() sends to, and the directories above it. */
@@ -284,7 +427,9 @@ int cmd_load(int argc, char **argv)
 	const char *state_dir = "/var/lib/agentguard", *metrics_path = NULL;
 	const char *pin_dir = AG_PIN_DIR;
 	bool detach = false, pinned_here = false;
-	int pin_lock = -1;
+	int pin_lock = -1, state_dirfd = -1;
+	struct gen_cache gens = { .dirfd = -1 };
+	struct policy_files policy_files = {};
 	struct ag_status st_info = {};
 	long long last_metrics_ns = 0, flushed_ns = 0;
 	struct ag_seqstore seqs = { .dirfd = -1 };
@@ -458,7 +603,15 @@ int cmd_load(int argc, char **argv)
 				    "a reload after it exists",
 				    c->unx[i].path);
 	}
-	err = ag_loader_install(l, c);
+	err = ag_state_dir_make(state_dir);
+	state_dirfd = err ? -1 : open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (state_dirfd < 0) {
+		ag_log_error("load: cannot use the state directory \"%s\": %s", state_dir,
+			     strerror(err ? -err : errno));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+	err = ag_install_generation(l, pin_dir, state_dirfd, argv + optind, n_files, c);
 	if (err) {
 		ag_log_error("bpf: installing the policy tables failed: %s", strerror(-err));
 		status = AG_EXIT_UNAVAILABLE;
@@ -467,8 +620,8 @@ int cmd_load(int argc, char **argv)
 
 	/* agentguard's own files: the sandbox may not write, unlink or rename them. */
 	err = ag_loader_protect(l, "/proc/self/exe");
-	for (int i = 0; !err && i < n_files; i++)
-		err = ag_loader_protect(l, argv[optind + i]);
+	if (!err)
+		err = protect_policy_files(l, argv + optind, n_files, &policy_files);
 	/*
 	 * journald's socket is found by path at every send: the sandbox must not replace it, nor
 	 * rename a directory on the way, to receive the records itself.
@@ -506,6 +659,10 @@ int cmd_load(int argc, char **argv)
 	}
 	sink.policy = c;
 	sink.generation = ag_loader_generation(l);
+	gens.dirfd = state_dirfd;
+	gens.sink = &sink;
+	sink.policy_for = policy_for;
+	sink.policy_ctx = &gens;
 	gethostname(sink.host, sizeof(sink.host) - 1);
 	if (!sink.session[0])
 		random_session(sink.session, sizeof(sink.session));
@@ -533,8 +690,7 @@ int cmd_load(int argc, char **argv)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (events_path)
-		sigaction(SIGHUP, &hup, NULL);
+	sigaction(SIGHUP, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (ready_path) {
 		err = write_ready_file(ready_path);
@@ -615,8 +771,13 @@ int cmd_load(int argc, char **argv)
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
-			reopen_events(&sink, events_path, l, &event_files);
+			if (events_path)
+				reopen_events(&sink, events_path, l, &event_files);
+			reload_own(l, pin_dir, state_dirfd, argv + optind, n_files, &cg,
+				   &policy_files);
 		}
+		/* A generation installed since (by reload, or by the SIGHUP above): its names. */
+		follow_generation(l, &gens, &sink, &st_info);
 		if (!pending || mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
 			/* After the records that did fit: the loss event follows them in order. */
 			report_loss(&sink, &loss, &loss_since_ns);
@@ -649,6 +810,10 @@ int cmd_load(int argc, char **argv)
 			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
+	ag_active_policy_free(&gens.p[0]);
+	ag_active_policy_free(&gens.p[1]);
+	if (state_dirfd >= 0)
+		close(state_dirfd);
 	/* Pins this run made for enforcement that never came into force: nothing half applied. */
 	if (pinned_here && status != AG_EXIT_OK)
 		ag_loader_unpin_dir(pin_dir);

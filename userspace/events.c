@@ -403,6 +403,8 @@ static void decode_rule(const struct ag_event_sink *s, struct ag_event *ev)
 	const struct ag_event_hdr *h = &ev->hdr;
 	const struct ag_rule_ref *r = NULL;
 
+	if (h->generation_seq != s->generation)
+		c = s->policy_for ? s->policy_for(s->policy_ctx, h->generation_seq) : NULL;
 	ev->policy_sha256 = c ? c->sha256_hex : "";
 	if (h->rule != AG_RULE_NONE && (h->rule & AG_RULE_BUILTIN)) {
 		__u32 n = h->rule & ~AG_RULE_BUILTIN;
@@ -413,7 +415,7 @@ static void decode_rule(const struct ag_event_sink *s, struct ag_event *ev)
 		ev->rule_layer = "builtin";
 		return;
 	}
-	if (c && h->generation_seq == s->generation && h->rule < c->n_rules)
+	if (c && h->rule < c->n_rules)
 		r = &c->rules[h->rule];
 	if (r) {
 		ev->rule_id = r->id;

@@ -39,6 +39,12 @@ struct ag_event_sink {
 	bool journal;				/* also send every event to journald */
 	const struct ag_compiled *policy;	/* the active policy */
 	__u32 generation;			/* its generation_seq */
+	/*
+	 * The policy of another generation (a record written before or after a swap), or NULL
+	 * if unknown: its events then name no rule and no sha256. NULL callback: unknown.
+	 */
+	const struct ag_compiled *(*policy_for)(void *ctx, __u32 generation);
+	void *policy_ctx;
 	char host[256];
 	char session[64];
 	char sandbox[4096];			/* cgroup path below the cgroup2 mount */

@@ -175,25 +175,61 @@ static int inner_fd(const struct bpf_map *outer, __u32 slot)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Take over the pinned state: the active generation's number, seed and tables. */
-static int adopt_state(struct ag_loader *l)
+/*
+ * Hold the tables in both slots as the pinned outer maps have them (an empty slot: -1), so
+ * the ones a swap replaces stay open until after the flip (see ag_loader_install).
+ */
+static int open_slots(struct ag_loader *l)
 {
 	__u32 g;
 
-	memcpy(&l->state, l->state_map, sizeof(l->state));
-	l->state.generation = g = ag_state_slot(&l->state);
-	if (!l->state.sandbox_cgid || !l->state.generation_seq)
-		return -EUCLEAN;	/* pinned before a policy was in force */
-	l->fs_inner[g] = inner_fd(l->skel->maps.ag_fs_gens, g);
-	l->net_inner[g] = inner_fd(l->skel->maps.ag_net_gens, g);
-	l->unix_path_inner[g] = inner_fd(l->skel->maps.ag_unix_path_gens, g);
-	l->unix_name_inner[g] = inner_fd(l->skel->maps.ag_unix_name_gens, g);
+	for (g = 0; g < AG_GENERATIONS; g++) {
+		close_fd(&l->fs_inner[g]);
+		close_fd(&l->net_inner[g]);
+		close_fd(&l->unix_path_inner[g]);
+		close_fd(&l->unix_name_inner[g]);
+		l->fs_inner[g] = inner_fd(l->skel->maps.ag_fs_gens, g);
+		l->net_inner[g] = inner_fd(l->skel->maps.ag_net_gens, g);
+		l->unix_path_inner[g] = inner_fd(l->skel->maps.ag_unix_path_gens, g);
+		l->unix_name_inner[g] = inner_fd(l->skel->maps.ag_unix_name_gens, g);
+	}
+	g = l->state.generation;
 	if (l->fs_inner[g] < 0 || l->net_inner[g] < 0 || l->unix_path_inner[g] < 0 ||
 	    l->unix_name_inner[g] < 0)
 		return -EUCLEAN;
+	return 0;
+}
+
+/* Take over the pinned state: the active generation's number, seed and tables. */
+static int adopt_state(struct ag_loader *l)
+{
+	memcpy(&l->state, l->state_map, sizeof(l->state));
+	l->state.generation = ag_state_slot(&l->state);
+	if (!l->state.sandbox_cgid || !l->state.generation_seq)
+		return -EUCLEAN;	/* pinned before a policy was in force */
 	l->installed = true;
 	l->adopted = true;
-	return 0;
+	return open_slots(l);
+}
+
+__u32 ag_loader_active_generation(const struct ag_loader *l)
+{
+	return __atomic_load_n(&l->state_map->generation_seq, __ATOMIC_ACQUIRE);
+}
+
+/* Another process (agentguard reload) may have swapped since we looked: catch up. */
+static int refresh_state(struct ag_loader *l)
+{
+	__u32 seq;
+
+	if (!l->opts.pin_dir || !l->installed)
+		return 0;
+	seq = ag_loader_active_generation(l);
+	if (seq == l->state.generation_seq)
+		return 0;
+	l->state.generation_seq = seq;
+	l->state.generation = ag_state_slot(&l->state);
+	return open_slots(l);
 }
 
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
@@ -427,10 +463,12 @@ static int write_inbound(const struct ag_loader *l, const struct ag_compiled *c,
 
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 {
+	int fs_fd = -1, net_fd = -1, upath_fd = -1, uname_fd = -1, err = refresh_state(l);
 	struct ag_state next = { .generation_seq = l->state.generation_seq + 1 };
 	__u32 slot = ag_state_slot(&next);
-	int fs_fd = -1, net_fd = -1, upath_fd = -1, uname_fd = -1, err;
 
+	if (err)
+		return err;
 	err = build_fs_table(l, c, &fs_fd);
 	if (err)
 		goto cleanup;
@@ -795,6 +833,24 @@ bool ag_loader_pinned_complete(const char *dir)
 	complete = !links_complete(&l, dir);
 	agentguard__destroy(l.skel);
 	return complete;
+}
+
+int ag_loader_lock_swaps(const char *dir)
+{
+	char path[4096];
+	int fd, err = pin_path(path, sizeof(path), dir, "maps", NULL);
+
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 int ag_loader_lock_pin_dir(const char *dir, int *fd)

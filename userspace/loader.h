@@ -49,9 +49,20 @@ int ag_loader_unpin_dir(const char *dir);
  */
 int ag_loader_lock_pin_dir(const char *dir, int *fd);
 
+/*
+ * Serialise swaps between processes sharing dir (a daemon, agentguard reload): a blocking
+ * lock, held until the returned fd is closed; or -errno.
+ */
+int ag_loader_lock_swaps(const char *dir);
+/* The generation in force now, as the programs see it (another process may have swapped). */
+__u32 ag_loader_active_generation(const struct ag_loader *l);
+
 /* Where agentguard load pins unless told otherwise. */
 #define AG_PIN_DIR "/sys/fs/bpf/agentguard"
-/* Make c the active policy. On error the previously active policy stays active. */
+/*
+ * Make c the active policy. On error the previously active policy stays active. With pins,
+ * call it under ag_loader_lock_swaps: it first catches up with swaps other processes made.
+ */
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
 /*
  * Protect path's inode from the sandbox: no write, unlink or rename (agentguard's binary,

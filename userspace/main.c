@@ -31,6 +31,8 @@ static void usage(FILE *f)
 	      "  schema           print the policy language's JSON Schema (draft 2020-12)\n"
 	      "  status [--json] [--state-dir DIR] [--pin-dir DIR]\n"
 	      "                 is enforcement active? (exit 0 yes, 3 no)\n"
+	      "  reload [--pin-dir DIR] [--state-dir DIR] POLICY...\n"
+	      "                 replace the pinned enforcement's policy (exit 65 if invalid)\n"
 	      "  unload [--pin-dir DIR]  end the pinned enforcement\n"
 	      "  version\n",
 	      f);
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_explain(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reload"))
+		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "unload"))
 		return cmd_unload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "schema"))

@@ -10,7 +10,7 @@
 #include "seqstore.h"
 
 /* mkdir -p: the state directory's parents may not exist on a minimal system. */
-static int make_dirs(const char *dir)
+int ag_state_dir_make(const char *dir)
 {
 	char path[4096];
 	size_t i, n = strlen(dir);
@@ -37,7 +37,7 @@ int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long
 
 	st->dirfd = -1;
 	st->reserved = 0;
-	err = make_dirs(dir);
+	err = ag_state_dir_make(dir);
 	if (err)
 		return err;
 	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

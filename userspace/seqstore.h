@@ -21,6 +21,8 @@ struct ag_seqstore {
 	unsigned long long reserved;	/* numbers below this are reserved on disk */
 };
 
+/* Create the state directory and its parents (mode 0700) if missing. */
+int ag_state_dir_make(const char *dir);
 /* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next);
 /* Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). */

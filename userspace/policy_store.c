@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "loader.h"
+#include "policy.h"
+#include "policy_store.h"
+
+#define AG_POLICY_STORE_MAX 64	/* files in one generation */
+
+static int copy_file(int dirfd, const char *from, const char *to)
+{
+	char tmp[96], buf[65536];
+	int in, out, err = 0;
+	ssize_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		err = -errno;
+		close(in);
+		return err;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			err = -EIO;
+			break;
+		}
+	if (n < 0)
+		err = -errno;
+	if (!err && fsync(out))
+		err = -errno;
+	close(in);
+	if (close(out) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, tmp, dirfd, to))
+		err = -errno;
+	if (err)
+		unlinkat(dirfd, tmp, 0);
+	return err;
+}
+
+/* Remove the copies of every generation but keep and keep - 1. */
+static void prune(int dirfd, __u32 keep)
+{
+	struct dirent *de;
+	unsigned int seq, i;
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char end;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "policy-%u.%u.yam%c", &seq, &i, &end) == 3 && end == 'l' &&
+		    seq != keep && seq + 1 != keep)
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
+int ag_policy_store_save(int dirfd, __u32 seq, char **files, int n)
+{
+	char name[64];
+	int i, err = 0;
+
+	if (n > AG_POLICY_STORE_MAX)
+		return -E2BIG;
+	for (i = 0; i < n && !err; i++) {
+		snprintf(name, sizeof(name), "policy-%u.%d.yaml", seq, i);
+		err = copy_file(dirfd, files[i], name);
+	}
+	/* A generation whose copies are incomplete is never named: remove its files. */
+	prune(dirfd, err ? seq - 1 : seq);
+	return err;
+}
+
+int ag_policy_store_compile(int dirfd, __u32 seq, struct ag_active_policy *out)
+{
+	char path[AG_POLICY_STORE_MAX][64], *files[AG_POLICY_STORE_MAX];
+	int n, status;
+
+	memset(out, 0, sizeof(*out));
+	for (n = 0; n < AG_POLICY_STORE_MAX; n++) {
+		snprintf(path[n], sizeof(path[n]), "/proc/self/fd/%d/policy-%u.%d.yaml", dirfd,
+			 seq, n);
+		if (access(path[n], R_OK))
+			break;
+		files[n] = path[n];
+	}
+	if (!n)
+		return AG_EXIT_NOINPUT;
+	status = ag_cli_compile(files, n, &out->pols, &out->c);
+	if (status == AG_EXIT_OK)
+		out->n = n;
+	return status;
+}
+
+void ag_active_policy_free(struct ag_active_policy *p)
+{
+	ag_compiled_free(p->c);
+	ag_cli_free_policies(p->pols, p->n);
+	memset(p, 0, sizeof(*p));
+}
+
+int ag_install_generation(struct ag_loader *l, const char *pin_dir, int dirfd, char **files,
+			  int n, const struct ag_compiled *c)
+{
+	int lock = ag_loader_lock_swaps(pin_dir), err;
+
+	if (lock < 0)
+		return lock;
+	/* Under the lock, the next generation is the one in force plus one. */
+	err = ag_policy_store_save(dirfd, ag_loader_active_generation(l) + 1, files, n);
+	if (!err)
+		err = ag_loader_install(l, c);
+	close(lock);
+	return err;
+}

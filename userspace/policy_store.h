@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The policy of each generation, kept in the state directory (issue #10): whoever installs a
+ * generation (agentguard load, reload, a daemon's SIGHUP) first copies its policy files there
+ * as policy-SEQ.I.yaml, so a daemon that sees another process flip the generation can name
+ * that generation's rules in its events. The directory is protected from the sandbox (files in
+ * it cannot be written, created, removed or renamed there).
+ */
+#ifndef AG_POLICY_STORE_H
+#define AG_POLICY_STORE_H
+
+#include <linux/types.h>
+
+struct ag_policy;
+struct ag_compiled;
+
+/* A compiled policy and the parsed files it came from. */
+struct ag_active_policy {
+	struct ag_policy **pols;
+	int n;
+	struct ag_compiled *c;
+};
+
+/*
+ * Copy files into the directory dirfd as the policy of generation seq (each written to a
+ * temporary name, synced and renamed); remove the copies older than seq - 1.
+ */
+int ag_policy_store_save(int dirfd, __u32 seq, char **files, int n);
+/* Parse and compile generation seq's copies into *out: an AG_EXIT_* status. */
+int ag_policy_store_compile(int dirfd, __u32 seq, struct ag_active_policy *out);
+void ag_active_policy_free(struct ag_active_policy *p);
+
+struct ag_loader;
+/*
+ * Install c, compiled from files, as the next generation: under the swap lock of pin_dir,
+ * the copies first, then the flip (ag_loader_install). On error the generation in force
+ * stays.
+ */
+int ag_install_generation(struct ag_loader *l, const char *pin_dir, int dirfd, char **files,
+			  int n, const struct ag_compiled *c);
+
+#endif /* AG_POLICY_STORE_H */
