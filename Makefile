@@ -6,6 +6,8 @@
 #   make test       install deps, build, run unit, host-native and guest tests (both kernels)
 #   make bench      performance ratios into build/bench.json (never run by make test)
 #   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS, default 60 each)
+#   make install    PREFIX=/usr/local DESTDIR=: binaries, systemd unit, example policies,
+#                   journald catalog, man page
 #   V=1             show full commands
 
 .DELETE_ON_ERROR:
@@ -143,6 +145,39 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)bench/run
+
+# make install: what a host needs to run agentguard as a service.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || \
+	echo /lib/systemd/system)
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/agentguard
+SYSCONFDIR ?= /etc
+
+.PHONY: install
+install: $(BUILD)/agentguard
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(CATALOGDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/agentguard/examples $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(BUILD)/agentguard $(DESTDIR)$(BINDIR)/agentguard
+	ln -sf agentguard $(DESTDIR)$(BINDIR)/agentguard-load
+	sed 's|@BINDIR@|$(BINDIR)|g' scripts/systemd/agentguard.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/agentguard.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/agentguard.service
+	install -m 0644 docs/agentguard.catalog $(DESTDIR)$(CATALOGDIR)/agentguard.catalog
+	install -m 0644 docs/agentguard.8 $(DESTDIR)$(MANDIR)/man8/agentguard.8
+	ln -sf agentguard.8 $(DESTDIR)$(MANDIR)/man8/agentguard-load.8
+	install -m 0644 policy/examples/*.yaml $(DESTDIR)$(SYSCONFDIR)/agentguard/examples/
+	install -m 0644 README.md docs/*.md docs/event.schema.json \
+		policy/agentguard-policy.schema.json $(DESTDIR)$(DOCDIR)/
+	# The service's policy and settings: never overwrite what the operator has.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/agentguard/policy.yaml ] || install -m 0644 \
+		policy/examples/ci-agent.yaml $(DESTDIR)$(SYSCONFDIR)/agentguard/policy.yaml
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/agentguard ] || install -m 0644 \
+		scripts/systemd/agentguard.default $(DESTDIR)$(SYSCONFDIR)/default/agentguard
 
 .PHONY: clean
 clean:

@@ -217,3 +217,36 @@ int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *l
 	*failed = "cpu.weight";
 	return write_at(cg->fd, "cpu.weight", AG_CPU_WEIGHT);
 }
+
+int ag_cgroup_leave_parent_of(const struct ag_cgroup *sandbox)
+{
+	char mnt[4096], own[8400], line[4200], parent[4096], leaf[4200];
+	struct ag_cgroup cg = { .fd = -1 };
+	FILE *f;
+	int err;
+
+	err = ag_cgroup2_mount(mnt, sizeof(mnt));
+	if (err)
+		return err;
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	own[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(own, sizeof(own), "%s%s", mnt, strcmp(line + 3, "/") ? line + 3 : "");
+		}
+	fclose(f);
+	snprintf(parent, sizeof(parent), "%s", sandbox->path);
+	*strrchr(parent, '/') = '\0';
+	/* The root cgroup is exempt from "no internal processes": nothing to leave there. */
+	if (strcmp(own, parent) || !strcmp(parent, mnt))
+		return 0;
+	snprintf(leaf, sizeof(leaf), "%s/agentguard-daemon", parent);
+	err = ag_cgroup_open(leaf, 1, &cg);
+	if (!err)
+		err = ag_cgroup_enter(&cg, getpid());
+	ag_cgroup_close(&cg);
+	return err;
+}

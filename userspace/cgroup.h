@@ -15,6 +15,13 @@ struct ag_cgroup {
 	int created;		/* 1 if ag_cgroup_open made it */
 };
 
+/*
+ * If this process lives in the sandbox's parent cgroup (a systemd service with Delegate=yes
+ * whose sandbox is a child of its own cgroup), move it to a sibling leaf, agentguard-daemon:
+ * a cgroup with processes cannot hand controllers to its children ("no internal processes").
+ */
+int ag_cgroup_leave_parent_of(const struct ag_cgroup *sandbox);
+
 /* The cgroup2 mount point from /proc/self/mountinfo (never assumed). 0 or -ENOENT. */
 int ag_cgroup2_mount(char *buf, size_t len);
 /* Open (and with create, make) the cgroup at path, which must be on the cgroup2 mount. */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "cgroup.h"
 #include "cli.h"
@@ -397,6 +398,7 @@ static void follow_generation(struct ag_loader *l, struct gen_cache *gc,
 	snprintf(detail, sizeof(detail), "generation %u in force (sha256 %s)", gen,
 		 c->sha256_hex);
 	ag_event_sink_lifecycle(sink, "reload", detail);
+	sd_notifyf(0, "STATUS=enforcing generation %u (sha256 %.12s)", gen, c->sha256_hex);
 }
 
 static const char *const default_cgroup_name = "agentguard-sandbox";
@@ -544,7 +546,12 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
-	err = ag_cgroup_apply_limits(&cg, &c->limits, &failed);
+	/* Under systemd with Delegate=yes the sandbox may be a child of our own cgroup. */
+	err = ag_cgroup_leave_parent_of(&cg);
+	if (!err)
+		err = ag_cgroup_apply_limits(&cg, &c->limits, &failed);
+	else
+		failed = "moving agentguard to a leaf cgroup (agentguard-daemon)";
 	if (err) {
 		ag_log_error("cgroup: cannot set the sandbox's limits on \"%s\" (%s): %s; the agent "
 			     "could starve or OOM agentguard, so nothing is loaded",
@@ -707,6 +714,9 @@ int cmd_load(int argc, char **argv)
 		    "filesystem and %zu network entries, %llu bytes of kernel tables",
 		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path, c->n_rules,
 		    c->n_fs, c->n_net, table_bytes);
+	/* systemd (Type=notify): enforcement is on; a later failure is the unit's to see. */
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing %d polic%s on %s (generation %u)", n_files,
+		   n_files == 1 ? "y" : "ies", cg.path, ag_loader_generation(l));
 	if (detach) {
 		ag_log_info("detached: enforcement stays pinned at \"%s\"; no events are written "
 			    "until a load adopts it, \"agentguard unload\" ends it", pin_dir);
@@ -773,8 +783,12 @@ int cmd_load(int argc, char **argv)
 			reopen_requested = 0;
 			if (events_path)
 				reopen_events(&sink, events_path, l, &event_files);
+			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+				   (unsigned long long)mono_ns() / 1000);
 			reload_own(l, pin_dir, state_dirfd, argv + optind, n_files, &cg,
 				   &policy_files);
+			sd_notifyf(0, "READY=1\nSTATUS=enforcing generation %u",
+				   ag_loader_active_generation(l));
 		}
 		/* A generation installed since (by reload, or by the SIGHUP above): its names. */
 		follow_generation(l, &gens, &sink, &st_info);
@@ -791,6 +805,7 @@ int cmd_load(int argc, char **argv)
 	ring_buffer__consume(rb);
 	flush_folds(l, rb, true);
 	report_loss(&sink, &loss, &loss_since_ns);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping; enforcement stays pinned until unload");
 	ag_event_sink_lifecycle(&sink, "stop",
 				status == AG_EXIT_OK ?
 				"stopped on request; enforcement stays pinned until agentguard unload" :
