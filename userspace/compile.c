@@ -945,6 +945,11 @@ int ag_compile(struct ag_policy **policies, size_t n, struct ag_compiled **out,
 	if (err)
 		goto cleanup;
 
+	c->process.io_uring = n > 0;
+	for (i = 0; i < n; i++)
+		c->process.io_uring &= policies[i]->process.has_io_uring &&
+				       policies[i]->process.io_uring;
+
 	/* Limits: the smallest across layers, so no lower layer can loosen a higher one's. */
 	for (i = 0; i < n; i++) {
 		const struct ag_resources *r = &policies[i]->resources;

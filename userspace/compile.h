@@ -60,6 +60,14 @@ struct ag_limits {
 	uint32_t cpu_max_percent;	/* of one CPU */
 };
 
+/*
+ * spec.process, merged: io_uring only if every layer allows it (a layer that says nothing
+ * keeps the default, false, so no lower layer can widen a higher one).
+ */
+struct ag_process_rules {
+	bool io_uring;
+};
+
 struct ag_compiled {
 	struct ag_policy **policies;	/* borrowed, in layer order as given */
 	size_t n_policies;
@@ -70,6 +78,7 @@ struct ag_compiled {
 	struct ag_net_entry *net;
 	size_t n_net;
 	struct ag_limits limits;
+	struct ag_process_rules process;
 	struct ag_unix_entry *unx;
 	size_t n_unix;
 	struct ag_inbound inbound[AG_INBOUND_MAX];	/* spec.network.inbound in effect */

@@ -34,6 +34,10 @@ static void usage(FILE *f)
 	      "  reload [--pin-dir DIR] [--state-dir DIR] POLICY...\n"
 	      "                 replace the pinned enforcement's policy (exit 65 if invalid)\n"
 	      "  unload [--pin-dir DIR]  end the pinned enforcement\n"
+	      "  run --policy FILE [--policy FILE]... [--events FILE|-] [--format json|ocsf]\n"
+	      "       [--journal] [--cgroup PATH] -- CMD [ARG]...\n"
+	      "                 run CMD in a sandbox of its own (seccomp, no_new_privs, closed fds)\n"
+	      "                 and return its exit status\n"
 	      "  version\n",
 	      f);
 }
@@ -56,6 +60,8 @@ int main(int argc, char **argv)
 		return cmd_explain(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "reload"))
 		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "unload"))

@@ -110,6 +110,13 @@ struct ag_unix_rule {
 };
 
 /* spec.resources: limits on the sandbox cgroup. Across layers the smallest value wins. */
+/* spec.process: what host mode (agentguard run) lets the sandboxed command do. */
+struct ag_process {
+	bool has_io_uring;
+	bool io_uring;		/* io_uring_setup allowed by the seccomp filter */
+	struct ag_pos io_uring_pos;
+};
+
 struct ag_resources {
 	bool has_memory_max;
 	uint64_t memory_max;	/* bytes; YAML: an integer or "512M", "2G" (powers of 1024) */
@@ -140,6 +147,7 @@ struct ag_policy {
 	struct ag_net_rule *inbound_rules;
 	size_t n_inbound_rules;
 	struct ag_resources resources;		/* spec.resources */
+	struct ag_process process;		/* spec.process */
 	uint8_t sha256[32];	/* of the file's bytes */
 };
 

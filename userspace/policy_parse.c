@@ -1710,6 +1710,21 @@ static void check_resources(struct ctx *c, const struct node *n)
 		check_cpu_max(c, f[2].val, res);
 }
 
+static void check_process(struct ctx *c, const struct node *n)
+{
+	struct field f[] = { { .name = "io_uring" } };
+	int v;
+
+	if (!want_kind(c, n, N_MAP, "spec.process"))
+		return;
+	check_map(c, n, f, ARRAY_SIZE(f), "spec.process");
+	if (f[0].val && (v = want_bool(c, f[0].val, "spec.process.io_uring")) >= 0) {
+		c->p->process.has_io_uring = true;
+		c->p->process.io_uring = v;
+		c->p->process.io_uring_pos = f[0].val->pos;
+	}
+}
+
 /* spec.filesystem and spec.network share their shape: default and rules; network has inbound. */
 static void check_section(struct ctx *c, const struct node *n, bool fs)
 {
@@ -1774,7 +1789,7 @@ static void check_spec(struct ctx *c, const struct node *n)
 {
 	struct field f[] = {
 		{ .name = "mode" }, { .name = "filesystem" }, { .name = "network" },
-		{ .name = "unix" }, { .name = "resources" },
+		{ .name = "unix" }, { .name = "resources" }, { .name = "process" },
 	};
 	int v;
 
@@ -1794,6 +1809,8 @@ static void check_spec(struct ctx *c, const struct node *n)
 		check_unix(c, f[3].val);
 	if (f[4].val && !c->err)
 		check_resources(c, f[4].val);
+	if (f[5].val && !c->err)
+		check_process(c, f[5].val);
 }
 
 static void check_metadata(struct ctx *c, const struct node *n)

@@ -512,6 +512,41 @@ static void test_loopback_definition(void **state)
 	}
 }
 
+/* spec.process.io_uring: allowed only if every layer says true (silence keeps false). */
+static void test_io_uring_every_layer(void **state)
+{
+	static const char *const both[] = {
+		HDR("org", "org", "enforce") "  process:\n    io_uring: true\n",
+		HDR("dev", "local", "enforce") "  process:\n    io_uring: true\n",
+	};
+	static const char *const silent_org[] = {
+		HDR("org", "org", "enforce") "  network: {}\n",
+		HDR("dev", "local", "enforce") "  process:\n    io_uring: true\n",
+	};
+	static const char *const refused[] = {
+		HDR("org", "org", "enforce") "  process:\n    io_uring: true\n",
+		HDR("dev", "local", "enforce") "  process:\n    io_uring: false\n",
+	};
+	struct built b;
+
+	build(&b, both, 2);
+	assert_int_equal(b.err, 0);
+	assert_true(b.c->process.io_uring);
+	unbuild(&b);
+	build(&b, silent_org, 2);
+	assert_int_equal(b.err, 0);
+	assert_false(b.c->process.io_uring);
+	unbuild(&b);
+	build(&b, refused, 2);
+	assert_int_equal(b.err, 0);
+	assert_false(b.c->process.io_uring);
+	unbuild(&b);
+	build(&b, silent_org, 1);
+	assert_int_equal(b.err, 0);
+	assert_false(b.c->process.io_uring);
+	unbuild(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_forms_carrying_ipv4),
 		cmocka_unit_test(test_unspecified_is_loopback),
 		cmocka_unit_test(test_loopback_definition),
+		cmocka_unit_test(test_io_uring_every_layer),
 		cmocka_unit_test(test_net_layers),
 		cmocka_unit_test(test_inbound_layers),
 		cmocka_unit_test(test_inbound_entry_bound),

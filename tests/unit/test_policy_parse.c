@@ -541,7 +541,11 @@ static void test_unknown_fields(void **state)
 	expect_error("apiVersion: agentguard/v1\nkind: Policy\nmetadata:\n  name: t\n  labels: {}\n"
 		     "spec: {}\n", 5, 3, "unknown field \"labels\" in metadata");
 	expect_error(HDR "  proces: {}\n", 6, 3, "unknown field \"proces\" in spec (expected one of: "
-		     "mode, filesystem, network, unix, resources)");
+		     "mode, filesystem, network, unix, resources, process)");
+	expect_error(HDR "  process:\n    io_uring: yes\n", 7, 15,
+		     "spec.process.io_uring: expected true or false, got \"yes\"");
+	expect_error(HDR "  process:\n    uring: true\n", 7, 5,
+		     "unknown field \"uring\" in spec.process");
 	expect_error(HDR "  filesystem:\n    rule: []\n", 7, 5,
 		     "unknown field \"rule\" in spec.filesystem");
 	expect_error(FS1("path: /a\n        access: ro\n        exe: true"), 10, 9,

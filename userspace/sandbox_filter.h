@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Host mode's seccomp filter (agentguard run): system calls the sandboxed command never
+ * needs and that widen the kernel surface or reach around agentguard. Each is listed with its
+ * reason in docs/host-mode.md. The LSM hooks stay the enforcement; this is a second wall that
+ * also stops what happens before any LSM hook runs.
+ */
+#ifndef AG_SANDBOX_FILTER_H
+#define AG_SANDBOX_FILTER_H
+
+#include <stdbool.h>
+
+/*
+ * Install the filter in this thread (and what it execs). Sets no_new_privs first, which the
+ * filter needs anyway. io_uring: whether io_uring_setup is allowed (spec.process.io_uring).
+ * 0 or -errno; on error nothing is installed, and the caller must not exec.
+ */
+int ag_sandbox_filter_install(bool io_uring);
+
+#endif /* AG_SANDBOX_FILTER_H */
