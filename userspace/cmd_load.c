@@ -624,6 +624,11 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_UNAVAILABLE;
 		goto cleanup;
 	}
+	/* For agentguard reset: the files this daemon was started with. */
+	err = ag_started_with_write(state_dirfd, argv + optind, n_files);
+	if (err)
+		ag_log_warn("load: cannot record the policy files for agentguard reset: %s",
+			    strerror(-err));
 
 	/* agentguard's own files: the sandbox may not write, unlink or rename them. */
 	err = ag_loader_protect(l, "/proc/self/exe");

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,46 +21,27 @@
 #include "policy_store.h"
 #include "seqstore.h"
 
-int cmd_reload(int argc, char **argv)
+/* Compile files and install them as the next generation of what is pinned at pin_dir. */
+static int reload_files(const char *pin_dir, const char *state_dir, char **files, int n)
 {
-	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{},
-	};
-	const char *pin_dir = AG_PIN_DIR, *state_dir = "/var/lib/agentguard";
-	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true };
+	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true, .pin_dir = pin_dir };
 	struct ag_active_policy p = {};
 	struct ag_loader *l = NULL;
-	int opt, err, dirfd = -1, status;
+	int err, dirfd = -1, status;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == 'P')
-			pin_dir = optarg;
-		else if (opt == 'S')
-			state_dir = optarg;
-		else
-			return AG_EXIT_USAGE;
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: agentguard reload [--pin-dir DIR] [--state-dir DIR] "
-				"POLICY...\n");
-		return AG_EXIT_USAGE;
-	}
 	ag_log_setup_libbpf();
-	status = ag_cli_compile(argv + optind, argc - optind, &p.pols, &p.c);
+	status = ag_cli_compile(files, n, &p.pols, &p.c);
 	if (status != AG_EXIT_OK) {
 		ag_log_error("reload: nothing changed");
 		return status;
 	}
-	p.n = argc - optind;
+	p.n = n;
 	if (!ag_loader_pinned_complete(pin_dir)) {
 		ag_log_error("reload: no enforcement is pinned at \"%s\"; agentguard load starts it",
 			     pin_dir);
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
-	lopts.pin_dir = pin_dir;
 	err = ag_loader_open(&lopts, &l);
 	if (err) {
 		ag_log_error("reload: cannot open the pinned state at \"%s\": %s", pin_dir,
@@ -75,7 +57,7 @@ int cmd_reload(int argc, char **argv)
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
-	err = ag_install_generation(l, pin_dir, dirfd, argv + optind, p.n, p.c);
+	err = ag_install_generation(l, pin_dir, dirfd, files, n, p.c);
 	if (err) {
 		ag_log_error("reload: installing failed: %s; the policy in force stays",
 			     strerror(-err));
@@ -91,5 +73,64 @@ cleanup:
 		close(dirfd);
 	ag_loader_close(l);
 	ag_active_policy_free(&p);
+	return status;
+}
+
+/* reload and reset share their options; reset takes no files. */
+static int parse(int argc, char **argv, const char **pin_dir, const char **state_dir)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{},
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'P')
+			*pin_dir = optarg;
+		else if (opt == 'S')
+			*state_dir = optarg;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	const char *pin_dir = AG_PIN_DIR, *state_dir = AG_STATE_DIR;
+
+	if (parse(argc, argv, &pin_dir, &state_dir) || optind >= argc) {
+		fprintf(stderr, "usage: agentguard reload [--pin-dir DIR] [--state-dir DIR] "
+				"POLICY...\n");
+		return AG_EXIT_USAGE;
+	}
+	return reload_files(pin_dir, state_dir, argv + optind, argc - optind);
+}
+
+/*
+ * agentguard reset [--pin-dir DIR] [--state-dir DIR]: reload the policy files the daemon was
+ * started with (the list it keeps in the state directory), undoing any agentguard reload.
+ */
+int cmd_reset(int argc, char **argv)
+{
+	const char *pin_dir = AG_PIN_DIR, *state_dir = AG_STATE_DIR;
+	char *files[AG_STARTED_WITH_MAX];
+	int n, status;
+
+	if (parse(argc, argv, &pin_dir, &state_dir) || optind != argc) {
+		fprintf(stderr, "usage: agentguard reset [--pin-dir DIR] [--state-dir DIR]\n");
+		return AG_EXIT_USAGE;
+	}
+	n = ag_started_with_read(state_dir, files, AG_STARTED_WITH_MAX);
+	if (n <= 0) {
+		ag_log_error("reset: no record of the files agentguard load was started with in "
+			     "\"%s\": %s", state_dir, n ? strerror(-n) : "empty");
+		return AG_EXIT_CONFIG;
+	}
+	status = reload_files(pin_dir, state_dir, files, n);
+	while (n--)
+		free(files[n]);
 	return status;
 }

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 	      "                 is enforcement active? (exit 0 yes, 3 no)\n"
 	      "  reload [--pin-dir DIR] [--state-dir DIR] POLICY...\n"
 	      "                 replace the pinned enforcement's policy (exit 65 if invalid)\n"
+	      "  reset [--pin-dir DIR] [--state-dir DIR]\n"
+	      "                 reload the policy files agentguard load was started with\n"
 	      "  unload [--pin-dir DIR]  end the pinned enforcement\n"
 	      "  run --policy FILE [--policy FILE]... [--events FILE|-] [--format json|ocsf]\n"
 	      "       [--journal] [--cgroup PATH] -- CMD [ARG]...\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reset"))
+		return cmd_reset(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "reload"))
 		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "unload"))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -128,4 +129,57 @@ int ag_install_generation(struct ag_loader *l, const char *pin_dir, int dirfd, c
 		err = ag_loader_install(l, c);
 	close(lock);
 	return err;
+}
+
+int ag_started_with_write(int dirfd, char **files, int n)
+{
+	char path[PATH_MAX];
+	int fd, i, err = 0;
+	FILE *f;
+
+	if (n > AG_STARTED_WITH_MAX)
+		return -E2BIG;
+	fd = openat(dirfd, "started-with.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (!realpath(files[i], path) || strchr(path, '\n'))
+			err = errno ? -errno : -EINVAL;
+		else
+			fprintf(f, "%s\n", path);
+	}
+	if (fflush(f) || fsync(fileno(f)))
+		err = err ? err : -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, "started-with.tmp", dirfd, "started-with"))
+		err = -errno;
+	if (err)
+		unlinkat(dirfd, "started-with.tmp", 0);
+	return err;
+}
+
+int ag_started_with_read(const char *state_dir, char **files, int max)
+{
+	char path[PATH_MAX + 32], line[PATH_MAX + 2];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/started-with", state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] && !(files[n++] = strdup(line)))
+			break;
+	}
+	fclose(f);
+	return n;
 }

@@ -30,6 +30,18 @@ int ag_policy_store_save(int dirfd, __u32 seq, char **files, int n);
 int ag_policy_store_compile(int dirfd, __u32 seq, struct ag_active_policy *out);
 void ag_active_policy_free(struct ag_active_policy *p);
 
+/* The state directory agentguard uses unless told otherwise. */
+#define AG_STATE_DIR "/var/lib/agentguard"
+
+/*
+ * The policy files "agentguard load" was started with, as absolute paths, kept in the state
+ * directory (started-with) for "agentguard reset". At most AG_STARTED_WITH_MAX.
+ */
+#define AG_STARTED_WITH_MAX 64
+int ag_started_with_write(int dirfd, char **files, int n);
+/* Fill files (malloc'ed paths): how many, or -errno. */
+int ag_started_with_read(const char *state_dir, char **files, int max);
+
 struct ag_loader;
 /*
  * Install c, compiled from files, as the next generation: under the swap lock of pin_dir,

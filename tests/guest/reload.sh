@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# Atomic policy replacement (issue #10): agentguard reload (daemon running or not) and SIGHUP
-# (the daemon re-reads its own files) install the whole policy as the next generation; an
+# Atomic policy replacement (issue #10): agentguard reload (daemon running or not), reset (the
+# files the daemon was started with) and SIGHUP (the daemon re-reads its own files) install the
+# whole policy as the next generation; an
 # invalid policy changes nothing; events are named from their own generation's policy; and a
 # process probing a path both policies deny and one both allow (and a port each) never sees a
 # wrong verdict during 1,000 swaps.
@@ -51,13 +52,19 @@ expect cli_invalid_error 1 sh -c 'agentguard reload /tmp/rl-bad.yaml 2>&1 | grep
 expect cli_invalid_kept EPERM inside agt read /tmp/rl/b-only
 expect cli_invalid_kept_allow ok inside agt read /tmp/rl/a-only
 
+# reset: back to the files the daemon was started with (policy a).
+expect reset_exit 0 sh -c 'agentguard reset 2>/dev/null; echo $?'
+expect reset_a_denied EPERM inside agt read /tmp/rl/a-only
+expect reset_b_allowed ok inside agt read /tmp/rl/b-only
+expect_event reset_named '"path":"/tmp/rl/a-only"' '"id":"a:filesystem[0]"' '"generation":3'
+
 # SIGHUP: the daemon's own file again (policy a).
 n=$(reloads)
 kill -HUP "$AG_PID"
 i=0; while [ "$(reloads)" -le "$n" ] && [ $i -lt 100 ]; do usleep 50000; i=$((i + 1)); done
 expect hup_a_denied EPERM inside agt read /tmp/rl/a-only
 expect hup_b_allowed ok inside agt read /tmp/rl/b-only
-expect_event hup_named '"path":"/tmp/rl/a-only"' '"id":"a:filesystem[0]"' '"generation":3'
+expect_event hup_named '"path":"/tmp/rl/a-only"' '"id":"a:filesystem[0]"' '"generation":4'
 # An editor replaces the file (a new inode): the new inode is protected once read.
 cp /tmp/rl-b.yaml /tmp/rl-own.new && mv /tmp/rl-own.new /tmp/rl-own.yaml
 n=$(reloads)
