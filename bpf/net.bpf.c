@@ -208,8 +208,9 @@ static __always_inline int ag_dns_path(const __u8 *judged, __u16 port)
 
 /*
  * Apply a live learned binding of the judged address to an LPM decision. An expired binding,
- * or one not written for this generation, has no say. *name_id: the binding's name when it
- * decided.
+ * or one not written for this generation, has no say. *name_id: the name the address is known
+ * by while a binding is live, whether or not it decided (an event then says which domain the
+ * address belongs to, e.g. a port the domain's rule does not allow).
  */
 static __always_inline __u8 ag_dns_overlay(const struct ag_state *st, const __u8 *judged,
 					   __u8 proto, __u16 port, __u8 verdict, __u8 flags,
@@ -227,10 +228,8 @@ static __always_inline __u8 ag_dns_overlay(const struct ag_state *st, const __u8
 	    d->gen[slot].generation_seq != st->generation_seq)
 		return verdict;
 	dv = ag_net_val_verdict_f(&d->gen[slot].val, proto, port, &dr, &df);
-	verdict = ag_dns_apply(verdict, flags, dv, dr, rule, &used);
-	if (used)
-		*name_id = d->name_id;
-	return verdict;
+	*name_id = d->name_id;
+	return ag_dns_apply(verdict, flags, dv, dr, rule, &used);
 }
 
 /* proc: the process's ag_proc (the socket creator's for cgroup programs), or NULL. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #include "metrics.h"
 #include "log.h"
 #include "policy.h"
+#include "dns.h"
+#include "resolver.h"
 #include "sink_journal.h"
 
 static volatile sig_atomic_t stop_requested, reopen_requested;
@@ -253,6 +256,52 @@ static void flush_folds(struct ag_loader *l, struct ring_buffer *rb, bool force)
 
 static const char *const default_cgroup_name = "agentguard-sandbox";
 
+/*
+ * With the resolver running, its thread writes dns events: the sink is shared, so every use
+ * of it takes this lock (the ring-buffer callback per record, which ring_buffer__consume in
+ * flush_folds also calls: never hold it around a consume).
+ */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_handle(void *ctx, void *data, size_t size)
+{
+	pthread_mutex_lock(&sink_lock);
+	ag_event_sink_handle(ctx, data, size);
+	pthread_mutex_unlock(&sink_lock);
+	return 0;
+}
+
+static void dns_report(void *ctx, const struct ag_dns_report *r)
+{
+	struct ag_event_sink *sink = ctx;
+	char qt[16];
+
+	pthread_mutex_lock(&sink_lock);
+	ag_event_sink_dns(sink, r->name, ag_dns_type_name(r->qtype, qt, sizeof(qt)),
+			  ag_dns_rcode_name(r->rcode), r->client, r->transport, r->verdict,
+			  r->rule, r->generation);
+	pthread_mutex_unlock(&sink_lock);
+}
+
+/* Is any rule of c a domain rule? Then the resolver must run. */
+static bool has_domain_rules(const struct ag_compiled *c)
+{
+	return c->n_dom > 0;
+}
+
+static int parse_seconds(const char *s, unsigned int *out)
+{
+	char *e;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (errno || *e || !*s || v == 0 || v > 86400)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /* With --journal: the socket sd_journal_sendv() sends to, and the directories above it. */
 static const char *const journal_path_chain[] = {
 	"/run/systemd/journal/socket", "/run/systemd/journal", "/run/systemd",
@@ -271,6 +320,10 @@ int cmd_load(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "dns-listen", required_argument, NULL, 'L' },
+		{ "dns-upstream", required_argument, NULL, 'U' },
+		{ "dns-ttl-floor", required_argument, NULL, 'F' },
+		{ "dns-ttl-cap", required_argument, NULL, 'C' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
@@ -285,6 +338,9 @@ int cmd_load(int argc, char **argv)
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
 	struct ag_loader *l = NULL;
+	struct ag_resolver *res = NULL;
+	struct ag_resolver_opts ropts = {};
+	const char *dns_listen = NULL;
 	struct event_files event_files = {};
 	struct ag_inode_key state_key;
 	struct ring_buffer *rb = NULL;
@@ -334,13 +390,41 @@ int cmd_load(int argc, char **argv)
 		case 'v':
 			ag_verbose = true;
 			break;
+		case 'L':
+			dns_listen = optarg;
+			if (ag_resolver_parse_addr(optarg, &ropts.listen)) {
+				fprintf(stderr, "agentguard: load: --dns-listen \"%s\" is not "
+						"ADDR[:PORT]\n", optarg);
+				return AG_EXIT_USAGE;
+			}
+			break;
+		case 'U':
+			if (ropts.n_upstream == AG_RESOLVER_MAX_UPSTREAMS ||
+			    ag_resolver_parse_addr(optarg, &ropts.upstream[ropts.n_upstream])) {
+				fprintf(stderr, "agentguard: load: --dns-upstream \"%s\": ADDR[:PORT], "
+						"at most %d\n", optarg, AG_RESOLVER_MAX_UPSTREAMS);
+				return AG_EXIT_USAGE;
+			}
+			ropts.n_upstream++;
+			break;
+		case 'F':
+		case 'C':
+			if (parse_seconds(optarg, opt == 'F' ? &ropts.ttl_floor_s :
+							       &ropts.ttl_cap_s)) {
+				fprintf(stderr, "agentguard: load: --dns-ttl-%s takes seconds, 1 to "
+						"86400\n", opt == 'F' ? "floor" : "cap");
+				return AG_EXIT_USAGE;
+			}
+			break;
 		default:
 			return AG_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
-				"[--format json|ocsf] [--journal] [--ready-file PATH] POLICY...\n");
+				"[--format json|ocsf] [--journal] [--ready-file PATH] "
+				"[--dns-listen ADDR[:PORT]] [--dns-upstream ADDR[:PORT]]... "
+				"[--dns-ttl-floor S] [--dns-ttl-cap S] POLICY...\n");
 		return AG_EXIT_USAGE;
 	}
 	/* Sinks: --events FILE or - (stdout), --journal, any combination; none: stdout. */
@@ -414,6 +498,31 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 
+	/*
+	 * Domain rules: agentguard's resolver becomes the sandbox's only nameserver (issue #9).
+	 * Before attach, so DNS elsewhere is denied from the first packet.
+	 */
+	if (dns_listen || has_domain_rules(c)) {
+		if (!dns_listen)
+			ag_resolver_parse_addr("127.0.0.53:53", &ropts.listen);
+		if (!ropts.n_upstream)
+			ag_resolver_upstreams_from("/etc/resolv.conf", &ropts);
+		if (!ropts.n_upstream) {
+			ag_log_error("dns: no upstream nameserver: give --dns-upstream ADDR (none in "
+				     "/etc/resolv.conf); nothing is loaded");
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+		err = ag_resolver_open(&ropts, l, c, &res);
+		if (err) {
+			ag_log_error("dns: cannot start the resolver on \"%s\": %s; nothing is "
+				     "loaded", dns_listen ? dns_listen : "127.0.0.53:53",
+				     strerror(-err));
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+	}
+
 	/* agentguard's own files: the sandbox may not write, unlink or rename them. */
 	err = ag_loader_protect(l, "/proc/self/exe");
 	for (int i = 0; !err && i < n_files; i++)
@@ -459,9 +568,15 @@ int cmd_load(int argc, char **argv)
 	if (!sink.session[0])
 		random_session(sink.session, sizeof(sink.session));
 	snprintf(sink.sandbox, sizeof(sink.sandbox), "%s", cg.rel);
+	if (res) {
+		sink.domain_name = ag_resolver_name;
+		sink.domain_ctx = res;
+	}
 	/* Denials first, in a ring of their own; then every other event. */
-	rb = ring_buffer__new(ag_loader_deny_ringbuf_fd(l), ag_event_sink_handle, &sink, NULL);
-	if (rb && ring_buffer__add(rb, ag_loader_ringbuf_fd(l), ag_event_sink_handle, &sink)) {
+	rb = ring_buffer__new(ag_loader_deny_ringbuf_fd(l),
+			      res ? locked_handle : ag_event_sink_handle, &sink, NULL);
+	if (rb && ring_buffer__add(rb, ag_loader_ringbuf_fd(l),
+				   res ? locked_handle : ag_event_sink_handle, &sink)) {
 		ring_buffer__free(rb);
 		rb = NULL;
 	}
@@ -536,6 +651,14 @@ int cmd_load(int argc, char **argv)
 			 n_files == 1 ? "y" : "ies", cg.path);
 		ag_event_sink_lifecycle(&sink, "start", detail);
 	}
+	if (res) {
+		err = ag_resolver_start(res, dns_report, &sink);
+		if (err) {
+			ag_log_error("dns: cannot start the resolver thread: %s", strerror(-err));
+			status = AG_EXIT_SOFTWARE;
+			goto cleanup;
+		}
+	}
 	st_info.pid = getpid();
 	st_info.cgroup = cg.path;
 	st_info.policy_sha256 = c->sha256_hex;
@@ -558,17 +681,25 @@ int cmd_load(int argc, char **argv)
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
+			pthread_mutex_lock(&sink_lock);
 			reopen_events(&sink, events_path, l, &event_files);
+			pthread_mutex_unlock(&sink_lock);
 		}
 		if (!pending || mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
 			/* After the records that did fit: the loss event follows them in order. */
+			pthread_mutex_lock(&sink_lock);
 			report_loss(&sink, &loss, &loss_since_ns);
 			if (sink.out)
 				fflush(sink.out);
+			pthread_mutex_unlock(&sink_lock);
 			flushed_ns = mono_ns();
 			pending = false;
 		}
 	}
+	/* No more dns events: the resolver stops first (its bindings stay until unload). */
+	ag_resolver_close(res);
+	res = NULL;
+	sink.domain_name = NULL;
 	/* Drain what the kernel wrote before we were asked to stop, and account for the rest. */
 	ring_buffer__consume(rb);
 	flush_folds(l, rb, true);
@@ -592,6 +723,7 @@ int cmd_load(int argc, char **argv)
 			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
+	ag_resolver_close(res);
 	ag_seqstore_close(&seqs);
 	ag_loss_close(&loss);
 	ring_buffer__free(rb);
