@@ -76,6 +76,7 @@ static const char policy_yaml[] =
 	"      - id: evil-ip-allowed\n        action: allow\n        ip: 127.77.0.8\n"
 	"        ports: [18080]\n"
 	"      - id: forged\n        action: allow\n        domain: forged.test\n"
+	"      - id: six\n        action: allow\n        domain: six.test\n        ports: [18080]\n"
 	"      - id: burst\n        action: allow\n        domain: \"*.burst.test\"\n"
 	"        ports: [18080]\n"
 	"      - id: everything-else\n        action: allow\n        cidr: 0.0.0.0/0\n"
@@ -263,6 +264,7 @@ static int start_dnsmasq(struct env *e)
 		      "--host-record=a.share.test,127.77.0.5",
 		      "--host-record=b.share.test,127.77.0.5",
 		      "--host-record=short.test,127.77.0.6",
+		      "--host-record=six.test,fd77::1",
 		      "--cname=alias.test,target.test", "--host-record=target.test,127.77.0.7",
 		      "--cname=sneaky.test,x.evil.test", "--host-record=x.evil.test,127.77.0.8",
 		      "--txt-record=allowed.test,exfiltrated-bytes", (char *)NULL);
@@ -307,7 +309,8 @@ static int setup(void **state)
 	if (mkdir(e->dir, 0700) && errno != EEXIST)
 		return -1;
 	if (unshare(CLONE_NEWNET) || lo_up() ||
-	    run("ip addr add 127.0.0.2/32 dev lo && ip addr add 127.0.0.3/32 dev lo"))
+	    run("ip addr add 127.0.0.2/32 dev lo && ip addr add 127.0.0.3/32 dev lo && "
+		"ip -6 addr add fd77::1/128 dev lo nodad && ip -6 addr add fd77::2/128 dev lo nodad"))
 		return -1;
 	if (start_dnsmasq(e))
 		return -1;
@@ -442,6 +445,18 @@ static int try_connect(struct env *e, bool inside, const char *addr, int port, i
 	return in_child(e, inside, do_connect, &a);
 }
 
+static int do_connect6(void *p)
+{
+	const struct conn_arg *a = p;
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(a->port) };
+	int fd = socket(AF_INET6, a->type, 0);
+
+	inet_pton(AF_INET6, a->addr, &sa.sin6_addr);
+	if (fd < 0)
+		return 254;
+	return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+}
+
 static const char *drain_events(struct env *e)
 {
 	static char buf[1 << 20];
@@ -499,6 +514,29 @@ static void test_allowed_name_then_its_ip_only(void **state)
 	assert_contains(ev, "\"address\":\"127.77.0.1\",\"port\":18081,\"protocol\":\"udp\","
 			    "\"family\":\"ipv4\",\"domain\":\"allowed.test\"}");
 	assert_contains(ev, "\"rule\":{\"id\":\"dns-test:network.default\"");
+}
+
+/* AAAA: learned as the IPv6 address, judged by connect6. */
+static void test_aaaa_then_connect6(void **state)
+{
+	struct env *e = *state;
+	struct conn_arg one = { "fd77::1", PORT_OK, SOCK_DGRAM };
+	struct conn_arg two = { "fd77::2", PORT_OK, SOCK_DGRAM };
+	struct conn_arg other_port = { "fd77::1", PORT_OTHER, SOCK_DGRAM };
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(in_child(e, true, do_connect6, &one), EPERM);
+	assert_int_equal(resolve_in(e, "six.test", AG_DNS_T_AAAA, false, NULL), AG_DNS_NOERROR);
+	assert_int_equal(in_child(e, true, do_connect6, &one), 0);
+	assert_int_equal(in_child(e, true, do_connect6, &two), EPERM);
+	assert_int_equal(in_child(e, true, do_connect6, &other_port), EPERM);
+	assert_int_equal(in_child(e, false, do_connect6, &two), 0);
+	ev = drain_events(e);
+	assert_contains(ev, "\"address\":\"fd77::2\",\"port\":18080,\"protocol\":\"udp\","
+			    "\"family\":\"ipv6\"}");
+	assert_contains(ev, "\"address\":\"fd77::1\",\"port\":18081,\"protocol\":\"udp\","
+			    "\"family\":\"ipv6\",\"domain\":\"six.test\"}");
 }
 
 static void test_denied_name_refused(void **state)
@@ -871,6 +909,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_name_then_its_ip_only),
+		cmocka_unit_test(test_aaaa_then_connect6),
 		cmocka_unit_test(test_denied_name_refused),
 		cmocka_unit_test(test_two_names_share_an_ip),
 		cmocka_unit_test(test_binding_expires),
