@@ -185,25 +185,31 @@ static __always_inline bool ag_addr_eq(const __u8 *a, const __u8 *b)
 }
 
 /*
- * The resolver path for a judged destination: 1 it is agentguard's resolver (allowed), 0 it
- * is DNS (53, 853, either protocol) anywhere else (denied), -1 no say. Fail mode: no config
- * (impossible: ARRAY index 0) has no say; the config is written before the programs attach.
+ * The resolver path's configuration, or NULL when no resolver runs (no domain rules): then
+ * nothing below is consulted, and a connect pays one ARRAY lookup for it. Fail mode: no
+ * config (impossible: ARRAY index 0) is no resolver; the config is written before attach.
  */
-static __always_inline int ag_dns_path(const __u8 *judged, __u16 port)
+static __always_inline const struct ag_dns_cfg *ag_dns_cfg_get(void)
 {
 	const struct ag_dns_cfg *cfg;
 	__u32 zero = 0;
 
-	if (port != 53 && port != 853) {
-		cfg = bpf_map_lookup_elem(&ag_dns_cfg, &zero);
-		if (!cfg || !cfg->enabled || port != cfg->port)
-			return -1;
-		return ag_addr_eq(judged, cfg->addr) ? 1 : -1;
-	}
 	cfg = bpf_map_lookup_elem(&ag_dns_cfg, &zero);
-	if (!cfg || !cfg->enabled)
+	return cfg && cfg->enabled ? cfg : NULL;
+}
+
+/*
+ * The resolver path for a judged destination: 1 it is agentguard's resolver (allowed), 0 it
+ * is DNS (53, 853, either protocol) anywhere else (denied), -1 no say.
+ */
+static __always_inline int ag_dns_path(const struct ag_dns_cfg *cfg, const __u8 *judged,
+				       __u16 port)
+{
+	if (!cfg)
 		return -1;
-	return port == cfg->port && ag_addr_eq(judged, cfg->addr);
+	if (port == cfg->port && ag_addr_eq(judged, cfg->addr))
+		return 1;
+	return port == 53 || port == 853 ? 0 : -1;
 }
 
 /*
@@ -295,6 +301,7 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 	__u8 proto = ag_sock_proto(ctx);
 	__u8 verdict = AG_ALLOW, v, fl;
 	__u32 rule = AG_RULE_NONE, r, name_id = 0, nid;
+	const struct ag_dns_cfg *cfg = ag_dns_cfg_get();
 	int n = 1, k, best = 0, dns;
 
 	/* An ARRAY lookup of index 0 cannot fail; if it did, fail closed. */
@@ -308,13 +315,13 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 	for (k = 0; k < AG_NAT64_LAYOUTS && k < n; k++) {
 		__builtin_memcpy(key.addr, cand[k], 16);
 		nid = 0;
-		dns = proto ? ag_dns_path(cand[k], port) : -1;
+		dns = proto ? ag_dns_path(cfg, cand[k], port) : -1;
 		if (dns >= 0) {
 			v = dns ? AG_ALLOW : AG_DENY;
 			r = dns ? AG_RULE_NONE : AG_RULE_BUILTIN | AG_BR_DNS_ELSEWHERE;
 		} else {
 			v = ag_net_decide(&st, &key, proto, port, &r, &fl);
-			if (proto)
+			if (proto && cfg)
 				v = ag_dns_overlay(&st, cand[k], proto, port, v, fl, &r, &nid);
 		}
 		if (!k || v > verdict) {
@@ -391,6 +398,7 @@ static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 	struct ag_net_cache4 *c;
 	const struct ag_state *sp;
 	struct ag_state st;
+	const struct ag_dns_cfg *cfg;
 	__u8 orig[16] = {};
 	__u64 word, both;
 	int dns;
@@ -416,7 +424,8 @@ static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 	key.addr[10] = key.addr[11] = 0xff;
 	__builtin_memcpy(&key.addr[12], &judged, 4);
 	/* Raw-ish protocols on inet sockets (ICMP ping, UDP-Lite, SCTP...): fail closed. */
-	dns = proto ? ag_dns_path(key.addr, port) : -1;
+	cfg = ag_dns_cfg_get();
+	dns = proto ? ag_dns_path(cfg, key.addr, port) : -1;
 	if (!proto) {
 		verdict = lpm = AG_DENY;
 		rule = AG_RULE_NONE;
@@ -425,7 +434,9 @@ static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 		rule = dns ? AG_RULE_NONE : AG_RULE_BUILTIN | AG_BR_DNS_ELSEWHERE;
 	} else {
 		lpm = ag_net_decide_lpm(&st, &key, proto, port, &rule, &flags);
-		verdict = ag_dns_overlay(&st, key.addr, proto, port, lpm, flags, &rule, &name_id);
+		verdict = cfg ? ag_dns_overlay(&st, key.addr, proto, port, lpm, flags, &rule,
+					       &name_id) :
+				lpm;
 	}
 	ag_count_decision(AG_EV_NETWORK, verdict);
 	if (verdict == AG_ALLOW) {
