@@ -369,7 +369,7 @@ int cmd_explain(int argc, char **argv)
 		}
 		addr_port_str(what, sizeof(what), addr, port, proto);
 		if (c->n_dom && (port == 53 || port == 853)) {
-			/* The resolver runs: DNS anywhere but its --dns-listen address is denied. */
+			/* The resolver runs: DNS anywhere but its listen address is denied. */
 			strncat(what, " (unless it is agentguard's resolver)",
 				sizeof(what) - strlen(what) - 1);
 			print_builtin(AG_DENY, "dns-elsewhere", what, json);

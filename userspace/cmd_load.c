@@ -505,8 +505,14 @@ int cmd_load(int argc, char **argv)
 	if (dns_listen || has_domain_rules(c)) {
 		if (!dns_listen)
 			ag_resolver_parse_addr("127.0.0.53:53", &ropts.listen);
-		if (!ropts.n_upstream)
+		if (!ropts.n_upstream) {
+			/*
+			 * The host's resolv.conf, minus our own address: where the sandbox shares
+			 * the file (a guest), it names us, and we would ask ourselves.
+			 */
 			ag_resolver_upstreams_from("/etc/resolv.conf", &ropts);
+			ag_resolver_drop_upstream(&ropts, &ropts.listen);
+		}
 		if (!ropts.n_upstream) {
 			ag_log_error("dns: no upstream nameserver: give --dns-upstream ADDR (none in "
 				     "/etc/resolv.conf); nothing is loaded");

@@ -218,8 +218,8 @@ int ag_dns_parse_response(const __u8 *m, size_t len, const struct ag_dns_questio
 			return -EINVAL;
 		off = rdoff + rdlen;
 		if (klass != AG_DNS_CLASS_IN ||
-		    !((type == AG_DNS_T_A && rdlen == 4) || (type == AG_DNS_T_AAAA && rdlen == 16) ||
-		      type == AG_DNS_T_CNAME)) {
+		    !((type == AG_DNS_T_A && rdlen == 4) ||
+		      (type == AG_DNS_T_AAAA && rdlen == 16) || type == AG_DNS_T_CNAME)) {
 			r->skipped++;
 			continue;
 		}

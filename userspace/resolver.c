@@ -140,6 +140,17 @@ static socklen_t ss_len(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
+void ag_resolver_drop_upstream(struct ag_resolver_opts *o, const struct sockaddr_storage *addr)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < o->n_upstream; i++)
+		if (o->upstream[i].ss_family != addr->ss_family ||
+		    memcmp(&o->upstream[i], addr, ss_len(addr)))
+			o->upstream[k++] = o->upstream[i];
+	o->n_upstream = k;
+}
+
 /* The 16-byte judged form of a socket address, and its port. */
 static void ss_judged(const struct sockaddr_storage *ss, __u8 judged[16], __u16 *port)
 {
@@ -591,7 +602,7 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 	__u8 cur[AG_DNS_WIRE_MAX], rcode = AG_DNS_NOERROR, verdict;
 	size_t cur_len, n_keep = 0, i, hops;
 	__u32 rule, gen, name_id, chain_rule = AG_RULE_NONE;
-	char text[AG_DNS_TEXT_MAX];
+	char text[AG_DNS_TEXT_MAX], denied[AG_DNS_TEXT_MAX];
 	bool host, denied_chain = false;
 	int err, n;
 
@@ -651,10 +662,11 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 		ag_dns_wire_text(cur, cur_len, text, sizeof(text), &host);
 		/* A chain into a name a deny rule matches: refused, and its addresses learned
 		 * as denied below. */
-		if (host && ag_dns_query_decide(r->c, text, &rule) != AG_ALLOW &&
+		if (!denied_chain && host && ag_dns_query_decide(r->c, text, &rule) != AG_ALLOW &&
 		    is_domain_rule(r->c, rule)) {
 			denied_chain = true;
 			chain_rule = rule;
+			memcpy(denied, text, sizeof(denied));
 		}
 	}
 	for (i = 0; i < resp->n_rr && q.qtype != AG_DNS_T_CNAME && n_keep < AG_DNS_MAX_RRS; i++)
@@ -663,17 +675,18 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 			keep[n_keep++] = &resp->rr[i];
 	/*
 	 * Learn before relaying, under the policy of now. The binding is named by the question's
-	 * name (what the policy allowed), or by the denied name in its chain.
+	 * name (what the policy allowed), or by the first denied name in its chain, wherever in
+	 * the chain it is.
 	 */
-	ag_dns_wire_text(cur, cur_len, text, sizeof(text), &host);
-	name_id = name_intern(r, denied_chain ? text : q.name);
+	name_id = name_intern(r, denied_chain ? denied : q.name);
 	err = name_id ? 0 : -ENOMEM;
 	for (i = 0; !err && i < n_keep; i++) {
 		struct ag_dns_rr *rr = (struct ag_dns_rr *)keep[i];
 		__u8 a[16] = {}, judged[16];
 
+		/* The client must not use an answer longer than its binding lives. */
 		if (rr->ttl > r->o.ttl_cap_s)
-			rr->ttl = r->o.ttl_cap_s;	/* the client must not outlive the binding */
+			rr->ttl = r->o.ttl_cap_s;
 		if (rr->type == AG_DNS_T_CNAME)
 			continue;
 		if (rr->type == AG_DNS_T_A) {

@@ -50,6 +50,8 @@ struct ag_resolver;
 int ag_resolver_parse_addr(const char *s, struct sockaddr_storage *ss);
 /* The nameservers of a resolv.conf, for a default upstream: how many were added. */
 int ag_resolver_upstreams_from(const char *resolv_conf, struct ag_resolver_opts *o);
+/* Remove every upstream equal to addr (address and port). */
+void ag_resolver_drop_upstream(struct ag_resolver_opts *o, const struct sockaddr_storage *addr);
 /*
  * Bind the listening sockets, point the kernel's resolver path at them (DNS elsewhere denied)
  * and take over rewriting bindings at every install. Before ag_loader_attach, after the first

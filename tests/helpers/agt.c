@@ -540,7 +540,8 @@ static int do_dns_serve(const char *addr, const char *port, int n, char **recs)
 			const char *eq = strchr(recs[i], '=');
 
 			if (eq && (size_t)(eq - recs[i]) == strlen(name) &&
-			    !strncasecmp(recs[i], name, eq - recs[i]) && inet_pton(AF_INET, eq + 1, &a))
+			    !strncasecmp(recs[i], name, eq - recs[i]) &&
+			    inet_pton(AF_INET, eq + 1, &a))
 				found = i;
 		}
 		memcpy(r, q, off);
@@ -549,7 +550,8 @@ static int do_dns_serve(const char *addr, const char *port, int n, char **recs)
 		r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
 		rl = off;
 		if (found >= 0 && (qtype == 1 || qtype == 16)) {
-			static const unsigned char txt[] = { 0, 16, 0, 1, 0, 0, 0, 1, 0, 2, 1, 'x' };
+			static const unsigned char txt[] = { 0, 16, 0, 1, 0, 0,
+							     0, 1, 0, 2, 1, 'x' };
 			static const unsigned char arr[] = { 0, 1, 0, 1, 0, 0, 0, 1, 0, 4 };
 
 			r[7] = 1;
@@ -598,11 +600,12 @@ static int do_dns_query(const char *server, const char *name, const char *type, 
 		return fail();
 	if (tcp) {
 		unsigned char l[2];
+		int want;
 
 		if (recv(fd, l, 2, MSG_WAITALL) != 2)
 			return fail();
-		k = recv(fd, r, (l[0] << 8 | l[1]) < (int)sizeof(r) ? (l[0] << 8 | l[1]) : (int)sizeof(r),
-			 MSG_WAITALL);
+		want = l[0] << 8 | l[1];
+		k = recv(fd, r, want < (int)sizeof(r) ? want : (int)sizeof(r), MSG_WAITALL);
 	} else {
 		k = recv(fd, r, sizeof(r), 0);
 	}

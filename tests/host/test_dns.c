@@ -75,6 +75,9 @@ static const char policy_yaml[] =
 	"      - id: evil\n        action: deny\n        domain: \"*.evil.test\"\n"
 	"      - id: evil-ip-allowed\n        action: allow\n        ip: 127.77.0.8\n"
 	"        ports: [18080]\n"
+	"      - id: sneaky2\n        action: allow\n        domain: sneaky2.test\n"
+	"      - id: evil-mid-ip-allowed\n        action: allow\n        ip: 127.77.0.9\n"
+	"        ports: [18080]\n"
 	"      - id: forged\n        action: allow\n        domain: forged.test\n"
 	"      - id: six\n        action: allow\n        domain: six.test\n        ports: [18080]\n"
 	"      - id: burst\n        action: allow\n        domain: \"*.burst.test\"\n"
@@ -267,6 +270,8 @@ static int start_dnsmasq(struct env *e)
 		      "--host-record=six.test,fd77::1",
 		      "--cname=alias.test,target.test", "--host-record=target.test,127.77.0.7",
 		      "--cname=sneaky.test,x.evil.test", "--host-record=x.evil.test,127.77.0.8",
+		      "--cname=sneaky2.test,y.evil.test", "--cname=y.evil.test,plain.test",
+		      "--host-record=plain.test,127.77.0.9",
 		      "--txt-record=allowed.test,exfiltrated-bytes", (char *)NULL);
 		_exit(127);
 	}
@@ -310,7 +315,8 @@ static int setup(void **state)
 		return -1;
 	if (unshare(CLONE_NEWNET) || lo_up() ||
 	    run("ip addr add 127.0.0.2/32 dev lo && ip addr add 127.0.0.3/32 dev lo && "
-		"ip -6 addr add fd77::1/128 dev lo nodad && ip -6 addr add fd77::2/128 dev lo nodad"))
+		"ip -6 addr add fd77::1/128 dev lo nodad && "
+		"ip -6 addr add fd77::2/128 dev lo nodad"))
 		return -1;
 	if (start_dnsmasq(e))
 		return -1;
@@ -648,6 +654,23 @@ static void test_cname_into_denied_domain(void **state)
 	drain_events(e);
 }
 
+/* The denied name in the middle of a chain: its end's addresses are learned as denied too. */
+static void test_cname_through_denied_domain(void **state)
+{
+	struct env *e = *state;
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(try_connect(e, true, "127.77.0.9", PORT_OK, 0), 0);
+	/* sneaky2.test -> y.evil.test -> plain.test -> 127.77.0.9 */
+	assert_int_equal(resolve_in(e, "sneaky2.test", AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
+	assert_int_equal(try_connect(e, true, "127.77.0.9", PORT_OK, 0), EPERM);
+	ev = drain_events(e);
+	assert_contains(ev, "\"name\":\"sneaky2.test\",\"qtype\":\"A\",\"rcode\":\"REFUSED\"");
+	assert_contains(ev, "\"address\":\"127.77.0.9\",\"port\":18080,\"protocol\":\"udp\","
+			    "\"family\":\"ipv4\",\"domain\":\"y.evil.test\"}");
+}
+
 static void test_txt_for_allowed_name_refused(void **state)
 {
 	struct env *e = *state;
@@ -915,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_binding_expires),
 		cmocka_unit_test(test_cname_chain),
 		cmocka_unit_test(test_cname_into_denied_domain),
+		cmocka_unit_test(test_cname_through_denied_domain),
 		cmocka_unit_test(test_txt_for_allowed_name_refused),
 		cmocka_unit_test(test_other_dns_server_denied),
 		cmocka_unit_test(test_unconnected_udp_dns_denied),
