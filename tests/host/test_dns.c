@@ -605,6 +605,38 @@ static void test_binding_expires(void **state)
 	assert_int_equal(try_connect(e, true, "127.77.0.6", PORT_OK, 0), 0);
 }
 
+/*
+ * A connection made while the binding lived keeps working after it expires (connected sends
+ * pass no hook); a new connect() then needs a new lookup.
+ */
+static int do_connect_wait_send(void *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT_OK) };
+	struct timespec t = { TTL_FLOOR, 600000000 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), fd2 = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)p;
+	inet_pton(AF_INET, "127.77.0.6", &sa.sin_addr);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return 10;
+	nanosleep(&t, NULL);
+	if (send(fd, "x", 1, 0) != 1)
+		return 11;
+	if (!connect(fd2, (struct sockaddr *)&sa, sizeof(sa)))
+		return 12;
+	return errno == EPERM ? 0 : 13;
+}
+
+static void test_established_survives_expiry(void **state)
+{
+	struct env *e = *state;
+
+	drain_events(e);
+	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "127.77.0.6"), 0);
+	assert_int_equal(in_child(e, true, do_connect_wait_send, NULL), 0);
+	assert_contains(drain_events(e), "\"address\":\"127.77.0.6\",\"port\":18080");
+}
+
 static void test_cname_chain(void **state)
 {
 	struct env *e = *state;
@@ -936,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_denied_name_refused),
 		cmocka_unit_test(test_two_names_share_an_ip),
 		cmocka_unit_test(test_binding_expires),
+		cmocka_unit_test(test_established_survives_expiry),
 		cmocka_unit_test(test_cname_chain),
 		cmocka_unit_test(test_cname_into_denied_domain),
 		cmocka_unit_test(test_cname_through_denied_domain),
