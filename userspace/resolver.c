@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -773,7 +774,11 @@ static void *serve(void *p)
 	struct pollfd fds[3] = { { .fd = r->udp_fd, .events = POLLIN },
 				 { .fd = r->tcp_fd, .events = POLLIN },
 				 { .fd = r->stop_pipe[0], .events = POLLIN } };
+	sigset_t all;
 
+	/* Signals are the main thread's (cmd_load's flags): it stops us through the pipe. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
