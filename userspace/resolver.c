@@ -774,11 +774,7 @@ static void *serve(void *p)
 	struct pollfd fds[3] = { { .fd = r->udp_fd, .events = POLLIN },
 				 { .fd = r->tcp_fd, .events = POLLIN },
 				 { .fd = r->stop_pipe[0], .events = POLLIN } };
-	sigset_t all;
 
-	/* Signals are the main thread's (cmd_load's flags): it stops us through the pipe. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
@@ -857,11 +853,19 @@ fail:
 
 int ag_resolver_start(struct ag_resolver *r, ag_resolver_report_fn fn, void *ctx)
 {
+	sigset_t all, old;
 	int err;
 
 	r->report = fn;
 	r->report_ctx = ctx;
+	/*
+	 * Signals are the main thread's (cmd_load's flags; it stops us through the pipe): the
+	 * thread starts with every signal blocked.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = pthread_create(&r->thread, NULL, serve, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return -err;
 	r->running = true;
