@@ -90,7 +90,7 @@ include vm/vm.mk
 -include tests/unit/unit.mk
 
 # Host-native benchmarks (make bench): link the same library objects as the tests.
-BENCH_BINS := $(BUILD)/bench/connect_bench
+BENCH_BINS := $(BUILD)/bench/connect_bench $(BUILD)/bench/dns_bench
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

@@ -93,14 +93,23 @@ struct ag_net_seg {
 	__u16 port_lo;		/* host byte order, inclusive */
 	__u16 port_hi;
 	__u8 proto;		/* AG_NET_TCP | AG_NET_UDP bit mask */
-	__u8 verdict;		/* enum ag_verdict */
-	__u8 pad[2];
+	__u8 verdict;		/* enum ag_verdict; AG_DNS_PASS in learned values only */
+	__u8 flags;		/* AG_NET_F_* */
+	__u8 pad;
 };
+
+/*
+ * Some layer denies this by an explicit deny rule (not its default): an address learned through
+ * an allowed domain cannot lift it. Example: deny 10.9.0.0/16 and allow domain x.test: x.test
+ * resolving to 10.9.0.1 stays denied; with only "default: deny" it is allowed.
+ */
+#define AG_NET_F_RULE_DENY	1
 
 struct ag_net_val {
 	__u32 fallback_rule;
 	__u8 fallback_verdict;
-	__u8 pad[3];
+	__u8 fallback_flags;	/* AG_NET_F_* */
+	__u8 pad[2];
 	__u32 n_segs;		/* segments in use, <= AG_NET_MAX_SEGS */
 	__u32 pad2;
 	struct ag_net_seg seg[AG_NET_MAX_SEGS];
@@ -131,7 +140,12 @@ struct ag_state {
 	 * number (the verdict caches are keyed by it).
 	 */
 	__u32 generation_seq;
-	__u32 pad;
+	/*
+	 * Counts learned-address changes that can take back an allow (a domain deny learned):
+	 * the IPv4 allow cache is keyed by generation_seq + learn_seq, so such a change empties it.
+	 * Shares the aligned 8-byte word with generation_seq; the resolver adds to it atomically.
+	 */
+	__u32 learn_seq;
 };
 
 /* The active slot in the *_gens maps. */
@@ -175,6 +189,7 @@ enum ag_event_kind {
 	AG_EV_LOSS = 5,		/* made by the consumer from ag_drops, never by the kernel */
 	AG_EV_LIFECYCLE = 6,	/* made by the consumer: enforcement started or stopped */
 	AG_EV_FOLD = 7,		/* repeats of a reported denial (struct ag_event_fold) */
+	AG_EV_DNS = 8,		/* made by the consumer: a query to agentguard's resolver */
 };
 
 enum ag_event_op {
@@ -231,6 +246,7 @@ enum ag_event_op {
 	AG_OP_TRUNCATE = 46,	/* truncate(2); ftruncate(2) and open(O_TRUNC) on 6.1 */
 	AG_OP_CHMOD = 47,
 	AG_OP_CHOWN = 48,
+	AG_OP_DNS_QUERY = 49,	/* dns: a query to agentguard's resolver (userspace only) */
 };
 
 /*
@@ -257,6 +273,9 @@ enum ag_builtin_rule {
 	AG_BR_SOCKET_TYPE = 15,	/* socket families, types and protocols outside the allow-list */
 	AG_BR_INBOUND = 16,	/* bind (and so listen) anywhere but loopback */
 	AG_BR_SOURCE_ROUTE = 17,	/* IPv4 options and IPv6 routing headers on egress */
+	AG_BR_DNS_ELSEWHERE = 18,	/* DNS (53, 853) to anything but agentguard's resolver */
+	AG_BR_DNS_QTYPE = 19,	/* query types other than A, AAAA, CNAME (tunnelling) */
+	AG_BR_DNS_NAME = 20,	/* query names that are not LDH host names, malformed queries */
 	AG_BR_COUNT,
 };
 
@@ -393,7 +412,7 @@ struct ag_event_net {
 	__u8 family;		/* AF_INET or AF_INET6 as the caller used it */
 	__u8 proto;		/* AG_NET_TCP / AG_NET_UDP */
 	__u8 orig_addr[16];	/* the address the caller passed, before v4 extraction */
-	__u8 pad[4];
+	__u32 name_id;		/* the learned domain name consulted (ag_dns_learned), 0: none */
 };
 
 /*
@@ -413,6 +432,62 @@ struct ag_event_contain {
 	__s64 arg1;
 	__u64 target_cgid;	/* the target's cgroup id where there is one, else 0 */
 	char name[64];		/* NUL-terminated, may be empty */
+};
+
+/*
+ * Domain rules (issue #9). agentguard's resolver answers the sandbox's queries; every A/AAAA
+ * of a name a domain rule decides is learned, before the answer is relayed, into
+ * ag_dns_learned: judged address (16 bytes, IPv4 as ::ffff:a.b.c.d) -> struct ag_dns_learned.
+ * connect4/6 and sendmsg4/6 consult it after the LPM table:
+ *   - a learned DENY (a deny domain rule) wins over an LPM allow: max of the two verdicts;
+ *   - a learned ALLOW lifts an LPM deny unless that deny has AG_NET_F_RULE_DENY (an explicit
+ *     deny rule in some layer); a default deny is lifted;
+ *   - AG_DNS_PASS: the binding has no say for this port; the LPM decides.
+ * Example: default deny, allow domain api.test ports [443]; api.test -> 10.0.0.7 learned:
+ * connect 10.0.0.7:443 allowed (rule = the domain rule), 10.0.0.7:80 denied by the default.
+ * An entry is live until expiry_ns (CLOCK_BOOTTIME); its verdicts are per generation, written
+ * by userspace for the idle generation before a swap, so a reload never pairs an old binding
+ * with a new table.
+ */
+#define AG_DNS_LEARNED_MAX	16384	/* addresses; an LRU: the least recently used go first */
+#define AG_DNS_NAMES		4	/* names remembered per address (shared IPs, CDNs) */
+#define AG_DNS_PASS		3	/* learned segment verdict: no say, the LPM table decides */
+
+struct ag_dns_key {
+	__u8 addr[16];
+};
+
+struct ag_dns_name {
+	__u64 expiry_ns;	/* CLOCK_BOOTTIME ns: this name's binding ends */
+	__u32 name_id;		/* the resolver's id of the name, for events */
+	__u32 pad;
+};
+
+struct ag_dns_gen {
+	__u32 generation_seq;	/* the generation val was computed for; others ignore it */
+	__u32 pad;
+	struct ag_net_val val;	/* folded over every live name of the address */
+};
+
+struct ag_dns_learned {
+	__u64 expiry_ns;	/* the latest of names[].expiry_ns */
+	__u32 name_id;		/* the most recently learned name, for events */
+	__u32 n_names;
+	struct ag_dns_name names[AG_DNS_NAMES];
+	struct ag_dns_gen gen[AG_GENERATIONS];	/* at ag_state_slot() of generation_seq */
+};
+
+/*
+ * ag_dns_cfg[0]: the resolver path. With enabled set, UDP and TCP to port 53 and 853 anywhere
+ * but addr:port are denied (builtin:dns-elsewhere), whatever the policy's CIDR rules say, and
+ * addr:port itself is always allowed. Example: addr ::ffff:127.0.0.53, port 53: a query to
+ * 8.8.8.8:53 gets EPERM even under "allow 0.0.0.0/0".
+ */
+struct ag_dns_cfg {
+	__u8 addr[16];		/* judged form */
+	__u16 port;		/* host byte order */
+	__u8 enabled;
+	__u8 pad[5];
 };
 
 /*
@@ -588,9 +663,12 @@ static __always_inline int ag_inbound_match(const struct ag_inbound *e, const __
 	return 1;
 }
 
-/* Segments are disjoint: the first that covers (proto, port) decides, else the fallback. */
-static __always_inline __u8 ag_net_val_verdict(const struct ag_net_val *v, __u8 proto, __u16 port,
-					       __u32 *rule)
+/*
+ * Segments are disjoint: the first that covers (proto, port) decides, else the fallback.
+ * *flags gets its AG_NET_F_* bits.
+ */
+static __always_inline __u8 ag_net_val_verdict_f(const struct ag_net_val *v, __u8 proto,
+						 __u16 port, __u32 *rule, __u8 *flags)
 {
 	__u32 i;
 
@@ -601,11 +679,47 @@ static __always_inline __u8 ag_net_val_verdict(const struct ag_net_val *v, __u8 
 			break;
 		if ((s->proto & proto) && port >= s->port_lo && port <= s->port_hi) {
 			*rule = s->rule;
+			*flags = s->flags;
 			return s->verdict;
 		}
 	}
 	*rule = v->fallback_rule;
+	*flags = v->fallback_flags;
 	return v->fallback_verdict;
+}
+
+static __always_inline __u8 ag_net_val_verdict(const struct ag_net_val *v, __u8 proto, __u16 port,
+					       __u32 *rule)
+{
+	__u8 flags;
+
+	return ag_net_val_verdict_f(v, proto, port, rule, &flags);
+}
+
+/*
+ * An LPM decision (verdict, rule, flags) with a learned binding's segment verdict dv and rule
+ * dr applied, as documented at struct ag_dns_learned. Returns the verdict; *rule follows it.
+ * *used: the binding decided (the event then names its domain).
+ */
+static __always_inline __u8 ag_dns_apply(__u8 verdict, __u8 flags, __u8 dv, __u32 dr,
+					 __u32 *rule, int *used)
+{
+	*used = 0;
+	if (dv == AG_DNS_PASS)
+		return verdict;
+	if (dv == AG_ALLOW) {
+		if (verdict == AG_ALLOW || (flags & AG_NET_F_RULE_DENY))
+			return verdict;
+		*used = 1;
+		*rule = dr;
+		return AG_ALLOW;
+	}
+	if (dv > verdict || (dv == verdict && verdict != AG_ALLOW)) {
+		*used = 1;
+		*rule = dr;
+		return dv;
+	}
+	return verdict;
 }
 
 static __always_inline void ag_fs_consider(const struct ag_fs_val *v, __u32 want, __u32 cls,
@@ -662,6 +776,16 @@ _Static_assert(sizeof(struct ag_net_key) == 20, "ag_net_key ABI");
 _Static_assert(sizeof(struct ag_net_seg) == 12, "ag_net_seg ABI");
 _Static_assert(sizeof(struct ag_net_val) == 16 + 12 * AG_NET_MAX_SEGS, "ag_net_val ABI");
 _Static_assert(sizeof(struct ag_state) == 32, "ag_state ABI");
+_Static_assert(__builtin_offsetof(struct ag_state, generation_seq) % 8 == 0 &&
+		       __builtin_offsetof(struct ag_state, learn_seq) ==
+			       __builtin_offsetof(struct ag_state, generation_seq) + 4,
+	       "generation_seq and learn_seq share one aligned word");
+_Static_assert(sizeof(struct ag_dns_key) == 16, "ag_dns_key ABI");
+_Static_assert(sizeof(struct ag_dns_gen) == 8 + sizeof(struct ag_net_val), "ag_dns_gen ABI");
+_Static_assert(sizeof(struct ag_dns_learned) ==
+		       16 + 16 * AG_DNS_NAMES + AG_GENERATIONS * sizeof(struct ag_dns_gen),
+	       "ag_dns_learned ABI");
+_Static_assert(sizeof(struct ag_dns_cfg) == 24, "ag_dns_cfg ABI");
 _Static_assert(sizeof(struct ag_proc) == 8 + AG_EXE_MAX + AG_ANCESTRY_MAX * AG_ANCESTOR_MAX,
 	       "ag_proc ABI");
 _Static_assert(sizeof(struct ag_event_hdr) == 96 + sizeof(struct ag_proc), "ag_event_hdr ABI");

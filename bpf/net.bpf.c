@@ -91,16 +91,18 @@ static __always_inline __u64 ag_net_cache_sum(__u64 a0, __u64 a1, __u32 port_pro
 	return (h ^ (h >> 29)) | 1;
 }
 
-/* The uncached decision: the active generation's LPM table. */
+/* The uncached decision: the active generation's LPM table. *flags: AG_NET_F_* of it. */
 static __always_inline __u8 ag_net_decide_lpm(const struct ag_state *st,
 					      const struct ag_net_key *key, __u8 proto,
-					      __u16 port, __u32 *rule)
+					      __u16 port, __u32 *rule, __u8 *flags)
 {
 	__u32 gen = ag_state_slot(st);
 	struct ag_net_val *v;
 	void *table;
 
 	*rule = AG_RULE_NONE;
+	/* The fail-closed denials below carry RULE_DENY: no learned address can lift them. */
+	*flags = AG_NET_F_RULE_DENY;
 	table = bpf_map_lookup_elem(&ag_net_gens, &gen);
 	/* No table in the active slot: the loader has not finished. Fail closed. */
 	if (!table)
@@ -109,11 +111,11 @@ static __always_inline __u8 ag_net_decide_lpm(const struct ag_state *st,
 	/* ::/0 is in every compiled table; no hit means a broken table. Fail closed. */
 	if (!v)
 		return AG_DENY;
-	return ag_net_val_verdict(v, proto, port, rule);
+	return ag_net_val_verdict_f(v, proto, port, rule, flags);
 }
 
 static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struct ag_net_key *key,
-					  __u8 proto, __u16 port, __u32 *rule)
+					  __u8 proto, __u16 port, __u32 *rule, __u8 *flags)
 {
 	__u32 port_proto = (__u32)port << 8 | proto, slot;
 	struct ag_net_cache_ent *c;
@@ -121,6 +123,7 @@ static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struc
 	__u8 verdict;
 
 	*rule = AG_RULE_NONE;
+	*flags = AG_NET_F_RULE_DENY;
 	/* Raw-ish protocols on inet sockets (ICMP ping, UDP-Lite, SCTP...): fail closed. */
 	if (!proto)
 		return AG_DENY;
@@ -133,9 +136,10 @@ static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struc
 	    c->check == ag_net_cache_sum(a0, a1, port_proto, st->generation_seq, c->rule,
 					 c->verdict)) {
 		*rule = c->rule;
-		return c->verdict;
+		*flags = c->verdict >> 8;
+		return c->verdict & 0xff;
 	}
-	verdict = ag_net_decide_lpm(st, key, proto, port, rule);
+	verdict = ag_net_decide_lpm(st, key, proto, port, rule, flags);
 	if (c) {
 		/* Same-CPU preemption is the only other writer: order the stores, not atomics. */
 		c->check = 0;
@@ -145,19 +149,100 @@ static __always_inline __u8 ag_net_decide(const struct ag_state *st, const struc
 		c->port_proto = port_proto;
 		c->generation_seq = st->generation_seq;
 		c->rule = *rule;
-		c->verdict = verdict;
+		c->verdict = verdict | (__u32)*flags << 8;
 		asm volatile("" ::: "memory");
 		c->check = ag_net_cache_sum(a0, a1, port_proto, st->generation_seq, *rule,
-					    verdict);
+					    c->verdict);
 	}
 	return verdict;
+}
+
+/* ---- domain rules: the resolver path and learned addresses (agentguard_abi.h) ---------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ag_dns_cfg);
+} ag_dns_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AG_DNS_LEARNED_MAX);
+	__type(key, struct ag_dns_key);
+	__type(value, struct ag_dns_learned);
+} ag_dns_learned SEC(".maps");
+
+static __always_inline bool ag_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/*
+ * The resolver path's configuration, or NULL when no resolver runs (no domain rules): then
+ * nothing below is consulted, and a connect pays one ARRAY lookup for it. Fail mode: no
+ * config (impossible: ARRAY index 0) is no resolver; the config is written before attach.
+ */
+static __always_inline const struct ag_dns_cfg *ag_dns_cfg_get(void)
+{
+	const struct ag_dns_cfg *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&ag_dns_cfg, &zero);
+	return cfg && cfg->enabled ? cfg : NULL;
+}
+
+/*
+ * The resolver path for a judged destination: 1 it is agentguard's resolver (allowed), 0 it
+ * is DNS (53, 853, either protocol) anywhere else (denied), -1 no say.
+ */
+static __always_inline int ag_dns_path(const struct ag_dns_cfg *cfg, const __u8 *judged,
+				       __u16 port)
+{
+	if (!cfg)
+		return -1;
+	if (port == cfg->port && ag_addr_eq(judged, cfg->addr))
+		return 1;
+	return port == 53 || port == 853 ? 0 : -1;
+}
+
+/*
+ * Apply a live learned binding of the judged address to an LPM decision. An expired binding,
+ * or one not written for this generation, has no say. *name_id: the name the address is known
+ * by while a binding is live, whether or not it decided (an event then says which domain the
+ * address belongs to, e.g. a port the domain's rule does not allow).
+ */
+static __always_inline __u8 ag_dns_overlay(const struct ag_state *st, const __u8 *judged,
+					   __u8 proto, __u16 port, __u8 verdict, __u8 flags,
+					   __u32 *rule, __u32 *name_id)
+{
+	struct ag_dns_key k;
+	struct ag_dns_learned *d;
+	__u32 slot = ag_state_slot(st) & (AG_GENERATIONS - 1), dr;
+	__u8 dv, df;
+	int used;
+
+	__builtin_memcpy(k.addr, judged, 16);
+	d = bpf_map_lookup_elem(&ag_dns_learned, &k);
+	if (!d || bpf_ktime_get_boot_ns() >= d->expiry_ns ||
+	    d->gen[slot].generation_seq != st->generation_seq)
+		return verdict;
+	dv = ag_net_val_verdict_f(&d->gen[slot].val, proto, port, &dr, &df);
+	*name_id = d->name_id;
+	return ag_dns_apply(verdict, flags, dv, dr, rule, &used);
 }
 
 /* proc: the process's ag_proc (the socket creator's for cgroup programs), or NULL. */
 static __always_inline void ag_net_event(const struct ag_state *st, const struct ag_net_key *key,
 					 const __u8 *orig, __u8 family, __u8 proto, __u16 port,
 					 __u32 op, __u8 verdict, __u32 rule,
-					 const struct ag_proc *proc)
+					 const struct ag_proc *proc, __u32 name_id)
 {
 	/*
 	 * Identical: the same destination, port and protocol from the same process (cgroup
@@ -197,7 +282,7 @@ static __always_inline void ag_net_event(const struct ag_state *st, const struct
 	e->port = port;
 	e->family = family;
 	e->proto = proto;
-	e->pad[0] = e->pad[1] = e->pad[2] = e->pad[3] = 0;
+	e->name_id = name_id;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -214,9 +299,10 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 	struct ag_state st;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	__u8 proto = ag_sock_proto(ctx);
-	__u8 verdict = AG_ALLOW, v;
-	__u32 rule = AG_RULE_NONE, r;
-	int n = 1, k, best = 0;
+	__u8 verdict = AG_ALLOW, v, fl;
+	__u32 rule = AG_RULE_NONE, r, name_id = 0, nid;
+	const struct ag_dns_cfg *cfg = ag_dns_cfg_get();
+	int n = 1, k, best = 0, dns;
 
 	/* An ARRAY lookup of index 0 cannot fail; if it did, fail closed. */
 	if (ag_read_state(&st))
@@ -228,11 +314,21 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 	/* Usually one candidate; a local-use NAT64 destination has four: the strictest wins. */
 	for (k = 0; k < AG_NAT64_LAYOUTS && k < n; k++) {
 		__builtin_memcpy(key.addr, cand[k], 16);
-		v = ag_net_decide(&st, &key, proto, port, &r);
+		nid = 0;
+		dns = proto ? ag_dns_path(cfg, cand[k], port) : -1;
+		if (dns >= 0) {
+			v = dns ? AG_ALLOW : AG_DENY;
+			r = dns ? AG_RULE_NONE : AG_RULE_BUILTIN | AG_BR_DNS_ELSEWHERE;
+		} else {
+			v = ag_net_decide(&st, &key, proto, port, &r, &fl);
+			if (proto && cfg)
+				v = ag_dns_overlay(&st, cand[k], proto, port, v, fl, &r, &nid);
+		}
 		if (!k || v > verdict) {
 			verdict = v;
 			rule = r;
 			best = k;
+			name_id = nid;
 		}
 	}
 	ag_count_decision(AG_EV_NETWORK, verdict);
@@ -240,7 +336,7 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
 		return 1;
 	__builtin_memcpy(key.addr, cand[best & (AG_NAT64_LAYOUTS - 1)], 16);
 	ag_net_event(&st, &key, orig, family, proto, port, op, verdict, rule,
-		     ag_sock_proc(ctx));
+		     ag_sock_proc(ctx), name_id);
 	return verdict == AG_DENY ? 0 : 1;
 }
 
@@ -253,6 +349,10 @@ static __always_inline int ag_judge(struct bpf_sock_addr *ctx, const __u8 *orig,
  * to run on a CPU after a swap empties it. A program that read the old generation and stores
  * after the emptying leaves an entry tagged with the old generation's low bits, which no
  * lookup matches before the next swap empties the cache again.
+ * The epoch is generation_seq + learn_seq (both only grow, so the sum changes whenever either
+ * does): learning a domain deny bumps learn_seq, which takes back every cached allow. Only
+ * the LPM table's own allows are cached, never one a learned binding gave (those expire), nor
+ * anything to a DNS port (the resolver path).
  */
 #define AG_NET_CACHE4_SLOTS	256
 #define AG_NET_CACHE4_TAG	0x3fffu
@@ -290,47 +390,63 @@ static __always_inline __u32 ag_net_cache4_slot(__u64 word)
  */
 static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 {
-	__u32 ip4 = ctx->user_ip4, judged = ag_net_judged_ip4(ip4), rule, zero = 0, seq;
+	__u32 ip4 = ctx->user_ip4, judged = ag_net_judged_ip4(ip4), rule, zero = 0, epoch;
+	__u32 name_id = 0;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
-	__u8 proto = ag_sock_proto(ctx), verdict;
+	__u8 proto = ag_sock_proto(ctx), verdict, lpm, flags;
 	struct ag_net_key key = { .prefixlen = 128 };
 	struct ag_net_cache4 *c;
 	const struct ag_state *sp;
 	struct ag_state st;
+	const struct ag_dns_cfg *cfg;
 	__u8 orig[16] = {};
-	__u64 word;
+	__u64 word, both;
+	int dns;
 
 	sp = bpf_map_lookup_elem(&ag_state, &zero);
 	/* An ARRAY lookup of index 0 cannot fail; if it did, fail closed. */
 	if (!sp)
 		return 0;
-	seq = READ_ONCE(sp->generation_seq);
+	both = READ_ONCE(*(const __u64 *)&sp->generation_seq);
+	epoch = (__u32)both + (__u32)(both >> 32);
 	word = (__u64)judged << 32 | (__u32)port << 16 | (__u32)proto << 14 |
-	       (seq & AG_NET_CACHE4_TAG);
+	       (epoch & AG_NET_CACHE4_TAG);
 	c = bpf_map_lookup_elem(&ag_net_cache4, &zero);
-	if (c && c->epoch == seq && proto &&
+	if (c && c->epoch == epoch && proto &&
 	    c->ent[ag_net_cache4_slot(word) & (AG_NET_CACHE4_SLOTS - 1)] == word) {
 		ag_count_decision(AG_EV_NETWORK, AG_ALLOW);
 		return 1;
 	}
 	/* The copy may be of a newer generation than seq: the entry is tagged with the copy's. */
 	__builtin_memcpy(&st, sp, sizeof(st));
-	word = (word & ~(__u64)AG_NET_CACHE4_TAG) | (st.generation_seq & AG_NET_CACHE4_TAG);
+	epoch = st.generation_seq + st.learn_seq;
+	word = (word & ~(__u64)AG_NET_CACHE4_TAG) | (epoch & AG_NET_CACHE4_TAG);
 	key.addr[10] = key.addr[11] = 0xff;
 	__builtin_memcpy(&key.addr[12], &judged, 4);
 	/* Raw-ish protocols on inet sockets (ICMP ping, UDP-Lite, SCTP...): fail closed. */
+	cfg = ag_dns_cfg_get();
+	dns = proto ? ag_dns_path(cfg, key.addr, port) : -1;
 	if (!proto) {
-		verdict = AG_DENY;
+		verdict = lpm = AG_DENY;
 		rule = AG_RULE_NONE;
+	} else if (dns >= 0) {
+		verdict = lpm = dns ? AG_ALLOW : AG_DENY;
+		rule = dns ? AG_RULE_NONE : AG_RULE_BUILTIN | AG_BR_DNS_ELSEWHERE;
 	} else {
-		verdict = ag_net_decide_lpm(&st, &key, proto, port, &rule);
+		lpm = ag_net_decide_lpm(&st, &key, proto, port, &rule, &flags);
+		verdict = cfg ? ag_dns_overlay(&st, key.addr, proto, port, lpm, flags, &rule,
+					       &name_id) :
+				lpm;
 	}
 	ag_count_decision(AG_EV_NETWORK, verdict);
 	if (verdict == AG_ALLOW) {
-		if (c && c->epoch != st.generation_seq) {
+		/* Only what the LPM table allows by itself, and never the resolver path. */
+		if (lpm != AG_ALLOW || dns >= 0)
+			return 1;
+		if (c && c->epoch != epoch) {
 			/* A new generation: forget the old one's decisions (rare: once a swap). */
 			bpf_loop(AG_NET_CACHE4_SLOTS, ag_net_cache4_clear, &c, 0);
-			c->epoch = st.generation_seq;
+			c->epoch = epoch;
 		}
 		if (c)
 			c->ent[ag_net_cache4_slot(word) & (AG_NET_CACHE4_SLOTS - 1)] = word;
@@ -339,7 +455,7 @@ static __always_inline int ag_judge4(struct bpf_sock_addr *ctx, __u32 op)
 	__builtin_memcpy(&orig[12], &ip4, 4);
 	orig[10] = orig[11] = 0xff;
 	ag_net_event(&st, &key, orig, AG_AF_INET, proto, port, op, verdict, rule,
-		     ag_sock_proc(ctx));
+		     ag_sock_proc(ctx), name_id);
 	return verdict == AG_DENY ? 0 : 1;
 }
 
@@ -443,7 +559,7 @@ static __always_inline int ag_bind(struct bpf_sock_addr *ctx, const __u8 *orig, 
 	for (i = 0; i < 16; i++)
 		key.addr[i] = orig[i];
 	ag_net_event(&st, &key, orig, family, proto, port, AG_OP_BIND, AG_DENY,
-		     AG_RULE_BUILTIN | AG_BR_INBOUND, ag_sock_proc(ctx));
+		     AG_RULE_BUILTIN | AG_BR_INBOUND, ag_sock_proc(ctx), 0);
 	return 0;
 }
 
@@ -610,7 +726,7 @@ int ag_egress(struct __sk_buff *skb)
 	e->port = port;
 	e->family = p.family;
 	e->proto = p.l4 == AG_IPPROTO_TCP ? AG_NET_TCP : p.l4 == AG_IPPROTO_UDP ? AG_NET_UDP : 0;
-	e->pad[0] = e->pad[1] = e->pad[2] = e->pad[3] = 0;
+	e->name_id = 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -677,6 +793,6 @@ int BPF_PROG(ag_socket_listen, struct socket *sock, int backlog, int ret)
 	for (i = 0; i < 16; i++)
 		key.addr[i] = a[i];
 	ag_net_event(&st, &key, a, family, AG_NET_TCP, port, AG_OP_LISTEN, AG_DENY,
-		     AG_RULE_BUILTIN | AG_BR_INBOUND, ag_task_proc(bpf_get_current_task_btf()));
+		     AG_RULE_BUILTIN | AG_BR_INBOUND, ag_task_proc(bpf_get_current_task_btf()), 0);
 	return -EPERM;
 }

@@ -11,6 +11,7 @@ pkgs=(
 	libseccomp-dev libcjson-dev libnftnl-dev libmnl-dev libyaml-dev libsystemd-dev libcmocka-dev
 	qemu-system-x86 busybox-static cpio xz-utils
 	nftables iproute2 python3 python3-jsonschema python3-yaml
+	dnsmasq-base
 )
 
 missing=()

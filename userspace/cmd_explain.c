@@ -181,6 +181,29 @@ static void print_builtin(enum ag_verdict v, const char *id, const char *what, b
 	ag_buf_free(&b);
 }
 
+/* A host name as the resolver compares it: lower case, no trailing dot. */
+static int normalise_name(const char *in, char *out, size_t len)
+{
+	size_t n = strlen(in), i;
+
+	if (n && in[n - 1] == '.')
+		n--;
+	if (!n || n >= len)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		char ch = in[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch += 32;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_' || ch == '.') || (ch == '.' && (i == 0 || in[i - 1] == '.')))
+			return -EINVAL;
+		out[i] = ch;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 /* addr:port/proto as explain prints it; addr as in ag_net_key. */
 static void addr_port_str(char *out, size_t len, const __u8 addr[16], __u16 port, __u8 proto)
 {
@@ -207,6 +230,7 @@ int cmd_explain(int argc, char **argv)
 		{},
 	};
 	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL, *unix_to = NULL;
+	char name[AG_DOMAIN_MAX + 2];
 	const char *bind_to = NULL;
 	__u32 want = AG_FS_WANT_READ, rule;
 	struct ag_policy **pols = NULL;
@@ -245,22 +269,33 @@ int cmd_explain(int argc, char **argv)
 		}
 	}
 	n = argc - optind;
-	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to + !!bind_to) != 1) {
+	/* --resolve NAME alone, or with --connect: as if NAME had resolved to that address. */
+	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to + !!bind_to) -
+				     (resolve && connect_to) != 1) {
 		fprintf(stderr, "usage: agentguard explain POLICY... (--open PATH [--write|--exec] | "
 				"--connect ADDR:PORT[/tcp|udp] | --bind ADDR:PORT[/tcp|udp] | "
-				"--unix PATH|@NAME) [--json]\n");
+				"--unix PATH|@NAME | --resolve NAME [--connect ADDR:PORT]) [--json]\n");
 		return AG_EXIT_USAGE;
 	}
-	if (resolve) {
-		ag_log_error("explain: --resolve needs domain rules, which this version does not "
-			     "enforce");
+	if (resolve && normalise_name(resolve, name, sizeof(name))) {
+		ag_log_error("explain: \"%s\" is not a host name (letters, digits, '-', '_' and "
+			     "dots)", resolve);
 		return AG_EXIT_USAGE;
 	}
 	status = ag_cli_compile(argv + optind, n, &pols, &c);
 	if (status != AG_EXIT_OK)
 		return status;
 
-	if (unix_to) {
+	if (resolve && !connect_to) {
+		char what[600];
+		enum ag_verdict v = ag_dns_query_decide(c, name, &rule);
+
+		snprintf(what, sizeof(what), "resolve %s: %s", name,
+			 v == AG_ALLOW	     ? "forwarded; its A/AAAA answers are learned" :
+			 v == AG_WOULD_DENY ? "forwarded (audit mode), reported" :
+					      "REFUSED, not forwarded");
+		print_result(c, v, rule, what, json);
+	} else if (unix_to) {
 		char what[PATH_MAX + 64], target[PATH_MAX];
 		enum ag_verdict v;
 
@@ -322,7 +357,7 @@ int cmd_explain(int argc, char **argv)
 	} else {
 		__u8 addr[16], proto;
 		__u16 port;
-		char what[128];
+		char what[600];
 		enum ag_verdict v;
 
 		if (parse_connect(connect_to, addr, &port, &proto)) {
@@ -332,8 +367,24 @@ int cmd_explain(int argc, char **argv)
 			status = AG_EXIT_USAGE;
 			goto cleanup;
 		}
-		v = ag_net_decide_user(c, addr, proto, port, &rule);
 		addr_port_str(what, sizeof(what), addr, port, proto);
+		if (c->n_dom && (port == 53 || port == 853)) {
+			/* The resolver runs: DNS anywhere but its listen address is denied. */
+			strncat(what, " (unless it is agentguard's resolver)",
+				sizeof(what) - strlen(what) - 1);
+			print_builtin(AG_DENY, "dns-elsewhere", what, json);
+			goto cleanup;
+		}
+		if (resolve) {
+			const char *names[1] = { name };
+
+			v = ag_net_decide_learned(c, addr, proto, port, names, 1, &rule);
+			strncat(what, " (as if ", sizeof(what) - strlen(what) - 1);
+			strncat(what, name, sizeof(what) - strlen(what) - 1);
+			strncat(what, " had resolved to it)", sizeof(what) - strlen(what) - 1);
+		} else {
+			v = ag_net_decide_user(c, addr, proto, port, &rule);
+		}
 		print_result(c, v, rule, what, json);
 	}
 

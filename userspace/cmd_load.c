@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "dns.h"
+#include "resolver.h"
 #include "sink_journal.h"
 
 static volatile sig_atomic_t stop_requested, reopen_requested;
@@ -308,7 +311,7 @@ static int protect_policy_files(struct ag_loader *l, char **files, int n, struct
  * An invalid policy leaves the one in force and is reported.
  */
 static void reload_own(struct ag_loader *l, const char *pin_dir, int dirfd, char **files, int n,
-		       const struct ag_cgroup *cg, struct policy_files *pf)
+		       const struct ag_cgroup *cg, struct policy_files *pf, struct ag_resolver *res)
 {
 	struct ag_active_policy p = {};
 	const char *failed = NULL;
@@ -329,7 +332,12 @@ static void reload_own(struct ag_loader *l, const char *pin_dir, int dirfd, char
 	if (err)
 		ag_log_warn("reload: cannot protect the policy files from the sandbox: %s",
 			    strerror(-err));
+	/* The resolver's hook rewrites its bindings for the new generation: no learning meanwhile. */
+	if (res)
+		ag_resolver_lock(res);
 	err = ag_install_generation(l, pin_dir, dirfd, files, n, p.c);
+	if (res)
+		ag_resolver_unlock(res);
 	if (err)
 		ag_log_error("reload: installing failed: %s; the policy in force stays",
 			     strerror(-err));
@@ -377,20 +385,20 @@ static const struct ag_compiled *policy_for(void *ctx, __u32 gen)
  * and say so in the stream. If its copies do not compile, its events carry no rule names
  * rather than wrong ones.
  */
-static void follow_generation(struct ag_loader *l, struct gen_cache *gc,
-			      struct ag_event_sink *sink, struct ag_status *st)
+static const struct ag_compiled *follow_generation(struct ag_loader *l, struct gen_cache *gc,
+						   struct ag_event_sink *sink, struct ag_status *st)
 {
 	__u32 gen = ag_loader_active_generation(l);
 	const struct ag_compiled *c;
 	char detail[128];
 
 	if (gen == sink->generation || gen == gc->failed)
-		return;
+		return NULL;
 	c = policy_for(gc, gen);
 	if (!c) {
 		ag_log_warn("events: generation %u is in force, but its policy copies in the state "
 			    "directory do not compile; its events carry no rule names", gen);
-		return;
+		return NULL;
 	}
 	sink->policy = c;
 	sink->generation = gen;
@@ -399,9 +407,56 @@ static void follow_generation(struct ag_loader *l, struct gen_cache *gc,
 		 c->sha256_hex);
 	ag_event_sink_lifecycle(sink, "reload", detail);
 	sd_notifyf(0, "STATUS=enforcing generation %u (sha256 %.12s)", gen, c->sha256_hex);
+	return c;
 }
 
 static const char *const default_cgroup_name = "agentguard-sandbox";
+
+/*
+ * With the resolver running, its thread writes dns events: the sink is shared, so every use
+ * of it takes this lock (the ring-buffer callback per record, which ring_buffer__consume in
+ * flush_folds also calls: never hold it around a consume).
+ */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_handle(void *ctx, void *data, size_t size)
+{
+	pthread_mutex_lock(&sink_lock);
+	ag_event_sink_handle(ctx, data, size);
+	pthread_mutex_unlock(&sink_lock);
+	return 0;
+}
+
+static void dns_report(void *ctx, const struct ag_dns_report *r)
+{
+	struct ag_event_sink *sink = ctx;
+	char qt[16];
+
+	pthread_mutex_lock(&sink_lock);
+	ag_event_sink_dns(sink, r->name, ag_dns_type_name(r->qtype, qt, sizeof(qt)),
+			  ag_dns_rcode_name(r->rcode), r->client, r->transport, r->verdict,
+			  r->rule, r->generation);
+	pthread_mutex_unlock(&sink_lock);
+}
+
+/* Is any rule of c a domain rule? Then the resolver must run. */
+static bool has_domain_rules(const struct ag_compiled *c)
+{
+	return c->n_dom > 0;
+}
+
+static int parse_seconds(const char *s, unsigned int *out)
+{
+	char *e;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (errno || *e || !*s || v == 0 || v > 86400)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
 
 /* With --journal: the socket sd_journal_sendv() sends to, and the directories above it. */
 static const char *const journal_path_chain[] = {
@@ -423,6 +478,10 @@ int cmd_load(int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "detach", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "dns-listen", required_argument, NULL, 'L' },
+		{ "dns-upstream", required_argument, NULL, 'U' },
+		{ "dns-ttl-floor", required_argument, NULL, 'F' },
+		{ "dns-ttl-cap", required_argument, NULL, 'C' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
@@ -432,6 +491,7 @@ int cmd_load(int argc, char **argv)
 	int pin_lock = -1, state_dirfd = -1;
 	struct gen_cache gens = { .dirfd = -1 };
 	struct policy_files policy_files = {};
+	const struct ag_compiled *followed;
 	struct ag_status st_info = {};
 	long long last_metrics_ns = 0, flushed_ns = 0;
 	struct ag_seqstore seqs = { .dirfd = -1 };
@@ -442,6 +502,9 @@ int cmd_load(int argc, char **argv)
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
 	struct ag_loader *l = NULL;
+	struct ag_resolver *res = NULL;
+	struct ag_resolver_opts ropts = {};
+	const char *dns_listen = NULL;
 	struct event_files event_files = {};
 	struct ag_inode_key state_key;
 	struct ring_buffer *rb = NULL;
@@ -497,6 +560,32 @@ int cmd_load(int argc, char **argv)
 		case 'v':
 			ag_verbose = true;
 			break;
+		case 'L':
+			dns_listen = optarg;
+			if (ag_resolver_parse_addr(optarg, &ropts.listen)) {
+				fprintf(stderr, "agentguard: load: --dns-listen \"%s\" is not "
+						"ADDR[:PORT]\n", optarg);
+				return AG_EXIT_USAGE;
+			}
+			break;
+		case 'U':
+			if (ropts.n_upstream == AG_RESOLVER_MAX_UPSTREAMS ||
+			    ag_resolver_parse_addr(optarg, &ropts.upstream[ropts.n_upstream])) {
+				fprintf(stderr, "agentguard: load: --dns-upstream \"%s\": ADDR[:PORT], "
+						"at most %d\n", optarg, AG_RESOLVER_MAX_UPSTREAMS);
+				return AG_EXIT_USAGE;
+			}
+			ropts.n_upstream++;
+			break;
+		case 'F':
+		case 'C':
+			if (parse_seconds(optarg, opt == 'F' ? &ropts.ttl_floor_s :
+							       &ropts.ttl_cap_s)) {
+				fprintf(stderr, "agentguard: load: --dns-ttl-%s takes seconds, 1 to "
+						"86400\n", opt == 'F' ? "floor" : "cap");
+				return AG_EXIT_USAGE;
+			}
+			break;
 		default:
 			return AG_EXIT_USAGE;
 		}
@@ -504,7 +593,9 @@ int cmd_load(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
 				"[--format json|ocsf] [--journal] [--ready-file PATH] "
-				"[--pin-dir DIR] [--detach] POLICY...\n");
+				"[--pin-dir DIR] [--detach] [--dns-listen ADDR[:PORT]] "
+				"[--dns-upstream ADDR[:PORT]]... [--dns-ttl-floor S] "
+				"[--dns-ttl-cap S] POLICY...\n");
 		return AG_EXIT_USAGE;
 	}
 	/* Sinks: --events FILE or - (stdout), --journal, any combination; none: stdout. */
@@ -630,6 +721,37 @@ int cmd_load(int argc, char **argv)
 		ag_log_warn("load: cannot record the policy files for agentguard reset: %s",
 			    strerror(-err));
 
+	/*
+	 * Domain rules: agentguard's resolver becomes the sandbox's only nameserver (issue #9).
+	 * Before attach, so DNS elsewhere is denied from the first packet.
+	 */
+	if (dns_listen || has_domain_rules(c)) {
+		if (!dns_listen)
+			ag_resolver_parse_addr("127.0.0.53:53", &ropts.listen);
+		if (!ropts.n_upstream) {
+			/*
+			 * The host's resolv.conf, minus our own address: where the sandbox shares
+			 * the file (a guest), it names us, and we would ask ourselves.
+			 */
+			ag_resolver_upstreams_from("/etc/resolv.conf", &ropts);
+			ag_resolver_drop_upstream(&ropts, &ropts.listen);
+		}
+		if (!ropts.n_upstream) {
+			ag_log_error("dns: no upstream nameserver: give --dns-upstream ADDR (none in "
+				     "/etc/resolv.conf); nothing is loaded");
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+		err = ag_resolver_open(&ropts, l, c, &res);
+		if (err) {
+			ag_log_error("dns: cannot start the resolver on \"%s\": %s; nothing is "
+				     "loaded", dns_listen ? dns_listen : "127.0.0.53:53",
+				     strerror(-err));
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+	}
+
 	/* agentguard's own files: the sandbox may not write, unlink or rename them. */
 	err = ag_loader_protect(l, "/proc/self/exe");
 	if (!err)
@@ -679,9 +801,15 @@ int cmd_load(int argc, char **argv)
 	if (!sink.session[0])
 		random_session(sink.session, sizeof(sink.session));
 	snprintf(sink.sandbox, sizeof(sink.sandbox), "%s", cg.rel);
+	if (res) {
+		sink.domain_name = ag_resolver_name;
+		sink.domain_ctx = res;
+	}
 	/* Denials first, in a ring of their own; then every other event. */
-	rb = ring_buffer__new(ag_loader_deny_ringbuf_fd(l), ag_event_sink_handle, &sink, NULL);
-	if (rb && ring_buffer__add(rb, ag_loader_ringbuf_fd(l), ag_event_sink_handle, &sink)) {
+	rb = ring_buffer__new(ag_loader_deny_ringbuf_fd(l),
+			      res ? locked_handle : ag_event_sink_handle, &sink, NULL);
+	if (rb && ring_buffer__add(rb, ag_loader_ringbuf_fd(l),
+				   res ? locked_handle : ag_event_sink_handle, &sink)) {
 		ring_buffer__free(rb);
 		rb = NULL;
 	}
@@ -764,6 +892,14 @@ int cmd_load(int argc, char **argv)
 			 n_files == 1 ? "y" : "ies", cg.path);
 		ag_event_sink_lifecycle(&sink, "start", detail);
 	}
+	if (res) {
+		err = ag_resolver_start(res, dns_report, &sink);
+		if (err) {
+			ag_log_error("dns: cannot start the resolver thread: %s", strerror(-err));
+			status = AG_EXIT_SOFTWARE;
+			goto cleanup;
+		}
+	}
 	st_info.pid = getpid();
 	st_info.cgroup = cg.path;
 	st_info.policy_sha256 = c->sha256_hex;
@@ -786,26 +922,41 @@ int cmd_load(int argc, char **argv)
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
+			pthread_mutex_lock(&sink_lock);
 			if (events_path)
 				reopen_events(&sink, events_path, l, &event_files);
+			pthread_mutex_unlock(&sink_lock);
 			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 				   (unsigned long long)mono_ns() / 1000);
 			reload_own(l, pin_dir, state_dirfd, argv + optind, n_files, &cg,
-				   &policy_files);
+				   &policy_files, res);
 			sd_notifyf(0, "READY=1\nSTATUS=enforcing generation %u",
 				   ag_loader_active_generation(l));
 		}
 		/* A generation installed since (by reload, or by the SIGHUP above): its names. */
-		follow_generation(l, &gens, &sink, &st_info);
+		pthread_mutex_lock(&sink_lock);
+		followed = follow_generation(l, &gens, &sink, &st_info);
+		pthread_mutex_unlock(&sink_lock);
+		/* Domain bindings get their verdicts for it, and new ones come from its policy. */
+		if (followed && res && (err = ag_resolver_follow(res, followed, sink.generation)))
+			ag_log_warn("dns: rewriting the bindings for generation %u failed: %s; "
+				    "names resolved before it have no say until resolved again",
+				    sink.generation, strerror(-err));
 		if (!pending || mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
 			/* After the records that did fit: the loss event follows them in order. */
+			pthread_mutex_lock(&sink_lock);
 			report_loss(&sink, &loss, &loss_since_ns);
 			if (sink.out)
 				fflush(sink.out);
+			pthread_mutex_unlock(&sink_lock);
 			flushed_ns = mono_ns();
 			pending = false;
 		}
 	}
+	/* No more dns events: the resolver stops first (its bindings stay until unload). */
+	ag_resolver_close(res);
+	res = NULL;
+	sink.domain_name = NULL;
 	/* Drain what the kernel wrote before we were asked to stop, and account for the rest. */
 	ring_buffer__consume(rb);
 	flush_folds(l, rb, true);
@@ -830,6 +981,7 @@ int cmd_load(int argc, char **argv)
 			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
+	ag_resolver_close(res);
 	ag_active_policy_free(&gens.p[0]);
 	ag_active_policy_free(&gens.p[1]);
 	if (state_dirfd >= 0)

@@ -281,6 +281,7 @@ static void net_layer_decide(const struct ag_compiled *c, const struct net_rule_
 struct run {
 	unsigned int lo, hi;
 	__u8 verdict;
+	__u8 flags;		/* AG_NET_F_* */
 	__u32 rule;
 };
 
@@ -291,65 +292,54 @@ static int cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The decision at one (protocol, port) for a port-folding pass: an LPM entry or a binding. */
+typedef void (*port_decide_fn)(const void *ctx, __u8 proto, unsigned int port, __u8 *verdict,
+			       __u32 *rule, __u8 *flags);
+
 /*
- * The folded decision over ports for one entry, as segments + fallback. Returns 0 or -E2BIG
- * when more than AG_NET_MAX_SEGS segments would be needed.
+ * The decision of decide over every (protocol, port) as segments + fallback. cuts: the sorted
+ * starts of the elementary port intervals (0 first). Returns 0 or -E2BIG when more than
+ * AG_NET_MAX_SEGS segments would be needed.
  */
-static int net_entry_value(const struct ag_compiled *c, const struct net_rule_at *m, size_t nm,
-			   const __u32 *net_default, struct layer_decision *dec,
-			   struct ag_net_val *val)
+static int fold_ports(const unsigned int *cuts, size_t n_cuts, port_decide_fn decide,
+		      const void *ctx, struct ag_net_val *val)
 {
 	static const __u8 protos[2] = { AG_NET_TCP, AG_NET_UDP };
-	unsigned int *cuts = NULL;
 	struct run *runs[2] = {};
-	size_t n_runs[2] = {}, n_cuts = 0, i, j, pi;
+	size_t n_runs[2] = {}, i, j, pi;
 	unsigned long best_cover = 0;
 	int err = 0;
 
-	/* Elementary intervals start at 0 and at every lo and hi+1 of a matching rule's ports. */
-	for (i = 0; i < nm; i++)
-		n_cuts += 2 * m[i].r->n_ports;
-	cuts = malloc((n_cuts + 1) * sizeof(*cuts));
+	memset(val, 0, sizeof(*val));
 	runs[0] = malloc((n_cuts + 1) * sizeof(struct run));
 	runs[1] = malloc((n_cuts + 1) * sizeof(struct run));
-	if (!cuts || !runs[0] || !runs[1]) {
+	if (!runs[0] || !runs[1]) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	n_cuts = 0;
-	cuts[n_cuts++] = 0;
-	for (i = 0; i < nm; i++)
-		for (j = 0; j < m[i].r->n_ports; j++) {
-			cuts[n_cuts++] = m[i].r->ports[j].lo;
-			if (m[i].r->ports[j].hi < 65535)
-				cuts[n_cuts++] = m[i].r->ports[j].hi + 1u;
-		}
-	qsort(cuts, n_cuts, sizeof(*cuts), cmp_uint);
-
 	for (pi = 0; pi < 2; pi++) {
 		for (i = 0; i < n_cuts; i++) {
 			unsigned int lo = cuts[i], hi;
+			struct run *last = n_runs[pi] ? &runs[pi][n_runs[pi] - 1] : NULL;
 			__u32 rule;
-			__u8 verdict;
+			__u8 verdict, flags;
 
 			if (i > 0 && cuts[i] == cuts[i - 1])
 				continue;
 			for (j = i + 1; j < n_cuts && cuts[j] == lo; j++)
 				;
 			hi = j < n_cuts ? cuts[j] - 1 : 65535;
-			for (j = 0; j < c->n_policies; j++)
-				net_layer_decide(c, m, nm, j, net_default[j], protos[pi], lo, &dec[j]);
-			verdict = fold_layers(dec, c->n_policies, &rule);
-			if (n_runs[pi] && runs[pi][n_runs[pi] - 1].verdict == verdict &&
-			    runs[pi][n_runs[pi] - 1].rule == rule) {
-				runs[pi][n_runs[pi] - 1].hi = hi;
+			decide(ctx, protos[pi], lo, &verdict, &rule, &flags);
+			if (last && last->verdict == verdict && last->rule == rule &&
+			    last->flags == flags) {
+				last->hi = hi;
 				continue;
 			}
-			runs[pi][n_runs[pi]++] = (struct run){ lo, hi, verdict, rule };
+			runs[pi][n_runs[pi]++] = (struct run){ lo, hi, verdict, flags, rule };
 		}
 	}
 
-	/* The fallback is the (verdict, rule) covering the most (protocol, port) pairs. */
+	/* The fallback is the (verdict, rule, flags) covering the most (protocol, port) pairs. */
 	for (pi = 0; pi < 2; pi++)
 		for (i = 0; i < n_runs[pi]; i++) {
 			unsigned long cover = 0;
@@ -358,12 +348,14 @@ static int net_entry_value(const struct ag_compiled *c, const struct net_rule_at
 			for (qi = 0; qi < 2; qi++)
 				for (q = 0; q < n_runs[qi]; q++)
 					if (runs[qi][q].verdict == runs[pi][i].verdict &&
-					    runs[qi][q].rule == runs[pi][i].rule)
+					    runs[qi][q].rule == runs[pi][i].rule &&
+					    runs[qi][q].flags == runs[pi][i].flags)
 						cover += runs[qi][q].hi - runs[qi][q].lo + 1;
 			if (cover > best_cover) {
 				best_cover = cover;
 				val->fallback_verdict = runs[pi][i].verdict;
 				val->fallback_rule = runs[pi][i].rule;
+				val->fallback_flags = runs[pi][i].flags;
 			}
 		}
 
@@ -374,14 +366,15 @@ static int net_entry_value(const struct ag_compiled *c, const struct net_rule_at
 			struct run *r = &runs[pi][i];
 			struct ag_net_seg *s;
 
-			if (r->verdict == val->fallback_verdict && r->rule == val->fallback_rule)
+			if (r->verdict == val->fallback_verdict && r->rule == val->fallback_rule &&
+			    r->flags == val->fallback_flags)
 				continue;
 			if (pi == 1) {
 				for (j = 0; j < val->n_segs; j++) {
 					s = &val->seg[j];
 					if (s->proto == AG_NET_TCP && s->port_lo == r->lo &&
 					    s->port_hi == r->hi && s->verdict == r->verdict &&
-					    s->rule == r->rule)
+					    s->rule == r->rule && s->flags == r->flags)
 						break;
 				}
 				if (j < val->n_segs) {
@@ -399,12 +392,86 @@ static int net_entry_value(const struct ag_compiled *c, const struct net_rule_at
 			s->port_hi = r->hi;
 			s->proto = protos[pi];
 			s->verdict = r->verdict;
+			s->flags = r->flags;
 		}
 
 cleanup:
-	free(cuts);
 	free(runs[0]);
 	free(runs[1]);
+	return err;
+}
+
+/* Elementary interval starts: 0 and every lo and hi+1 of the rules' ports, sorted. */
+static unsigned int *port_cuts(const struct ag_net_rule *const *r, size_t n, size_t *n_cuts)
+{
+	unsigned int *cuts;
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += 2 * r[i]->n_ports;
+	cuts = malloc((k + 1) * sizeof(*cuts));
+	if (!cuts)
+		return NULL;
+	k = 0;
+	cuts[k++] = 0;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < r[i]->n_ports; j++) {
+			cuts[k++] = r[i]->ports[j].lo;
+			if (r[i]->ports[j].hi < 65535)
+				cuts[k++] = r[i]->ports[j].hi + 1u;
+		}
+	qsort(cuts, k, sizeof(*cuts), cmp_uint);
+	*n_cuts = k;
+	return cuts;
+}
+
+struct lpm_ctx {
+	const struct ag_compiled *c;
+	const struct net_rule_at *m;
+	size_t nm;
+	const __u32 *net_default;
+	struct layer_decision *dec;
+};
+
+static void lpm_decide(const void *p, __u8 proto, unsigned int port, __u8 *verdict, __u32 *rule,
+		       __u8 *flags)
+{
+	const struct lpm_ctx *x = p;
+	size_t j;
+
+	*flags = 0;
+	for (j = 0; j < x->c->n_policies; j++) {
+		net_layer_decide(x->c, x->m, x->nm, j, x->net_default[j], proto, port, &x->dec[j]);
+		/* An explicit deny rule: a learned domain allow cannot lift it. */
+		if (x->dec[j].verdict != AG_ALLOW &&
+		    x->c->rules[x->dec[j].rule].kind == AG_RK_NET_RULE)
+			*flags |= AG_NET_F_RULE_DENY;
+	}
+	*verdict = fold_layers(x->dec, x->c->n_policies, rule);
+}
+
+/*
+ * The folded decision over ports for one entry, as segments + fallback. Returns 0 or -E2BIG
+ * when more than AG_NET_MAX_SEGS segments would be needed.
+ */
+static int net_entry_value(const struct ag_compiled *c, const struct net_rule_at *m, size_t nm,
+			   const __u32 *net_default, struct layer_decision *dec,
+			   struct ag_net_val *val)
+{
+	struct lpm_ctx x = { c, m, nm, net_default, dec };
+	const struct ag_net_rule **r = calloc(nm + 1, sizeof(*r));
+	unsigned int *cuts = NULL;
+	size_t n_cuts = 0, i;
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	for (i = 0; i < nm; i++)
+		r[i] = m[i].r;
+	cuts = port_cuts(r, nm, &n_cuts);
+	err = cuts ? fold_ports(cuts, n_cuts, lpm_decide, &x, val) : -ENOMEM;
+	free(cuts);
+	free(r);
 	return err;
 }
 
@@ -466,7 +533,8 @@ static int compile_net(struct ag_compiled *c, struct ag_diags *diags, const __u3
 	m = calloc(n_all + 1, sizeof(*m));
 	next = calloc(n_all + 1, sizeof(*next));
 	dec = calloc(c->n_policies + 1, sizeof(*dec));
-	if (!all || !m || !next || !dec) {
+	c->dom = calloc(n_all + 1, sizeof(*c->dom));
+	if (!all || !m || !next || !dec || !c->dom) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -480,10 +548,9 @@ static int compile_net(struct ag_compiled *c, struct ag_diags *diags, const __u3
 			size_t head;
 
 			if (r->target == AG_TARGET_DOMAIN) {
-				ag_diags_add(diags, AG_DIAG_ERROR, p->file, r->target_pos,
-					     "domain rules are not enforced by this version of "
-					     "agentguard; use cidr or ip");
-				invalid = true;
+				/* Not in the LPM table: the resolver learns their addresses. */
+				c->dom[c->n_dom++] = (struct ag_domain_rule){
+					r->domain, net_first_rule[i] + (__u32)j, i, r };
 				continue;
 			}
 			if (embeds_ipv4(r)) {
@@ -1000,6 +1067,7 @@ void ag_compiled_free(struct ag_compiled *c)
 	free(c->fs);
 	free(c->net);
 	free(c->unx);
+	free(c->dom);
 	free(c);
 }
 
@@ -1088,4 +1156,217 @@ const char *ag_verdict_name(enum ag_verdict v)
 		return "deny";
 	}
 	return "deny";
+}
+
+/* ---- domain rules (issue #9) ----------------------------------------------------------- */
+
+bool ag_domain_match(const char *pattern, const char *name)
+{
+	size_t pl, nl = strlen(name);
+
+	if (pattern[0] != '*')
+		return !strcmp(pattern, name);
+	/* "*.x.test": any name below x.test, at any depth, not x.test itself. */
+	pl = strlen(pattern + 1);	/* ".x.test" */
+	return nl > pl && !strcmp(name + nl - pl, pattern + 1);
+}
+
+static bool rule_all_ports(const struct ag_net_rule *r)
+{
+	return !r->n_ports && (r->protocol & AG_NET_TCP) && (r->protocol & AG_NET_UDP);
+}
+
+enum ag_verdict ag_dns_query_decide(const struct ag_compiled *c, const char *name, __u32 *rule)
+{
+	struct layer_decision *dec = calloc(c->n_policies + 1, sizeof(*dec));
+	enum ag_verdict v;
+	size_t i, k;
+
+	*rule = AG_RULE_NONE;
+	if (!dec)
+		return AG_DENY;	/* fail closed */
+	for (i = 0; i < c->n_policies; i++) {
+		const struct ag_policy *p = c->policies[i];
+		__u32 deny = AG_RULE_NONE, allow = AG_RULE_NONE, def = AG_RULE_NONE;
+
+		for (k = 0; k < c->n_rules; k++)
+			if (c->rules[k].policy == p && c->rules[k].kind == AG_RK_NET_DEFAULT)
+				def = k;
+		for (k = 0; k < c->n_dom; k++) {
+			const struct ag_domain_rule *d = &c->dom[k];
+
+			if (d->policy != i || !ag_domain_match(d->pattern, name))
+				continue;
+			if (d->r->action == AG_NET_DENY && rule_all_ports(d->r) &&
+			    deny == AG_RULE_NONE)
+				deny = d->rule;
+			else if (d->r->action == AG_NET_ALLOW && allow == AG_RULE_NONE)
+				allow = d->rule;
+		}
+		dec[i].layer = p->layer;
+		if (deny != AG_RULE_NONE) {
+			dec[i].rule = deny;
+			dec[i].verdict = deny_verdict(c->rules[deny].mode);
+		} else if (allow != AG_RULE_NONE) {
+			dec[i].rule = allow;
+			dec[i].verdict = AG_ALLOW;
+		} else {
+			dec[i].rule = def;
+			dec[i].verdict = p->net_default_allow || def == AG_RULE_NONE ?
+						 AG_ALLOW :
+						 deny_verdict(c->rules[def].mode);
+		}
+	}
+	v = fold_layers(dec, c->n_policies, rule);
+	free(dec);
+	return v;
+}
+
+struct learned_ctx {
+	const struct ag_compiled *c;
+	const struct ag_domain_rule **m;	/* the domain rules matching one of the names */
+	size_t nm;
+	struct layer_decision *dec;
+};
+
+static void learned_decide(const void *p, __u8 proto, unsigned int port, __u8 *verdict,
+			   __u32 *rule, __u8 *flags)
+{
+	const struct learned_ctx *x = p;
+	const struct ag_compiled *c = x->c;
+	bool any_deny = false, all_allow = true, any_allow = false;
+	size_t i, k;
+
+	*flags = 0;
+	for (i = 0; i < c->n_policies; i++) {
+		const struct ag_policy *pol = c->policies[i];
+		__u32 deny = AG_RULE_NONE, allow = AG_RULE_NONE;
+
+		for (k = 0; k < x->nm; k++) {
+			const struct ag_domain_rule *d = x->m[k];
+
+			if (d->policy != i || !rule_covers(d->r, proto, port))
+				continue;
+			if (d->r->action == AG_NET_DENY && deny == AG_RULE_NONE)
+				deny = d->rule;
+			else if (d->r->action == AG_NET_ALLOW && allow == AG_RULE_NONE)
+				allow = d->rule;
+		}
+		x->dec[i].layer = pol->layer;
+		if (deny != AG_RULE_NONE) {
+			any_deny = true;
+			x->dec[i].rule = deny;
+			x->dec[i].verdict = deny_verdict(c->rules[deny].mode);
+		} else {
+			/* Layers without a say here count as allowing: only denials are folded. */
+			x->dec[i].rule = allow;
+			x->dec[i].verdict = AG_ALLOW;
+			if (allow != AG_RULE_NONE)
+				any_allow = true;
+			else if (!pol->net_default_allow)
+				all_allow = false;	/* this layer's CIDRs decide: no say */
+		}
+	}
+	if (any_deny) {
+		*verdict = fold_layers(x->dec, c->n_policies, rule);
+		return;
+	}
+	if (all_allow && any_allow) {
+		/* The lowest layer's domain rule names the allow. */
+		*rule = AG_RULE_NONE;
+		for (i = c->n_policies; i-- > 0;)
+			if (x->dec[i].rule != AG_RULE_NONE &&
+			    (*rule == AG_RULE_NONE || x->dec[i].layer > c->rules[*rule].layer))
+				*rule = x->dec[i].rule;
+		*verdict = AG_ALLOW;
+		return;
+	}
+	*rule = AG_RULE_NONE;
+	*verdict = AG_DNS_PASS;
+}
+
+int ag_dns_learned_val(const struct ag_compiled *c, const char *const *names, size_t n,
+		       struct ag_net_val *val)
+{
+	struct learned_ctx x = { c, NULL, 0, NULL };
+	const struct ag_net_rule **r = NULL;
+	unsigned int *cuts = NULL;
+	size_t i, k, n_cuts = 0;
+	int err = -ENOMEM;
+
+	x.m = calloc(c->n_dom + 1, sizeof(*x.m));
+	x.dec = calloc(c->n_policies + 1, sizeof(*x.dec));
+	r = calloc(c->n_dom + 1, sizeof(*r));
+	if (!x.m || !x.dec || !r)
+		goto cleanup;
+	for (k = 0; k < c->n_dom; k++)
+		for (i = 0; i < n; i++)
+			if (ag_domain_match(c->dom[k].pattern, names[i])) {
+				r[x.nm] = c->dom[k].r;
+				x.m[x.nm++] = &c->dom[k];
+				break;
+			}
+	cuts = port_cuts(r, x.nm, &n_cuts);
+	if (!cuts)
+		goto cleanup;
+	err = fold_ports(cuts, n_cuts, learned_decide, &x, val);
+	if (err == -E2BIG) {
+		/* Too fine to represent: the strictest decision anywhere, for every port. */
+		__u8 strict = AG_DNS_PASS, v, f;
+		__u32 rule, srule = AG_RULE_NONE;
+
+		for (i = 0; i < n_cuts; i++)
+			for (k = 0; k < 2; k++) {
+				learned_decide(&x, k ? AG_NET_UDP : AG_NET_TCP, cuts[i], &v, &rule,
+					       &f);
+				if (v == AG_DENY || (v == AG_WOULD_DENY && strict != AG_DENY) ||
+				    (v == AG_ALLOW && strict == AG_DNS_PASS)) {
+					/* Never widen: an allow only where nothing stricter is. */
+					strict = v == AG_ALLOW ? AG_DNS_PASS : v;
+					srule = rule;
+				}
+			}
+		memset(val, 0, sizeof(*val));
+		val->fallback_verdict = strict;
+		val->fallback_rule = strict == AG_DNS_PASS ? AG_RULE_NONE : srule;
+	}
+
+cleanup:
+	free(cuts);
+	free(r);
+	free(x.m);
+	free(x.dec);
+	return err;
+}
+
+enum ag_verdict ag_net_decide_learned(const struct ag_compiled *c, const __u8 addr[16],
+				      __u8 proto, __u16 port, const char *const *names, size_t n,
+				      __u32 *rule)
+{
+	__u8 judged[16], flags = AG_NET_F_RULE_DENY, dv, df;
+	struct ag_net_val val;
+	size_t i, best = SIZE_MAX;
+	enum ag_verdict v = AG_DENY;
+	__u32 dr;
+	int used;
+
+	/* One candidate (local-use NAT64 is judged per layout by ag_net_decide_user). */
+	ag_net_judged_addr(addr, judged);
+	*rule = AG_RULE_NONE;
+	for (i = 0; i < c->n_net; i++) {
+		const struct ag_net_entry *e = &c->net[i];
+
+		if (prefix_contains(e->key.addr, e->key.prefixlen, judged) &&
+		    (best == SIZE_MAX || e->key.prefixlen > c->net[best].key.prefixlen))
+			best = i;
+	}
+	if (best != SIZE_MAX && proto)
+		v = ag_net_val_verdict_f(&c->net[best].val, proto, port, rule, &flags);
+	if (!n || !proto)
+		return v;
+	used = ag_dns_learned_val(c, names, n, &val);
+	if (used && used != -E2BIG)
+		return v;
+	dv = ag_net_val_verdict_f(&val, proto, port, &dr, &df);
+	return ag_dns_apply(v, flags, dv, dr, rule, &used);
 }

@@ -43,6 +43,14 @@ struct ag_fs_entry {
 	struct ag_fs_val val;
 };
 
+/* A domain rule (spec.network.rules[].domain): never in the LPM table (issue #9). */
+struct ag_domain_rule {
+	const char *pattern;		/* borrowed: "api.example.com" or "*.example.com" */
+	__u32 rule;			/* rule index */
+	size_t policy;			/* layer position */
+	const struct ag_net_rule *r;	/* borrowed: action, ports, protocol */
+};
+
 struct ag_net_entry {
 	struct ag_net_key key;
 	struct ag_net_val val;
@@ -81,6 +89,8 @@ struct ag_compiled {
 	struct ag_process_rules process;
 	struct ag_unix_entry *unx;
 	size_t n_unix;
+	struct ag_domain_rule *dom;	/* every layer's domain rules, in policy and rule order */
+	size_t n_dom;
 	struct ag_inbound inbound[AG_INBOUND_MAX];	/* spec.network.inbound in effect */
 	size_t n_inbound;
 	uint8_t sha256[32];		/* of the policies' sha256 values, in order */
@@ -116,6 +126,32 @@ enum ag_verdict ag_inbound_decide_user(const struct ag_compiled *c, const __u8 a
 
 /* Would a sandbox process reach a unix socket whose owner is outside? path or "@name". */
 enum ag_verdict ag_unix_decide_user(const struct ag_compiled *c, const char *target, __u32 *rule);
+
+/*
+ * Domain rules (docs/policy.md, "Domain rules"). Does pattern ("x.test" exactly, "*.x.test"
+ * any name below x.test) match name (lower case, no trailing dot)?
+ */
+bool ag_domain_match(const char *pattern, const char *name);
+/*
+ * Does the resolver answer a query for name (ALLOW: forward it upstream), or refuse it? Per
+ * layer: a matching deny rule for every port and protocol refuses; else a matching allow
+ * rule, or a default of allow, answers; else the layer's default refuses. Folded across layers
+ * as everything else. rule: the deciding rule.
+ */
+enum ag_verdict ag_dns_query_decide(const struct ag_compiled *c, const char *name, __u32 *rule);
+/*
+ * The learned value for an address that names[0..n) resolved to (struct ag_dns_learned):
+ * per (protocol, port), DENY/WOULD_DENY where a layer denies one of the names by a domain
+ * rule, ALLOW where every layer allows (one by a domain rule, the others by one or by their
+ * default), else AG_DNS_PASS. 0, or -E2BIG (more segments than fit: then a single fallback of
+ * the strictest decision is written), -ENOMEM.
+ */
+int ag_dns_learned_val(const struct ag_compiled *c, const char *const *names, size_t n,
+		       struct ag_net_val *val);
+/* As the kernel: an LPM decision with the learned binding of names[] applied. */
+enum ag_verdict ag_net_decide_learned(const struct ag_compiled *c, const __u8 addr[16],
+				      __u8 proto, __u16 port, const char *const *names, size_t n,
+				      __u32 *rule);
 
 const char *ag_verdict_name(enum ag_verdict v);
 

@@ -28,6 +28,8 @@ static const char *kind_name(__u32 kind)
 		return "loss";
 	case AG_EV_LIFECYCLE:
 		return "lifecycle";
+	case AG_EV_DNS:
+		return "dns";
 	}
 	return NULL;
 }
@@ -40,7 +42,8 @@ static const char *const builtin_names[AG_BR_COUNT] = {
 	[AG_BR_PSEUDOFS] = "kernel-interfaces", [AG_BR_DEVICE] = "device",
 	[AG_BR_SYSCTL] = "sysctl", [AG_BR_UNIX] = "unix-socket", [AG_BR_FD_RECEIVE] = "fd-receive",
 	[AG_BR_SOCKET_TYPE] = "socket-type", [AG_BR_INBOUND] = "inbound",
-	[AG_BR_SOURCE_ROUTE] = "source-route",
+	[AG_BR_SOURCE_ROUTE] = "source-route", [AG_BR_DNS_ELSEWHERE] = "dns-elsewhere",
+	[AG_BR_DNS_QTYPE] = "dns-qtype", [AG_BR_DNS_NAME] = "dns-name",
 };
 
 static const char *contain_op_name(__u32 op)
@@ -339,7 +342,8 @@ static const char *addr_str(char *s, const __u8 *a, bool as_v6)
 	return s;
 }
 
-static void decode_net_target(struct ag_event *ev, const struct ag_event_net *e)
+static void decode_net_target(const struct ag_event_sink *s, struct ag_event *ev,
+			      const struct ag_event_net *e)
 {
 	const char *a = addr_str(ev->addr[0], e->orig_addr, e->family == AF_INET6);
 
@@ -354,6 +358,10 @@ static void decode_net_target(struct ag_event *ev, const struct ag_event_net *e)
 	field_str(ev, "protocol", "PROTOCOL", a, strlen(a));
 	a = e->family == AF_INET ? "ipv4" : "ipv6";
 	field_str(ev, "family", "FAMILY", a, strlen(a));
+	/* The domain whose learned binding decided (issue #9), when the resolver still knows it. */
+	if (e->name_id && s->domain_name &&
+	    (a = s->domain_name(s->domain_ctx, e->name_id, ev->domain, sizeof(ev->domain))))
+		field_str(ev, "domain", "DOMAIN", a, strlen(a));
 }
 
 static void decode_file_target(struct ag_event *ev, const struct ag_event_file *e)
@@ -439,7 +447,8 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 	memcpy(h, data, offsetof(struct ag_event_hdr, proc));
 	ev->kind = kind_name(h->kind);
 	/* The kernel never writes loss or lifecycle records: one claiming to be is malformed. */
-	if (!ev->kind || h->kind == AG_EV_LOSS || h->kind == AG_EV_LIFECYCLE)
+	if (!ev->kind || h->kind == AG_EV_LOSS || h->kind == AG_EV_LIFECYCLE ||
+	    h->kind == AG_EV_DNS)
 		return -EINVAL;
 	if (h->kind == AG_EV_CONTAINMENT) {
 		if (size < sizeof(ev->contain))
@@ -459,7 +468,7 @@ int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, stru
 				h->op == AG_OP_LISTEN  ? "listen" :
 				h->op == AG_OP_EGRESS_DROP ? "egress-drop" :
 							 "connect";
-		decode_net_target(ev, &e);
+		decode_net_target(s, ev, &e);
 	} else {
 		/*
 		 * Read in place (fields are naturally aligned in the ring). The record ends
@@ -980,5 +989,36 @@ void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, con
 	ev.mode = "enforce";
 	ev.policy_sha256 = s->policy ? s->policy->sha256_hex : "";
 	field_str(&ev, "detail", "DETAIL", detail, strlen(detail));
+	dispatch(s, &ev);
+}
+
+void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *qtype,
+		       const char *rcode, const char *client, const char *transport, __u8 verdict,
+		       __u32 rule, __u32 generation)
+{
+	struct timespec bt;
+	struct ag_event ev;
+
+	memset(&ev, 0, offsetof(struct ag_event, contain));
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	ev.hdr.kind = AG_EV_DNS;
+	ev.hdr.op = AG_OP_DNS_QUERY;
+	ev.hdr.verdict = verdict;
+	ev.hdr.rule = rule;
+	ev.hdr.generation_seq = generation;
+	ev.hdr.boot_ns = (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+	ev.synthetic = true;
+	ev.kind = "dns";
+	ev.operation = "query";
+	ev.seq = next_seq(s);
+	decode_time(s, &ev);
+	ev.decision = ag_verdict_name(verdict);
+	ev.mode = verdict == AG_WOULD_DENY ? "audit" : "enforce";
+	decode_rule(s, &ev);
+	field_str(&ev, "name", "NAME", name, strlen(name));
+	field_str(&ev, "qtype", "QTYPE", qtype, strlen(qtype));
+	field_str(&ev, "rcode", "RCODE", rcode, strlen(rcode));
+	field_str(&ev, "client", "CLIENT", client, strlen(client));
+	field_str(&ev, "transport", "TRANSPORT", transport, strlen(transport));
 	dispatch(s, &ev);
 }

@@ -72,6 +72,12 @@ struct ag_event_sink {
 	struct ag_user_cache users[AG_USER_CACHE];
 	char *stream_buf[2];			/* stdio buffers of out, ag_event_sink_setbuf */
 	unsigned int stream_buf_next;
+	/*
+	 * Optional: the domain name behind a network record's name_id (the resolver's names,
+	 * ag_resolver_name), into buf; NULL when unknown. Network events then carry "domain".
+	 */
+	const char *(*domain_name)(void *ctx, __u32 id, char *buf, size_t len);
+	void *domain_ctx;
 };
 
 /*
@@ -145,6 +151,7 @@ struct ag_event {
 	struct ag_event_contain contain;
 	char addr[2][INET6_ADDRSTRLEN];
 	char text[128];
+	char domain[1024];
 	char rule_buf[48];
 	char pwbuf[1024];
 };
@@ -181,6 +188,15 @@ void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, con
  */
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
 			__u8 reason, unsigned long long count, long long since_ns);
+/*
+ * Emit a "dns" event (operation "query"): agentguard's resolver refused a query (decision deny)
+ * or, under an audit-mode rule, answered one it would have refused (would-deny). name is the
+ * escaped query name; rule and generation as in a kernel record. Made by the consumer: no
+ * kseq, no process (the resolver sees only the client's address).
+ */
+void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *qtype,
+		       const char *rcode, const char *client, const char *transport, __u8 verdict,
+		       __u32 rule, __u32 generation);
 /* Decodes one record and formats it as JSON into s->buf; 0, -EINVAL or -ENOMEM. For tests. */
 int ag_event_format(struct ag_event_sink *s, const void *data, size_t size);
 /*

@@ -36,6 +36,8 @@ struct ag_loader {
 	struct ag_state *state_map;	/* ag_state[0], mmap'ed; NULL until loaded */
 	bool installed;
 	bool adopted;		/* the maps and links were pinned by an earlier load */
+	ag_loader_pre_flip_fn pre_flip;
+	void *pre_flip_ctx;
 };
 
 static void close_fd(int *fd)
@@ -481,6 +483,11 @@ int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c)
 	err = write_inbound(l, c, slot);
 	if (err)
 		goto cleanup;
+	if (l->pre_flip) {
+		err = l->pre_flip(l->pre_flip_ctx, c, next.generation_seq);
+		if (err)
+			goto cleanup;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_fs_gens), &slot, &fs_fd, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_net_gens), &slot, &net_fd, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_unix_path_gens), &slot, &upath_fd,
@@ -945,6 +952,35 @@ int ag_loader_unpin_dir(const char *dir)
 __u32 ag_loader_generation(const struct ag_loader *l)
 {
 	return l->state.generation_seq;
+}
+
+int ag_loader_dns_config(struct ag_loader *l, const __u8 addr[16], __u16 port, bool enabled)
+{
+	struct ag_dns_cfg cfg = { .port = port, .enabled = enabled };
+	__u32 zero = 0;
+
+	memcpy(cfg.addr, addr, 16);
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_dns_cfg), &zero, &cfg, 0))
+		return -errno;
+	return 0;
+}
+
+int ag_loader_dns_learned_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_dns_learned);
+}
+
+void ag_loader_dns_learn_bump(struct ag_loader *l)
+{
+	/* One atomic add on the mmap'ed word half: the programs read both halves at once. */
+	if (l->state_map)
+		__atomic_add_fetch(&l->state_map->learn_seq, 1, __ATOMIC_RELEASE);
+}
+
+void ag_loader_set_pre_flip(struct ag_loader *l, ag_loader_pre_flip_fn fn, void *ctx)
+{
+	l->pre_flip = fn;
+	l->pre_flip_ctx = ctx;
 }
 
 void ag_loader_close(struct ag_loader *l)

@@ -108,6 +108,22 @@ int ag_loader_fold_flush(const struct ag_loader *l, bool force, unsigned int *wr
 int ag_loader_table_bytes(const struct ag_loader *l, unsigned long long *bytes);
 /* The generation counter stamped into events (counts installs). */
 __u32 ag_loader_generation(const struct ag_loader *l);
+/*
+ * Domain rules (issue #9). The resolver path: with addr (16 bytes, judged form) and port set,
+ * DNS to anything else is denied (enabled false: no lockdown). Before attach.
+ */
+int ag_loader_dns_config(struct ag_loader *l, const __u8 addr[16], __u16 port, bool enabled);
+/* The learned-address map (struct ag_dns_key -> struct ag_dns_learned). */
+int ag_loader_dns_learned_fd(const struct ag_loader *l);
+/* A learned binding may have taken back an allow: empty every CPU's IPv4 allow cache. */
+void ag_loader_dns_learn_bump(struct ag_loader *l);
+/*
+ * Called by ag_loader_install after the idle generation's tables are built and before the
+ * flip, with the generation about to become active: the resolver rewrites its bindings for it.
+ * An error aborts the install (the old policy stays).
+ */
+typedef int (*ag_loader_pre_flip_fn)(void *ctx, const struct ag_compiled *c, __u32 generation_seq);
+void ag_loader_set_pre_flip(struct ag_loader *l, ag_loader_pre_flip_fn fn, void *ctx);
 /* Closes everything: what is not pinned detaches, what is pinned stays. NULL-safe. */
 void ag_loader_close(struct ag_loader *l);
 

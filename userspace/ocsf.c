@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
 #include <string.h>
 
 #include "ocsf.h"
@@ -66,6 +67,11 @@ void ag_ocsf_classify(const struct ag_event *ev, struct ag_ocsf_class *cls)
 		else
 			*cls = (struct ag_ocsf_class){ 4001, 4, 1, "Network Activity",
 						       "Network Activity", "Open" };
+		break;
+	case AG_EV_DNS:
+		/* A query to agentguard's resolver: its verdict is the disposition. */
+		*cls = (struct ag_ocsf_class){ 4003, 4, 1, "DNS Activity", "Network Activity",
+					       "Query" };
 		break;
 	default:
 		/*
@@ -193,6 +199,41 @@ static void put_network(struct ag_buf *b, const struct ag_event_sink *s,
 	ag_buf_puts(b, "}");
 }
 
+/* OCSF 4003: query {hostname, type, class}, rcode, and the client as src_endpoint. */
+static void put_dns(struct ag_buf *b, const struct ag_event *ev)
+{
+	const struct ag_event_field *name = target_field(ev, "name");
+	const struct ag_event_field *qtype = target_field(ev, "qtype");
+	const struct ag_event_field *rcode = target_field(ev, "rcode");
+	const struct ag_event_field *client = target_field(ev, "client");
+
+	ag_buf_puts(b, ",\"query\":{\"class\":\"IN\"");
+	if (name)
+		put_str(b, "hostname", name->str, name->len);
+	if (qtype)
+		put_str(b, "type", qtype->str, qtype->len);
+	ag_buf_puts(b, "}");
+	if (rcode)
+		put_str(b, "rcode", rcode->str, rcode->len);
+	if (client) {
+		/* "a.b.c.d:port" or "[v6]:port": the querying socket. */
+		const char *colon = memrchr(client->str, ':', client->len);
+		size_t alen = colon ? (size_t)(colon - client->str) : client->len;
+		const char *a = client->str;
+
+		if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']') {
+			a++;
+			alen -= 2;
+		}
+		ag_buf_puts(b, ",\"src_endpoint\":{");
+		ag_buf_puts(b, "\"ip\":");
+		ag_json_str(b, a, alen);
+		if (colon)
+			ag_buf_printf(b, ",\"port\":%lu", strtoul(colon + 1, NULL, 10));
+		ag_buf_puts(b, "}");
+	}
+}
+
 static void put_unmapped(struct ag_buf *b, const struct ag_event_sink *s,
 			 const struct ag_event *ev)
 {
@@ -290,6 +331,9 @@ void ag_ocsf_format(struct ag_buf *b, const struct ag_event_sink *s, const struc
 		break;
 	case AG_EV_NETWORK:
 		put_network(b, s, ev);
+		break;
+	case AG_EV_DNS:
+		put_dns(b, ev);
 		break;
 	default:
 		sc = contain_syscall(h->op);

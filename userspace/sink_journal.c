@@ -84,6 +84,8 @@ static const char *message_id(__u32 kind)
 		return AG_MSGID_LOSS;
 	case AG_EV_LIFECYCLE:
 		return AG_MSGID_LIFECYCLE;
+	case AG_EV_DNS:
+		return AG_MSGID_DNS;
 	}
 	return AG_MSGID_CONTAINMENT;
 }

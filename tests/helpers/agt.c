@@ -13,6 +13,10 @@
  *   agt sendto ADDR PORT TEXT    unconnected UDP sendto(2)
  *   agt serve ADDR PORT N        TCP listener: accept N connections, write "hi" to each
  *   agt udp-serve ADDR PORT N    UDP listener: receive N datagrams, print each
+ *   agt dns-serve ADDR PORT NAME=IPV4...  a tiny DNS server (UDP): A and TXT for the names
+ *                                given (TTL 1), NXDOMAIN for others; runs until killed
+ *   agt dns-query SERVER NAME a|txt|any [tcp]  one query: "NOERROR 1.2.3.4" (the first A),
+ *                                the rcode's name, or the errno name of a failed send
  *   agt clone-into-cgroup DIR    clone3(CLONE_INTO_CGROUP) into the cgroup directory DIR
  *   agt unshare user|mount|net   unshare(2) one namespace
  *   agt mount-tmpfs DIR          mount(2) a tmpfs
@@ -489,6 +493,176 @@ static int do_uring_connect(const char *addr, const char *port)
 	return 0;
 }
 
+
+/* ---- DNS (issue #9 guest tests): just enough of RFC 1035, for names we choose ---------- */
+
+static int dns_name(unsigned char *out, const char *name)
+{
+	int n = 0;
+	const char *p = name, *dot;
+
+	while (*p) {
+		int l;
+
+		dot = strchr(p, '.');
+		l = dot ? (int)(dot - p) : (int)strlen(p);
+		out[n++] = l;
+		memcpy(out + n, p, l);
+		n += l;
+		p += l + (dot ? 1 : 0);
+	}
+	out[n++] = 0;
+	return n;
+}
+
+static int do_dns_serve(const char *addr, const char *port, int n, char **recs)
+{
+	struct sockaddr_storage ss, from;
+	socklen_t len, fl;
+	unsigned char q[512], r[600];
+	int fam = parse_addr(addr, port, &ss, &len), fd, i;
+
+	if (fam < 0)
+		return 2;
+	fd = socket(fam, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len))
+		return fail();
+	printf("ok\n");
+	fflush(stdout);
+	for (;;) {
+		char name[256] = "";
+		int k, off = 12, o = 0, found = -1, rl;
+		unsigned short qtype;
+		struct in_addr a;
+
+		fl = sizeof(from);
+		k = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		if (k < 17 || (q[2] & 0x80))
+			continue;
+		while (off < k && q[off] && q[off] < 64 && off + q[off] < k) {
+			if (o)
+				name[o++] = '.';
+			memcpy(name + o, q + off + 1, q[off]);
+			o += q[off];
+			off += q[off] + 1;
+		}
+		name[o] = '\0';
+		if (off + 5 > k)
+			continue;
+		qtype = q[off + 1] << 8 | q[off + 2];
+		off += 5;
+		for (i = 0; i < n; i++) {
+			const char *eq = strchr(recs[i], '=');
+
+			if (eq && (size_t)(eq - recs[i]) == strlen(name) &&
+			    !strncasecmp(recs[i], name, eq - recs[i]) &&
+			    inet_pton(AF_INET, eq + 1, &a))
+				found = i;
+		}
+		memcpy(r, q, off);
+		r[2] = 0x84 | (q[2] & 1);	/* QR, AA, RD as asked */
+		r[3] = found < 0 ? 3 : 0;	/* NXDOMAIN */
+		r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+		rl = off;
+		if (found >= 0 && (qtype == 1 || qtype == 16)) {
+			static const unsigned char txt[] = { 0, 16, 0, 1, 0, 0,
+							     0, 1, 0, 2, 1, 'x' };
+			static const unsigned char arr[] = { 0, 1, 0, 1, 0, 0, 0, 1, 0, 4 };
+
+			r[7] = 1;
+			r[rl++] = 0xc0;
+			r[rl++] = 12;
+			if (qtype == 16) {
+				memcpy(r + rl, txt, sizeof(txt));
+				rl += sizeof(txt);
+			} else {
+				memcpy(r + rl, arr, sizeof(arr));
+				rl += sizeof(arr);
+				memcpy(r + rl, &a, 4);
+				rl += 4;
+			}
+		}
+		sendto(fd, r, rl, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static int do_dns_query(const char *server, const char *name, const char *type, bool tcp)
+{
+	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					      "NOTIMP", "REFUSED" };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	/* [2-byte length for TCP][header][question] */
+	unsigned char out[600] = { 0, 0, 0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0 }, r[1024];
+	unsigned short t = !strcmp(type, "txt") ? 16 : !strcmp(type, "any") ? 255 : 1;
+	int fam = parse_addr(server, "53", &ss, &len), fd, n, k, off, an;
+	struct timeval tv = { 3, 0 };
+
+	if (fam < 0)
+		return 2;
+	n = 14 + dns_name(out + 14, name);
+	out[n++] = t >> 8;
+	out[n++] = t & 0xff;
+	out[n++] = 0;
+	out[n++] = 1;
+	out[0] = (n - 2) >> 8;
+	out[1] = (n - 2) & 0xff;
+	fd = socket(fam, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		return fail();
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (tcp ? write(fd, out, n) != n : send(fd, out + 2, n - 2, 0) != n - 2)
+		return fail();
+	if (tcp) {
+		unsigned char l[2];
+		int want;
+
+		if (recv(fd, l, 2, MSG_WAITALL) != 2)
+			return fail();
+		want = l[0] << 8 | l[1];
+		k = recv(fd, r, want < (int)sizeof(r) ? want : (int)sizeof(r), MSG_WAITALL);
+	} else {
+		k = recv(fd, r, sizeof(r), 0);
+	}
+	if (k < 0)
+		return fail();
+	if (k < 12) {
+		printf("short\n");
+		return 1;
+	}
+	an = r[6] << 8 | r[7];
+	if ((r[3] & 0xf) || !an) {
+		printf("%s\n", (r[3] & 0xf) < 6 ? rcodes[r[3] & 0xf] : "OTHER");
+		return (r[3] & 0xf) ? 1 : 0;
+	}
+	/* Skip the question, then walk the answers for the first A. */
+	for (off = 12; off < k && r[off]; off += r[off] + 1)
+		;
+	off += 5;
+	while (an-- > 0 && off + 12 <= k) {
+		unsigned short rt, rdl;
+
+		while (off < k && r[off] && (r[off] & 0xc0) != 0xc0)
+			off += r[off] + 1;
+		off += off < k && (r[off] & 0xc0) == 0xc0 ? 2 : 1;
+		if (off + 10 > k)
+			break;
+		rt = r[off] << 8 | r[off + 1];
+		rdl = r[off + 8] << 8 | r[off + 9];
+		off += 10;
+		if (rt == 1 && rdl == 4 && off + 4 <= k) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, r + off, a, sizeof(a));
+			printf("NOERROR %s\n", a);
+			return 0;
+		}
+		off += rdl;
+	}
+	printf("NOERROR\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -510,6 +684,10 @@ int main(int argc, char **argv)
 		return do_serve(argv[2], argv[3], atoi(argv[4]), 0);
 	if (argc == 5 && !strcmp(argv[1], "udp-serve"))
 		return do_serve(argv[2], argv[3], atoi(argv[4]), 1);
+	if (argc >= 5 && !strcmp(argv[1], "dns-serve"))
+		return do_dns_serve(argv[2], argv[3], argc - 4, argv + 4);
+	if (argc >= 5 && !strcmp(argv[1], "dns-query"))
+		return do_dns_query(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "tcp"));
 	if (argc == 3 && !strcmp(argv[1], "clone-into-cgroup"))
 		return do_clone_into_cgroup(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "unshare"))

@@ -46,6 +46,16 @@ static const char policy_yaml[] =
 static struct ag_event_sink sink;
 static bool ocsf;
 
+/* The resolver's name for a network record's name_id, as ag_resolver_name answers it. */
+static const char *sample_domain(void *ctx, __u32 id, char *buf, size_t len)
+{
+	(void)ctx;
+	if (id != 7)
+		return NULL;
+	snprintf(buf, len, "api.example.com");
+	return buf;
+}
+
 static void emit(const void *rec, size_t size)
 {
 	struct ag_event ev;
@@ -317,6 +327,38 @@ int main(int argc, char **argv)
 		e.port = 1;
 		e.proto = AG_NET_TCP;
 		emit(&e, sizeof(e));
+	}
+
+	/*
+	 * Domain rules (issue #9): refused queries (the consumer makes these), and a network
+	 * denial on an address the resolver learned, naming its domain.
+	 */
+	{
+		struct ag_event_net e;
+
+		fflush(stdout);
+		sink.out = stdout;
+		sink.format = ocsf ? AG_EVENTS_OCSF : AG_EVENTS_JSON;
+		ag_event_sink_dns(&sink, "tunnel.example.com", "TXT", "REFUSED", "127.0.0.1:40000",
+				  "udp", AG_DENY, AG_RULE_BUILTIN | AG_BR_DNS_QTYPE, 1);
+		ag_event_sink_dns(&sink, "a\\092b\\010.example.com", "A", "REFUSED",
+				  "[::1]:5353", "tcp", AG_DENY, netdef, 1);
+		ag_event_sink_dns(&sink, "", "TYPE0", "FORMERR", "127.0.0.1:40001", "udp", AG_DENY,
+				  AG_RULE_BUILTIN | AG_BR_DNS_NAME, 1);
+		sink.domain_name = sample_domain;
+		memset(&e, 0, sizeof(e));
+		hdr(&e.hdr, AG_EV_NETWORK, AG_OP_CONNECT, AG_DENY, netdef);
+		e.family = AF_INET;
+		e.orig_addr[10] = e.orig_addr[11] = e.addr[10] = e.addr[11] = 0xff;
+		inet_pton(AF_INET, "192.0.2.80", e.addr + 12);
+		memcpy(e.orig_addr, e.addr, 16);
+		e.port = 80;
+		e.proto = AG_NET_TCP;
+		e.name_id = 7;
+		ag_event_sink_handle(&sink, &e, sizeof(e));
+		sink.domain_name = NULL;
+		fflush(stdout);
+		sink.out = NULL;
 	}
 
 	/*

@@ -441,18 +441,83 @@ static void test_port_segment_bound(void **state)
 	unbuild(&b);
 }
 
-static void test_domain_rules_refused(void **state)
+static const char *rule_name(const struct built *b, __u32 r)
+{
+	return r < b->c->n_rules ? b->c->rules[r].id : "none";
+}
+
+/* Domain rules compile (issue #9): the resolver's gate and the learned bindings' verdicts. */
+static void test_domain_rules(void **state)
 {
 	static const char *const y[] = { HDR("n", "local", "enforce")
-		"  network:\n    rules:\n"
-		"      - action: allow\n        domain: api.example.com\n" };
+		"  network:\n    default: deny\n    rules:\n"
+		"      - id: api\n        action: allow\n        domain: api.example.com\n"
+		"        ports: [443]\n        protocol: tcp\n"
+		"      - id: cdn\n        action: allow\n        domain: \"*.cdn.test\"\n"
+		"      - id: evil\n        action: deny\n        domain: \"*.evil.test\"\n"
+		"      - id: wide\n        action: allow\n        cidr: 10.0.0.0/8\n"
+		"      - id: blocked\n        action: deny\n        cidr: 10.9.0.0/16\n" };
+	static const char *const org[] = { HDR("o", "org", "enforce")
+		"  network:\n    default: deny\n    rules:\n"
+		"      - id: org-cdn\n        action: allow\n        domain: \"*.cdn.test\"\n" };
+	const char *api[] = { "api.example.com" }, *evil[] = { "x.evil.test" };
+	const char *both[] = { "api.example.com", "a.cdn.test" };
+	__u8 a[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 7 };
+	__u8 ten[16] = { [10] = 0xff, [11] = 0xff, 10, 1, 2, 3 };
+	__u8 blocked[16] = { [10] = 0xff, [11] = 0xff, 10, 9, 0, 1 };
 	struct built b;
+	__u32 r;
+
+	assert_true(ag_domain_match("api.example.com", "api.example.com"));
+	assert_false(ag_domain_match("api.example.com", "x.api.example.com"));
+	assert_true(ag_domain_match("*.cdn.test", "a.b.cdn.test"));
+	assert_false(ag_domain_match("*.cdn.test", "cdn.test"));
+	assert_false(ag_domain_match("*.cdn.test", "xcdn.test"));
 
 	build(&b, y, 1);
-	assert_int_equal(b.err, -EINVAL);
-	assert_non_null(strstr(b.d.v[0].msg, "domain rules are not enforced"));
-	assert_int_equal(b.d.v[0].pos.line, 11);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.c->n_dom, 3);
+	/* The gate: allowed names are forwarded, others refused by the default or a deny. */
+	assert_int_equal(ag_dns_query_decide(b.c, "api.example.com", &r), AG_ALLOW);
+	assert_string_equal(rule_name(&b, r), "api");
+	assert_int_equal(ag_dns_query_decide(b.c, "other.example.com", &r), AG_DENY);
+	assert_string_equal(rule_name(&b, r), "n:network.default");
+	assert_int_equal(ag_dns_query_decide(b.c, "x.evil.test", &r), AG_DENY);
+	assert_string_equal(rule_name(&b, r), "evil");
+	/* Learned: the domain's ports only; the default elsewhere. */
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 443, api, 1, &r), AG_ALLOW);
+	assert_string_equal(rule_name(&b, r), "api");
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 80, api, 1, &r), AG_DENY);
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_UDP, 443, api, 1, &r), AG_DENY);
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 443, NULL, 0, &r), AG_DENY);
+	/* A shared address admits the union of its names' rules. */
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_UDP, 53, both, 2, &r), AG_ALLOW);
+	assert_string_equal(rule_name(&b, r), "cdn");
+	/* A deny domain wins over an allow CIDR; an explicit deny CIDR over an allow domain. */
+	assert_int_equal(ag_net_decide_learned(b.c, ten, AG_NET_TCP, 443, NULL, 0, &r), AG_ALLOW);
+	assert_int_equal(ag_net_decide_learned(b.c, ten, AG_NET_TCP, 443, evil, 1, &r), AG_DENY);
+	assert_string_equal(rule_name(&b, r), "evil");
+	assert_int_equal(ag_net_decide_learned(b.c, blocked, AG_NET_TCP, 443, api, 1, &r),
+			 AG_DENY);
+	assert_string_equal(rule_name(&b, r), "blocked");
 	unbuild(&b);
+
+	/* Layers: an org layer that does not allow the name keeps it refused and unlearned. */
+	{
+		const char *two[] = { org[0], y[0] };
+
+		build(&b, two, 2);
+		assert_int_equal(b.err, 0);
+		assert_int_equal(ag_dns_query_decide(b.c, "api.example.com", &r), AG_DENY);
+		assert_string_equal(rule_name(&b, r), "o:network.default");
+		assert_int_equal(ag_dns_query_decide(b.c, "a.cdn.test", &r), AG_ALLOW);
+		assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 443, api, 1, &r),
+				 AG_DENY);
+		assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 443, both + 1, 1, &r),
+				 AG_ALLOW);
+		assert_string_equal(rule_name(&b, r), "cdn");
+		unbuild(&b);
+	}
 }
 
 static void test_rules_inside_ipv4_embedding_refused(void **state)
@@ -564,7 +629,7 @@ int main(void)
 		cmocka_unit_test(test_inbound_layers),
 		cmocka_unit_test(test_inbound_entry_bound),
 		cmocka_unit_test(test_port_segment_bound),
-		cmocka_unit_test(test_domain_rules_refused),
+		cmocka_unit_test(test_domain_rules),
 		cmocka_unit_test(test_rules_inside_ipv4_embedding_refused),
 		cmocka_unit_test(test_duplicate_policy_names_refused),
 	};

@@ -66,8 +66,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 71,
-      "%d lines, want 71 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 75,
+      "%d lines, want 75 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -109,7 +109,7 @@ check("seq-strictly-increasing", seqs == sorted(set(seqs)) and seqs[0] == 1, str
 
 # (b) coverage: every kind, and every containment operation events.c can name.
 kinds = {e["kind"] for e in good}
-check("covers-every-kind", kinds == {"file", "exec", "network", "containment", "loss"}, str(kinds))
+check("covers-every-kind", kinds == {"file", "exec", "network", "dns", "containment", "loss"}, str(kinds))
 src = open(events_c).read()
 m = re.search(r"static const char \*contain_op_name\(.*?\n}\n", src, re.S)
 c_ops = set(re.findall(r'return "([a-z-]+)";', m.group(0))) if m else set()
@@ -171,7 +171,11 @@ def rejects(name, doc):
 d = first(lambda x: x["kind"] == "file"); d["extra"] = 1; rejects("unknown-field", d)
 d = first(lambda x: x["kind"] == "file"); d["target"]["inode"] = 1; rejects("unknown-target-field", d)
 d = first(lambda x: x["kind"] == "file"); d["kind"] = "loss"; rejects("loss-with-process-and-file-target", d)
-d = first(lambda x: x["kind"] == "file"); d["kind"] = "dns"; rejects("reserved-kind-dns", d)
+d = first(lambda x: x["kind"] == "file"); d["kind"] = "dns"; rejects("dns-with-process-and-file-target", d)
+d = first(lambda x: x["kind"] == "dns"); d["target"]["qtype"] = "txt"; rejects("dns-qtype-lower-case", d)
+d = first(lambda x: x["kind"] == "dns"); d["target"]["name"] = "a\nb"; rejects("dns-name-control-byte", d)
+d = first(lambda x: x["kind"] == "dns"); d["decision"] = "allow"; d["mode"] = "enforce"; rejects("dns-allow", d)
+d = first(lambda x: x["kind"] == "network" and "domain" in x["target"]); d["target"]["domain"] = ""; rejects("network-empty-domain", d)
 d = first(lambda x: x["kind"] == "file"); d["schema_version"] = 2; rejects("schema-version-2", d)
 d = first(lambda x: x["kind"] == "file"); d["seq"] = 0; rejects("seq-0", d)
 d = first(lambda x: x["kind"] == "file"); d["time"] = "2026-01-01T00:00:00Z"; rejects("time-without-ns", d)
@@ -220,11 +224,11 @@ for sub in ("identity", "process", "rule", "policy"):
     if "oneOf" in node:  # nullable (loss events): the object alternative
         node = next(o for o in node["oneOf"] if o.get("type") == "object")
     keys |= set(node["properties"])
-for t in ("file_target", "network_target", "loss_target", "lifecycle_target"):
+for t in ("file_target", "network_target", "dns_target", "loss_target", "lifecycle_target"):
     keys |= set(schema["$defs"][t]["properties"])
 for c in schema["$defs"]["containment_target"]["allOf"]:
     keys |= set(c["then"]["properties"]["target"]["properties"])
-keys |= schema_ops | set(schema["$defs"]["reserved_kind"]["enum"])
+keys |= schema_ops | set(schema["properties"]["kind"]["enum"])
 missing = sorted(k for k in keys if "`%s`" % k not in md)
 check("every-field-documented", not missing, "not in docs/events.md: %s" % missing)
 sys.exit(1 if failed else 0)

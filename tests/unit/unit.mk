@@ -32,3 +32,10 @@ build/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_PARSE_SRCS) $(POLICY_P
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c $(POLICY_PARSE_SRCS) \
 		$(shell pkg-config --cflags --libs yaml-0.1)
+
+# The resolver's DNS parser (userspace/dns.c), from bytes the sandbox and upstream send.
+FUZZERS += build/fuzz/fuzz_dns
+build/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c userspace/dns.c userspace/dns.h
+	@mkdir -p $(@D)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibpf -o $@ tests/fuzz/fuzz_dns.c userspace/dns.c
