@@ -231,6 +231,15 @@ enum ag_event_op {
 	AG_OP_TRUNCATE = 46,	/* truncate(2); ftruncate(2) and open(O_TRUNC) on 6.1 */
 	AG_OP_CHMOD = 47,
 	AG_OP_CHOWN = 48,
+	/*
+	 * Code about to run from a file (struct ag_event_file, kind AG_EV_EXEC, want =
+	 * AG_FS_WANT_EXEC), judged by the file's exec permission. Example: rule /tmp/noexec ro
+	 * (no exec); "ld.so /tmp/noexec/bin" opens the binary for reading (allowed) and maps it
+	 * PROT_EXEC: op AG_OP_MMAP_EXEC, path "/tmp/noexec/bin", the /tmp/noexec rule.
+	 */
+	AG_OP_EXEC = 49,	/* bprm_check_security: a binary, script or #! interpreter exec'd */
+	AG_OP_MMAP_EXEC = 50,	/* mmap_file with PROT_EXEC (the loader, shared libraries) */
+	AG_OP_MPROTECT_EXEC = 51,	/* file_mprotect adding PROT_EXEC to a file mapping */
 };
 
 /*
