@@ -247,6 +247,15 @@ enum ag_event_op {
 	AG_OP_CHMOD = 47,
 	AG_OP_CHOWN = 48,
 	AG_OP_DNS_QUERY = 49,	/* dns: a query to agentguard's resolver (userspace only) */
+	/*
+	 * Code about to run from a file (struct ag_event_file, kind AG_EV_EXEC, want =
+	 * AG_FS_WANT_EXEC), judged by the file's exec permission. Example: rule /tmp/noexec ro
+	 * (no exec); "ld.so /tmp/noexec/bin" opens the binary for reading (allowed) and maps it
+	 * PROT_EXEC: op AG_OP_MMAP_EXEC, path "/tmp/noexec/bin", the /tmp/noexec rule.
+	 */
+	AG_OP_EXEC = 50,	/* bprm_check_security: a binary, script or #! interpreter exec'd */
+	AG_OP_MMAP_EXEC = 51,	/* mmap_file with PROT_EXEC (the loader, shared libraries) */
+	AG_OP_MPROTECT_EXEC = 52,	/* file_mprotect adding PROT_EXEC to a file mapping */
 };
 
 /*

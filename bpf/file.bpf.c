@@ -3,7 +3,8 @@
  * File access enforcement for tasks in the sandbox cgroup subtree: lsm/file_open and
  * lsm/file_receive judge opens, the path_* hooks judge the operations that change the file
  * system without an open (mknod, mkdir, rmdir, unlink, symlink, link, rename, truncate, chmod,
- * chown) as writes of the path they create, remove or change.
+ * chown) as writes of the path they create, remove or change, and lsm/bprm_check_security,
+ * lsm/mmap_file and lsm/file_mprotect judge code about to run from a file as its exec.
  *
  * The decision is made on the path the kernel resolved, so symlinks, "..", dirfds,
  * /proc/self/fd reopens and io_uring operations are all judged by the object they reach:
@@ -523,4 +524,185 @@ int BPF_PROG(ag_fs_chown, const struct path *path, __u64 uid, __u64 gid, int ret
 	if (ret)
 		return ret;
 	return ag_fs_attr_judge(path, AG_OP_CHOWN);
+}
+
+/* ---- code from files: bprm_check_security, mmap_file, file_mprotect --------------------- */
+
+/*
+ * Policy semantics: code from a file needs the file's exec permission ("exec: true"), however
+ * it gets to run. file_open already judges execve()'s own opens of the binary, its ELF
+ * interpreter and a script's #! interpreter (they carry __FMODE_EXEC). The hooks below judge
+ * the file once more where the code is about to run, as AG_FS_WANT_EXEC only (read was judged
+ * when the file was opened):
+ *   bprm_check_security  every file exec'd: the binary, then a script's #! interpreter or a
+ *                        binfmt_misc interpreter (each is bprm->file once), also through
+ *                        execveat() of an fd (O_PATH, memfd);
+ *   mmap_file            a PROT_EXEC mapping: the dynamic loader run as a program
+ *                        ("ld.so ./bin" maps ./bin and never execs it), shared libraries,
+ *                        dlopen, and the kernel's own maps of an ELF binary and its loader;
+ *   file_mprotect        PROT_EXEC added later to a mapping of a file.
+ *
+ * Files with no path (memfd, shared anonymous memory, SysV shm: ag_dentry_pseudo) are in no
+ * rule's namespace. Exec'ing one is judged by the policy's "/" entry (the default, or a rule
+ * for "/"), so "default: deny" denies a memfd exec. Mapping one executable is allowed like
+ * anonymous memory: the process wrote its contents itself, and JITs map such memory PROT_EXEC
+ * (.NET's double mapping, older libffi closures). Fail mode, every hook: no scratch memory,
+ * a path that cannot be resolved, or no table: EPERM with an event, as for file_open.
+ */
+#define AG_PROT_EXEC	0x4	/* uapi asm-generic/mman-common.h */
+#define AG_VM_EXEC	0x4	/* include/linux/mm.h, unchanged since 2.6 */
+
+/* The verdict of the "/" entry: what applies to a file no rule's path can name. */
+static __always_inline __u8 ag_fs_decide_root(const struct ag_state *st, __u32 want, __u32 *rule)
+{
+	struct ag_fs_key key = {
+		.hash = ag_path_hash_final(ag_path_hash_step(st->hash_seed, '/'), 1),
+	};
+	__u32 gen = ag_state_slot(st);
+	struct ag_fs_val *v;
+	void *table;
+
+	*rule = AG_RULE_NONE;
+	table = bpf_map_lookup_elem(&ag_fs_gens, &gen);
+	/* No table (the loader has not finished), or no "/" in it (a broken table): fail closed. */
+	if (!table)
+		return AG_DENY;
+	v = bpf_map_lookup_elem(table, &key);
+	if (!v)
+		return AG_DENY;
+	return ag_fs_val_verdict(v, want, rule);
+}
+
+/*
+ * The verdict for running code from file, whose path is in s->path[off .. off + len) (err
+ * < 0 when it could not be resolved). Reports a denial as op. Returns 0 or -EPERM.
+ */
+static __always_inline int ag_exec_verdict(const struct ag_state *st, struct ag_scratch *s,
+					   struct file *file, bool pseudo, long off, long len,
+					   long err, __u32 op)
+{
+	/* A value, not a BTF pointer: file_mprotect gets file from BPF_CORE_READ. */
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	__u32 rule = AG_RULE_NONE;
+	__u8 verdict = AG_DENY;
+	const char *path = NULL;
+	__s32 path_len = err;
+	__u64 hash;
+
+	if (s && !err && off >= 0 && off < AG_PATH_MAX && len > 0 && len < AG_PATH_MAX - off) {
+		off &= AG_PATH_MAX - 1;
+		path = &s->path[off];
+		path_len = len + 1;
+		if (pseudo)
+			verdict = ag_fs_decide_root(st, AG_FS_WANT_EXEC, &rule);
+		else
+			verdict = ag_fs_decide(st, s, off, len, AG_FS_WANT_EXEC, &rule, &hash);
+	} else if (!err) {
+		/* A length the buffer cannot hold: fail closed, reported as too long. */
+		path_len = -ENAMETOOLONG;
+	}
+	ag_count_decision(AG_EV_EXEC, verdict);
+	if (verdict == AG_ALLOW)
+		return 0;
+	ag_file_event(st, path, path_len, (__u64)BPF_CORE_READ(inode, i_sb, s_dev) << 32,
+		      BPF_CORE_READ(inode, i_ino), op, AG_FS_WANT_EXEC, verdict, rule);
+	return verdict == AG_DENY ? -EPERM : 0;
+}
+
+/*
+ * A file about to run or be mapped executable, on a hook that may call bpf_d_path. Fail mode:
+ * no scratch memory, or bpf_d_path fails or fills the buffer: EPERM.
+ */
+static __always_inline int ag_exec_judge_dpath(const struct ag_state *st, struct file *file,
+					       __u32 op, bool pseudo_ok)
+{
+	bool pseudo = ag_dentry_pseudo(AG_PTR(file->f_path.dentry), AG_PTR(file->f_path.mnt));
+	struct ag_scratch *s;
+	long n;
+
+	if (pseudo && pseudo_ok)
+		return 0;
+	s = bpf_task_storage_get(&ag_scratch, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	n = s ? bpf_d_path(&file->f_path, s->path, sizeof(s->path)) : -ENOMEM;
+	/* bpf_d_path counts the NUL in n; the string starts at s->path[0]. */
+	return ag_exec_verdict(st, s, file, pseudo, 0, n - 1, n < 0 ? n : (n < 2 ? -EINVAL : 0),
+			       op);
+}
+
+/*
+ * execve() and execveat() judge each file the kernel is about to run: the binary, then (as
+ * bprm->file again) a script's interpreter or binfmt_misc's. A memfd or other pathless file
+ * is judged by the "/" entry. file_open judged the same opens first, so this program decides
+ * differently only when the policy changed in between; it is here so that no open path the
+ * kernel may take to an exec escapes the exec rule.
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(ag_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	return ag_exec_judge_dpath(&st, bprm->file, AG_OP_EXEC, false);
+}
+
+/*
+ * Runs on every mmap(2) in the system: the cheap tests (PROT_EXEC, a file) come before the
+ * state lookup. prot is what will be mapped (with READ_IMPLIES_EXEC applied), not reqprot.
+ * Anonymous mappings (file NULL) are allowed: JITs need them, and exec: is about files.
+ */
+SEC("lsm/mmap_file")
+int BPF_PROG(ag_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	if (!(prot & AG_PROT_EXEC) || !file)
+		return 0;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	return ag_exec_judge_dpath(&st, file, AG_OP_MMAP_EXEC, true);
+}
+
+/*
+ * mprotect(PROT_EXEC) of a mapping of a file that is not executable yet (mapped PROT_READ,
+ * then made executable). Called once per VMA in the range. Anonymous VMAs are allowed (JITs
+ * mprotect their code buffers), and so are VMAs already executable: mmap_file judged them, or
+ * they were mapped before the task entered the sandbox. 6.1 forbids bpf_d_path here: the path
+ * comes from the resolver (path.bpf.h), in the same form.
+ */
+SEC("lsm/file_mprotect")
+int BPF_PROG(ag_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	struct file *file;
+	struct ag_scratch *s;
+	struct ag_state st;
+	long off;
+
+	if (ret)
+		return ret;
+	if (!(prot & AG_PROT_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file || (BPF_CORE_READ(vma, vm_flags) & AG_VM_EXEC))
+		return 0;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	s = bpf_task_storage_get(&ag_scratch, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* No memory for the scratch buffer: fail closed (ag_exec_verdict reports it). */
+	off = s ? ag_resolve_path(s, AG_PTR(BPF_CORE_READ(file, f_path.dentry)),
+				  AG_PTR(BPF_CORE_READ(file, f_path.mnt)), NULL) :
+		  -ENOMEM;
+	/* A pathless file (memfd, shared anonymous memory): allowed like anonymous memory. */
+	if (off == -EOPNOTSUPP)
+		return 0;
+	return ag_exec_verdict(&st, s, file, false, off, AG_PATH_MAX - 1 - off,
+			       off < 0 ? off : 0, AG_OP_MPROTECT_EXEC);
 }

@@ -136,6 +136,22 @@ static long ag_resolve_step(__u32 i, void *ctx)
 }
 
 /*
+ * d_path's test for a pseudo file, one with no path at all (memfd, pipe, socket, shared
+ * anonymous memory, SysV shm, anon inode): its dentry has d_op->d_dname, unless it is the root
+ * of its mount. dentry and vfsmnt are values, as everywhere in this file.
+ */
+static __always_inline bool ag_dentry_pseudo(__u64 dentry, __u64 vfsmnt)
+{
+	struct dentry *d = (struct dentry *)dentry;
+	struct mount *m = (struct mount *)ag_real_mount(vfsmnt);
+	const struct dentry_operations *ops = BPF_CORE_READ(d, d_op);
+
+	return ops && BPF_CORE_READ(ops, d_dname) &&
+	       ((__u64)BPF_CORE_READ(d, d_parent) != dentry ||
+		dentry != (__u64)BPF_CORE_READ(m, mnt.mnt_root));
+}
+
+/*
  * Resolve a path into s->path. Either (from, vfsmnt) is the object itself (leaf NULL), or leaf
  * is the object and from its parent directory (leaf->d_parent) in vfsmnt: the hooks that get a
  * directory and a name pass them so, which also covers the negative dentry of a create.
@@ -148,7 +164,6 @@ static __always_inline long ag_resolve_path(struct ag_scratch *s, __u64 from, __
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ag_resolve r = { .s = s, .pos = AG_PATH_MAX - 1 };
 	struct dentry *obj = leaf ? leaf : (struct dentry *)from;
-	const struct dentry_operations *ops;
 	struct dentry *obj_parent;
 	__s32 start;
 	int err;
@@ -162,14 +177,8 @@ static __always_inline long ag_resolve_path(struct ag_scratch *s, __u64 from, __
 		return -ENOENT;
 	s->path[AG_PATH_MAX - 1] = '\0';
 	if (BPF_CORE_READ(obj, d_inode)) {
-		/* A local: inside BPF_CORE_READ, r.mnt would get a CO-RE relocation of its own. */
-		struct mount *m = (struct mount *)r.mnt;
-
 		obj_parent = BPF_CORE_READ(obj, d_parent);
-		/* d_path's test: a pseudo file has d_dname, unless it is a mount's root. */
-		ops = BPF_CORE_READ(obj, d_op);
-		if (ops && BPF_CORE_READ(ops, d_dname) &&
-		    (obj_parent != obj || (__u64)obj != (__u64)BPF_CORE_READ(m, mnt.mnt_root)))
+		if (ag_dentry_pseudo((__u64)obj, vfsmnt))
 			return -EOPNOTSUPP;
 		/* d_unlinked(): unhashed and not a root. Negative dentries never get it. */
 		if (!BPF_CORE_READ(obj, d_hash.pprev) && obj_parent != obj) {

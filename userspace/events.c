@@ -100,6 +100,9 @@ static const char *file_op_name(__u32 kind, __u32 op)
 	case AG_OP_TRUNCATE: return "truncate";
 	case AG_OP_CHMOD: return "chmod";
 	case AG_OP_CHOWN: return "chown";
+	case AG_OP_EXEC: return "execve";
+	case AG_OP_MMAP_EXEC: return "mmap";
+	case AG_OP_MPROTECT_EXEC: return "mprotect";
 	case AG_OP_OPEN: return kind == AG_EV_EXEC ? "exec" : "open";
 	}
 	return "unknown";

@@ -57,6 +57,16 @@
  *   agt tmpfile-link DIR PATH    open(DIR, O_TMPFILE), then linkat(2) of /proc/self/fd/N to PATH
  *                                (AT_SYMLINK_FOLLOW: the way that needs no CAP_DAC_READ_SEARCH)
  *   agt memfd                    memfd_create + ftruncate + fchmod + fchown: a file with no path
+ *   agt memfd-exec ARG...        copy agt into a memfd, then execveat(2) it (AT_EMPTY_PATH) as
+ *                                "agt ARG..." (prints nothing itself on success)
+ *   agt opath-exec PATH ARG...   open(PATH, O_PATH), then execveat(2) the fd (AT_EMPTY_PATH) with
+ *                                argv ARG... (prints nothing itself on success)
+ *   agt memfd-mmap-exec          mmap(PROT_READ|PROT_EXEC) of a memfd holding a page
+ *   agt mmap-exec PATH           open(O_RDONLY) + mmap(PROT_READ|PROT_EXEC, MAP_PRIVATE)
+ *   agt mprotect-exec PATH       open(O_RDONLY) + mmap(PROT_READ), then mprotect(PROT_EXEC)
+ *   agt anon-exec                anonymous mmap(PROT_READ|PROT_WRITE|PROT_EXEC), then a private
+ *                                and a shared anonymous PROT_READ mapping mprotect'ed to
+ *                                PROT_EXEC (a JIT; the shared one is backed by a shmem file)
  *   agt deep DIR N PROG [ARG...] chdir(2) below DIR through N nested directories of 200-byte
  *                                names (made where missing), then execv(2) PROG there: relative
  *                                paths that are longer than PATH_MAX in full, which no syscall
@@ -99,6 +109,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static const char *errname(int e)
 {
@@ -783,6 +795,70 @@ int main(int argc, char **argv)
 			return fail();
 		printf("ok\n");
 		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "memfd-exec")) {
+		char buf[65536];
+		int fd = memfd_create("agt", 0), exe = open("/proc/self/exe", O_RDONLY);
+		ssize_t n;
+
+		if (fd < 0 || exe < 0)
+			return fail();
+		while ((n = read(exe, buf, sizeof(buf))) > 0)
+			if (write(fd, buf, n) != n)
+				return fail();
+		if (n < 0)
+			return fail();
+		argv[1] = "agt";
+		syscall(SYS_execveat, fd, "", argv + 1, environ, AT_EMPTY_PATH);
+		return fail();
+	}
+	if (argc >= 4 && !strcmp(argv[1], "opath-exec")) {
+		int fd = open(argv[2], O_PATH);
+
+		if (fd < 0)
+			return fail();
+		syscall(SYS_execveat, fd, "", argv + 3, environ, AT_EMPTY_PATH);
+		return fail();
+	}
+	if (argc == 2 && !strcmp(argv[1], "memfd-mmap-exec")) {
+		int fd = memfd_create("agt", 0);
+
+		if (fd < 0 || ftruncate(fd, 4096) < 0)
+			return fail();
+		return ok_or_fail(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) ==
+						  MAP_FAILED ? -1 : 0);
+	}
+	if (argc == 3 && !strcmp(argv[1], "mmap-exec")) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0)
+			return fail();
+		return ok_or_fail(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) ==
+						  MAP_FAILED ? -1 : 0);
+	}
+	if (argc == 3 && !strcmp(argv[1], "mprotect-exec")) {
+		int fd = open(argv[2], O_RDONLY);
+		void *p;
+
+		if (fd < 0)
+			return fail();
+		p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			printf("mmap-failed\n");
+			return 1;
+		}
+		return ok_or_fail(mprotect(p, 4096, PROT_READ | PROT_EXEC));
+	}
+	if (argc == 2 && !strcmp(argv[1], "anon-exec")) {
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *q = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *r = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED || q == MAP_FAILED || r == MAP_FAILED ||
+		    mprotect(q, 4096, PROT_READ | PROT_EXEC) < 0)
+			return fail();
+		return ok_or_fail(mprotect(r, 4096, PROT_READ | PROT_EXEC));
 	}
 	if (argc >= 3 && !strcmp(argv[1], "read-each")) {
 		/* One process, each PATH once: distinct denials, never folded together. */

@@ -264,6 +264,12 @@ int main(int argc, char **argv)
 	file_event(AG_EV_EXEC, AG_OP_OPEN, AG_FS_WANT_EXEC, AG_DENY, work, "/work/run.sh", 12, 0);
 	file_event(AG_EV_EXEC, AG_OP_OPEN, AG_FS_WANT_EXEC, AG_WOULD_DENY, fsdef,
 		   "/usr/bin/curl", 13, 0);
+	/* Code about to run from a file: the exec'd file, a PROT_EXEC map, an mprotect. */
+	file_event(AG_EV_EXEC, AG_OP_EXEC, AG_FS_WANT_EXEC, AG_DENY, fsdef, "/memfd:x (deleted)",
+		   18, 0);
+	file_event(AG_EV_EXEC, AG_OP_MMAP_EXEC, AG_FS_WANT_EXEC, AG_DENY, work, "/work/bin", 9, 0);
+	file_event(AG_EV_EXEC, AG_OP_MPROTECT_EXEC, AG_FS_WANT_EXEC, AG_WOULD_DENY, work,
+		   "/work/lib.so", 12, 0);
 
 	/* network: IPv4, IPv6, the v4 forms carried by IPv6, udp and other protocols. */
 	net_event(AF_INET, "10.1.2.3", NULL, 443, AG_NET_TCP, AG_DENY, netdef);

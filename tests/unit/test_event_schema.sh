@@ -66,8 +66,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 75,
-      "%d lines, want 75 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 78,
+      "%d lines, want 78 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -119,17 +119,28 @@ check("schema-has-every-containment-op", c_ops and c_ops <= schema_ops,
 seen_ops = {e["operation"] for e in good if e["kind"] == "containment"}
 check("samples-cover-every-containment-op", c_ops - {"unknown"} <= seen_ops,
       "no sample for: %s" % sorted(c_ops - {"unknown"} - seen_ops))
-# The same for file operations (the exec kind has one operation, "exec").
+# The same for file operations; the exec kind's operations are checked below.
 m = re.search(r"static const char \*file_op_name\(.*?\n}\n", src, re.S)
 f_ops = set(re.findall(r'"([a-z-]+)"', m.group(0))) if m else set()
 file_branch = next(c["then"] for c in schema["allOf"]
                    if c.get("if", {}).get("properties", {}).get("kind", {}).get("const") == "file")
 schema_fops = set(file_branch["properties"]["operation"]["enum"])
-check("schema-has-every-file-op", f_ops and f_ops - {"exec"} <= schema_fops,
-      "in events.c, not in the schema: %s" % sorted(f_ops - {"exec"} - schema_fops))
+fx = {"exec", "execve", "mmap", "mprotect"}
+check("schema-has-every-file-op", f_ops and f_ops - fx <= schema_fops,
+      "in events.c, not in the schema: %s" % sorted(f_ops - fx - schema_fops))
 seen_fops = {e["operation"] for e in good if e["kind"] == "file"}
-check("samples-cover-every-file-op", f_ops - {"unknown", "exec"} <= seen_fops,
-      "no sample for: %s" % sorted(f_ops - {"unknown", "exec"} - seen_fops))
+check("samples-cover-every-file-op", f_ops - {"unknown"} - fx <= seen_fops,
+      "no sample for: %s" % sorted(f_ops - {"unknown"} - fx - seen_fops))
+exec_branch = next(c["then"] for c in schema["allOf"]
+                   if c.get("if", {}).get("properties", {}).get("kind", {}).get("const") == "exec")
+schema_xops = set(exec_branch["properties"]["operation"]["enum"])
+x_ops = {"exec", "execve", "mmap", "mprotect"}
+check("schema-has-every-exec-op", x_ops <= schema_xops and x_ops <= f_ops,
+      "exec operations missing from the schema or events.c: %s" %
+      sorted(x_ops - (schema_xops & f_ops)))
+seen_xops = {e["operation"] for e in good if e["kind"] == "exec"}
+check("samples-cover-every-exec-op", x_ops <= seen_xops,
+      "no sample for: %s" % sorted(x_ops - seen_xops))
 check("path-ops-are-writes", all(e["target"]["access"] == ["write"] for e in good
                                  if e["kind"] == "file" and e["operation"] not in
                                  ("open", "receive")), "")

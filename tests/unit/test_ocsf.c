@@ -205,6 +205,30 @@ static void test_exec_launch(void **state)
 	cJSON_Delete(j);
 }
 
+/* Code about to run from a file, whichever hook saw it: still a Launch of that file. */
+static void test_exec_code_ops(void **state)
+{
+	static const struct {
+		__u32 op;
+		const char *operation;
+	} want[] = {
+		{ AG_OP_EXEC, "execve" }, { AG_OP_MMAP_EXEC, "mmap" },
+		{ AG_OP_MPROTECT_EXEC, "mprotect" },
+	};
+	size_t i;
+	cJSON *j;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		file_record(AG_EV_EXEC, want[i].op, AG_DENY, "/tmp/noexec/bin", 16);
+		j = ocsf(&file_rec, sizeof(file_rec));
+		assert_class(j, 1007, 1, 1, "Process Activity");
+		assert_blocked(j, true);
+		assert_string_equal(str(j, "process.file.path"), "/tmp/noexec/bin");
+		assert_string_equal(str(j, "unmapped.operation"), want[i].operation);
+		cJSON_Delete(j);
+	}
+}
+
 static void test_network_open(void **state)
 {
 	struct ag_event_net e;
@@ -333,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_file_receive_would_deny),
 		cmocka_unit_test(test_file_path_ops),
 		cmocka_unit_test(test_exec_launch),
+		cmocka_unit_test(test_exec_code_ops),
 		cmocka_unit_test(test_network_open),
 		cmocka_unit_test(test_containment_invoke),
 		cmocka_unit_test(test_hostile_strings),
