@@ -24,13 +24,14 @@ spec:
   network:
     default: allow
 Y
-notify-recv /run/sv-notify 5 20 >/tmp/sv-notify.out &
+notify-recv /run/sv-notify 5 90 >/tmp/sv-notify.out &
 recv=$!
 usleep 200000
 # Started from inside the service's cgroup, as systemd would, with the sandbox below it.
 sh -c 'echo $$ >/sys/fs/cgroup/svc/cgroup.procs; NOTIFY_SOCKET=/run/sv-notify exec agentguard load --cgroup /sys/fs/cgroup/svc/sandbox --events /tmp/sv-events.jsonl /tmp/sv.yaml' 2>/tmp/sv-daemon.log &
 pid=$!
-i=0; while ! grep -q READY=1 /tmp/sv-notify.out 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+# Loading every program takes seconds under TCG, more on a busy host: as start_agentguard.
+i=0; while ! grep -q READY=1 /tmp/sv-notify.out 2>/dev/null && [ $i -lt 600 ]; do usleep 100000; i=$((i + 1)); done
 expect ready_notified 1 sh -c 'grep -c "^READY=1;STATUS=enforcing 1 policy on /sys/fs/cgroup/svc/sandbox (generation 1)$" /tmp/sv-notify.out'
 expect daemon_in_leaf 0::/svc/agentguard-daemon cat /proc/$pid/cgroup
 expect sandbox_got_controllers ok sh -c 'grep -q memory /sys/fs/cgroup/svc/cgroup.subtree_control && grep -q pids /sys/fs/cgroup/svc/cgroup.subtree_control && echo ok'
@@ -39,7 +40,7 @@ INSIDE_CG=$svc/sandbox
 expect sandbox_enforced EPERM inside agt read /tmp/sv/denied
 unset INSIDE_CG
 kill -HUP $pid
-i=0; while [ "$(grep -c 'READY=1' /tmp/sv-notify.out)" -lt 2 ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+i=0; while [ "$(grep -c 'READY=1' /tmp/sv-notify.out)" -lt 2 ] && [ $i -lt 300 ]; do usleep 100000; i=$((i + 1)); done
 expect reloading_notified 1 sh -c 'grep -c "^RELOADING=1;MONOTONIC_USEC=[0-9]*$" /tmp/sv-notify.out'
 expect reloaded_ready 1 sh -c 'grep -c "^READY=1;STATUS=enforcing generation 2$" /tmp/sv-notify.out'
 kill -TERM $pid
