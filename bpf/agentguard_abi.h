@@ -492,6 +492,15 @@ struct ag_dns_learned {
  * addr:port itself is always allowed. Example: addr ::ffff:127.0.0.53, port 53: a query to
  * 8.8.8.8:53 gets EPERM even under "allow 0.0.0.0/0".
  */
+/*
+ * The ports the resolver path locks down (DNS and DNS over TLS), either protocol: one
+ * definition for the kernel (net.bpf.c) and explain.
+ */
+static __always_inline int ag_dns_port_locked(__u16 port)
+{
+	return port == 53 || port == 853;
+}
+
 struct ag_dns_cfg {
 	__u8 addr[16];		/* judged form */
 	__u16 port;		/* host byte order */

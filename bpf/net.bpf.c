@@ -209,7 +209,7 @@ static __always_inline int ag_dns_path(const struct ag_dns_cfg *cfg, const __u8 
 		return -1;
 	if (port == cfg->port && ag_addr_eq(judged, cfg->addr))
 		return 1;
-	return port == 53 || port == 853 ? 0 : -1;
+	return ag_dns_port_locked(port) ? 0 : -1;
 }
 
 /*

@@ -368,7 +368,7 @@ int cmd_explain(int argc, char **argv)
 			goto cleanup;
 		}
 		addr_port_str(what, sizeof(what), addr, port, proto);
-		if (c->n_dom && (port == 53 || port == 853)) {
+		if (c->n_dom && ag_dns_port_locked(port)) {
 			/* The resolver runs: DNS anywhere but its listen address is denied. */
 			strncat(what, " (unless it is agentguard's resolver)",
 				sizeof(what) - strlen(what) - 1);

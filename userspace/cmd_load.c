@@ -701,11 +701,10 @@ int cmd_load(int argc, char **argv)
 				    "a reload after it exists",
 				    c->unx[i].path);
 	}
-	err = ag_state_dir_make(state_dir);
-	state_dirfd = err ? -1 : open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	state_dirfd = ag_state_dir_open(state_dir);
 	if (state_dirfd < 0) {
 		ag_log_error("load: cannot use the state directory \"%s\": %s", state_dir,
-			     strerror(err ? -err : errno));
+			     strerror(-state_dirfd));
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}

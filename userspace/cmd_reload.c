@@ -49,11 +49,10 @@ static int reload_files(const char *pin_dir, const char *state_dir, char **files
 		status = err == -EUCLEAN ? AG_EXIT_CONFIG : AG_EXIT_UNAVAILABLE;
 		goto cleanup;
 	}
-	err = ag_state_dir_make(state_dir);
-	dirfd = err ? -1 : open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = ag_state_dir_open(state_dir);
 	if (dirfd < 0) {
 		ag_log_error("reload: cannot use the state directory \"%s\": %s", state_dir,
-			     strerror(err ? -err : errno));
+			     strerror(-dirfd));
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}

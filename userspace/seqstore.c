@@ -29,6 +29,16 @@ int ag_state_dir_make(const char *dir)
 	return 0;
 }
 
+int ag_state_dir_open(const char *dir)
+{
+	int fd, err = ag_state_dir_make(dir);
+
+	if (err)
+		return err;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next)
 {
 	char buf[32] = {};

@@ -23,6 +23,8 @@ struct ag_seqstore {
 
 /* Create the state directory and its parents (mode 0700) if missing. */
 int ag_state_dir_make(const char *dir);
+/* Create (as ag_state_dir_make) and open the state directory: an O_DIRECTORY fd or -errno. */
+int ag_state_dir_open(const char *dir);
 /* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next);
 /* Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). */
