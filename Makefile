@@ -61,7 +61,13 @@ $(BUILD)/userspace/%.o: userspace/%.c | $(SKEL)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
 # Only the loader includes the skeleton; make it rebuild when the BPF side changes.
-$(BUILD)/userspace/loader.o: $(SKEL)
+$(BUILD)/userspace/loader.o: $(SKEL) $(BUILD)/abi_id.h
+
+# The ABI's identity (agentguard_abi.h's hash): an upgrade drains the old build's rings only if
+# their records are laid out as this build's.
+$(BUILD)/abi_id.h: bpf/agentguard_abi.h
+	@mkdir -p $(@D)
+	$(Q)printf '#define AG_ABI_ID "%s"\n' "$$(sha256sum $< | cut -d' ' -f1)" > $@
 
 $(BUILD)/agentguard: $(USER_OBJS)
 	$(call msg,LD,$@)

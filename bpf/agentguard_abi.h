@@ -129,6 +129,7 @@ struct ag_net_val {
  * abstract ones. Consulted only when a unix peer is outside the sandbox.
  */
 struct ag_state {
+	/* sandbox_cgid and generation_seq keep their offsets in every build: an upgrade reads them */
 	__u64 sandbox_cgid;	/* cgroup id (inode number) of the sandbox root */
 	__u64 hash_seed;	/* seeds ag_path_hash_*; fixed for the programs' life */
 	__u32 sandbox_level;	/* its level: / is 0, /a is 1 */
@@ -323,6 +324,11 @@ enum ag_drop_reason {
 	AG_DROP_RATE_LIMITED = 1,	/* over the sandbox's event budget (ag_admit) */
 	/* consumer only: repeats whose first report it never saw (restarted): count, no detail */
 	AG_DROP_FOLDED_UNMATCHED = 2,
+	/*
+	 * consumer only: what the build an upgrade replaced left unreported (its folded repeats;
+	 * with another ABI, its unread records: kind unknown)
+	 */
+	AG_DROP_UPGRADE = 3,
 };
 
 /*
@@ -788,6 +794,9 @@ static __always_inline __u64 ag_path_hash_final(__u64 h, __u32 len)
 	return h;
 }
 
+/* An upgrade reads another build's ag_state this far (userspace/loader.c: open_old). */
+_Static_assert(__builtin_offsetof(struct ag_state, sandbox_cgid) == 0, "ag_state prefix");
+_Static_assert(__builtin_offsetof(struct ag_state, generation_seq) == 24, "ag_state prefix");
 _Static_assert(sizeof(struct ag_fs_key) == 8, "ag_fs_key ABI");
 _Static_assert(sizeof(struct ag_fs_val) == 16, "ag_fs_val ABI");
 _Static_assert(sizeof(struct ag_net_key) == 20, "ag_net_key ABI");

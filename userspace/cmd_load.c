@@ -229,6 +229,39 @@ static void write_metrics(const struct ag_loader *l, struct ag_status *st, int d
 		ag_log_warn("metrics: cannot write the status or metrics file: %s", strerror(-err));
 }
 
+/* A record of another ABI (an upgraded build's): counted, reported as loss. */
+static int count_record(void *ctx, void *data, size_t size)
+{
+	++*(unsigned long long *)ctx;
+	return 0;
+}
+
+/*
+ * After an upgrade: what the old build's rings still held (its programs are gone, so nothing
+ * more comes), then as loss what it never reported: drops and folded repeats, and the records
+ * this build cannot decode. Nothing it decided goes unmentioned.
+ */
+static void report_upgrade_leftovers(const struct ag_loader *l, struct ring_buffer *rb,
+				     struct ag_event_sink *sink,
+				     const unsigned long long *undecodable, long long since_ns)
+{
+	struct ag_loss_count counts[64];
+	int n, i;
+
+	ring_buffer__consume(rb);
+	n = ag_loader_old_leftovers(l, counts, sizeof(counts) / sizeof(counts[0]));
+	if (n < 0)
+		ag_log_warn("events: cannot read what the previous build left unreported: %s",
+			    strerror(-n));
+	for (i = 0; i < n; i++)
+		ag_event_sink_loss(sink, counts[i].key.kind, counts[i].key.verdict,
+				   counts[i].key.rule, counts[i].key.reason, counts[i].count,
+				   since_ns);
+	if (*undecodable)
+		ag_event_sink_loss(sink, 0, AG_DENY, AG_RULE_NONE, AG_DROP_UPGRADE, *undecodable,
+				   since_ns);
+}
+
 /* Turn drop counts that grew into loss events, one per (kind, verdict, rule). */
 static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long long *since_ns)
 {
@@ -516,6 +549,7 @@ int cmd_load(int argc, char **argv)
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
 	struct sigaction sa = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
 	bool events_stdout = false, pending = false;
+	unsigned long long undecodable = 0;	/* records of an upgraded build's other ABI */
 
 	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (opt) {
@@ -663,8 +697,19 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 	lopts.pin_dir = pin_dir;
+	/* With --detach nothing would drain the old build's rings: no upgrade then. */
+	lopts.upgrade = !detach;
 	pinned_here = !ag_loader_pinned(pin_dir);
 	err = ag_loader_open(&lopts, &l);
+	if (err == -ESTALE || err == -EAGAIN) {
+		ag_log_error("load: %s at \"%s\"; upgrading needs a load without --detach, to "
+			     "report the events the old build leaves",
+			     err == -ESTALE ? "another agentguard build's enforcement is pinned" :
+			     "an upgrade is unfinished", pin_dir);
+		pinned_here = false;
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 	if (err == -EUCLEAN) {
 		ag_log_error("load: \"%s\" holds incomplete pinned state (a load that died "
 			     "half-way?); \"agentguard unload --pin-dir %s\" clears it", pin_dir,
@@ -692,6 +737,20 @@ int cmd_load(int argc, char **argv)
 		}
 		ag_log_info("adopting the enforcement pinned at \"%s\" (generation %u)", pin_dir,
 			    ag_loader_generation(l));
+	}
+	if (ag_loader_upgrading(l)) {
+		if (ag_loader_old(l)->sandbox_cgid != cg.id) {
+			ag_log_error("load: the enforcement pinned at \"%s\" (another build's) governs "
+				     "another cgroup (id %llu, not %s); \"agentguard unload --pin-dir "
+				     "%s\" ends it", pin_dir,
+				     (unsigned long long)ag_loader_old(l)->sandbox_cgid, cg.path,
+				     pin_dir);
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+		ag_log_info("upgrading the enforcement pinned at \"%s\" (another build's, generation "
+			    "%u): this build's programs attach beside it, then it is detached",
+			    pin_dir, ag_loader_old(l)->generation_seq);
 	}
 	for (size_t i = 0; i < c->n_unix; i++) {
 		struct stat ust;
@@ -812,6 +871,19 @@ int cmd_load(int argc, char **argv)
 		ring_buffer__free(rb);
 		rb = NULL;
 	}
+	/* Upgrading: the old build's rings too, decoded if its records are laid out as ours. */
+	for (int i = 0; rb && ag_loader_old(l) && i < 2; i++) {
+		const struct ag_loader_old *old = ag_loader_old(l);
+
+		if (old->rings[i] >= 0 &&
+		    ring_buffer__add(rb, old->rings[i],
+				     !old->same_abi ? count_record : res ? locked_handle :
+				     ag_event_sink_handle, old->same_abi ? (void *)&sink :
+				     (void *)&undecodable)) {
+			ring_buffer__free(rb);
+			rb = NULL;
+		}
+	}
 	if (!rb) {
 		ag_log_error("events: cannot open the ring buffer: %s", strerror(errno));
 		status = AG_EXIT_SOFTWARE;
@@ -825,6 +897,21 @@ int cmd_load(int argc, char **argv)
 			     cg.path, strerror(-err));
 		status = AG_EXIT_UNAVAILABLE;
 		goto cleanup;
+	}
+	if (ag_loader_upgrading(l)) {
+		/* Tests: die where a crash leaves both builds attached (the next load finishes). */
+		if (!strcmp(getenv("AGENTGUARD_TEST_FAULT") ?: "", "upgrade-committed"))
+			_exit(AG_EXIT_SOFTWARE);
+		/* Ours are attached: the old build's programs go now. */
+		err = ag_loader_retire_old(l);
+		if (err) {
+			ag_log_error("bpf: detaching the previous build failed: %s; both enforce "
+				     "until the next agentguard load finishes the upgrade",
+				     strerror(-err));
+			status = AG_EXIT_SOFTWARE;
+			goto cleanup;
+		}
+		ag_log_info("upgraded: the previous build's programs are detached");
 	}
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -887,10 +974,13 @@ int cmd_load(int argc, char **argv)
 	{
 		char detail[4400];
 
-		snprintf(detail, sizeof(detail), "enforcing %d polic%s on cgroup %s", n_files,
-			 n_files == 1 ? "y" : "ies", cg.path);
+		snprintf(detail, sizeof(detail), "enforcing %d polic%s on cgroup %s%s", n_files,
+			 n_files == 1 ? "y" : "ies", cg.path,
+			 ag_loader_upgrading(l) ? " (upgraded from another build)" : "");
 		ag_event_sink_lifecycle(&sink, "start", detail);
 	}
+	if (ag_loader_old(l))
+		report_upgrade_leftovers(l, rb, &sink, &undecodable, loss_since_ns);
 	if (res) {
 		err = ag_resolver_start(res, dns_report, &sink);
 		if (err) {

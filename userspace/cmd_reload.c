@@ -43,6 +43,14 @@ static int reload_files(const char *pin_dir, const char *state_dir, char **files
 		goto cleanup;
 	}
 	err = ag_loader_open(&lopts, &l);
+	if (err == -ESTALE || err == -EAGAIN) {
+		ag_log_error("reload: the enforcement pinned at \"%s\" is %s; nothing changed",
+			     pin_dir, err == -ESTALE ?
+			     "another agentguard build's: agentguard load (the service's start) "
+			     "upgrades it first" : "being upgraded by agentguard load: try again");
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 	if (err) {
 		ag_log_error("reload: cannot open the pinned state at \"%s\": %s", pin_dir,
 			     strerror(-err));

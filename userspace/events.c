@@ -923,7 +923,8 @@ void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32
 	ev.synthetic = true;
 	ev.kind = "loss";
 	ev.operation = reason == AG_DROP_RATE_LIMITED ? "rate-limited" :
-		       reason == AG_DROP_FOLDED_UNMATCHED ? "folded" : "ring-full";
+		       reason == AG_DROP_FOLDED_UNMATCHED ? "folded" :
+		       reason == AG_DROP_UPGRADE ? "upgrade" : "ring-full";
 	ev.seq = next_seq(s);
 	decode_time(s, &ev);
 	ev.decision = ag_verdict_name(verdict);

@@ -17,15 +17,34 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
+#include "loss.h"
+#include "sha256.h"
 #include "agentguard.skel.h"
+#include "abi_id.h"
 
 /* How deep the agent may nest cgroups below the sandbox (containment.bpf.c relies on it). */
 #define AG_MAX_SANDBOX_DEPTH 16
 #define AG_MAX_LINKS 64
 
+/*
+ * DIR/build: which build pinned the enforcement under a pin directory. A one-entry array map
+ * agentguard creates itself, outside the object, so that any build reads any other's. A load
+ * that finds another build's there (or none: pinned before builds were recorded) upgrades.
+ */
+struct ag_build {
+	__u8 abi[AG_SHA256_LEN];	/* of agentguard_abi.h: the records' and tables' layout */
+	__u8 object[AG_SHA256_LEN];	/* of the BPF object this build embeds */
+};
+
 struct ag_loader {
 	struct agentguard *skel;
 	struct ag_loader_opts opts;
+	char root[4096];	/* where this load pins: pin_dir, or pin_dir/next when upgrading */
+	struct ag_build build;	/* this build's */
+	bool upgrading;		/* another build's enforcement is pinned at pin_dir */
+	bool upgrade_committed;	/* root/build is pinned: this build's enforcement is complete */
+	bool has_old;		/* old holds a retired (or retiring) build's leftovers */
+	struct ag_loader_old old;
 	struct bpf_link *links[AG_MAX_LINKS];
 	size_t n_links;
 	int fs_inner[AG_GENERATIONS];
@@ -234,6 +253,207 @@ static int refresh_state(struct ag_loader *l)
 	return open_slots(l);
 }
 
+static size_t linked_prog_ids(const char *dir, __u32 *ids, size_t max);
+static int wait_progs_gone(const __u32 *ids, size_t n);
+static int unpin_sub(const char *dir, const char *sub);
+
+/*
+ * This build's identity. AGENTGUARD_TEST_BUILD_SALT (tests only) gives one binary a second
+ * identity, so the upgrade path can be exercised without a second build; "abi:" in front of
+ * it changes the ABI identity as well.
+ */
+static void this_build(struct ag_build *b)
+{
+	const char *salt = getenv("AGENTGUARD_TEST_BUILD_SALT");
+	struct ag_sha256 h;
+	const void *elf;
+	size_t len;
+
+	ag_sha256(AG_ABI_ID, strlen(AG_ABI_ID), b->abi);
+	elf = agentguard__elf_bytes(&len);
+	ag_sha256_init(&h);
+	ag_sha256_update(&h, elf, len);
+	if (salt && *salt) {
+		ag_sha256_update(&h, salt, strlen(salt));
+		if (!strncmp(salt, "abi:", 4)) {
+			ag_sha256_init(&h);
+			ag_sha256_update(&h, AG_ABI_ID, strlen(AG_ABI_ID));
+			ag_sha256_update(&h, salt, strlen(salt));
+			ag_sha256_final(&h, b->abi);
+			ag_sha256_init(&h);
+			ag_sha256_update(&h, elf, len);
+			ag_sha256_update(&h, salt, strlen(salt));
+		}
+	}
+	ag_sha256_final(&h, b->object);
+}
+
+/* The build recorded at root/build: 0, -ENOENT if none, or -errno. */
+static int read_build(const char *root, struct ag_build *b)
+{
+	char path[4096];
+	__u32 zero = 0;
+	int fd, err = pin_path(path, sizeof(path), root, "build", NULL);
+
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	err = bpf_map_lookup_elem(fd, &zero, b) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int pin_build(const char *root, const struct ag_build *b)
+{
+	char path[4096];
+	__u32 zero = 0;
+	int fd, err = pin_path(path, sizeof(path), root, "build", NULL);
+
+	if (err)
+		return err;
+	/* One a load left behind without its maps (ag_loader_pinned was false) is stale. */
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ag_build", sizeof(zero), sizeof(*b), 1, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(fd, &zero, b, 0) || bpf_obj_pin(fd, path))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* A pinned map of the old build, by name: an fd, or -1 (absent, or unreadable). */
+static int old_map(const char *dir, const char *name)
+{
+	char path[4096];
+	int fd;
+
+	if (pin_path(path, sizeof(path), dir, "maps", name))
+		return -1;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -1 : fd;
+}
+
+/*
+ * What the upgrade takes over from the old build. Every build's ag_state begins with the
+ * sandbox's cgroup id and keeps generation_seq at the same offset (agentguard_abi.h), so any
+ * build's state can be read that far. The rings, to drain; with the same ABI, the drop
+ * counters and folds, to report what the old build never did.
+ */
+static int open_old(struct ag_loader *l)
+{
+	struct ag_loader_old *o = &l->old;
+	struct ag_build old_build;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	__u8 *val = NULL;
+	int fd, err;
+
+	o->same_abi = !read_build(l->opts.pin_dir, &old_build) &&
+		      !memcmp(old_build.abi, l->build.abi, sizeof(old_build.abi));
+	fd = old_map(l->opts.pin_dir, "ag_state");
+	if (fd < 0)
+		return -EUCLEAN;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	if (!err && info.value_size < offsetof(struct ag_state, generation_seq) + sizeof(__u32))
+		err = -EUCLEAN;
+	if (!err && !(val = calloc(1, info.value_size)))
+		err = -ENOMEM;
+	if (!err && bpf_map_lookup_elem(fd, &zero, val))
+		err = -errno;
+	if (!err) {
+		memcpy(&o->sandbox_cgid, val + offsetof(struct ag_state, sandbox_cgid),
+		       sizeof(o->sandbox_cgid));
+		memcpy(&o->generation_seq, val + offsetof(struct ag_state, generation_seq),
+		       sizeof(o->generation_seq));
+	}
+	free(val);
+	close(fd);
+	if (err)
+		return err;
+	l->has_old = true;
+	o->rings[0] = old_map(l->opts.pin_dir, "ag_deny_events");
+	o->rings[1] = old_map(l->opts.pin_dir, "ag_events");
+	if (o->same_abi) {
+		o->drops_fd = old_map(l->opts.pin_dir, "ag_drops");
+		o->reported_fd = old_map(l->opts.pin_dir, "ag_drops_reported");
+		o->fold_fd = old_map(l->opts.pin_dir, "ag_fold");
+	}
+	return 0;
+}
+
+static void close_old(struct ag_loader_old *o)
+{
+	close_fd(&o->rings[0]);
+	close_fd(&o->rings[1]);
+	close_fd(&o->drops_fd);
+	close_fd(&o->reported_fd);
+	close_fd(&o->fold_fd);
+}
+
+/*
+ * dir/next/build is pinned: the new build's enforcement is complete there. Retire the old:
+ * unpin its links and wait for its programs to go, unpin its maps and build, and move the new
+ * build's pins into place. Every step may be repeated: a load that died half-way through is
+ * finished by the next (recover_upgrade).
+ */
+static int promote_next(const char *dir)
+{
+	static const char *const subs[] = { "maps", "links", "build" };
+	char next[4096], from[4096], to[4096];
+	__u32 ids[AG_MAX_LINKS];
+	size_t n, i;
+	int err;
+
+	err = pin_path(next, sizeof(next), dir, "next", NULL);
+	if (err)
+		return err;
+	n = linked_prog_ids(dir, ids, AG_MAX_LINKS);
+	err = unpin_sub(dir, "links");
+	if (!err)
+		err = wait_progs_gone(ids, n);
+	if (!err)
+		err = unpin_sub(dir, "maps");
+	if (!err && !pin_path(to, sizeof(to), dir, "build", NULL) && unlink(to) && errno != ENOENT)
+		err = -errno;
+	for (i = 0; !err && i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (pin_path(from, sizeof(from), next, subs[i], NULL) ||
+		    pin_path(to, sizeof(to), dir, subs[i], NULL))
+			return -ENAMETOOLONG;
+		if (rename(from, to) && errno != ENOENT)
+			err = -errno;
+	}
+	if (!err && rmdir(next) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+/*
+ * An upgrade that stopped half-way: finished if the new build's enforcement was complete
+ * (next/build pinned), undone otherwise, so the old build's stays in force. Finishing it, the
+ * old build's rings and counters are kept in l->old, to be reported.
+ */
+static int recover_upgrade(struct ag_loader *l)
+{
+	const char *dir = l->opts.pin_dir;
+	char next[4096];
+	struct ag_build b;
+	int err = pin_path(next, sizeof(next), dir, "next", NULL);
+
+	if (err)
+		return err;
+	if (access(next, F_OK))
+		return errno == ENOENT ? 0 : -errno;
+	if (read_build(next, &b))
+		return ag_loader_unpin_dir(next);
+	if (ag_loader_pinned(dir) && open_old(l))
+		close_old(&l->old);	/* nothing readable: nothing to report */
+	return promote_next(dir);
+}
+
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 {
 	struct bpf_program *prog;
@@ -249,16 +469,50 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 	for (i = 0; i < AG_GENERATIONS; i++)
 		l->fs_inner[i] = l->net_inner[i] = l->unix_path_inner[i] = l->unix_name_inner[i] = -1;
 
+	l->old.rings[0] = l->old.rings[1] = -1;
+	l->old.drops_fd = l->old.reported_fd = l->old.fold_fd = -1;
+
 	l->skel = agentguard__open();
 	if (!l->skel) {
 		err = -errno;
 		goto cleanup;
 	}
-	adopt = opts->pin_dir && ag_loader_pinned(opts->pin_dir);
+	this_build(&l->build);
+	adopt = false;
+	if (opts->pin_dir) {
+		struct ag_build pinned;
+		char next[4096];
+
+		/* Only the upgrader (it holds the pin directory's lock) may finish or undo one. */
+		err = pin_path(next, sizeof(next), opts->pin_dir, "next", NULL);
+		if (!err)
+			err = opts->upgrade ? recover_upgrade(l) :
+			      !access(next, F_OK) ? -EAGAIN : 0;
+		if (err)
+			goto cleanup;
+		if (ag_loader_pinned(opts->pin_dir)) {
+			adopt = !read_build(opts->pin_dir, &pinned) &&
+				!memcmp(&pinned, &l->build, sizeof(pinned));
+			if (!adopt && !opts->upgrade) {
+				err = -ESTALE;
+				goto cleanup;
+			}
+			l->upgrading = !adopt;
+		}
+		snprintf(l->root, sizeof(l->root), "%s", l->upgrading ? next : opts->pin_dir);
+	}
 	if (adopt) {
 		err = links_complete(l, opts->pin_dir);
 		if (err)
 			goto cleanup;
+	}
+	if (l->upgrading) {
+		err = open_old(l);
+		if (err)
+			goto cleanup;
+		/* Generations go on from the old build's, so events keep naming the right one. */
+		l->state.generation_seq = l->old.generation_seq;
+		l->state.generation = ag_state_slot(&l->state);
 	}
 	bpf_object__for_each_program(prog, l->skel->obj) {
 		bool lsm = bpf_program__type(prog) == BPF_PROG_TYPE_LSM;
@@ -270,9 +524,9 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 			bpf_program__set_autoload(prog, true);
 	}
 	if (opts->pin_dir) {
-		err = make_pin_dirs(opts->pin_dir);
+		err = make_pin_dirs(l->root);
 		if (!err)
-			err = set_pin_paths(l, opts->pin_dir);
+			err = set_pin_paths(l, l->root);
 		if (err)
 			goto cleanup;
 	}
@@ -301,6 +555,10 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		goto cleanup;
 	}
 	l->state_map = map;
+	/* Nothing attached yet: the next generation is numbered from the old build's. */
+	if (l->upgrading)
+		__atomic_store_n(&l->state_map->generation_seq, l->state.generation_seq,
+				 __ATOMIC_RELEASE);
 	if (adopt) {
 		err = adopt_state(l);
 		if (err)
@@ -583,7 +841,7 @@ static int attach_one(struct ag_loader *l, struct bpf_program *prog, int cgroup_
 	l->links[l->n_links++] = link;
 	if (l->opts.pin_dir) {
 		char path[4096];
-		int err = pin_path(path, sizeof(path), l->opts.pin_dir, "links",
+		int err = pin_path(path, sizeof(path), l->root, "links",
 				   bpf_program__name(prog));
 
 		if (!err)
@@ -678,7 +936,76 @@ int ag_loader_attach(struct ag_loader *l, const struct ag_cgroup *sandbox)
 		if (err)
 			return err;
 	}
-	return l->opts.lsm ? verify_scope(l, sandbox) : 0;
+	err = l->opts.lsm ? verify_scope(l, sandbox) : 0;
+	/* Last: the build's record says that its enforcement under root is complete. */
+	if (!err && l->opts.pin_dir)
+		err = pin_build(l->root, &l->build);
+	if (!err)
+		l->upgrade_committed = l->upgrading;
+	return err;
+}
+
+int ag_loader_retire_old(struct ag_loader *l)
+{
+	if (!l->upgrade_committed)
+		return -EINVAL;
+	return promote_next(l->opts.pin_dir);
+}
+
+bool ag_loader_upgrading(const struct ag_loader *l)
+{
+	return l->upgrading;
+}
+
+const struct ag_loader_old *ag_loader_old(const struct ag_loader *l)
+{
+	return l->has_old ? &l->old : NULL;
+}
+
+int ag_loader_old_leftovers(const struct ag_loader *l, struct ag_loss_count *out, size_t max)
+{
+	const struct ag_loader_old *o = &l->old;
+	struct ag_loss_count *c;
+	struct ag_loss loss;
+	__u64 key, next, *prev = NULL;
+	struct ag_fold f;
+	size_t n = 0, i;
+	int err;
+
+	if (!l->has_old || !o->same_abi)
+		return 0;
+	if (o->drops_fd >= 0) {
+		err = ag_loss_open(o->drops_fd, o->reported_fd, &loss);
+		if (err)
+			return err;
+		err = ag_loss_poll(&loss, out, max);
+		ag_loss_close(&loss);
+		if (err < 0)
+			return err;
+		n = err;
+	}
+	/* Repeats it folded and had not reported: one count per (kind, verdict, rule). */
+	while (o->fold_fd >= 0 && !bpf_map_get_next_key(o->fold_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(o->fold_fd, &key, &f) || !f.folded)
+			continue;
+		for (i = 0, c = NULL; i < n; i++)
+			if (out[i].key.reason == AG_DROP_UPGRADE && out[i].key.kind == f.kind &&
+			    out[i].key.verdict == f.verdict && out[i].key.rule == f.rule)
+				c = &out[i];
+		if (!c && n < max) {
+			c = &out[n++];
+			memset(c, 0, sizeof(*c));
+			c->key.kind = f.kind;
+			c->key.verdict = f.verdict;
+			c->key.rule = f.rule;
+			c->key.reason = AG_DROP_UPGRADE;
+		}
+		if (c)
+			c->count += f.folded;
+	}
+	return n;
 }
 
 static int fd_memlock(int fd, unsigned long long *bytes)
@@ -938,10 +1265,19 @@ int ag_loader_unpin_dir(const char *dir)
 {
 	__u32 ids[AG_MAX_LINKS];
 	size_t n = linked_prog_ids(dir, ids, AG_MAX_LINKS);
-	int err = unpin_sub(dir, "links");
+	char path[4096];
+	int err = 0;
 
+	/* An upgrade's half-made enforcement (DIR/next) goes too. */
+	if (!pin_path(path, sizeof(path), dir, "next", NULL) && !access(path, F_OK))
+		err = ag_loader_unpin_dir(path);
+	if (!err)
+		err = unpin_sub(dir, "links");
 	if (!err)
 		err = unpin_sub(dir, "maps");
+	if (!err && !pin_path(path, sizeof(path), dir, "build", NULL) && unlink(path) &&
+	    errno != ENOENT)
+		err = -errno;
 	if (!err && rmdir(dir) && errno != ENOENT)
 		err = -errno;
 	if (!err)
@@ -991,6 +1327,10 @@ void ag_loader_close(struct ag_loader *l)
 		return;
 	for (i = 0; i < l->n_links; i++)
 		bpf_link__destroy(l->links[i]);
+	/* An upgrade that did not complete is undone: the old build's enforcement stays. */
+	if (l->upgrading && !l->upgrade_committed)
+		ag_loader_unpin_dir(l->root);
+	close_old(&l->old);
 	for (i = 0; i < AG_GENERATIONS; i++) {
 		close_fd(&l->fs_inner[i]);
 		close_fd(&l->net_inner[i]);

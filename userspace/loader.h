@@ -23,6 +23,23 @@ struct ag_loader_opts {
 	 * outlives this process; NULL: nothing pinned, everything ends with ag_loader_close.
 	 */
 	const char *pin_dir;
+	/*
+	 * Another build's enforcement pinned at pin_dir: upgrade it (this build's is made under
+	 * pin_dir/next, attached beside the old, then takes its place: ag_loader_retire_old)
+	 * instead of failing with -ESTALE. Only for the holder of ag_loader_lock_pin_dir.
+	 */
+	bool upgrade;
+};
+
+/* What an upgrade takes over from the build it replaces (ag_loader_old). */
+struct ag_loader_old {
+	int rings[2];		/* its denial ring and other ring, to drain; -1: absent */
+	int drops_fd;		/* with the same ABI only (else -1): its drop counters, */
+	int reported_fd;	/* what it reported of them, */
+	int fold_fd;		/* and its folds */
+	bool same_abi;		/* its records are this build's layout */
+	__u64 sandbox_cgid;	/* the cgroup it governs */
+	__u32 generation_seq;	/* its generation in force */
 };
 
 /*
@@ -34,6 +51,31 @@ struct ag_loader_opts {
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out);
 /* Did ag_loader_open adopt pinned state? Then ag_loader_attach only checks the cgroup. */
 bool ag_loader_adopted(const struct ag_loader *l);
+/*
+ * Did it find another build's enforcement pinned (opts->upgrade)? Then ag_loader_attach
+ * attaches this build's programs beside the old ones, and ag_loader_retire_old, called next,
+ * detaches the old and moves this build's pins into place. Until attach completes, closing the
+ * loader undoes the upgrade and the old build's enforcement stays as it was.
+ */
+bool ag_loader_upgrading(const struct ag_loader *l);
+/*
+ * The build being replaced, when upgrading or finishing an upgrade a load died in (whose old
+ * build is already detached): its rings to drain and its leftovers (ag_loader_old_leftovers).
+ * NULL when there is none.
+ */
+const struct ag_loader_old *ag_loader_old(const struct ag_loader *l);
+/*
+ * After ag_loader_attach: unpin the old build's links, wait until its programs are gone, unpin
+ * its maps, and move this build's pins into place. On error the upgrade is finished by the
+ * next load with opts->upgrade (enforcement is this build's either way).
+ */
+int ag_loader_retire_old(struct ag_loader *l);
+struct ag_loss_count;
+/*
+ * After ag_loader_retire_old, with the same ABI: what the old build counted and never reported
+ * (drops, and folded repeats as AG_DROP_UPGRADE), as loss counts; returns how many, or -errno.
+ */
+int ag_loader_old_leftovers(const struct ag_loader *l, struct ag_loss_count *out, size_t max);
 /* Is there pinned state (any map) under dir? */
 bool ag_loader_pinned(const char *dir);
 /* Is enforcement pinned under dir: the state map and every program's link of this build? */

@@ -675,6 +675,39 @@ static int do_dns_query(const char *server, const char *name, const char *type, 
 	return 0;
 }
 
+/* The ids of the loaded BPF programs named name, in ascending order, or "none". */
+static int do_prog_ids(const char *name)
+{
+	union bpf_attr attr;
+	struct bpf_prog_info info;
+	__u32 id = 0;
+	int fd, n = 0;
+
+	for (;;) {
+		memset(&attr, 0, sizeof(attr));
+		attr.start_id = id;
+		if (syscall(SYS_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)))
+			break;
+		id = attr.next_id;
+		memset(&attr, 0, sizeof(attr));
+		attr.prog_id = id;
+		fd = syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		memset(&attr, 0, sizeof(attr));
+		attr.info.bpf_fd = fd;
+		attr.info.info_len = sizeof(info);
+		attr.info.info = (__u64)(unsigned long)&info;
+		if (!syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
+		    !strncmp(info.name, name, sizeof(info.name) - 1))
+			printf("%s%u", n++ ? " " : "", id);
+		close(fd);
+	}
+	printf("%s\n", n ? "" : "none");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -962,6 +995,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "uring-connect"))
 		return do_uring_connect(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "prog-ids"))
+		return do_prog_ids(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "read-n")) {
 		long n = atol(argv[3]), i, denied = 0;
 
