@@ -773,8 +773,10 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_UNAVAILABLE;
 		goto cleanup;
 	}
-	/* For agentguard reset: the files this daemon was started with. */
+	/* For agentguard reset: the files this daemon was started with; for reload, the cgroup. */
 	err = ag_started_with_write(state_dirfd, argv + optind, n_files);
+	if (!err)
+		err = ag_sandbox_path_write(state_dirfd, cg.path);
 	if (err)
 		ag_log_warn("load: cannot record the policy files for agentguard reset: %s",
 			    strerror(-err));

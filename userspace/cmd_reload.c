@@ -14,12 +14,39 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
 #include "loader.h"
 #include "log.h"
 #include "policy_store.h"
 #include "seqstore.h"
+
+/*
+ * The new policy's spec.limits on the sandbox, as a daemon's SIGHUP reload sets them: the
+ * cgroup is the one load recorded, if it is still the one enforced. A failure is reported
+ * and the old limits stay; the rules are installed either way.
+ */
+static void apply_limits(const struct ag_loader *l, const char *state_dir,
+			 const struct ag_limits *lim)
+{
+	struct ag_cgroup cg = { .fd = -1 };
+	const char *failed = "the cgroup load recorded (sandbox-cgroup in the state directory)";
+	char path[4096];
+	int err;
+
+	err = ag_sandbox_path_read(state_dir, path, sizeof(path));
+	if (!err)
+		err = ag_cgroup_open(path, 0, &cg);
+	if (!err && cg.id != ag_loader_sandbox_id(l))
+		err = -ESTALE;	/* removed and made again: not the cgroup enforced */
+	if (!err)
+		err = ag_cgroup_apply_limits(&cg, lim, &failed);
+	if (err)
+		ag_log_warn("reload: cannot set the sandbox's limits (%s): %s; the old limits stay",
+			    failed, strerror(-err));
+	ag_cgroup_close(&cg);
+}
 
 /* Compile files and install them as the next generation of what is pinned at pin_dir. */
 static int reload_files(const char *pin_dir, const char *state_dir, char **files, int n)
@@ -64,6 +91,7 @@ static int reload_files(const char *pin_dir, const char *state_dir, char **files
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
+	apply_limits(l, state_dir, &p.c->limits);
 	err = ag_install_generation(l, pin_dir, dirfd, files, n, p.c);
 	if (err) {
 		ag_log_error("reload: installing failed: %s; the policy in force stays",

@@ -131,37 +131,77 @@ int ag_install_generation(struct ag_loader *l, const char *pin_dir, int dirfd, c
 	return err;
 }
 
+/* Replace name in dirfd with text, whole or not at all (a crash leaves the old file). */
+static int replace_file(int dirfd, const char *name, const char *text, size_t len)
+{
+	char tmp[96];
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = errno ? -errno : -EIO;
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, tmp, dirfd, name))
+		err = -errno;
+	if (err)
+		unlinkat(dirfd, tmp, 0);
+	return err;
+}
+
 int ag_started_with_write(int dirfd, char **files, int n)
 {
-	char path[PATH_MAX];
-	int fd, i, err = 0;
-	FILE *f;
+	char path[PATH_MAX], *text;
+	size_t len = 0;
+	int i, err = 0;
 
 	if (n > AG_STARTED_WITH_MAX)
 		return -E2BIG;
-	fd = openat(dirfd, "started-with.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
+	text = malloc((size_t)n * (PATH_MAX + 1) + 1);
+	if (!text)
 		return -ENOMEM;
-	}
 	for (i = 0; i < n && !err; i++) {
 		if (!realpath(files[i], path) || strchr(path, '\n'))
 			err = errno ? -errno : -EINVAL;
 		else
-			fprintf(f, "%s\n", path);
+			len += sprintf(text + len, "%s\n", path);
 	}
-	if (fflush(f) || fsync(fileno(f)))
-		err = err ? err : -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && renameat(dirfd, "started-with.tmp", dirfd, "started-with"))
-		err = -errno;
-	if (err)
-		unlinkat(dirfd, "started-with.tmp", 0);
+	if (!err)
+		err = replace_file(dirfd, "started-with", text, len);
+	free(text);
+	return err;
+}
+
+int ag_sandbox_path_write(int dirfd, const char *path)
+{
+	char text[PATH_MAX + 1];
+	int len = snprintf(text, sizeof(text), "%s\n", path);
+
+	if (len < 0 || (size_t)len >= sizeof(text) || strchr(path, '\n'))
+		return -EINVAL;
+	return replace_file(dirfd, "sandbox-cgroup", text, len);
+}
+
+int ag_sandbox_path_read(const char *state_dir, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/sandbox-cgroup", state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		err = -ENODATA;
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
 	return err;
 }
 

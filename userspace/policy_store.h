@@ -41,6 +41,12 @@ void ag_active_policy_free(struct ag_active_policy *p);
 int ag_started_with_write(int dirfd, char **files, int n);
 /* Fill files (malloc'ed paths): how many, or -errno. */
 int ag_started_with_read(const char *state_dir, char **files, int max);
+/*
+ * The sandbox cgroup's path, kept in the state directory (sandbox-cgroup) so that
+ * "agentguard reload" can apply a new policy's limits with no daemon running.
+ */
+int ag_sandbox_path_write(int dirfd, const char *path);
+int ag_sandbox_path_read(const char *state_dir, char *buf, size_t len);
 
 struct ag_loader;
 /*

@@ -108,11 +108,24 @@ sleep 1
 g1=$(agentguard status --json | grep -o '"generation":[0-9]*' | cut -d: -f2)
 expect swaps_generations ok sh -c "[ $((g1 - g0)) -ge 1000 ] && echo ok || echo 'from $g0 to $g1'"
 
-# With no daemon: reload still replaces the policy.
+# The CLI reload sets the new policy's limits too, as SIGHUP does.
+limits() { # PIDS: policy b with spec.resources.pids_max PIDS
+	cat /tmp/rl-b.yaml
+	printf '  resources:\n    pids_max: %s\n' "$1"
+}
+limits 321 >/tmp/rl-lim1.yaml
+limits 654 >/tmp/rl-lim2.yaml
+expect cli_limits_reload 0 sh -c 'agentguard reload /tmp/rl-lim1.yaml 2>/dev/null; echo $?'
+expect cli_limits_set 321 cat "$AG_CG/pids.max"
+
+# With no daemon: reload still replaces the policy, and its limits.
 kill -9 "$AG_PID"
 wait "$AG_PID" 2>/dev/null
+expect nodaemon_limits_reload 0 sh -c 'agentguard reload /tmp/rl-lim2.yaml 2>/dev/null; echo $?'
+expect nodaemon_limits_set 654 cat "$AG_CG/pids.max"
 expect nodaemon_reload 0 sh -c 'agentguard reload /tmp/rl-b.yaml 2>/dev/null; echo $?'
 expect nodaemon_b_denied EPERM inside agt read /tmp/rl/b-only
 expect nodaemon_a_allowed ok inside agt read /tmp/rl/a-only
+expect nodaemon_default_limits 4096 cat "$AG_CG/pids.max"
 agentguard unload 2>/dev/null
 expect unloaded_reload_refused 78 sh -c 'agentguard reload /tmp/rl-b.yaml 2>/dev/null; echo $?'
