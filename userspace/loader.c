@@ -596,26 +596,76 @@ static void write_state(struct ag_loader *l)
 	__atomic_store_n(&m->generation_seq, l->state.generation_seq, __ATOMIC_RELEASE);
 }
 
+static int cmp_fs_key(const void *a, const void *b)
+{
+	__u64 x = ((const struct ag_fs_key *)a)->hash, y = ((const struct ag_fs_key *)b)->hash;
+
+	return x < y ? -1 : x > y;
+}
+
+/* -EADDRINUSE if two keys are equal (the batch update would keep only one). */
+static int fs_keys_unique(const struct ag_fs_key *keys, size_t n)
+{
+	struct ag_fs_key *sorted;
+	size_t i;
+	int err = 0;
+
+	if (n < 2)
+		return 0;
+	sorted = malloc(n * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, keys, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_fs_key);
+	for (i = 1; i < n && !err; i++)
+		if (sorted[i].hash == sorted[i - 1].hash)
+			err = -EADDRINUSE;
+	free(sorted);
+	return err;
+}
+
 static int build_fs_table(const struct ag_loader *l, const struct ag_compiled *c, int *out)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
-	struct ag_fs_key key;
+
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct ag_fs_key *keys = NULL;
+	struct ag_fs_val *vals = NULL;
+	__u32 count;
 	size_t i;
-	int fd, err;
+	int fd, err = 0;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "ag_fs_tab", sizeof(struct ag_fs_key),
 			    sizeof(struct ag_fs_val), c->n_fs ? c->n_fs : 1, &mopts);
 	if (fd < 0)
 		return -errno;
+	keys = calloc(c->n_fs ? c->n_fs : 1, sizeof(*keys));
+	vals = calloc(c->n_fs ? c->n_fs : 1, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	for (i = 0; i < c->n_fs; i++) {
-		key.hash = ag_fs_path_key(c->fs[i].path, strlen(c->fs[i].path),
-					  l->state.hash_seed);
-		/* BPF_NOEXIST: two rule paths with one 64-bit hash must not shadow each other. */
-		if (bpf_map_update_elem(fd, &key, &c->fs[i].val, BPF_NOEXIST)) {
-			err = errno == EEXIST ? -EADDRINUSE : -errno;
-			close(fd);
-			return err;
-		}
+		keys[i].hash = ag_fs_path_key(c->fs[i].path, strlen(c->fs[i].path),
+					      l->state.hash_seed);
+		vals[i] = c->fs[i].val;
+	}
+	/* Two rule paths with one 64-bit hash must not shadow each other. */
+	err = fs_keys_unique(keys, c->n_fs);
+	if (err)
+		goto cleanup;
+	/* One system call for the whole (new, empty) table. */
+	count = c->n_fs;
+	if (count && bpf_map_update_batch(fd, keys, vals, &count, &bopts))
+		err = -errno;
+	else if (count != c->n_fs)
+		err = -EIO;
+cleanup:
+	free(keys);
+	free(vals);
+	if (err) {
+		close(fd);
+		return err;
 	}
 	*out = fd;
 	return 0;
