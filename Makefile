@@ -116,9 +116,10 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
 $(BUILD)/bench/audit_bench: $(BUILD)/bench/event_gen.skel.h
 $(BUILD)/bench/event_gen.skel.h: $(BUILD)/bench/bpf/event_gen.bpf.o
 
-# Compiler unit tests: no kernel, no privileges.
-UNIT_TESTS += $(BUILD)/tests/unit/test_compile
-$(BUILD)/tests/unit/test_compile: tests/unit/test_compile.c $(LIB_OBJS)
+# Compiler and Landlock-mapping unit tests: no kernel, no privileges.
+UNIT_TESTS += $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock
+$(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock: \
+		$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(USER_LIBS) \
