@@ -3,6 +3,10 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 
 #include "sandbox_filter.h"
 
@@ -47,4 +51,30 @@ int ag_sandbox_filter_install(bool io_uring)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return err;
+}
+
+int ag_sandbox_drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	int cap;
+
+	/*
+	 * Without these, uid 0's next exec refills the permitted set from the bounding set, and a
+	 * setuid-root binary does the same; locked, so they cannot be cleared again.
+	 */
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+				     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+				     SECBIT_NO_CAP_AMBIENT_RAISE |
+				     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0))
+		return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
+		return -errno;
+	/* PR_CAPBSET_READ fails (EINVAL) past the kernel's last capability. */
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+			return -errno;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
 }
