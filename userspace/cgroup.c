@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,33 @@ int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *l
 		return err;
 	*failed = "cpu.weight";
 	return write_at(cg->fd, "cpu.weight", AG_CPU_WEIGHT);
+}
+
+int ag_cgroup_missing_controllers(const char *dir, char *missing, size_t len)
+{
+	static const char *const need[] = { "memory", "pids", "cpu" };
+	char path[4200], line[1024], *tok, *save;
+	bool have[3] = {};
+	size_t i, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		for (i = 0; i < 3; i++)
+			if (!strcmp(tok, need[i]))
+				have[i] = true;
+	missing[0] = '\0';
+	for (i = 0; i < 3; i++)
+		if (!have[i])
+			n += snprintf(missing + n, n < len ? len - n : 0, "%s%s", n ? ", " : "",
+				      need[i]);
+	return n < len ? 0 : -ENAMETOOLONG;
 }
 
 int ag_cgroup_leave_parent_of(const struct ag_cgroup *sandbox)

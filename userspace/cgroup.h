@@ -38,6 +38,12 @@ struct ag_limits;
  */
 int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *lim,
 			   const char **failed);
+/*
+ * The controllers ag_cgroup_apply_limits needs (memory, pids, cpu) that the cgroup2 hierarchy
+ * does not offer in dir (its cgroup.controllers): "" when all are there, else "memory, pids"
+ * and so on (a hybrid layout keeps them on cgroup v1). 0 or -errno.
+ */
+int ag_cgroup_missing_controllers(const char *dir, char *missing, size_t len);
 /* Move process pid into cg (writes cgroup.procs). */
 int ag_cgroup_enter(const struct ag_cgroup *cg, int pid);
 
