@@ -633,6 +633,9 @@ void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct
 	ag_json_str(b, s->session, strlen(s->session));
 	ag_buf_lit(b, ",\"sandbox\":");
 	ag_json_str(b, s->sandbox, strlen(s->sandbox));
+	ag_buf_lit(b, ",\"backend\":\"");
+	ag_buf_puts(b, ag_backend_name(s->backend));
+	ag_buf_lit(b, "\"");
 	if (ev->synthetic) {
 		/* A loss event stands for many processes' records: none is named. */
 		ag_buf_lit(b, ",\"identity\":null,\"process\":null");

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "backend.h"
 #include "compile.h"
 #include "json.h"
 
@@ -48,6 +49,7 @@ struct ag_event_sink {
 	char host[256];
 	char session[64];
 	char sandbox[4096];			/* cgroup path below the cgroup2 mount */
+	enum ag_backend backend;		/* what enforces: every event names it */
 	const char *operator_identity;		/* --identity, or NULL */
 	unsigned long long seq;			/* the last seq assigned */
 	/*

@@ -151,6 +151,7 @@ for e in ours:
 def expected_fields(ev):
     f = {"SCHEMA_VERSION": "1", "SEQ": ev["seq"], "KSEQ": ev["kseq"], "TIME": ev["time"],
          "HOST": ev["host"], "SESSION": ev["session"], "SANDBOX": ev["sandbox"],
+         "BACKEND": ev["backend"],
          "UID": ev["identity"]["uid"], "GID": ev["identity"]["gid"],
          "USER": ev["identity"]["user"], "OPERATOR": ev["identity"]["operator"],
          "PID": ev["process"]["pid"], "TID": ev["process"]["tid"],

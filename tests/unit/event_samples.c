@@ -278,8 +278,13 @@ int main(int argc, char **argv)
 	net_event(AF_INET6, "64:ff9b::a9fe:a9fe", "169.254.169.254", 80, AG_NET_TCP, AG_DENY,
 		  netdef);
 	net_event(AF_INET, "192.0.2.1", NULL, 0, 0, AG_DENY, AG_RULE_NONE);
-	/* Port 514 stands for an unconnected UDP send (sendto with an address), 8443 for bind. */
+	/*
+	 * Port 514 stands for an unconnected UDP send (sendto with an address), 8443 for bind.
+	 * The send as the Landlock fallback's cgroup programs report it: the same, but the backend.
+	 */
+	sink.backend = AG_BACKEND_LANDLOCK;
 	net_event(AF_INET, "192.0.2.9", NULL, 514, AG_NET_UDP, AG_DENY, netdef);
+	sink.backend = AG_BACKEND_BPF_LSM;
 	net_event(AF_INET6, "::", NULL, 8443, AG_NET_TCP, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
 	net_event(AF_INET, "0.0.0.0", NULL, 8444, AG_NET_TCP, AG_DENY, AG_RULE_BUILTIN | AG_BR_INBOUND);
 	net_event(AF_INET, "192.0.2.7", NULL, 7, AG_NET_UDP, AG_DENY,

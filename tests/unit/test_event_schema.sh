@@ -110,6 +110,8 @@ check("seq-strictly-increasing", seqs == sorted(set(seqs)) and seqs[0] == 1, str
 # (b) coverage: every kind, and every containment operation events.c can name.
 kinds = {e["kind"] for e in good}
 check("covers-every-kind", kinds == {"file", "exec", "network", "dns", "containment", "loss"}, str(kinds))
+backends = {e["backend"] for e in good}
+check("covers-every-backend", backends == {"bpf-lsm", "landlock"}, str(backends))
 src = open(events_c).read()
 m = re.search(r"static const char \*contain_op_name\(.*?\n}\n", src, re.S)
 c_ops = set(re.findall(r'return "([a-z-]+)";', m.group(0))) if m else set()
@@ -188,6 +190,8 @@ d = first(lambda x: x["kind"] == "dns"); d["target"]["name"] = "a\nb"; rejects("
 d = first(lambda x: x["kind"] == "dns"); d["decision"] = "allow"; d["mode"] = "enforce"; rejects("dns-allow", d)
 d = first(lambda x: x["kind"] == "network" and "domain" in x["target"]); d["target"]["domain"] = ""; rejects("network-empty-domain", d)
 d = first(lambda x: x["kind"] == "file"); d["schema_version"] = 2; rejects("schema-version-2", d)
+d = first(lambda x: x["kind"] == "file"); d["backend"] = "seccomp"; rejects("unknown-backend", d)
+d = first(lambda x: x["kind"] == "file"); del d["backend"]; rejects("missing-backend", d)
 d = first(lambda x: x["kind"] == "file"); d["seq"] = 0; rejects("seq-0", d)
 d = first(lambda x: x["kind"] == "file"); d["time"] = "2026-01-01T00:00:00Z"; rejects("time-without-ns", d)
 d = first(lambda x: x["decision"] == "would-deny"); d["mode"] = "enforce"; rejects("would-deny-enforce", d)
@@ -210,8 +214,8 @@ d = first(lambda x: x["kind"] == "file" and x["rule"]["id"]); d["rule"]["id"] = 
 
 # A loss event exactly as cmd_load emits it (tests/guest/audit_loss.sh makes real ones).
 loss = {"schema_version": 1, "seq": 1001, "kseq": None, "time": "2026-11-24T05:27:48.046849618Z",
-        "host": "h", "session": "s", "sandbox": "/agtest", "identity": None, "process": None,
-        "kind": "loss", "operation": "ring-full",
+        "host": "h", "session": "s", "sandbox": "/agtest", "backend": "bpf-lsm",
+        "identity": None, "process": None, "kind": "loss", "operation": "ring-full",
         "target": {"lost_kind": "file", "count": 2000, "since": "2026-11-24T05:27:30.100000000Z"},
         "decision": "would-deny", "mode": "audit", "repeats": 0,
         "rule": {"id": "loss:filesystem[0]", "layer": "local"},
@@ -219,8 +223,8 @@ loss = {"schema_version": 1, "seq": 1001, "kseq": None, "time": "2026-11-24T05:2
 check("accepts-loss-event", first_error(loss) is None, str(first_error(loss)))
 d = copy.deepcopy(loss); d["target"]["count"] = 0; rejects("loss-count-zero", d)
 life = {"schema_version": 1, "seq": 1, "kseq": None, "time": "2026-11-24T05:27:48.046849618Z",
-        "host": "h", "session": "s", "sandbox": "/agtest", "identity": None, "process": None,
-        "kind": "lifecycle", "operation": "start",
+        "host": "h", "session": "s", "sandbox": "/agtest", "backend": "landlock",
+        "identity": None, "process": None, "kind": "lifecycle", "operation": "start",
         "target": {"detail": "enforcing 1 policy on cgroup /sys/fs/cgroup/agtest"},
         "decision": "allow", "mode": "enforce", "repeats": 0, "rule": {"id": None, "layer": None},
         "policy": {"name": None, "sha256": "0" * 64, "generation": 1}}

@@ -261,6 +261,14 @@ static void test_network_open(void **state)
 	j = ocsf(&e, sizeof(e));
 	assert_class(j, 4001, 4, 6, "Network Activity");
 	assert_string_equal(str(j, "unmapped.operation"), "sendmsg");
+	assert_string_equal(str(j, "unmapped.backend"), "bpf-lsm");
+	cJSON_Delete(j);
+
+	/* The Landlock fallback's cgroup programs: the same event, its backend named. */
+	sink.backend = AG_BACKEND_LANDLOCK;
+	j = ocsf(&e, sizeof(e));
+	sink.backend = AG_BACKEND_BPF_LSM;
+	assert_string_equal(str(j, "unmapped.backend"), "landlock");
 	cJSON_Delete(j);
 }
 
