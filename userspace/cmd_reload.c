@@ -51,10 +51,10 @@ static void apply_limits(const struct ag_loader *l, const char *state_dir,
 /* Compile files and install them as the next generation of what is pinned at pin_dir. */
 static int reload_files(const char *pin_dir, const char *state_dir, char **files, int n)
 {
-	struct ag_loader_opts lopts = { .lsm = true, .cgroup = true, .pin_dir = pin_dir };
+	struct ag_loader_opts lopts = { .cgroup = true, .pin_dir = pin_dir };
 	struct ag_active_policy p = {};
 	struct ag_loader *l = NULL;
-	int err, dirfd = -1, status;
+	int err, dirfd = -1, status, backend;
 
 	ag_log_setup_libbpf();
 	status = ag_cli_compile(files, n, &p.pols, &p.c);
@@ -63,12 +63,15 @@ static int reload_files(const char *pin_dir, const char *state_dir, char **files
 		return status;
 	}
 	p.n = n;
-	if (!ag_loader_pinned_complete(pin_dir)) {
+	backend = ag_loader_pinned_backend(pin_dir);
+	if (backend < 0) {
 		ag_log_error("reload: no enforcement is pinned at \"%s\"; agentguard load starts it",
 			     pin_dir);
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
+	/* The programs stay as they are: a reload swaps tables, whichever backend loaded them. */
+	lopts.lsm = backend == AG_BACKEND_BPF_LSM;
 	err = ag_loader_open(&lopts, &l);
 	if (err == -ESTALE || err == -EAGAIN) {
 		ag_log_error("reload: the enforcement pinned at \"%s\" is %s; nothing changed",

@@ -66,7 +66,7 @@ int cmd_status(int argc, char **argv)
 	const char *state_dir = "/var/lib/agentguard", *pin_dir = AG_PIN_DIR;
 	char path[4200], *text;
 	cJSON *st, *it;
-	int opt, json = 0, alive, pinned;
+	int opt, json = 0, alive, pinned, backend;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == 'j')
@@ -84,7 +84,8 @@ int cmd_status(int argc, char **argv)
 	free(text);
 	it = st ? cJSON_GetObjectItem(st, "pid") : NULL;
 	alive = it && cJSON_IsNumber(it) && daemon_alive(it->valueint);
-	pinned = ag_loader_pinned_complete(pin_dir);
+	backend = ag_loader_pinned_backend(pin_dir);
+	pinned = backend >= 0;
 	if (json) {
 		if (!st)
 			st = cJSON_CreateObject();
@@ -92,18 +93,25 @@ int cmd_status(int argc, char **argv)
 		cJSON_DeleteItemFromObject(st, "daemon");
 		cJSON_AddBoolToObject(st, "enforcing", pinned);
 		cJSON_AddBoolToObject(st, "daemon", alive);
+		cJSON_DeleteItemFromObject(st, "backend");
+		if (pinned)
+			cJSON_AddStringToObject(st, "backend", ag_backend_name(backend));
+		else
+			cJSON_AddNullToObject(st, "backend");
 		text = cJSON_PrintUnformatted(st);
 		printf("%s\n", text ? text : "{}");
 		free(text);
 	} else if (!pinned) {
 		printf("enforcing: no (nothing pinned at %s)\n", pin_dir);
 	} else if (!alive || !st) {
-		printf("enforcing: yes (pinned at %s)\n", pin_dir);
+		printf("enforcing: yes (pinned at %s, backend %s)\n", pin_dir,
+		       ag_backend_name(backend));
 		printf("daemon: not running: no events are written until a load adopts the pins\n");
 	} else {
 		cJSON *d = cJSON_GetObjectItem(st, "decisions"), *c;
 
-		printf("enforcing: yes (pinned at %s)\n", pin_dir);
+		printf("enforcing: yes (pinned at %s, backend %s)\n", pin_dir,
+		       ag_backend_name(backend));
 		printf("daemon: pid %d, cgroup %s\n", it->valueint,
 		       cJSON_GetStringValue(cJSON_GetObjectItem(st, "cgroup")));
 		printf("policy: sha256 %s, generation %d\n",

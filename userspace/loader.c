@@ -164,24 +164,47 @@ static int set_pin_paths(struct ag_loader *l, const char *dir)
 	return 0;
 }
 
-/* Adopting: every program this build would attach has its link pinned. */
-static int links_complete(struct ag_loader *l, const char *dir)
+/* How many programs of one kind (LSM, or cgroup) have their link pinned under dir, of how many. */
+static int pinned_links(struct ag_loader *l, const char *dir, bool lsm, size_t *have,
+			size_t *want)
 {
 	struct bpf_program *prog;
 	char path[4096];
 	int err;
 
+	*have = *want = 0;
 	bpf_object__for_each_program(prog, l->skel->obj) {
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL ||
-		    !(bpf_program__type(prog) == BPF_PROG_TYPE_LSM ? l->opts.lsm : l->opts.cgroup))
+		    (bpf_program__type(prog) == BPF_PROG_TYPE_LSM) != lsm)
 			continue;
 		err = pin_path(path, sizeof(path), dir, "links", bpf_program__name(prog));
 		if (err)
 			return err;
-		if (access(path, F_OK))
-			return -EUCLEAN;
+		(*want)++;
+		if (!access(path, F_OK))
+			(*have)++;
 	}
 	return 0;
+}
+
+/*
+ * Adopting: every program this build would attach has its link pinned, and, for a load
+ * without the LSM programs (--fallback landlock), none of them is: the pins are of its kind.
+ */
+static int links_complete(struct ag_loader *l, const char *dir)
+{
+	size_t have, want;
+	int err;
+
+	err = pinned_links(l, dir, true, &have, &want);
+	if (!err && (l->opts.lsm ? have != want : have != 0))
+		err = -EUCLEAN;
+	if (!err && l->opts.cgroup) {
+		err = pinned_links(l, dir, false, &have, &want);
+		if (!err && have != want)
+			err = -EUCLEAN;
+	}
+	return err;
 }
 
 /* The inner map in slot of outer, opened (for its size, and to hold it until the next swap). */
@@ -1204,19 +1227,30 @@ static int unpin_sub(const char *dir, const char *sub)
 	return err;
 }
 
-bool ag_loader_pinned_complete(const char *dir)
+int ag_loader_pinned_backend(const char *dir)
 {
 	struct ag_loader l = { .opts = { .lsm = true, .cgroup = true } };
-	bool complete;
+	int backend = -ENOENT;
 
 	if (!ag_loader_pinned(dir))
-		return false;
+		return -ENOENT;
 	l.skel = agentguard__open();	/* for the program names only: nothing is loaded */
 	if (!l.skel)
-		return false;
-	complete = !links_complete(&l, dir);
+		return -errno;
+	if (!links_complete(&l, dir)) {
+		backend = AG_BACKEND_BPF_LSM;
+	} else {
+		l.opts.lsm = false;
+		if (!links_complete(&l, dir))
+			backend = AG_BACKEND_LANDLOCK;
+	}
 	agentguard__destroy(l.skel);
-	return complete;
+	return backend;
+}
+
+bool ag_loader_pinned_complete(const char *dir)
+{
+	return ag_loader_pinned_backend(dir) >= 0;
 }
 
 int ag_loader_lock_swaps(const char *dir)

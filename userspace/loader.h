@@ -10,13 +10,15 @@
 #define AG_LOADER_H
 
 #include <stdbool.h>
+#include "backend.h"
 #include "compile.h"
 #include "cgroup.h"
 
 struct ag_loader;
 
 struct ag_loader_opts {
-	bool lsm;		/* load and attach the BPF-LSM programs (files, containment) */
+	bool lsm;		/* load and attach the BPF-LSM programs (files, containment); false
+				 * under --fallback landlock */
 	bool cgroup;		/* load and attach the cgroup programs (sockets, devices, sysctl) */
 	/*
 	 * Pin maps (DIR/maps/NAME) and links (DIR/links/PROGRAM) on bpffs, so enforcement
@@ -78,8 +80,13 @@ struct ag_loss_count;
 int ag_loader_old_leftovers(const struct ag_loader *l, struct ag_loss_count *out, size_t max);
 /* Is there pinned state (any map) under dir? */
 bool ag_loader_pinned(const char *dir);
-/* Is enforcement pinned under dir: the state map and every program's link of this build? */
+/*
+ * Is enforcement pinned under dir: the state map and every program's link of this build, or
+ * (--fallback landlock) every cgroup program's link and no LSM program's?
+ */
 bool ag_loader_pinned_complete(const char *dir);
+/* Which of the two: AG_BACKEND_BPF_LSM or AG_BACKEND_LANDLOCK; -ENOENT if neither. */
+int ag_loader_pinned_backend(const char *dir);
 /*
  * Remove every pin under dir, links first (their programs detach once no fd holds them) and
  * then maps, and the directories. Enforcement pinned there ends. 0 if there was none.
