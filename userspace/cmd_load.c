@@ -8,6 +8,11 @@
  * ends (SIGTERM, kill -9, a crash): only "agentguard unload" ends it. A load that finds pinned
  * state adopts it: it installs its policies as the next generation and resumes the audit
  * stream, reporting what was dropped meanwhile. --detach stops after enforcement is on.
+ *
+ * Without BPF-LSM it refuses unless --fallback landlock: then only the cgroup programs load
+ * (the network section), and since nothing restricts the filesystem, it refuses a policy whose
+ * filesystem section denies anything unless --allow-unenforced (agentguard run
+ * --fallback landlock, which enforces that section itself, passes --filesystem-by-run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,10 +29,12 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "backend.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
 #include "events.h"
+#include "fallback.h"
 #include "loader.h"
 #include "loss.h"
 #include "seqstore.h"
@@ -515,6 +522,9 @@ int cmd_load(int argc, char **argv)
 		{ "dns-upstream", required_argument, NULL, 'U' },
 		{ "dns-ttl-floor", required_argument, NULL, 'F' },
 		{ "dns-ttl-cap", required_argument, NULL, 'C' },
+		{ "fallback", required_argument, NULL, 'K' },
+		{ "allow-unenforced", no_argument, NULL, 'A' },
+		{ "under-run", no_argument, NULL, 'R' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
@@ -548,8 +558,10 @@ int cmd_load(int argc, char **argv)
 	char cgdefault[4096];
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
 	struct sigaction sa = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
-	bool events_stdout = false, pending = false;
+	bool events_stdout = false, pending = false, fallback = false, allow_unenforced = false;
+	bool under_run = false;
 	unsigned long long undecodable = 0;	/* records of an upgraded build's other ABI */
+	char why[256], no_limits[64] = "";
 
 	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (opt) {
@@ -620,16 +632,28 @@ int cmd_load(int argc, char **argv)
 				return AG_EXIT_USAGE;
 			}
 			break;
+		case 'K':
+			if (!ag_backend_fallback_arg("load", optarg))
+				return AG_EXIT_USAGE;
+			fallback = true;
+			break;
+		case 'A':
+			allow_unenforced = true;
+			break;
+		case 'R':
+			under_run = true;
+			break;
 		default:
 			return AG_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc || ((allow_unenforced || under_run) && !fallback)) {
 		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
 				"[--format json|ocsf] [--journal] [--ready-file PATH] "
 				"[--pin-dir DIR] [--detach] [--dns-listen ADDR[:PORT]] "
 				"[--dns-upstream ADDR[:PORT]]... [--dns-ttl-floor S] "
-				"[--dns-ttl-cap S] POLICY...\n");
+				"[--dns-ttl-cap S] [--fallback landlock [--allow-unenforced]] "
+				"POLICY...\n");
 		return AG_EXIT_USAGE;
 	}
 	/* Sinks: --events FILE or - (stdout), --journal, any combination; none: stdout. */
@@ -660,6 +684,50 @@ int cmd_load(int argc, char **argv)
 		strcat(cgdefault, default_cgroup_name);
 		cgroup_path = cgdefault;
 	}
+
+	if (ag_backend_choose(fallback, &sink.backend, why, sizeof(why))) {
+		ag_backend_log_refusal("load", why);
+		status = AG_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+	if (sink.backend == AG_BACKEND_LANDLOCK) {
+		char parent[4096], *slash;
+		long lost = 0;
+
+		ag_log_warn("load: BPF-LSM is not available (%s): --fallback landlock", why);
+		lopts.lsm = false;
+		snprintf(parent, sizeof(parent), "%s", cgroup_path);
+		slash = strrchr(parent, '/');
+		if (slash)
+			*slash = '\0';
+		err = ag_cgroup_missing_controllers(parent[0] ? parent : "/", no_limits,
+						    sizeof(no_limits));
+		if (err) {
+			ag_log_error("cgroup: cannot read the controllers of \"%s\": %s", parent,
+				     strerror(-err));
+			status = AG_EXIT_CONFIG;
+			goto cleanup;
+		}
+		/* Under agentguard run, which has reported and decided, and restricts the files. */
+		if (!under_run)
+			lost = ag_fallback_report_load(stderr, c, no_limits);
+		if (lost < 0) {
+			status = AG_EXIT_SOFTWARE;
+			goto cleanup;
+		}
+		if (lost && !allow_unenforced) {
+			ag_log_error("load: %ld of the rules above would not be enforced, so nothing "
+				     "was loaded; \"agentguard run --fallback landlock\" enforces "
+				     "filesystem rules, --allow-unenforced loads anyway", lost);
+			status = AG_EXIT_UNAVAILABLE;
+			goto cleanup;
+		}
+		if (lost)
+			ag_log_warn("load: %ld of the rules above are not enforced; loading anyway "
+				    "(--allow-unenforced)", lost);
+	} else if (fallback) {
+		ag_log_info("load: BPF-LSM is available, so --fallback landlock is not used");
+	}
 	err = ag_cgroup_open(cgroup_path, 1, &cg);
 	if (err) {
 		ag_log_error("cgroup: cannot use \"%s\": %s", cgroup_path, strerror(-err));
@@ -673,10 +741,13 @@ int cmd_load(int argc, char **argv)
 	}
 	/* Under systemd with Delegate=yes the sandbox may be a child of our own cgroup. */
 	err = ag_cgroup_leave_parent_of(&cg);
-	if (!err)
-		err = ag_cgroup_apply_limits(&cg, &c->limits, &failed);
-	else
+	if (err)
 		failed = "moving agentguard to a leaf cgroup (agentguard-daemon)";
+	else if (no_limits[0])	/* the fallback on a hybrid host: reported above */
+		ag_log_warn("cgroup: no %s controller in the cgroup2 hierarchy here: the sandbox "
+			    "runs without limits", no_limits);
+	else
+		err = ag_cgroup_apply_limits(&cg, &c->limits, &failed);
 	if (err) {
 		ag_log_error("cgroup: cannot set the sandbox's limits on \"%s\" (%s): %s; the agent "
 			     "could starve or OOM agentguard, so nothing is loaded",
@@ -931,10 +1002,10 @@ int cmd_load(int argc, char **argv)
 	}
 	if (ag_loader_table_bytes(l, &table_bytes))
 		table_bytes = 0;
-	ag_log_info("enforcing %d polic%s (sha256 %s) on cgroup \"%s\": %zu rules, %zu "
-		    "filesystem and %zu network entries, %llu bytes of kernel tables",
-		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path, c->n_rules,
-		    c->n_fs, c->n_net, table_bytes);
+	ag_log_info("enforcing %d polic%s (sha256 %s) on cgroup \"%s\" with %s: %zu rules, "
+		    "%zu filesystem and %zu network entries, %llu bytes of kernel tables",
+		    n_files, n_files == 1 ? "y" : "ies", c->sha256_hex, cg.path,
+		    ag_backend_name(sink.backend), c->n_rules, c->n_fs, c->n_net, table_bytes);
 	/* systemd (Type=notify): enforcement is on; a later failure is the unit's to see. */
 	sd_notifyf(0, "READY=1\nSTATUS=enforcing %d polic%s on %s (generation %u)", n_files,
 		   n_files == 1 ? "y" : "ies", cg.path, ag_loader_generation(l));
@@ -976,8 +1047,9 @@ int cmd_load(int argc, char **argv)
 	{
 		char detail[4400];
 
-		snprintf(detail, sizeof(detail), "enforcing %d polic%s on cgroup %s%s", n_files,
-			 n_files == 1 ? "y" : "ies", cg.path,
+		snprintf(detail, sizeof(detail), "enforcing %d polic%s on cgroup %s (backend %s)%s",
+			 n_files, n_files == 1 ? "y" : "ies", cg.path,
+			 ag_backend_name(sink.backend),
 			 ag_loader_upgrading(l) ? " (upgraded from another build)" : "");
 		ag_event_sink_lifecycle(&sink, "start", detail);
 	}

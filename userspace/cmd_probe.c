@@ -3,7 +3,8 @@
  * agentguard probe: can this kernel enforce? Reports what it finds and runs a self-test with
  * the real programs: file_open denies one temporary file for one throwaway cgroup; a child
  * in that cgroup must get EPERM and this process, outside it, must open the file.
- * Exit 0 only when full enforcement is possible, 69 otherwise.
+ * Exit 0 only when full enforcement is possible, 69 otherwise; then it also says whether the
+ * Landlock fallback (--fallback landlock: Landlock and the cgroup programs) is possible.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct probe {
 	char cgroup2[4096];
 	bool bpf_lsm, btf, ringbuf, sock_addr;
 	int landlock_abi;	/* 0: unavailable */
+	bool fallback;		/* --fallback landlock possible: Landlock and sock_addr */
 	const char *self_test;	/* "pass", "fail", "error" */
 	char detail[512];
 };
@@ -240,18 +242,23 @@ static void print_text(const struct probe *p, bool ok)
 	else
 		printf("result: this kernel CANNOT enforce agentguard policies with BPF-LSM%s\n",
 		       p->bpf_lsm ? "" : " (add \"bpf\" to the lsm= kernel parameter)");
+	if (!ok)
+		printf("fallback:           %s\n", p->fallback ?
+		       "--fallback landlock can enforce part of a policy (docs/host-mode.md)" :
+		       "none (--fallback landlock needs Landlock and cgroup sock_addr programs)");
 }
 
 static void print_json(const struct probe *p, bool ok)
 {
 	printf("{\"bpf_lsm\":%s,\"lsm\":\"%s\",\"lockdown\":\"%s\",\"btf\":%s,"
 	       "\"cgroup2\":%s%s%s,\"cgroup_sock_addr\":%s,\"ringbuf\":%s,\"landlock_abi\":%d,"
-	       "\"self_test\":{\"result\":\"%s\",\"detail\":\"%s\"},\"can_enforce\":%s}\n",
+	       "\"self_test\":{\"result\":\"%s\",\"detail\":\"%s\"},\"can_enforce\":%s,"
+	       "\"fallback_landlock\":%s}\n",
 	       p->bpf_lsm ? "true" : "false", p->lsm, p->lockdown, p->btf ? "true" : "false",
 	       p->cgroup2[0] ? "\"" : "", p->cgroup2[0] ? p->cgroup2 : "null",
 	       p->cgroup2[0] ? "\"" : "", p->sock_addr ? "true" : "false",
 	       p->ringbuf ? "true" : "false", p->landlock_abi, p->self_test, p->detail,
-	       ok ? "true" : "false");
+	       ok ? "true" : "false", !ok && p->fallback ? "true" : "false");
 }
 
 int cmd_probe(int argc, char **argv)
@@ -291,6 +298,7 @@ int cmd_probe(int argc, char **argv)
 	}
 	ok = p.bpf_lsm && p.btf && p.cgroup2[0] && p.sock_addr && p.ringbuf &&
 	     !strcmp(p.self_test, "pass");
+	p.fallback = p.landlock_abi > 0 && p.sock_addr && p.ringbuf;
 	if (json)
 		print_json(&p, ok);
 	else

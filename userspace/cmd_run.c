@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * agentguard run [--policy FILE]... [--events FILE|-] [--format json|ocsf] [--journal]
- *                [--cgroup PATH] -- CMD [ARG]...
+ *                [--cgroup PATH] [--fallback landlock [--allow-unenforced]] -- CMD [ARG]...
  *
  * Host mode: a sandbox of its own for one command. Events go to stderr unless --events or
  * --journal says otherwise. Creates the sandbox cgroup, starts
@@ -11,10 +11,16 @@
  * exits, whatever it left running in the sandbox is killed (cgroup.kill) before enforcement is
  * unloaded: nothing of it outlives the policy. If run itself is killed, the pinned enforcement
  * stays and keeps CMD confined ("agentguard unload --pin-dir" ends it).
+ *
+ * Without BPF-LSM, run refuses unless --fallback landlock: then the daemon loads only the
+ * cgroup programs (network), and CMD runs under a Landlock ruleset made from the filesystem
+ * section, without capabilities. What that cannot enforce is printed first, and run refuses if
+ * any rule or built-in protection would be lost, unless --allow-unenforced (fallback.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
+#include "fallback.h"
+#include "landlock.h"
 #include "loader.h"
 #include "log.h"
 #include "sandbox_filter.h"
@@ -70,8 +79,12 @@ static pid_t start_daemon(char **args, const char *ready)
 	return -ETIMEDOUT;
 }
 
-/* In the child: into the sandbox, fds closed, the filter, then CMD. Never returns. */
-static void exec_sandboxed(const struct ag_cgroup *cg, bool io_uring, char **cmd)
+/*
+ * In the child: into the sandbox, the filter, fds closed, then CMD. With a Landlock ruleset
+ * (llfd >= 0): first every capability goes, since root with CAP_SYS_ADMIN or CAP_BPF could
+ * detach the cgroup programs; then the ruleset, after no_new_privs. Never returns.
+ */
+static void exec_sandboxed(const struct ag_cgroup *cg, bool io_uring, int llfd, char **cmd)
 {
 	char pid[32];
 	int err;
@@ -82,9 +95,8 @@ static void exec_sandboxed(const struct ag_cgroup *cg, bool io_uring, char **cmd
 		fprintf(stderr, "agentguard: run: cannot enter the sandbox: %s\n", strerror(-err));
 		_exit(126);
 	}
-	/* Inherited fds (a socket, a file opened outside) would carry in what policy denies. */
-	if (syscall(SYS_close_range, 3, ~0U, 0)) {
-		fprintf(stderr, "agentguard: run: close_range: %s\n", strerror(errno));
+	if (llfd >= 0 && (err = ag_sandbox_drop_caps())) {
+		fprintf(stderr, "agentguard: run: dropping capabilities: %s\n", strerror(-err));
 		_exit(126);
 	}
 	err = ag_sandbox_filter_install(io_uring);
@@ -92,9 +104,158 @@ static void exec_sandboxed(const struct ag_cgroup *cg, bool io_uring, char **cmd
 		fprintf(stderr, "agentguard: run: seccomp filter: %s\n", strerror(-err));
 		_exit(126);
 	}
+	if (llfd >= 0 && (err = ag_ll_restrict(llfd))) {
+		fprintf(stderr, "agentguard: run: Landlock: %s\n", strerror(-err));
+		_exit(126);
+	}
+	/* Inherited fds (a socket, a file opened outside) would carry in what policy denies. */
+	if (syscall(SYS_close_range, 3, ~0U, 0)) {
+		fprintf(stderr, "agentguard: run: close_range: %s\n", strerror(errno));
+		_exit(126);
+	}
 	execvp(cmd[0], cmd);
 	fprintf(stderr, "agentguard: run: %s: %s\n", cmd[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Built-in protections that hold under Landlock only if no rule grants write there. */
+#define AG_RUN_PROTECTED (AG_RUN_MAX_ARGS + 8)
+
+struct protected_set {
+	struct ag_fallback_protected p[AG_RUN_PROTECTED];
+	char path[AG_RUN_PROTECTED][PATH_MAX];
+	size_t n;
+};
+
+/* path resolved; for a file not made yet (an event file), its resolved directory and name. */
+static int resolve(const char *path, char *out)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char dir[PATH_MAX];
+
+	if (realpath(path, out))
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	if ((size_t)(base - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	/* "/x" -> "/", "a/x" -> "a/", "x" -> "." */
+	memcpy(dir, path, base - path);
+	dir[base - path] = '\0';
+	if (!dir[0])
+		strcpy(dir, ".");
+	if (!realpath(dir, out))
+		return -errno;
+	if (strlen(out) + 1 + strlen(base) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (strcmp(out, "/"))
+		strcat(out, "/");
+	strcat(out, base);
+	return 0;
+}
+
+static int add_protected(struct protected_set *s, const char *path, const char *what)
+{
+	int err;
+
+	if (s->n == AG_RUN_PROTECTED)
+		return -E2BIG;
+	err = resolve(path, s->path[s->n]);
+	if (err)
+		return err;
+	s->p[s->n].path = s->path[s->n];
+	s->p[s->n].what = what;
+	s->n++;
+	return 0;
+}
+
+/*
+ * --fallback landlock: the ruleset from the filesystem section (its fd in *llfd), and the
+ * report of what it and the cgroup programs leave unenforced. An exit status: AG_EXIT_OK, or
+ * the refusal it logged.
+ */
+static int prepare_landlock(const struct ag_compiled *c, char **policies, int n_pol,
+			    const char *events, const char *cgroup_path, bool allow_unenforced,
+			    struct ag_ll_plan *plan, int *llfd)
+{
+	char mnt[PATH_MAX], parent[PATH_MAX], no_limits[64];
+	struct ag_ll_assessment a = {};
+	struct protected_set *ps;
+	int abi, err, i, status = AG_EXIT_UNAVAILABLE;
+	size_t lost;
+
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return AG_EXIT_SOFTWARE;
+	abi = ag_landlock_abi();
+	if (abi < 0) {
+		ag_log_error("run: Landlock is not available either (%s), so nothing was run",
+			     strerror(-abi));
+		goto cleanup;
+	}
+	err = ag_ll_plan(c, abi, plan);
+	if (!err)
+		err = ag_ll_ruleset(plan, llfd);
+	if (!err)
+		err = ag_ll_assess(c, plan, &a);
+	if (err) {
+		ag_log_error("run: building the Landlock ruleset failed: %s, so nothing was run",
+			     strerror(-err));
+		goto cleanup;
+	}
+	err = ag_cgroup2_mount(mnt, sizeof(mnt));
+	if (!err)
+		err = add_protected(ps, mnt, "the cgroup tree (through cgroup.procs the agent "
+					     "could leave the sandbox and its network rules)");
+	if (!err)
+		err = add_protected(ps, "/sys/fs/bpf", "bpffs (without the pins, the cgroup "
+						       "programs go when the daemon does)");
+	if (!err)
+		err = add_protected(ps, "/proc", "kernel interfaces (/proc/sysrq-trigger, other "
+						 "processes' files)");
+	if (!err)
+		err = add_protected(ps, "/sys", "kernel interfaces");
+	if (!err)
+		err = add_protected(ps, "/var/lib/agentguard", "agentguard's state");
+	if (!err)
+		err = add_protected(ps, "/proc/self/exe", "agentguard's binary");
+	for (i = 0; !err && i < n_pol; i++)
+		err = add_protected(ps, policies[i], "a policy file");
+	if (!err && events && strcmp(events, "-"))
+		err = add_protected(ps, events, "the event file");
+	if (err) {
+		ag_log_error("run: cannot resolve the paths agentguard protects: %s, so nothing "
+			     "was run", strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+	/* Where the sandbox cgroup goes: can its limits be set there? */
+	snprintf(parent, sizeof(parent), "%s", cgroup_path ? cgroup_path : mnt);
+	if (cgroup_path && strrchr(parent, '/'))
+		*strrchr(parent, '/') = '\0';
+	err = ag_cgroup_missing_controllers(parent[0] ? parent : "/", no_limits,
+					    sizeof(no_limits));
+	if (err) {
+		ag_log_error("run: cannot read the controllers of \"%s\": %s, so nothing was run",
+			     parent, strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+	lost = ag_fallback_report_run(stderr, c, plan, &a, ps->p, ps->n, no_limits);
+	if (lost && !allow_unenforced) {
+		ag_log_error("run: %zu of the rules and built-in protections above would not be "
+			     "enforced, so nothing was run; --allow-unenforced runs anyway", lost);
+		goto cleanup;
+	}
+	if (lost)
+		ag_log_warn("run: %zu of the rules and built-in protections above are not "
+			    "enforced; running anyway (--allow-unenforced)", lost);
+	status = AG_EXIT_OK;
+
+cleanup:
+	ag_ll_assessment_free(&a);
+	free(ps);
+	return status;
 }
 
 /* Kill what CMD left in the sandbox and wait until it is empty (up to 10 s). */
@@ -127,6 +288,8 @@ int cmd_run(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "journal", no_argument, NULL, 'j' },
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "fallback", required_argument, NULL, 'F' },
+		{ "allow-unenforced", no_argument, NULL, 'A' },
 		{},
 	};
 	char *policies[AG_RUN_MAX_ARGS], *dargs[AG_RUN_MAX_ARGS + 24];
@@ -135,9 +298,12 @@ int cmd_run(int argc, char **argv)
 	struct ag_cgroup cg = { .fd = -1 };
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
-	int opt, n_pol = 0, nd = 0, i, status, err, ret = AG_EXIT_SOFTWARE;
-	bool journal = false, loaded = false;
+	struct ag_ll_plan plan = {};
+	enum ag_backend backend = AG_BACKEND_BPF_LSM;
+	int opt, n_pol = 0, nd = 0, i, status, err, ret = AG_EXIT_SOFTWARE, llfd = -1;
+	bool journal = false, loaded = false, fallback = false, allow_unenforced = false;
 	pid_t daemon = -1, child;
+	char why[256];
 
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
@@ -158,14 +324,22 @@ int cmd_run(int argc, char **argv)
 		case 'c':
 			cgroup_path = optarg;
 			break;
+		case 'F':
+			if (!ag_backend_fallback_arg("run", optarg))
+				return AG_EXIT_USAGE;
+			fallback = true;
+			break;
+		case 'A':
+			allow_unenforced = true;
+			break;
 		default:
 			return AG_EXIT_USAGE;
 		}
 	}
-	if (!n_pol || optind >= argc) {
+	if (!n_pol || optind >= argc || (allow_unenforced && !fallback)) {
 		fprintf(stderr, "usage: agentguard run --policy FILE [--policy FILE]... "
 				"[--events FILE|-] [--format json|ocsf] [--journal] [--cgroup PATH] "
-				"-- CMD [ARG]...\n");
+				"[--fallback landlock [--allow-unenforced]] -- CMD [ARG]...\n");
 		return AG_EXIT_USAGE;
 	}
 	/* Compile here too: a bad policy is reported before anything exists, and the filter
@@ -173,6 +347,22 @@ int cmd_run(int argc, char **argv)
 	status = ag_cli_compile(policies, n_pol, &pols, &c);
 	if (status != AG_EXIT_OK)
 		return status;
+	ag_log_setup_libbpf();
+	if (ag_backend_choose(fallback, &backend, why, sizeof(why))) {
+		ag_backend_log_refusal("run", why);
+		ret = AG_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+	if (backend == AG_BACKEND_LANDLOCK) {
+		ag_log_warn("run: BPF-LSM is not available (%s): --fallback landlock", why);
+		ret = prepare_landlock(c, policies, n_pol, events, cgroup_path, allow_unenforced,
+				       &plan, &llfd);
+		if (ret != AG_EXIT_OK)
+			goto cleanup;
+		ret = AG_EXIT_SOFTWARE;
+	} else if (fallback) {
+		ag_log_info("run: BPF-LSM is available, so --fallback landlock is not used");
+	}
 
 	snprintf(pin_dir, sizeof(pin_dir), "%s-run-%d", AG_PIN_DIR, getpid());
 	snprintf(state_dir, sizeof(state_dir), "/var/lib/agentguard/run-%d", getpid());
@@ -218,6 +408,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (journal)
 		dargs[nd++] = "--journal";
+	if (backend == AG_BACKEND_LANDLOCK) {
+		dargs[nd++] = "--fallback";
+		dargs[nd++] = "landlock";
+		dargs[nd++] = "--under-run";
+	}
 	for (i = 0; i < n_pol; i++)
 		dargs[nd++] = policies[i];
 	dargs[nd] = NULL;
@@ -239,7 +434,7 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	if (!child)
-		exec_sandboxed(&cg, c->process.io_uring, argv + optind);
+		exec_sandboxed(&cg, c->process.io_uring, llfd, argv + optind);
 	/* The command's signals are its own: run only waits. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
@@ -262,6 +457,9 @@ cleanup:
 		if (cg.created && !err)
 			rmdir(cg.path);
 	}
+	if (llfd >= 0)
+		close(llfd);
+	ag_ll_plan_free(&plan);
 	ag_compiled_free(c);
 	ag_cli_free_policies(pols, n_pol);
 	return ret;

@@ -20,7 +20,8 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  load [--cgroup PATH] [--events FILE|-] [--format json|ocsf] [--journal]\n"
 	      "       [--ready-file PATH] [--session ID] [--identity TEXT] [--state-dir DIR]\n"
-	      "       [--pin-dir DIR] [--detach] [-v] POLICY...\n"
+	      "       [--pin-dir DIR] [--detach] [--fallback landlock [--allow-unenforced]] [-v]\n"
+	      "       POLICY...\n"
 	      "                 compile, load and attach the policies for a sandbox cgroup (pinned:\n"
 	      "                 enforcement outlives the daemon; a later load adopts it), then\n"
 	      "                 stream audit events (JSON lines) until SIGTERM\n"
@@ -37,9 +38,12 @@ static void usage(FILE *f)
 	      "                 reload the policy files agentguard load was started with\n"
 	      "  unload [--pin-dir DIR]  end the pinned enforcement\n"
 	      "  run --policy FILE [--policy FILE]... [--events FILE|-] [--format json|ocsf]\n"
-	      "       [--journal] [--cgroup PATH] -- CMD [ARG]...\n"
+	      "       [--journal] [--cgroup PATH] [--fallback landlock [--allow-unenforced]]\n"
+	      "       -- CMD [ARG]...\n"
 	      "                 run CMD in a sandbox of its own (seccomp, no_new_privs, closed fds)\n"
 	      "                 and return its exit status\n"
+	      "  --fallback landlock  without BPF-LSM: Landlock (run) and cgroup programs; prints\n"
+	      "                 and, unless --allow-unenforced, refuses rules it cannot enforce\n"
 	      "  version\n",
 	      f);
 }
