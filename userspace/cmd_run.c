@@ -300,8 +300,9 @@ int cmd_run(int argc, char **argv)
 	struct ag_compiled *c = NULL;
 	struct ag_ll_plan plan = {};
 	enum ag_backend backend = AG_BACKEND_BPF_LSM;
-	int opt, n_pol = 0, nd = 0, i, status, err, ret = AG_EXIT_SOFTWARE, llfd = -1;
+	int opt, n_pol = 0, nd = 0, i, status, err = 0, ret = AG_EXIT_SOFTWARE, llfd = -1;
 	bool journal = false, loaded = false, fallback = false, allow_unenforced = false;
+	bool state_made = false;
 	pid_t daemon = -1, child;
 	char why[256];
 
@@ -417,8 +418,10 @@ int cmd_run(int argc, char **argv)
 		dargs[nd++] = policies[i];
 	dargs[nd] = NULL;
 	err = ag_state_dir_make(state_dir);
-	if (!err)
+	if (!err) {
+		state_made = true;
 		unlink(ready);
+	}
 	daemon = err ? err : start_daemon(dargs, ready);
 	if (daemon < 0) {
 		ag_log_error("run: enforcement did not start (%s); the command was not run",
@@ -457,6 +460,9 @@ cleanup:
 		if (cg.created && !err)
 			rmdir(cg.path);
 	}
+	/* Its seq and policy copies served this run only; kept while enforcement stays pinned. */
+	if (state_made && !err && (err = ag_state_dir_remove(state_dir)))
+		ag_log_warn("run: cannot remove \"%s\": %s", state_dir, strerror(-err));
 	if (llfd >= 0)
 		close(llfd);
 	ag_ll_plan_free(&plan);

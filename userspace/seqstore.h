@@ -25,6 +25,11 @@ struct ag_seqstore {
 int ag_state_dir_make(const char *dir);
 /* Create (as ag_state_dir_make) and open the state directory: an O_DIRECTORY fd or -errno. */
 int ag_state_dir_open(const char *dir);
+/*
+ * Remove a state directory made for one run (agentguard run): the files in it, then itself.
+ * Only once nothing stays pinned that would need it. 0 or -errno.
+ */
+int ag_state_dir_remove(const char *dir);
 /* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next);
 /* Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). */
