@@ -55,3 +55,7 @@ expect leftover_killed 0 sh -c "agentguard run --policy /tmp/ru.yaml -- sh -c 's
 expect nothing_pinned ok sh -c 'ls -d /sys/fs/bpf/agentguard-run-* 2>/dev/null | wc -l | grep -qx 0 && echo ok'
 expect no_cgroup_left ok sh -c 'ls -d /sys/fs/cgroup/agentguard-run-* 2>/dev/null | wc -l | grep -qx 0 && echo ok'
 expect bad_policy_exit 65 sh -c "printf 'kind: nope\n' >/tmp/ru-bad.yaml; agentguard run --policy /tmp/ru-bad.yaml -- true 2>/dev/null; echo \$?"
+# With BPF-LSM present, --fallback landlock only permits a fallback: BPF-LSM enforces (EPERM, not
+# Landlock's EACCES) and every event says so.
+expect fallback_not_chosen_with_bpf_lsm EPERM sh -c 'agentguard run --policy /tmp/ru.yaml --fallback landlock --events /tmp/ru-fb.jsonl -- agt read /tmp/ru/secret 2>>/tmp/ru.log'
+expect fallback_events_say_bpf_lsm ok sh -c 'grep -q "\"backend\":\"bpf-lsm\"" /tmp/ru-fb.jsonl && ! grep -q "\"backend\":\"landlock\"" /tmp/ru-fb.jsonl && echo ok'

@@ -27,6 +27,8 @@
  *   agt unix-connect PATH        connect(2) to a unix stream socket, read the greeting
  *   agt socket FAMILY TYPE [PROTO]  socket(2) with numeric arguments
  *   agt bpf                      bpf(BPF_MAP_CREATE) of a small array
+ *   agt bpf-obj-get PATH         bpf(BPF_OBJ_GET) of a pinned object: with a link's fd a
+ *                                process can detach it (BPF_LINK_DETACH); this only opens it
  *   agt perf                     perf_event_open(2) of a software clock on itself
  *   agt recvfd PATH              listen on unix PATH, receive one fd by SCM_RIGHTS: "ok" or
  *                                "EPERM" when the kernel dropped it (MSG_CTRUNC)
@@ -429,6 +431,13 @@ static int do_bpf(void)
 	return ok_or_fail(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr)));
 }
 
+static int do_bpf_obj_get(const char *path)
+{
+	union bpf_attr attr = { .pathname = (__u64)(unsigned long)path };
+
+	return ok_or_fail(syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof(attr)));
+}
+
 static int do_perf(void)
 {
 	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
@@ -753,6 +762,8 @@ int main(int argc, char **argv)
 		return ok_or_fail(socket(atoi(argv[2]), atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0));
 	if (argc == 2 && !strcmp(argv[1], "bpf"))
 		return do_bpf();
+	if (argc == 3 && !strcmp(argv[1], "bpf-obj-get"))
+		return do_bpf_obj_get(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "perf"))
 		return do_perf();
 	if (argc == 3 && !strcmp(argv[1], "recvfd"))
