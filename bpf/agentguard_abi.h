@@ -66,11 +66,27 @@ struct ag_fs_key {
 	__u64 hash;
 };
 
-/* One effective entry: every layer's deciding rule for this prefix, folded per class. */
+/*
+ * One effective entry: every layer's deciding rule for this prefix, folded per class, and the
+ * guard of exactly this path (threat model R11).
+ *
+ * The guard: this path is an ancestor of a rule path whose rule is stricter for read or write
+ * than what applies here. Renaming it (as either end of a rename), removing it, or creating a
+ * symlink in its place would carry that rule's files out from under it, or redirect writes
+ * meant for them, so those operations get the stronger of the path's own write verdict and
+ * the guard (ag_fs_val_guarded), and the guard names the stricter rule. The compiler adds an
+ * entry for each such ancestor that has no rule of its own, with the verdicts that already
+ * apply there, so no other lookup decides differently.
+ * Example: rules /home rw, /home/u/.ssh none. The entry for /home/u has /home's verdicts and
+ * guard DENY with guard_rule the .ssh rule, and so has /home's own entry: "mv /home/u /home/v"
+ * and "mv /home /x" are denied naming the .ssh rule, "mv /home/w /home/x" is allowed.
+ * No stricter rule below: guard AG_ALLOW, guard_rule AG_RULE_NONE.
+ */
 struct ag_fs_val {
 	__u32 rule[AG_FS_NCLASSES];	/* deciding rule per class (index into the rule table) */
+	__u32 guard_rule;		/* the stricter descendant's rule, or AG_RULE_NONE */
 	__u8 verdict[AG_FS_NCLASSES];	/* enum ag_verdict per class */
-	__u8 pad;
+	__u8 guard;			/* enum ag_verdict: renaming or removing this very path */
 };
 
 /*
@@ -773,6 +789,21 @@ static __always_inline __u8 ag_fs_val_verdict(const struct ag_fs_val *v, __u32 w
 }
 
 /*
+ * Renaming, removing or replacing the path an entry is exactly for (not a longer path it is a
+ * prefix of): the stronger of verdict, the path's own write verdict, and the entry's guard.
+ * *rule follows the verdict returned; on a tie the path's own rule is kept.
+ */
+static __always_inline __u8 ag_fs_val_guarded(const struct ag_fs_val *v, __u8 verdict,
+					      __u32 *rule)
+{
+	if (v->guard > verdict) {
+		*rule = v->guard_rule;
+		return v->guard;
+	}
+	return verdict;
+}
+
+/*
  * The path hash, one definition for both sides. FNV-1a-style per byte from a secret seed,
  * finished with the length and a 64-bit avalanche so prefixes of different length differ.
  */
@@ -798,7 +829,7 @@ static __always_inline __u64 ag_path_hash_final(__u64 h, __u32 len)
 _Static_assert(__builtin_offsetof(struct ag_state, sandbox_cgid) == 0, "ag_state prefix");
 _Static_assert(__builtin_offsetof(struct ag_state, generation_seq) == 24, "ag_state prefix");
 _Static_assert(sizeof(struct ag_fs_key) == 8, "ag_fs_key ABI");
-_Static_assert(sizeof(struct ag_fs_val) == 16, "ag_fs_val ABI");
+_Static_assert(sizeof(struct ag_fs_val) == 20, "ag_fs_val ABI");
 _Static_assert(sizeof(struct ag_net_key) == 20, "ag_net_key ABI");
 _Static_assert(sizeof(struct ag_net_seg) == 12, "ag_net_seg ABI");
 _Static_assert(sizeof(struct ag_net_val) == 16 + 12 * AG_NET_MAX_SEGS, "ag_net_val ABI");

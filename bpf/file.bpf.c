@@ -48,6 +48,7 @@ struct ag_walk {
 	__u32 off;
 	__u32 len;		/* strlen of the path */
 	__u32 found;
+	__u32 exact;		/* best is the entry of the whole path: its guard applies */
 	struct ag_fs_val best;
 };
 
@@ -60,6 +61,7 @@ static __always_inline void ag_walk_lookup(struct ag_walk *w, __u64 hash, __u32 
 	if (v) {
 		w->best = *v;
 		w->found = 1;
+		w->exact = len == w->len;
 	}
 }
 
@@ -113,11 +115,16 @@ static __always_inline __u32 ag_file_want(const struct file *file)
 /*
  * The verdict for the access want to the resolved path s->path[off .. off + len), NUL at
  * off + len: the path as bpf_d_path or the resolver wrote it. *hash gets the path's keyed hash
- * (ag_path_hash_*, seeded per load) when the walk completes, else 0.
+ * (ag_path_hash_*, seeded per load) when the walk completes, else 0. guarded: the access
+ * renames, removes or replaces the path itself, so the guard of its own entry applies too
+ * (ag_fs_val_guarded; threat model R11): one more field of the entry the walk ends on, no
+ * lookup more.
  */
 static __always_inline __u8 ag_fs_decide(const struct ag_state *st, struct ag_scratch *s,
-					 __u32 off, __u32 len, __u32 want, __u32 *rule, __u64 *hash)
+					 __u32 off, __u32 len, __u32 want, __u32 *rule, __u64 *hash,
+					 bool guarded)
 {
+	__u8 verdict;
 	struct ag_walk w = {};
 	__u32 gen = ag_state_slot(st);
 
@@ -139,7 +146,10 @@ static __always_inline __u8 ag_fs_decide(const struct ag_state *st, struct ag_sc
 	if (!w.found)
 		return AG_DENY;
 	*hash = ag_path_hash_final(w.hash, len);
-	return ag_fs_val_verdict(&w.best, want, rule);
+	verdict = ag_fs_val_verdict(&w.best, want, rule);
+	if (guarded && w.exact)
+		verdict = ag_fs_val_guarded(&w.best, verdict, rule);
+	return verdict;
 }
 
 /*
@@ -260,7 +270,7 @@ static __always_inline int ag_file_judge(struct file *file, __u32 op)
 		rule = AG_RULE_BUILTIN | AG_BR_PROTECTED;
 	} else if (s && n > 1 && n <= AG_PATH_MAX) {
 		/* bpf_d_path leaves the string at the start of the buffer, its NUL counted in n. */
-		verdict = ag_fs_decide(&st, s, 0, n - 1, want, &rule, &hash);
+		verdict = ag_fs_decide(&st, s, 0, n - 1, want, &rule, &hash, false);
 	}
 	/* Otherwise too long or unresolvable: fail closed, the event says why. */
 	ag_count_decision(want & AG_FS_WANT_EXEC ? AG_EV_EXEC : AG_EV_FILE, verdict);
@@ -307,6 +317,15 @@ int BPF_PROG(ag_file_receive, struct file *file, int ret)
  * EPERM if any is denied. agentguard's own files are kept by containment.bpf.c's hooks of the
  * same names (both programs run; whichever denies first is the one reported).
  *
+ * Renaming or removing a name, or making a symlink, also answers to the guard of that exact
+ * path (ag_fs_val_guarded, threat model R11): an ancestor of a stricter rule's path cannot be
+ * renamed (either end of a rename), removed, or replaced by a symlink, even where it is
+ * writable. A rename would carry the stricter rule's files to a path it does not cover; a
+ * symlink in the place of an ancestor (after an rmdir, or where none exists yet) would send
+ * writes meant for the rule's path, by processes outside the sandbox, to a place the sandbox
+ * can read. Creating a directory or a file there is allowed: the rule still covers what is
+ * made below it.
+ *
  * The hooks get a directory and a name (or a dentry whose parent is known) and never a struct
  * file, and 6.1 forbids bpf_d_path on them: the path comes from ag_resolve_path (path.bpf.h).
  *
@@ -319,17 +338,22 @@ int BPF_PROG(ag_file_receive, struct file *file, int ret)
 /* Values of struct pointers to hand to the resolver (it reads them with BPF_CORE_READ). */
 #define AG_PTR(p) ((__u64)(p))
 
+/* How ag_path_judge judges a path. */
+#define AG_JUDGE_PATHLESS_OK	1	/* a file with no path at all is allowed */
+#define AG_JUDGE_GUARDED	2	/* the path itself is renamed, removed or replaced */
+
 /*
  * Judge a WRITE of one path, resolved from (from, vfsmnt) and leaf as ag_resolve_path takes
  * them. obj is the object's inode, NULL for a name being created; dir the inode of the
  * directory it is (to be) in, for the fold identity of a create. Both are values read with
  * BPF_CORE_READ, never BTF pointers: on 6.12 a direct load through the NULL d_inode of a
  * create's negative dentry was JITed without a fault handler and oopsed (seen in testing: the
- * verifier takes dentry->d_inode as a trusted pointer). Returns 0 or -EPERM.
+ * verifier takes dentry->d_inode as a trusted pointer). how: AG_JUDGE_* bits. Returns 0 or
+ * -EPERM.
  */
 static __always_inline int ag_path_judge(const struct ag_state *st, __u32 op, __u64 from,
 					 __u64 vfsmnt, struct dentry *leaf, struct inode *obj,
-					 struct inode *dir, bool pseudo_ok)
+					 struct inode *dir, __u32 how)
 {
 	__u32 rule = AG_RULE_NONE, len = 0;
 	__u8 verdict = AG_DENY;
@@ -343,14 +367,15 @@ static __always_inline int ag_path_judge(const struct ag_state *st, __u32 op, __
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	/* No memory for the scratch buffer: fail closed. */
 	off = s ? ag_resolve_path(s, from, vfsmnt, leaf) : -ENOMEM;
-	if (off == -EOPNOTSUPP && pseudo_ok)
+	if (off == -EOPNOTSUPP && (how & AG_JUDGE_PATHLESS_OK))
 		return 0;
 	if (s && off >= 0 && off < AG_PATH_MAX) {
 		off &= AG_PATH_MAX - 1;
 		len = AG_PATH_MAX - 1 - off;
 		path = &s->path[off];
 		path_len = len + 1;
-		verdict = ag_fs_decide(st, s, off, len, AG_FS_WANT_WRITE, &rule, &hash);
+		verdict = ag_fs_decide(st, s, off, len, AG_FS_WANT_WRITE, &rule, &hash,
+				       how & AG_JUDGE_GUARDED);
 	} else {
 		/* Unresolvable: fail closed; the event carries the errno. */
 		path_len = off < 0 ? off : -EINVAL;
@@ -377,11 +402,11 @@ static __always_inline int ag_path_judge(const struct ag_state *st, __u32 op, __
 
 /* A name in directory dir (the dentry of a create, or of what is removed or renamed). */
 static __always_inline int ag_name_judge(const struct ag_state *st, __u32 op,
-					 const struct path *dir, struct dentry *dentry)
+					 const struct path *dir, struct dentry *dentry, __u32 how)
 {
 	return ag_path_judge(st, op, AG_PTR(BPF_CORE_READ(dir, dentry)),
 			     AG_PTR(BPF_CORE_READ(dir, mnt)), dentry, BPF_CORE_READ(dentry, d_inode),
-			     BPF_CORE_READ(dir, dentry, d_inode), false);
+			     BPF_CORE_READ(dir, dentry, d_inode), how);
 }
 
 /*
@@ -399,19 +424,20 @@ static __always_inline int ag_fs_attr_judge(const struct path *path, __u32 op)
 	if (!ag_read_state(&st) && ag_in_sandbox(&st))
 		return ag_path_judge(&st, op, AG_PTR(BPF_CORE_READ(path, dentry)),
 				     AG_PTR(BPF_CORE_READ(path, mnt)), NULL,
-				     BPF_CORE_READ(path, dentry, d_inode), NULL, true);
+				     BPF_CORE_READ(path, dentry, d_inode), NULL,
+				     AG_JUDGE_PATHLESS_OK);
 	return 0;
 }
 
 /* Gate of the name hooks: the sandbox only, after an earlier denial. */
-#define AG_NAME_HOOK(op, dir, dentry)                                   \
+#define AG_NAME_HOOK(op, dir, dentry, how)                              \
 	do {                                                            \
 		struct ag_state st;                                     \
 		if (ret)                                                \
 			return ret;                                     \
 		if (ag_read_state(&st) || !ag_in_sandbox(&st))          \
 			return 0;                                       \
-		return ag_name_judge(&st, op, dir, dentry);             \
+		return ag_name_judge(&st, op, dir, dentry, how);        \
 	} while (0)
 
 /* mknod(2) (FIFOs, sockets, devices; containment decides which devices) and unix bind(2). */
@@ -419,33 +445,37 @@ SEC("lsm/path_mknod")
 int BPF_PROG(ag_fs_mknod, const struct path *dir, struct dentry *dentry, umode_t mode,
 	     unsigned int dev, int ret)
 {
-	AG_NAME_HOOK(AG_OP_MKNOD, dir, dentry);
+	AG_NAME_HOOK(AG_OP_MKNOD, dir, dentry, 0);
 }
 
 SEC("lsm/path_mkdir")
 int BPF_PROG(ag_fs_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode, int ret)
 {
-	AG_NAME_HOOK(AG_OP_MKDIR, dir, dentry);
+	AG_NAME_HOOK(AG_OP_MKDIR, dir, dentry, 0);
 }
 
+/* The directory is empty, but an ancestor's name must stay: a symlink could take its place. */
 SEC("lsm/path_rmdir")
 int BPF_PROG(ag_fs_rmdir, const struct path *dir, struct dentry *dentry, int ret)
 {
-	AG_NAME_HOOK(AG_OP_RMDIR, dir, dentry);
+	AG_NAME_HOOK(AG_OP_RMDIR, dir, dentry, AG_JUDGE_GUARDED);
 }
 
 SEC("lsm/path_unlink")
 int BPF_PROG(ag_fs_unlink, const struct path *dir, struct dentry *dentry, int ret)
 {
-	AG_NAME_HOOK(AG_OP_UNLINK, dir, dentry);
+	AG_NAME_HOOK(AG_OP_UNLINK, dir, dentry, AG_JUDGE_GUARDED);
 }
 
-/* The new link's own path; its target is a string, judged when something follows it. */
+/*
+ * The new link's own path; its target is a string, judged when something follows it. A
+ * symlink where an ancestor of a stricter rule's path belongs is denied (the guard).
+ */
 SEC("lsm/path_symlink")
 int BPF_PROG(ag_fs_symlink, const struct path *dir, struct dentry *dentry, const char *old_name,
 	     int ret)
 {
-	AG_NAME_HOOK(AG_OP_SYMLINK, dir, dentry);
+	AG_NAME_HOOK(AG_OP_SYMLINK, dir, dentry, AG_JUDGE_GUARDED);
 }
 
 /*
@@ -469,19 +499,19 @@ int BPF_PROG(ag_fs_link, struct dentry *old_dentry, const struct path *new_dir,
 	ret = ag_path_judge(&st, AG_OP_LINK, AG_PTR(BPF_CORE_READ(old_dentry, d_parent)),
 			    AG_PTR(BPF_CORE_READ(new_dir, mnt)), old_dentry,
 			    BPF_CORE_READ(old_dentry, d_inode),
-			    BPF_CORE_READ(old_dentry, d_parent, d_inode), false);
+			    BPF_CORE_READ(old_dentry, d_parent, d_inode), 0);
 	if (ret)
 		return ret;
-	return ag_name_judge(&st, AG_OP_LINK, new_dir, new_dentry);
+	return ag_name_judge(&st, AG_OP_LINK, new_dir, new_dentry, 0);
 }
 
 /*
  * rename(2), renameat2(2) with any flags: the old name is removed and the new one created (or
  * replaced, or with RENAME_EXCHANGE both swapped), so both paths need write, for files and
  * directories alike. Moving into or out of a "ro" or "none" directory is denied either way.
- * Renaming an ancestor of a rule path from a writable place carries the rule's files to a
- * path the rule does not cover (threat model R11): not closed here.
- * Event: the path that was denied (the old one is judged first).
+ * Both ends answer to their guards (R11): the old path, because its subtree moves; the new
+ * one, because RENAME_EXCHANGE moves its subtree too, and a plain rename can put a symlink
+ * there. Event: the path that was denied (the old one is judged first).
  */
 SEC("lsm/path_rename")
 int BPF_PROG(ag_fs_rename, const struct path *old_dir, struct dentry *old_dentry,
@@ -493,13 +523,13 @@ int BPF_PROG(ag_fs_rename, const struct path *old_dir, struct dentry *old_dentry
 		return ret;
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
-	ret = ag_name_judge(&st, AG_OP_RENAME, old_dir, old_dentry);
+	ret = ag_name_judge(&st, AG_OP_RENAME, old_dir, old_dentry, AG_JUDGE_GUARDED);
 	if (ret)
 		return ret;
-	return ag_name_judge(&st, AG_OP_RENAME, new_dir, new_dentry);
+	return ag_name_judge(&st, AG_OP_RENAME, new_dir, new_dentry, AG_JUDGE_GUARDED);
 }
 
-/* truncate(2); on 6.1 also ftruncate(2) and open(O_TRUNC) (6.2+ call file_truncate there). */
+/* truncate(2); on 6.1 also ftruncate(2) and open(O_TRUNC) (6.2+: file_truncate, below). */
 SEC("lsm/path_truncate")
 int BPF_PROG(ag_fs_truncate, const struct path *path, int ret)
 {
@@ -596,7 +626,8 @@ static __always_inline int ag_exec_verdict(const struct ag_state *st, struct ag_
 		if (pseudo)
 			verdict = ag_fs_decide_root(st, AG_FS_WANT_EXEC, &rule);
 		else
-			verdict = ag_fs_decide(st, s, off, len, AG_FS_WANT_EXEC, &rule, &hash);
+			verdict = ag_fs_decide(st, s, off, len, AG_FS_WANT_EXEC, &rule, &hash,
+					       false);
 	} else if (!err) {
 		/* A length the buffer cannot hold: fail closed, reported as too long. */
 		path_len = -ENAMETOOLONG;

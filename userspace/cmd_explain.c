@@ -88,6 +88,30 @@ static int kernel_path(const char *in, char *out, size_t len)
 	return normalise(norm, out, len);
 }
 
+/*
+ * The path a rename, rmdir, unlink or symlink of in names: its directory resolved as the
+ * kernel would, its last component kept (a symlink there is itself the object).
+ */
+static int kernel_name_path(const char *in, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(in, '/'), *last = slash ? slash + 1 : in;
+	size_t n;
+	int err;
+
+	if (!slash || !*last || !strcmp(last, ".") || !strcmp(last, ".."))
+		return kernel_path(in, out, len);
+	if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - in), in) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	err = kernel_path(slash == in ? "/" : dir, out, len);
+	if (err)
+		return err;
+	n = strlen(out);
+	if (snprintf(out + n, len - n, "%s%s", strcmp(out, "/") ? "/" : "", last) >= (int)(len - n))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 /* "1.2.3.4:443/tcp", "[2001:db8::1]:443/udp"; the protocol defaults to tcp. */
 static int parse_connect(const char *s, __u8 addr[16], __u16 *port, __u8 *proto)
 {
@@ -222,6 +246,7 @@ int cmd_explain(int argc, char **argv)
 		{ "open", required_argument, NULL, 'o' },
 		{ "write", no_argument, NULL, 'w' },
 		{ "exec", no_argument, NULL, 'x' },
+		{ "remove", required_argument, NULL, 'm' },
 		{ "connect", required_argument, NULL, 'c' },
 		{ "resolve", required_argument, NULL, 'r' },
 		{ "unix", required_argument, NULL, 'u' },
@@ -231,7 +256,7 @@ int cmd_explain(int argc, char **argv)
 	};
 	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL, *unix_to = NULL;
 	char name[AG_DOMAIN_MAX + 2];
-	const char *bind_to = NULL;
+	const char *bind_to = NULL, *remove_path = NULL;
 	__u32 want = AG_FS_WANT_READ, rule;
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
@@ -248,6 +273,9 @@ int cmd_explain(int argc, char **argv)
 			break;
 		case 'x':
 			want |= AG_FS_WANT_EXEC;
+			break;
+		case 'm':
+			remove_path = optarg;
 			break;
 		case 'c':
 			connect_to = optarg;
@@ -270,11 +298,12 @@ int cmd_explain(int argc, char **argv)
 	}
 	n = argc - optind;
 	/* --resolve NAME alone, or with --connect: as if NAME had resolved to that address. */
-	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to + !!bind_to) -
-				     (resolve && connect_to) != 1) {
+	if (n < 1 || (!!open_path + !!connect_to + !!resolve + !!unix_to + !!bind_to +
+		      !!remove_path) - (resolve && connect_to) != 1) {
 		fprintf(stderr, "usage: agentguard explain POLICY... (--open PATH [--write|--exec] | "
-				"--connect ADDR:PORT[/tcp|udp] | --bind ADDR:PORT[/tcp|udp] | "
-				"--unix PATH|@NAME | --resolve NAME [--connect ADDR:PORT]) [--json]\n");
+				"--remove PATH | --connect ADDR:PORT[/tcp|udp] | "
+				"--bind ADDR:PORT[/tcp|udp] | --unix PATH|@NAME | "
+				"--resolve NAME [--connect ADDR:PORT]) [--json]\n");
 		return AG_EXIT_USAGE;
 	}
 	if (resolve && normalise_name(resolve, name, sizeof(name))) {
@@ -341,18 +370,22 @@ int cmd_explain(int argc, char **argv)
 			print_builtin(v, "inbound", what, json);
 		else
 			print_result(c, v, rule, what, json);
-	} else if (open_path) {
+	} else if (open_path || remove_path) {
+		const char *arg = open_path ? open_path : remove_path;
 		char path[PATH_MAX];
 		enum ag_verdict v;
-		int err = kernel_path(open_path, path, sizeof(path));
+		int err = open_path ? kernel_path(arg, path, sizeof(path)) :
+				      kernel_name_path(arg, path, sizeof(path));
 
 		if (err) {
-			ag_log_error("explain: \"%s\": %s (need an absolute path)", open_path,
+			ag_log_error("explain: \"%s\": %s (need an absolute path)", arg,
 				     strerror(-err));
 			status = AG_EXIT_USAGE;
 			goto cleanup;
 		}
-		v = ag_fs_decide_user(c, path, want, &rule);
+		/* --remove: renaming, removing or replacing the path itself (R11's guards). */
+		v = open_path ? ag_fs_decide_user(c, path, want, &rule) :
+				ag_fs_guarded_user(c, path, &rule);
 		print_result(c, v, rule, path, json);
 	} else {
 		__u8 addr[16], proto;

@@ -122,6 +122,128 @@ static __u32 fs_layer_rule(const struct fs_layer *l, const char *path)
 	return l->default_rule;
 }
 
+/* Does a guard from the entry at index cand (verdict v) name a better rule than cur's? */
+static bool guard_better(const struct ag_compiled *c, __u8 v, size_t cand, __u8 cur_v,
+			 size_t cur)
+{
+	size_t lc, lr;
+
+	if (v != cur_v || cur == SIZE_MAX)
+		return v > cur_v;
+	lc = strlen(c->fs[cand].path);
+	lr = strlen(c->fs[cur].path);
+	return lc < lr || (lc == lr && strcmp(c->fs[cand].path, c->fs[cur].path) < 0);
+}
+
+/* The value of the longest entry that is a prefix of path[0..len), at a component boundary. */
+static const struct ag_fs_val *fs_prefix_val(const struct ag_compiled *c,
+					     const struct ag_strmap *idx, const char *path,
+					     size_t len)
+{
+	size_t i;
+
+	for (; len >= 1; len--) {
+		if (len > 1 && path[len] != '/')
+			continue;
+		if (ag_strmap_get(idx, path, len, &i))
+			return &c->fs[i].val;
+	}
+	return NULL;	/* unreachable: "/" is always an entry */
+}
+
+/*
+ * Guards (threat model R11; struct ag_fs_val in the ABI header). For every rule entry P and
+ * every proper ancestor A of P but "/" (which cannot be renamed or removed): if P's verdict is
+ * stricter than A's for read or write, A is guarded by P's verdict and rule for that class
+ * (write first). An ancestor with no entry gets one, holding the value of its longest entry
+ * prefix, which is what applies there already, so only renames and removals of A itself see a
+ * difference. Among several stricter descendants A's guard names the strongest verdict, then
+ * the nearest (shortest) path, then the first in byte order: the same table whatever order the
+ * rules were written in. Cost: one pass over the ancestors of each rule path.
+ */
+static int compile_fs_guards(struct ag_compiled *c)
+{
+	size_t n_rule_entries = c->n_fs, cap = c->n_fs, i, len, ai;
+	struct ag_strmap idx = {};
+	size_t *from = NULL;	/* per entry: the entry its guard comes from, or SIZE_MAX */
+	int err = 0;
+
+	from = malloc((cap ? cap : 1) * sizeof(*from));
+	if (!from)
+		return -ENOMEM;
+	for (i = 0; i < c->n_fs && !err; i++) {
+		c->fs[i].val.guard = AG_ALLOW;
+		c->fs[i].val.guard_rule = AG_RULE_NONE;
+		from[i] = SIZE_MAX;
+		err = ag_strmap_put(&idx, c->fs[i].path, strlen(c->fs[i].path), i, NULL);
+	}
+	for (i = 0; i < n_rule_entries && !err; i++) {
+		const char *p = c->fs[i].path;
+
+		for (len = strlen(p) - 1; len > 1 && !err; len--) {
+			struct ag_fs_val pv = c->fs[i].val, av;
+			__u8 v = AG_ALLOW;
+			__u32 rule = AG_RULE_NONE;
+
+			if (p[len] != '/')
+				continue;
+			if (ag_strmap_get(&idx, p, len, &ai))
+				av = c->fs[ai].val;
+			else
+				av = *fs_prefix_val(c, &idx, p, len);
+			if (pv.verdict[AG_FS_WRITE] > av.verdict[AG_FS_WRITE]) {
+				v = pv.verdict[AG_FS_WRITE];
+				rule = pv.rule[AG_FS_WRITE];
+			}
+			if (pv.verdict[AG_FS_READ] > av.verdict[AG_FS_READ] &&
+			    pv.verdict[AG_FS_READ] > v) {
+				v = pv.verdict[AG_FS_READ];
+				rule = pv.rule[AG_FS_READ];
+			}
+			if (v == AG_ALLOW)
+				continue;
+			if (!ag_strmap_get(&idx, p, len, &ai)) {
+				if (c->n_fs == cap) {
+					struct ag_fs_entry *fs;
+					size_t *fr;
+
+					cap *= 2;
+					fs = realloc(c->fs, cap * sizeof(*c->fs));
+					if (fs)
+						c->fs = fs;
+					fr = realloc(from, cap * sizeof(*from));
+					if (fr)
+						from = fr;
+					if (!fs || !fr) {
+						err = -ENOMEM;
+						break;
+					}
+				}
+				ai = c->n_fs;
+				c->fs[ai].path = strndup(p, len);
+				if (!c->fs[ai].path) {
+					err = -ENOMEM;
+					break;
+				}
+				c->fs[ai].val = av;
+				c->fs[ai].val.guard = AG_ALLOW;
+				c->fs[ai].val.guard_rule = AG_RULE_NONE;
+				from[ai] = SIZE_MAX;
+				c->n_fs++;
+				err = ag_strmap_put(&idx, c->fs[ai].path, len, ai, NULL);
+			}
+			if (!err && guard_better(c, v, i, c->fs[ai].val.guard, from[ai])) {
+				c->fs[ai].val.guard = v;
+				c->fs[ai].val.guard_rule = rule;
+				from[ai] = i;
+			}
+		}
+	}
+	ag_strmap_free(&idx);
+	free(from);
+	return err;
+}
+
 static int compile_fs(struct ag_compiled *c, struct ag_diags *diags, __u32 *fs_access)
 {
 	struct fs_layer *layers = NULL;
@@ -204,6 +326,7 @@ static int compile_fs(struct ag_compiled *c, struct ag_diags *diags, __u32 *fs_a
 			e->val.verdict[cls] = fold_layers(dec, c->n_policies, &e->val.rule[cls]);
 		}
 	}
+	err = compile_fs_guards(c);
 
 cleanup:
 	if (layers)
@@ -1103,6 +1226,17 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 		return AG_DENY;
 	}
 	return ag_fs_val_verdict(&c->fs[best].val, want, rule);
+}
+
+enum ag_verdict ag_fs_guarded_user(const struct ag_compiled *c, const char *path, __u32 *rule)
+{
+	enum ag_verdict v = ag_fs_decide_user(c, path, AG_FS_WANT_WRITE, rule);
+	size_t i;
+
+	for (i = 0; i < c->n_fs; i++)
+		if (!strcmp(c->fs[i].path, path))
+			return ag_fs_val_guarded(&c->fs[i].val, v, rule);
+	return v;
 }
 
 /* The kernel's decision for one judged address (one LPM lookup). */

@@ -116,6 +116,11 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 				  __u32 *rule);
 enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
 				   __u16 port, __u32 *rule);
+/*
+ * As the kernel judges renaming, removing or replacing path itself (rename, rmdir, unlink,
+ * symlink): its write verdict, then the guard of its own entry (threat model R11).
+ */
+enum ag_verdict ag_fs_guarded_user(const struct ag_compiled *c, const char *path, __u32 *rule);
 
 /*
  * May the sandbox bind (or listen on) addr:port? Loopback always; else what every layer's

@@ -166,6 +166,84 @@ static void test_audit_vs_enforce(void **state)
 	unbuild(&b);
 }
 
+static const char *fs_guarded(const struct built *b, const char *path, int *verdict)
+{
+	__u32 rule;
+
+	*verdict = ag_fs_guarded_user(b->c, path, &rule);
+	return rule < b->c->n_rules ? b->c->rules[rule].id : "none";
+}
+
+/*
+ * R11: renaming or removing an ancestor of a stricter rule's path is judged by that rule (the
+ * guard), and the entries added for ancestors change no other decision.
+ */
+static void test_fs_ancestor_guards(void **state)
+{
+	static const char *const y[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /home\n        access: rw\n"
+		"      - path: /home/u/.ssh\n        access: none\n"
+		"      - path: /home/u/src\n        access: rw\n"
+		"      - path: /home/u/a/b/ro\n        access: ro\n        mode: audit\n"
+		"      - path: /opt\n        access: ro\n"
+		"      - path: /opt/x\n        access: rw\n" };
+	static const char *const layered[] = {
+		HDR("org", "org", "enforce")
+		"  filesystem:\n    default: allow\n    rules:\n"
+		"      - path: /root/.ssh\n        access: none\n",
+		HDR("dev", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /root\n        access: rw\n",
+	};
+	struct built b;
+	int v;
+
+	build(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	/* Every ancestor between the writable rule and the stricter one, the rule's own too. */
+	assert_string_equal(fs_guarded(&b, "/home/u", &v), "p:filesystem[1]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(fs_guarded(&b, "/home", &v), "p:filesystem[1]");
+	assert_int_equal(v, AG_DENY);
+	/* An audit rule's ancestors: would-deny, unless an enforce rule is stricter there too. */
+	assert_string_equal(fs_guarded(&b, "/home/u/a", &v), "p:filesystem[3]");
+	assert_int_equal(v, AG_WOULD_DENY);
+	assert_string_equal(fs_guarded(&b, "/home/u/a/b", &v), "p:filesystem[3]");
+	assert_int_equal(v, AG_WOULD_DENY);
+	/* Siblings, descendants and looser rules are not guarded. */
+	assert_string_equal(fs_guarded(&b, "/home/w", &v), "p:filesystem[0]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(fs_guarded(&b, "/home/u/src", &v), "p:filesystem[2]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(fs_guarded(&b, "/home/u/.ssh/x", &v), "p:filesystem[1]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(fs_guarded(&b, "/opt", &v), "p:filesystem[4]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(fs_guarded(&b, "/opt/x", &v), "p:filesystem[5]");
+	assert_int_equal(v, AG_ALLOW);
+	/* What the default denies needs no guard: the write is denied anyway. */
+	assert_string_equal(fs_guarded(&b, "/srv", &v), "p:filesystem.default");
+	assert_int_equal(v, AG_DENY);
+	/* The added entries decide every other access as before. */
+	assert_string_equal(fs_rule(&b, "/home/u", AG_FS_WANT_WRITE, &v), "p:filesystem[0]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(fs_rule(&b, "/home/u/a/b/c", AG_FS_WANT_WRITE, &v), "p:filesystem[0]");
+	assert_int_equal(v, AG_ALLOW);
+	assert_string_equal(fs_rule(&b, "/home/u/.ssh", AG_FS_WANT_READ, &v), "p:filesystem[1]");
+	assert_int_equal(v, AG_DENY);
+	unbuild(&b);
+
+	/* Layers: the org rule guards the ancestor the local layer makes writable. */
+	build(&b, layered, 2);
+	assert_int_equal(b.err, 0);
+	assert_string_equal(fs_guarded(&b, "/root", &v), "org:filesystem[0]");
+	assert_int_equal(v, AG_DENY);
+	assert_string_equal(fs_guarded(&b, "/root/x", &v), "dev:filesystem[0]");
+	assert_int_equal(v, AG_ALLOW);
+	unbuild(&b);
+}
+
 static void test_duplicate_path_rejected(void **state)
 {
 	static const char *const y[] = { HDR("p", "local", "enforce")
@@ -619,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_lower_layer_cannot_widen),
 		cmocka_unit_test(test_audit_vs_enforce),
 		cmocka_unit_test(test_duplicate_path_rejected),
+		cmocka_unit_test(test_fs_ancestor_guards),
 		cmocka_unit_test(test_net_deny_wins_regardless_of_specificity),
 		cmocka_unit_test(test_net_ports_and_protocols),
 		cmocka_unit_test(test_ipv6_forms_carrying_ipv4),
