@@ -323,6 +323,9 @@ static __always_inline void ag_unadmit(struct ag_fold *f, long repeats)
 
 #include <linux/limits.h>	/* NAME_MAX */
 
+/* Mounts of one file system in the caller's namespace the inode_* hooks judge (path.bpf.h). */
+#define AG_ALIAS_MOUNTS		8	/* a power of two: indexes are masked with it */
+
 /*
  * Per-task scratch for a resolved path. Task storage rather than a per-CPU array: a
  * preemptible kernel may switch tasks in the middle of a decision, and a per-CPU buffer would
@@ -336,6 +339,12 @@ struct ag_scratch {
 	 * room, so the value must extend a name's length past the end.
 	 */
 	char slack[NAME_MAX + 1];
+	/*
+	 * ag_dentry_mounts' list (path.bpf.h): the struct vfsmount * of each mount it found.
+	 * Here and not on the stack: the inode_* hooks' call chain would pass the verifier's
+	 * 512-byte stack bound.
+	 */
+	__u64 mounts[AG_ALIAS_MOUNTS];
 };
 
 struct {

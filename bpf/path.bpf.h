@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The path resolver for hooks that may not call bpf_d_path (the path_* hooks on 6.1): a bounded
- * walk over dentries and mounts that writes the string d_path() would, into the task's scratch
- * buffer, so one decision (file.bpf.c: ag_fs_decide) judges it exactly as it judges file_open's
- * bpf_d_path result.
+ * The path resolver for hooks that may not call bpf_d_path (the path_* hooks on 6.1, the
+ * inode_* hooks): a bounded walk over dentries and mounts that writes the string d_path()
+ * would, into the task's scratch buffer, so one decision (file.bpf.c: ag_fs_decide) judges it
+ * exactly as it judges file_open's bpf_d_path result. Hooks that get a dentry without its
+ * mount find the mounts first (ag_dentry_mounts, at the end of this file).
  *
  * The walk is fs/d_path.c's prepend_path(): from the dentry up its d_parent chain, across each
  * mount root to the mountpoint in the parent mount (real_mount()->mnt_parent, mnt_mountpoint),
@@ -20,6 +21,9 @@
  *   -ENOENT        the dentry is disconnected (its own parent but not a mount root; d_path
  *                  says "/"), or the walk ends at the root of a detached or internal mount
  *                  (d_path gives the path below that mount); no fs->root;
+ *   -EXDEV         the dentry is not below the root of the mount it was given with: it
+ *                  was renamed out of a bind mount's subtree (d_path calls that "escaped"),
+ *                  or, for ag_resolve_dentry, that mount is not one it can be reached by;
  *   -EFAULT        a kernel read failed;
  *   -EOPNOTSUPP    a pseudo file with no path at all (pipe, socket, memfd, anon inode: its
  *                  dentry has d_op->d_dname; d_path says "pipe:[123]", "/memfd:x (deleted)").
@@ -51,6 +55,7 @@ struct ag_resolve {
 	struct ag_scratch *s;
 	__u64 dentry;		/* struct dentry *: the next one to climb */
 	__u64 mnt;		/* struct mount * it is in */
+	__u64 start_mnt;	/* struct mount * the walk started in */
 	__u64 root_dentry;	/* the task's fs->root */
 	__u64 root_mnt;		/* struct mount * of fs->root */
 	__s32 pos;		/* the string so far is s->path[pos .. AG_PATH_MAX - 1) */
@@ -120,9 +125,17 @@ static long ag_resolve_step(__u32 i, void *ctx)
 		return 1;
 	}
 	parent = (__u64)BPF_CORE_READ(d, d_parent);
-	/* Its own parent but not a mount's root: disconnected (open_by_handle_at). Fail closed. */
+	/*
+	 * Its own parent but not a mount's root. The file system's root, still in the first
+	 * mount: the dentry is outside that mount's subtree. Anything else: disconnected
+	 * (open_by_handle_at). Either way no path: fail closed.
+	 */
 	if (!parent || parent == r->dentry) {
-		r->err = -ENOENT;
+		if (parent && r->mnt == r->start_mnt &&
+		    r->dentry == (__u64)BPF_CORE_READ(d, d_sb, s_root))
+			r->err = -EXDEV;
+		else
+			r->err = -ENOENT;
 		return 1;
 	}
 	err = ag_prepend_name(r->s, &r->pos, BPF_CORE_READ(d, d_name.name),
@@ -170,6 +183,7 @@ static __always_inline long ag_resolve_path(struct ag_scratch *s, __u64 from, __
 
 	r.dentry = from;
 	r.mnt = ag_real_mount(vfsmnt);
+	r.start_mnt = r.mnt;
 	r.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
 	r.root_mnt = ag_real_mount((__u64)BPF_CORE_READ(task, fs, root.mnt));
 	/* No object, no mount, or a task without fs->root (exiting): nothing to climb to. */
@@ -210,6 +224,112 @@ static __always_inline long ag_resolve_path(struct ag_scratch *s, __u64 from, __
 		s->path[r.pos & (AG_PATH_MAX - 1)] = '/';
 	}
 	return r.pos & (AG_PATH_MAX - 1);
+}
+
+/*
+ * The same test for a dentry that came without its mount (the inode_* hooks): the mounts of
+ * such files are kernel-internal, with the file system's root as their root.
+ */
+static __always_inline bool ag_dentry_pathless(__u64 dentry)
+{
+	struct dentry *d = (struct dentry *)dentry;
+	const struct dentry_operations *ops = BPF_CORE_READ(d, d_op);
+
+	return ops && BPF_CORE_READ(ops, d_dname) &&
+	       dentry != (__u64)BPF_CORE_READ(d, d_sb, s_root);
+}
+
+/*
+ * ---- dentries without a mount ---------------------------------------------------------------
+ *
+ * The inode_* hooks (setattr, setxattr, removexattr, set_acl, remove_acl) get a dentry and no
+ * vfsmount, and a path needs one. The object can only have been reached through a mount of
+ * its file system in the caller's mount namespace, and it may be reachable through several
+ * (bind mounts), each giving another path. So ag_dentry_mounts lists every such mount, from
+ * the super block's own list of its mounts (sb->s_mounts, all namespaces), and the caller
+ * resolves the dentry in each (ag_resolve_path; -EXDEV: not below that mount's root, skip it)
+ * and judges every path it gets: the strictest verdict wins, so no alias turns a deny into an
+ * allow. Example: tmpfs at /tmp, bound again at /srv/t: a file reached as /srv/t/x is judged
+ * as /tmp/x and as /srv/t/x. The cost is one read per mount of that file system, whatever the
+ * number of rules.
+ *
+ * Fail mode: more than AG_SB_MOUNTS mounts of the file system in all namespaces together
+ * (-ELOOP), more than AG_ALIAS_MOUNTS of them in the caller's namespace (-EMLINK), a task
+ * without a mount namespace (exiting) or a failed read: no list, the caller denies. No lock is
+ * taken (mount_lock guards the list): a mount or unmount racing the scan can make it miss or
+ * see that one mount, and the sandbox can do neither (builtin:mount).
+ */
+#define AG_SB_MOUNTS		4096
+
+struct ag_sb_scan {
+	struct ag_scratch *s;	/* s->mounts gets the struct vfsmount * of each mount in ns */
+	__u64 head;		/* &sb->s_mounts */
+	__u64 next;		/* the mnt_instance list_head of the next mount */
+	__u64 ns;		/* struct mnt_namespace * of the caller */
+	__u32 n;		/* entries of s->mounts in use */
+	__s32 err;		/* 0 while scanning, 1 at the end of the list, or -errno */
+};
+
+/* One mount of the super block per call. */
+static long ag_sb_scan_step(__u32 i, void *ctx)
+{
+	struct ag_sb_scan *m = ctx;
+	struct ag_scratch *s = m->s;
+	struct mount *mnt;
+
+	if (!s) {
+		m->err = -ENOMEM;
+		return 1;
+	}
+	if (m->next == m->head) {
+		m->err = 1;
+		return 1;
+	}
+	/* A list is never cut; a NULL link is a failed read. Fail closed. */
+	if (!m->next) {
+		m->err = -EFAULT;
+		return 1;
+	}
+	mnt = (struct mount *)(m->next - bpf_core_field_offset(struct mount, mnt_instance));
+	if ((__u64)BPF_CORE_READ(mnt, mnt_ns) == m->ns) {
+		if (m->n >= AG_ALIAS_MOUNTS) {
+			m->err = -EMLINK;
+			return 1;
+		}
+		s->mounts[m->n & (AG_ALIAS_MOUNTS - 1)] =
+			(__u64)mnt + bpf_core_field_offset(struct mount, mnt);
+		m->n++;
+	}
+	m->next = (__u64)BPF_CORE_READ(mnt, mnt_instance.next);
+	return 0;
+}
+
+/*
+ * List the mounts of dentry's file system in the caller's mount namespace into s->mounts.
+ * Returns how many (0: none there, the object is on a detached or internal mount), or -errno
+ * as in the comment above.
+ */
+static __always_inline int ag_dentry_mounts(__u64 dentry, struct ag_scratch *s,
+					    struct ag_sb_scan *m)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct super_block *sb = BPF_CORE_READ((struct dentry *)dentry, d_sb);
+
+	m->s = s;
+	m->n = 0;
+	m->err = 0;
+	m->ns = (__u64)BPF_CORE_READ(task, nsproxy, mnt_ns);
+	if (!sb || !m->ns)
+		return -ENOENT;
+	m->head = (__u64)sb + bpf_core_field_offset(struct super_block, s_mounts);
+	m->next = (__u64)BPF_CORE_READ(sb, s_mounts.next);
+	bpf_loop(AG_SB_MOUNTS, ag_sb_scan_step, m, 0);
+	if (m->err < 0)
+		return m->err;
+	/* Still scanning after AG_SB_MOUNTS mounts (or bpf_loop refused): fail closed. */
+	if (!m->err)
+		return -ELOOP;
+	return m->n;
 }
 
 #endif /* AG_PATH_BPF_H */
