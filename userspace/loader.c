@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "loader.h"
@@ -24,7 +25,7 @@
 
 /* How deep the agent may nest cgroups below the sandbox (containment.bpf.c relies on it). */
 #define AG_MAX_SANDBOX_DEPTH 16
-#define AG_MAX_LINKS 64
+#define AG_MAX_LINKS 96
 
 /*
  * DIR/build: which build pinned the enforcement under a pin directory. A one-entry array map
@@ -164,6 +165,92 @@ static int set_pin_paths(struct ag_loader *l, const char *dir)
 	return 0;
 }
 
+/*
+ * LSM programs written for some kernels only, and what picks them in the kernel's BTF: the
+ * hook's argument count (args > 0), or whether a hook exists (0: it must, -1: it must not).
+ * inode_setattr gained the mount's idmap; file_truncate, inode_set_acl and inode_remove_acl
+ * are 6.2's; kernels without inode_xattr_skipcap (before 6.10) run the capability check for
+ * security.* xattrs only when the LSM returns 1 (bpf/file.bpf.c says why). Every other
+ * program loads on every kernel.
+ */
+static const struct {
+	const char *prog;
+	const char *hook;
+	int args;
+} lsm_variants[] = {
+	{ "ag_setattr", "inode_setattr", 2 },
+	{ "ag_setattr_idm", "inode_setattr", 3 },
+	{ "ag_setxattr", "inode_xattr_skipcap", 0 },
+	{ "ag_rmxattr", "inode_xattr_skipcap", 0 },
+	{ "ag_setxattr_cap", "inode_xattr_skipcap", -1 },
+	{ "ag_rmxattr_cap", "inode_xattr_skipcap", -1 },
+	{ "ag_ftruncate", "file_truncate", 0 },
+	{ "ag_set_acl", "inode_set_acl", 0 },
+	{ "ag_remove_acl", "inode_remove_acl", 0 },
+};
+
+/* The argument count of an LSM hook in the kernel's BTF (of its bpf_lsm_ stub), or -ENOENT. */
+static int lsm_hook_args(const struct btf *vmlinux, const char *hook)
+{
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	snprintf(name, sizeof(name), "bpf_lsm_%s", hook);
+	id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+	return t && btf_is_func_proto(t) ? btf_vlen(t) : -ENOENT;
+}
+
+static bool variant_fits(int want, int args)
+{
+	if (want > 0)
+		return args == want;
+	return want == 0 ? args >= 0 : args < 0;
+}
+
+/*
+ * Leave out (autoload off) the LSM programs written for other kernels. -EOPNOTSUPP if a hook
+ * this kernel has would be left without a program (its arguments changed again): never load
+ * with a hook silently unjudged.
+ */
+static int pick_lsm_variants(struct ag_loader *l)
+{
+	struct bpf_program *prog, *other;
+	struct btf *vmlinux;
+	int err = 0;
+	size_t i;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return -errno;
+	bpf_object__for_each_program(prog, l->skel->obj)
+		for (i = 0; i < sizeof(lsm_variants) / sizeof(lsm_variants[0]); i++)
+			if (!strcmp(bpf_program__name(prog), lsm_variants[i].prog) &&
+			    !variant_fits(lsm_variants[i].args,
+					  lsm_hook_args(vmlinux, lsm_variants[i].hook)))
+				bpf_program__set_autoload(prog, false);
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		bool covered = false;
+
+		if (bpf_program__autoload(prog) || strncmp(sec, "lsm/", 4) ||
+		    lsm_hook_args(vmlinux, sec + 4) < 0)
+			continue;
+		bpf_object__for_each_program(other, l->skel->obj)
+			covered |= bpf_program__autoload(other) &&
+				   !strcmp(bpf_program__section_name(other), sec);
+		if (!covered) {
+			err = -EOPNOTSUPP;
+			break;
+		}
+	}
+	btf__free(vmlinux);
+	return err;
+}
+
 /* How many programs of one kind (LSM, or cgroup) have their link pinned under dir, of how many. */
 static int pinned_links(struct ag_loader *l, const char *dir, bool lsm, size_t *have,
 			size_t *want)
@@ -174,7 +261,8 @@ static int pinned_links(struct ag_loader *l, const char *dir, bool lsm, size_t *
 
 	*have = *want = 0;
 	bpf_object__for_each_program(prog, l->skel->obj) {
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL ||
+		/* Variants pick_lsm_variants left out have no link. */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL || !bpf_program__autoload(prog) ||
 		    (bpf_program__type(prog) == BPF_PROG_TYPE_LSM) != lsm)
 			continue;
 		err = pin_path(path, sizeof(path), dir, "links", bpf_program__name(prog));
@@ -524,6 +612,11 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		}
 		snprintf(l->root, sizeof(l->root), "%s", l->upgrading ? next : opts->pin_dir);
 	}
+	if (opts->lsm) {
+		err = pick_lsm_variants(l);
+		if (err)
+			goto cleanup;
+	}
 	if (adopt) {
 		err = links_complete(l, opts->pin_dir);
 		if (err)
@@ -541,7 +634,8 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		bool lsm = bpf_program__type(prog) == BPF_PROG_TYPE_LSM;
 
 		/* Adopting: the pinned links hold the programs that are attached. */
-		bpf_program__set_autoload(prog, !adopt && (lsm ? opts->lsm : opts->cgroup));
+		bpf_program__set_autoload(prog, bpf_program__autoload(prog) && !adopt &&
+						(lsm ? opts->lsm : opts->cgroup));
 		/* The ring query runs by BPF_PROG_TEST_RUN only (see ag_loader_metrics). */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
 			bpf_program__set_autoload(prog, true);
@@ -1237,6 +1331,11 @@ int ag_loader_pinned_backend(const char *dir)
 	l.skel = agentguard__open();	/* for the program names only: nothing is loaded */
 	if (!l.skel)
 		return -errno;
+	/*
+	 * The variants of this kernel. Without its BTF none can have loaded, and every LSM
+	 * program counts: then no backend is complete.
+	 */
+	pick_lsm_variants(&l);
 	if (!links_complete(&l, dir)) {
 		backend = AG_BACKEND_BPF_LSM;
 	} else {
