@@ -273,6 +273,19 @@ enum ag_event_op {
 	AG_OP_EXEC = 50,	/* bprm_check_security: a binary, script or #! interpreter exec'd */
 	AG_OP_MMAP_EXEC = 51,	/* mmap_file with PROT_EXEC (the loader, shared libraries) */
 	AG_OP_MPROTECT_EXEC = 52,	/* file_mprotect adding PROT_EXEC to a file mapping */
+	/*
+	 * Attribute changes of an existing file (struct ag_event_file, want = AG_FS_WANT_WRITE),
+	 * judged as writes of its path like AG_OP_CHMOD. Example: rule /work/ro ro;
+	 * "touch /work/ro/f" reports op AG_OP_SETATTR, path "/work/ro/f", the /work/ro rule.
+	 */
+	AG_OP_SETATTR = 53,	/* inode_setattr: times (utimes, utimensat, futimens), and
+				 * what no path hook judged; mode, owner and size changes are
+				 * CHMOD, CHOWN, TRUNCATE */
+	AG_OP_SETXATTR = 54,	/* setxattr(2) and its l, f variants */
+	AG_OP_REMOVEXATTR = 55,	/* removexattr(2) and its l, f variants */
+	AG_OP_SETACL = 56,	/* a POSIX ACL set: inode_set_acl, or on 6.1 the setxattr of
+				 * system.posix_acl_access or _default */
+	AG_OP_REMOVEACL = 57,	/* a POSIX ACL removed, as AG_OP_SETACL */
 };
 
 /*
@@ -302,6 +315,7 @@ enum ag_builtin_rule {
 	AG_BR_DNS_ELSEWHERE = 18,	/* DNS (53, 853) to anything but agentguard's resolver */
 	AG_BR_DNS_QTYPE = 19,	/* query types other than A, AAAA, CNAME (tunnelling) */
 	AG_BR_DNS_NAME = 20,	/* query names that are not LDH host names, malformed queries */
+	AG_BR_PRIV_XATTR = 21,	/* security.* and trusted.* xattr writes (threat model R23) */
 	AG_BR_COUNT,
 };
 
@@ -423,10 +437,13 @@ struct ag_event_hdr {
 
 /*
  * kind AG_EV_FILE / AG_EV_EXEC: the resolved path as bpf_d_path() (file_open, file_receive) or
- * the resolver (path.bpf.h, the path_* hooks) wrote it, in the same format, and exactly the
- * bytes the decision was made on. Unresolved: path_len is -ENAMETOOLONG (too long), -ELOOP
- * (too deep), -ENOENT (disconnected or detached), -EOPNOTSUPP (a pseudo file where one is not
- * allowed), -EFAULT or -ENOMEM; the access was denied.
+ * the resolver (path.bpf.h, the path_* and inode_* hooks) wrote it, in the same format, and
+ * exactly the bytes the decision was made on. Unresolved: path_len is -ENAMETOOLONG (too
+ * long), -ELOOP (too deep, or too many mounts of its file system), -ENOENT (disconnected,
+ * detached, or no mount of the caller's reaches it), -EXDEV (renamed out of its bind mount),
+ * -EMLINK (reachable through more mounts than the resolver judges), -EOPNOTSUPP (a pseudo file
+ * where one is not allowed), -EFAULT or -ENOMEM; the access was denied. An inode_* hook's
+ * path is the one, among the mounts that reach the file, whose verdict decided.
  */
 struct ag_event_file {
 	struct ag_event_hdr hdr;

@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * File access enforcement for tasks in the sandbox cgroup subtree: lsm/file_open and
- * lsm/file_receive judge opens, the path_* hooks judge the operations that change the file
- * system without an open (mknod, mkdir, rmdir, unlink, symlink, link, rename, truncate, chmod,
- * chown) as writes of the path they create, remove or change, and lsm/bprm_check_security,
+ * lsm/file_receive judge opens, the path_* hooks (and file_truncate) judge the operations that
+ * change the file system without an open (mknod, mkdir, rmdir, unlink, symlink, link, rename,
+ * truncate, chmod, chown) as writes of the path they create, remove or change, the inode_*
+ * hooks judge changes of times, xattrs and ACLs the same way, and lsm/bprm_check_security,
  * lsm/mmap_file and lsm/file_mprotect judge code about to run from a file as its exec.
  *
  * The decision is made on the path the kernel resolved, so symlinks, "..", dirfds,
  * /proc/self/fd reopens and io_uring operations are all judged by the object they reach:
- * bpf_d_path of the opened file on file_open, and on the path_* hooks (where bpf_d_path is not
- * allowed on 6.1) the resolver in path.bpf.h, which writes the same string. Both go through one
+ * bpf_d_path of the opened file on file_open, and on the other hooks (where bpf_d_path is not
+ * allowed on 6.1) the resolver in path.bpf.h, which writes the same string. All go through one
  * decision, ag_fs_decide. Fail mode: anything that prevents a decision (no table for the active
  * generation, no scratch memory, a path that cannot be resolved) denies with EPERM.
+ *
+ * Some hooks come in per-kernel variants (inode_setattr gained an idmap argument; the xattr
+ * hooks allow with 1 before 6.10) or exist only from 6.2 (file_truncate, inode_set_acl,
+ * inode_remove_acl): the loader picks by the kernel's BTF (loader.c, ag_prog_fits_kernel).
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -538,6 +543,20 @@ int BPF_PROG(ag_fs_truncate, const struct path *path, int ret)
 	return ag_fs_attr_judge(path, AG_OP_TRUNCATE);
 }
 
+/*
+ * ftruncate(2) and open(O_TRUNC) from 6.2, which call this instead of path_truncate. The fd was
+ * opened for writing, so file_open judged its path a write then; this judges it again now,
+ * which matters for an fd opened before the sandbox was entered or a policy swapped. Absent
+ * from 6.1's BTF: the loader leaves it out there (loader.c, ag_prog_fits_kernel).
+ */
+SEC("lsm/file_truncate")
+int BPF_PROG(ag_ftruncate, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_fs_attr_judge(&file->f_path, AG_OP_TRUNCATE);
+}
+
 /* chmod(2), fchmod(2), fchmodat(2). */
 SEC("lsm/path_chmod")
 int BPF_PROG(ag_fs_chmod, const struct path *path, umode_t mode, int ret)
@@ -554,6 +573,336 @@ int BPF_PROG(ag_fs_chown, const struct path *path, __u64 uid, __u64 gid, int ret
 	if (ret)
 		return ret;
 	return ag_fs_attr_judge(path, AG_OP_CHOWN);
+}
+
+/* ---- attributes and xattrs: the inode_* hooks ------------------------------------------- */
+
+/*
+ * Policy semantics: changing a file's times, its extended attributes or its ACL is a write of
+ * its path, like chmod. The hooks get a dentry without its mount, so the path comes from
+ * ag_dentry_mounts (path.bpf.h): the dentry is resolved through every mount of its file system
+ * in the caller's mount namespace, and the strictest verdict over those paths decides.
+ *
+ * Before the path, two built-in rules that no policy lifts (docs/containment.md):
+ *   builtin:privileged-xattr  writing or removing security.* and trusted.* xattrs (R23):
+ *                             file capabilities, LSM labels, IMA/EVM, overlayfs metadata;
+ *   builtin:protected-files   any of these changes to agentguard's own files and to the
+ *                             files of its protected directories.
+ *
+ * Fail mode, every hook: no scratch memory, a dentry no mount in the caller's namespace
+ * reaches, too many mounts (AG_ALIAS_MOUNTS, AG_SB_MOUNTS), a path the resolver cannot
+ * complete, or no table: EPERM, reported with the errno as path_error. A file with no path
+ * at all (memfd, socket, pipe) is allowed, as for chmod, unless a built-in rule denies.
+ */
+
+/* From include/linux/fs.h (kernel-internal), unchanged since 2.6. */
+#define AG_ATTR_MODE	(1u << 0)
+#define AG_ATTR_UID	(1u << 1)
+#define AG_ATTR_GID	(1u << 2)
+#define AG_ATTR_SIZE	(1u << 3)
+
+/* Is inode one of agentguard's files (ag_protected)? inode is a value, possibly NULL. */
+static __always_inline bool ag_inode_protected(struct inode *inode)
+{
+	struct ag_inode_key key = {};
+
+	if (!inode)
+		return false;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	return bpf_map_lookup_elem(&ag_protected, &key) != NULL;
+}
+
+/* agentguard's own file, or a file of a protected directory (the state directory). */
+static __always_inline bool ag_dentry_protected(__u64 dentry)
+{
+	struct dentry *d = (struct dentry *)dentry;
+
+	return ag_inode_protected(BPF_CORE_READ(d, d_inode)) ||
+	       ag_inode_protected(BPF_CORE_READ(d, d_parent, d_inode));
+}
+
+/* The dentry judged through each mount that reaches it (ag_alias_step); see path.bpf.h. */
+struct ag_alias {
+	struct ag_sb_scan scan;
+	struct ag_state st;		/* a copy: the callback reads it from here */
+	struct ag_scratch *s;
+	__u64 dentry;
+	__u64 best_mnt;			/* the vfsmount whose path got the strongest verdict */
+	__u64 last_mnt;			/* the vfsmount whose path the scratch buffer holds */
+	__u32 rule;			/* of the strongest verdict */
+	__s32 err;			/* -errno: a path could not be resolved */
+	__s32 off;			/* last_mnt's path is s->path[off ..] */
+	__u8 verdict;			/* the strongest so far */
+	__u8 reached;			/* some mount reaches the dentry */
+	__u8 pad[2];
+};
+
+/* One mount per call: resolve the dentry there and judge the path as a write. */
+static long ag_alias_step(__u32 i, void *ctx)
+{
+	struct ag_alias *a = ctx;
+	struct ag_scratch *s = a->s;
+	__u64 vfsmnt, hash;
+	__u32 rule;
+	long off;
+	__u8 v;
+
+	if (i >= a->scan.n || !s)
+		return 1;
+	vfsmnt = s->mounts[i & (AG_ALIAS_MOUNTS - 1)];
+	off = ag_resolve_path(s, a->dentry, vfsmnt, NULL);
+	a->last_mnt = vfsmnt;
+	/* Not below this mount's root: the object cannot be reached through it. */
+	if (off == -EXDEV)
+		return 0;
+	/* A path that cannot be resolved: fail closed, whatever the other mounts give. */
+	if (off < 0 || off >= AG_PATH_MAX) {
+		a->err = off < 0 ? off : -EINVAL;
+		return 1;
+	}
+	off &= AG_PATH_MAX - 1;
+	a->off = off;
+	v = ag_fs_decide(&a->st, s, off, AG_PATH_MAX - 1 - off, AG_FS_WANT_WRITE, &rule, &hash,
+			 false);
+	if (!a->reached || v > a->verdict) {
+		a->verdict = v;
+		a->rule = rule;
+		a->best_mnt = vfsmnt;
+	}
+	a->reached = 1;
+	/* Nothing is stronger than a denial: stop, with its path in the buffer. */
+	return v == AG_DENY;
+}
+
+/*
+ * Judge a WRITE of the object of dentry (a value), which came without its mount. builtin: a
+ * built-in rule (enum ag_builtin_rule) that denies whatever the path, or 0. Returns 0 or
+ * -EPERM. The event names the strictest path and its rule.
+ */
+static __always_inline int ag_dentry_judge(const struct ag_state *st, __u32 op, __u64 dentry,
+					   __u32 builtin)
+{
+	struct inode *inode = BPF_CORE_READ((struct dentry *)dentry, d_inode);
+	struct ag_alias a = { .dentry = dentry };
+	__u32 rule = AG_RULE_NONE;
+	__u8 verdict = AG_DENY;
+	const char *path = NULL;
+	__s32 path_len;
+	long err;
+
+	if (!builtin && ag_dentry_protected(dentry))
+		builtin = AG_BR_PROTECTED;
+	if (!builtin && ag_dentry_pathless(dentry))
+		return 0;
+	__builtin_memcpy(&a.st, st, sizeof(a.st));
+	a.s = bpf_task_storage_get(&ag_scratch, bpf_get_current_task_btf(), 0,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* No memory for the scratch buffer: fail closed. */
+	err = a.s ? ag_dentry_mounts(dentry, a.s, &a.scan) : -ENOMEM;
+	if (err >= 0) {
+		bpf_loop(AG_ALIAS_MOUNTS, ag_alias_step, &a, 0);
+		/* No mount of the caller's reaches it (detached, internal): fail closed. */
+		err = a.err < 0 ? a.err : a.reached ? 0 : -ENOENT;
+	}
+	/* The strongest verdict came from an earlier mount: its path again, for the event. */
+	if (!err && a.s && a.verdict != AG_ALLOW && a.best_mnt != a.last_mnt) {
+		err = ag_resolve_path(a.s, dentry, a.best_mnt, NULL);
+		a.off = err;
+		err = err < 0 ? err : 0;
+	}
+	if (!err && a.s && a.off >= 0 && a.off < AG_PATH_MAX) {
+		__u32 off = a.off;
+
+		/* Keep the mask: 6.1's verifier loses the range checked above. */
+		barrier_var(off);
+		off &= AG_PATH_MAX - 1;
+		verdict = a.verdict;
+		rule = a.rule;
+		path = &a.s->path[off];
+		path_len = AG_PATH_MAX - off;
+	} else {
+		/* Unresolvable: fail closed; the event carries the errno. */
+		path_len = err < 0 ? err : -EINVAL;
+	}
+	if (builtin) {
+		verdict = AG_DENY;
+		rule = AG_RULE_BUILTIN | builtin;
+	}
+	ag_count_decision(AG_EV_FILE, verdict);
+	if (verdict == AG_ALLOW)
+		return 0;
+	ag_file_event(st, path, path_len, (__u64)BPF_CORE_READ(inode, i_sb, s_dev) << 32,
+		      BPF_CORE_READ(inode, i_ino), op, AG_FS_WANT_WRITE, verdict, rule);
+	return verdict == AG_DENY ? -EPERM : 0;
+}
+
+/*
+ * notify_change() of dentry with attr. Mode, owner and size changes were judged, with their
+ * mount, by path_chmod, path_chown, path_truncate or file_truncate before notify_change ran
+ * (fchmod and fchown too: they go through chmod_common and chown_common), and are not judged
+ * twice; a write clearing a file's setuid bit comes here as a mode change of a file opened
+ * for writing, judged at its open. What is left: times (utimes, utimensat, futimens: touch),
+ * and a write dropping a file's capabilities (ATTR_KILL_PRIV), which needs the path to be
+ * writable like the write itself.
+ */
+static __always_inline int ag_setattr_judge(struct dentry *dentry, struct iattr *attr)
+{
+	struct ag_state st;
+
+	if (BPF_CORE_READ(attr, ia_valid) & (AG_ATTR_MODE | AG_ATTR_UID | AG_ATTR_GID | AG_ATTR_SIZE))
+		return 0;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	return ag_dentry_judge(&st, AG_OP_SETATTR, AG_PTR(dentry), 0);
+}
+
+/* The hook as 6.1 has it. 6.12's has the mount's idmap first (ag_setattr_idm). */
+SEC("lsm/inode_setattr")
+int BPF_PROG(ag_setattr, struct dentry *dentry, struct iattr *attr, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_setattr_judge(dentry, attr);
+}
+
+struct mnt_idmap;	/* 6.3+; not in the 6.1 vmlinux.h, and only passed through */
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(ag_setattr_idm, struct mnt_idmap *idmap, struct dentry *dentry, struct iattr *attr,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return ag_setattr_judge(dentry, attr);
+}
+
+/* Does s start with the n bytes of prefix? (No memcmp in BPF; n is a constant.) */
+static __always_inline bool ag_has_prefix(const char *s, const char *prefix, __u32 n)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != prefix[i])
+			return false;
+	return true;
+}
+
+/* The xattr namespaces only privileged code may write: "security." and "trusted.". */
+static __always_inline bool ag_xattr_privileged(const char *name)
+{
+	return ag_has_prefix(name, "security.", 9) || ag_has_prefix(name, "trusted.", 8);
+}
+
+/* A POSIX ACL by its xattr name, "system.posix_acl_access" or "system.posix_acl_default". */
+static __always_inline bool ag_xattr_posix_acl(const char *name)
+{
+	return ag_has_prefix(name, "system.posix_acl_", 17);
+}
+
+/*
+ * Setting (or removing: op) the xattr name of dentry. A privileged name is refused to the
+ * sandbox whatever the path; an ACL, set through setxattr on 6.1, is reported as the ACL
+ * change it is. Returns 0 or -EPERM.
+ */
+static __always_inline int ag_xattr_judge(struct dentry *dentry, const char *name, __u32 op)
+{
+	char buf[32] = {};
+	struct ag_state st;
+	__u32 builtin = 0;
+
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	/* A name that cannot be read is judged as privileged: fail closed. */
+	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) < 0 || ag_xattr_privileged(buf))
+		builtin = AG_BR_PRIV_XATTR;
+	else if (ag_xattr_posix_acl(buf))
+		op = op == AG_OP_SETXATTR ? AG_OP_SETACL : AG_OP_REMOVEACL;
+	return ag_dentry_judge(&st, op, AG_PTR(dentry), builtin);
+}
+
+/*
+ * setxattr and removexattr, in two forms each (the loader picks by kernel, loader.c):
+ *
+ * Kernels that run the capability check for security.* xattrs themselves (6.10+, which have
+ * the inode_xattr_skipcap hook) take 0 or -EPERM: ag_setxattr, ag_rmxattr. 6.12's verifier
+ * also refuses any other return value.
+ *
+ * Before that (6.1), security_inode_setxattr and _removexattr call cap_inode_setxattr or
+ * cap_inode_removexattr only when the LSM hooks return 1 ("SELinux and Smack integrate the
+ * cap call"), and bpf is the only LSM there with these hooks. So 0 would let anyone, not only
+ * the sandbox, write security.* xattrs without CAP_SYS_ADMIN (and remove security.capability
+ * without CAP_SETFCAP). ag_setxattr_cap and ag_rmxattr_cap therefore allow with 1: the one
+ * exception to "0 or -EPERM" in agentguard. An earlier program's 1 is such an allow too, so
+ * they judge on after it; a negative value is a denial and is kept.
+ */
+SEC("lsm/inode_setxattr")
+int BPF_PROG(ag_setxattr, struct mnt_idmap *idmap, struct dentry *dentry, const char *name,
+	     const void *value, size_t size, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	return ag_xattr_judge(dentry, name, AG_OP_SETXATTR);
+}
+
+SEC("lsm/inode_setxattr")
+int BPF_PROG(ag_setxattr_cap, struct user_namespace *mnt_userns, struct dentry *dentry,
+	     const char *name, const void *value, size_t size, int flags, int ret)
+{
+	if (ret && ret != 1)
+		return ret;
+	ret = ag_xattr_judge(dentry, name, AG_OP_SETXATTR);
+	return ret ? ret : 1;
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(ag_rmxattr, struct mnt_idmap *idmap, struct dentry *dentry, const char *name,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return ag_xattr_judge(dentry, name, AG_OP_REMOVEXATTR);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(ag_rmxattr_cap, struct user_namespace *mnt_userns, struct dentry *dentry,
+	     const char *name, int ret)
+{
+	if (ret && ret != 1)
+		return ret;
+	ret = ag_xattr_judge(dentry, name, AG_OP_REMOVEXATTR);
+	return ret ? ret : 1;
+}
+
+/*
+ * POSIX ACLs from 6.2: setfacl's setxattr of system.posix_acl_* goes to vfs_set_acl and
+ * vfs_remove_acl, which call these instead of inode_setxattr. Absent from 6.1's BTF: the
+ * loader leaves them out there, where ag_setxattr_cap judges ACLs.
+ */
+SEC("lsm/inode_set_acl")
+int BPF_PROG(ag_set_acl, struct mnt_idmap *idmap, struct dentry *dentry, const char *acl_name,
+	     struct posix_acl *kacl, int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	return ag_dentry_judge(&st, AG_OP_SETACL, AG_PTR(dentry), 0);
+}
+
+SEC("lsm/inode_remove_acl")
+int BPF_PROG(ag_remove_acl, struct mnt_idmap *idmap, struct dentry *dentry, const char *acl_name,
+	     int ret)
+{
+	struct ag_state st;
+
+	if (ret)
+		return ret;
+	if (ag_read_state(&st) || !ag_in_sandbox(&st))
+		return 0;
+	return ag_dentry_judge(&st, AG_OP_REMOVEACL, AG_PTR(dentry), 0);
 }
 
 /* ---- code from files: bprm_check_security, mmap_file, file_mprotect --------------------- */

@@ -44,6 +44,7 @@ static const char *const builtin_names[AG_BR_COUNT] = {
 	[AG_BR_SOCKET_TYPE] = "socket-type", [AG_BR_INBOUND] = "inbound",
 	[AG_BR_SOURCE_ROUTE] = "source-route", [AG_BR_DNS_ELSEWHERE] = "dns-elsewhere",
 	[AG_BR_DNS_QTYPE] = "dns-qtype", [AG_BR_DNS_NAME] = "dns-name",
+	[AG_BR_PRIV_XATTR] = "privileged-xattr",
 };
 
 static const char *contain_op_name(__u32 op)
@@ -100,6 +101,11 @@ static const char *file_op_name(__u32 kind, __u32 op)
 	case AG_OP_TRUNCATE: return "truncate";
 	case AG_OP_CHMOD: return "chmod";
 	case AG_OP_CHOWN: return "chown";
+	case AG_OP_SETATTR: return "setattr";
+	case AG_OP_SETXATTR: return "setxattr";
+	case AG_OP_REMOVEXATTR: return "removexattr";
+	case AG_OP_SETACL: return "setacl";
+	case AG_OP_REMOVEACL: return "removeacl";
 	case AG_OP_EXEC: return "execve";
 	case AG_OP_MMAP_EXEC: return "mmap";
 	case AG_OP_MPROTECT_EXEC: return "mprotect";

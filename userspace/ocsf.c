@@ -31,8 +31,16 @@ static void file_activity(__u32 op, unsigned int *id, const char **name)
 		*id = 5;
 		*name = "Rename";
 		return;
+	case AG_OP_SETATTR:
+	case AG_OP_SETXATTR:
+	case AG_OP_REMOVEXATTR:
+		*id = 6;
+		*name = "Set Attributes";
+		return;
 	case AG_OP_CHMOD:
 	case AG_OP_CHOWN:
+	case AG_OP_SETACL:
+	case AG_OP_REMOVEACL:
 		*id = 7;
 		*name = "Set Security";
 		return;

@@ -208,11 +208,16 @@ int main(int argc, char **argv)
 		   fsdef, "/etc/shadow", 11, 0);
 	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_READ, AG_DENY, fsdef, "/etc/shadow", 11, 0);
 	file_event(AG_EV_FILE, AG_OP_RECEIVE, AG_FS_WANT_READ, AG_DENY, fsdef, "/secret", 7, 0);
-	/* Operations without an open (the path_* hooks): each a write of the path it changes. */
+	/*
+	 * Operations without an open (the path_* and inode_* hooks): each a write of the path it
+	 * changes.
+	 */
 	{
 		static const __u32 ops[] = { AG_OP_MKNOD, AG_OP_MKDIR, AG_OP_RMDIR, AG_OP_UNLINK,
 					     AG_OP_SYMLINK, AG_OP_LINK, AG_OP_RENAME,
-					     AG_OP_TRUNCATE, AG_OP_CHMOD, AG_OP_CHOWN };
+					     AG_OP_TRUNCATE, AG_OP_CHMOD, AG_OP_CHOWN,
+					     AG_OP_SETATTR, AG_OP_SETXATTR, AG_OP_REMOVEXATTR,
+					     AG_OP_SETACL, AG_OP_REMOVEACL };
 
 		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 			file_event(AG_EV_FILE, ops[i], AG_FS_WANT_WRITE,
@@ -220,6 +225,9 @@ int main(int argc, char **argv)
 		/* The resolver's own failure: deeper than its bound. */
 		file_event(AG_EV_FILE, AG_OP_MKDIR, AG_FS_WANT_WRITE, AG_DENY, AG_RULE_NONE, "", 0,
 			   -ELOOP);
+		/* A security.* xattr, refused by a built-in rule whatever the path's rule. */
+		file_event(AG_EV_FILE, AG_OP_SETXATTR, AG_FS_WANT_WRITE, AG_DENY,
+			   AG_RULE_BUILTIN | AG_BR_PRIV_XATTR, "/work/n", 7, 0);
 	}
 	/* The untrusted strings: escaped, and the invalid bytes also as path_b64. */
 	file_event(AG_EV_FILE, AG_OP_OPEN, AG_FS_WANT_WRITE, AG_DENY, work, hostile_path,

@@ -66,8 +66,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 78,
-      "%d lines, want 78 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 84,
+      "%d lines, want 84 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -206,6 +206,7 @@ d = first(lambda x: x["operation"] == "unlink"); d["target"]["access"] = ["read"
 d = first(lambda x: x["kind"] == "containment"); d["policy"]["name"] = "p"; rejects("builtin-with-policy-name", d)
 d = first(lambda x: x["kind"] == "containment"); d["rule"]["layer"] = "local"; rejects("containment-not-builtin", d)
 d = first(lambda x: x["kind"] == "file"); d["rule"] = {"id": "builtin:mount", "layer": "builtin"}; d["policy"]["name"] = None; rejects("builtin-on-file", d)
+d = first(lambda x: x["kind"] == "file"); d["rule"] = {"id": "builtin:privileged-xattr", "layer": "builtin"}; d["policy"]["name"] = None; rejects("privileged-xattr-on-open", d)
 d = first(lambda x: x["kind"] == "containment"); d["decision"] = "would-deny"; d["mode"] = "audit"; rejects("containment-would-deny", d)
 d = first(lambda x: x["operation"] == "signal"); d["target"]["signal"] = "KILL"; rejects("signal-as-string", d)
 d = first(lambda x: x["operation"] == "capable"); d["target"] = {"arg": 1, "cgroup_id": 0}; rejects("capable-wrong-target", d)

@@ -173,6 +173,11 @@ static void test_file_path_ops(void **state)
 		{ AG_OP_TRUNCATE, 3, "Update", "truncate" }, { AG_OP_RMDIR, 4, "Delete", "rmdir" },
 		{ AG_OP_UNLINK, 4, "Delete", "unlink" },    { AG_OP_RENAME, 5, "Rename", "rename" },
 		{ AG_OP_CHMOD, 7, "Set Security", "chmod" }, { AG_OP_CHOWN, 7, "Set Security", "chown" },
+		{ AG_OP_SETACL, 7, "Set Security", "setacl" },
+		{ AG_OP_REMOVEACL, 7, "Set Security", "removeacl" },
+		{ AG_OP_SETATTR, 6, "Set Attributes", "setattr" },
+		{ AG_OP_SETXATTR, 6, "Set Attributes", "setxattr" },
+		{ AG_OP_REMOVEXATTR, 6, "Set Attributes", "removexattr" },
 	};
 	size_t i;
 	cJSON *j;
