@@ -83,6 +83,20 @@
  *                                if every one got it
  *   agt cgns CMD...              new cgroup + mount namespace, cgroup2 remounted on
  *                                /sys/fs/cgroup (a container's view), then exec CMD
+ *   agt utimes PATH              utimensat(2) with explicit times (2001-02-03), as touch -d
+ *   agt futimens FD              futimens(2) of an inherited fd, explicit times
+ *   agt ftruncate-fd FD LEN      ftruncate(2) of an inherited fd
+ *   agt setxattr PATH NAME VALUE setxattr(2)
+ *   agt fsetxattr FD NAME VALUE  fsetxattr(2) of an inherited fd
+ *   agt removexattr PATH NAME    removexattr(2)
+ *   agt getxattr PATH NAME       getxattr(2): the value if it is printable, else "N bytes"
+ *   agt setcap PATH              setxattr(2) of security.capability: a valid v2 set giving
+ *                                CAP_NET_BIND_SERVICE, as setcap would write it
+ *   agt setacl PATH              setxattr(2) of system.posix_acl_access: user::rw-,
+ *                                user:1000:r--, group::r--, mask::r--, other::r--, as
+ *                                setfacl would write it
+ *   agt removeacl PATH           removexattr(2) of system.posix_acl_access
+ *   agt memfd-times              memfd_create + futimens: a file with no path
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -110,6 +124,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -142,6 +157,9 @@ static const char *errname(int e)
 	case ENXIO: return "ENXIO";
 	case ENODEV: return "ENODEV";
 	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENODATA: return "ENODATA";
+	case EMLINK: return "EMLINK";
 	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
 	}
 	return "E?";
@@ -717,6 +735,56 @@ static int do_prog_ids(const char *name)
 	return 0;
 }
 
+/* Explicit times, so the kernel asks for ownership (or CAP_FOWNER), not write access. */
+static const struct timespec fixed_times[2] = { { 981158400, 0 }, { 981158400, 0 } };
+
+/* security.capability, revision 2 (linux/capability.h): effective, CAP_NET_BIND_SERVICE. */
+static int do_setcap(const char *path)
+{
+	const unsigned int caps[5] = { 0x02000000 | 0x000001, 1u << 10, 0, 0, 0 };
+
+	return ok_or_fail(setxattr(path, "security.capability", caps, sizeof(caps), 0));
+}
+
+/* system.posix_acl_access (linux/posix_acl_xattr.h): version 2, entries sorted by tag. */
+static int do_setacl(const char *path)
+{
+	struct {
+		unsigned short tag, perm;
+		unsigned int id;
+	} acl[5] = {
+		{ 0x01, 6, ~0u },	/* ACL_USER_OBJ rw- */
+		{ 0x02, 4, 1000 },	/* ACL_USER 1000 r-- */
+		{ 0x04, 4, ~0u },	/* ACL_GROUP_OBJ r-- */
+		{ 0x10, 4, ~0u },	/* ACL_MASK r-- */
+		{ 0x20, 4, ~0u },	/* ACL_OTHER r-- */
+	};
+	unsigned char buf[4 + sizeof(acl)];
+	const unsigned int version = 2;
+
+	memcpy(buf, &version, 4);
+	memcpy(buf + 4, acl, sizeof(acl));
+	return ok_or_fail(setxattr(path, "system.posix_acl_access", buf, sizeof(buf), 0));
+}
+
+static int do_getxattr(const char *path, const char *name)
+{
+	char buf[256];
+	ssize_t n = getxattr(path, name, buf, sizeof(buf) - 1), i;
+
+	if (n < 0)
+		return fail();
+	for (i = 0; i < n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			break;
+	buf[n] = '\0';
+	if (i < n)
+		printf("%zd bytes\n", n);
+	else
+		printf("%s\n", buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1046,6 +1114,33 @@ int main(int argc, char **argv)
 			return ok_or_fail(setsockopt(s, IPPROTO_IP, IP_OPTIONS, lsrr, sizeof(lsrr)));
 		return ok_or_fail(setsockopt(s, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof(srh)));
 	}
+	if (argc == 3 && !strcmp(argv[1], "utimes"))
+		return ok_or_fail(utimensat(AT_FDCWD, argv[2], fixed_times, 0));
+	if (argc == 3 && !strcmp(argv[1], "futimens"))
+		return ok_or_fail(futimens(atoi(argv[2]), fixed_times));
+	if (argc == 4 && !strcmp(argv[1], "ftruncate-fd"))
+		return ok_or_fail(ftruncate(atoi(argv[2]), atol(argv[3])));
+	if (argc == 5 && !strcmp(argv[1], "setxattr"))
+		return ok_or_fail(setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0));
+	if (argc == 5 && !strcmp(argv[1], "fsetxattr"))
+		return ok_or_fail(fsetxattr(atoi(argv[2]), argv[3], argv[4], strlen(argv[4]), 0));
+	if (argc == 4 && !strcmp(argv[1], "removexattr"))
+		return ok_or_fail(removexattr(argv[2], argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "setcap"))
+		return do_setcap(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "setacl"))
+		return do_setacl(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "getxattr"))
+		return do_getxattr(argv[2], argv[3]);
+	if (argc == 2 && !strcmp(argv[1], "memfd-times")) {
+		int fd = memfd_create("agt", 0);
+
+		if (fd < 0)
+			return fail();
+		return ok_or_fail(futimens(fd, fixed_times));
+	}
+	if (argc == 3 && !strcmp(argv[1], "removeacl"))
+		return ok_or_fail(removexattr(argv[2], "system.posix_acl_access"));
 	fprintf(stderr, "usage: see the comment at the top of tests/helpers/agt.c\n");
 	return 2;
 }
