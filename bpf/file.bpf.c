@@ -236,6 +236,23 @@ static __always_inline void ag_file_event(const struct ag_state *st, const char 
 	}
 }
 
+/*
+ * The end of a decision about an existing file (dev and ino of its inode): count it, report it
+ * unless it allows, and return what the hook returns: -EPERM for a denial, else 0 (a
+ * would-deny is allowed).
+ */
+static __always_inline int ag_file_decided(const struct ag_state *st, const char *path,
+					   __s32 path_len, struct inode *inode, __u32 op,
+					   __u32 want, __u8 verdict, __u32 rule)
+{
+	ag_count_decision(want & AG_FS_WANT_EXEC ? AG_EV_EXEC : AG_EV_FILE, verdict);
+	if (verdict == AG_ALLOW)
+		return 0;
+	ag_file_event(st, path, path_len, (__u64)BPF_CORE_READ(inode, i_sb, s_dev) << 32,
+		      BPF_CORE_READ(inode, i_ino), op, want, verdict, rule);
+	return verdict == AG_DENY ? -EPERM : 0;
+}
+
 /* Is the file in a directory agentguard protects (its state directory)? */
 static __always_inline bool ag_in_protected_dir(struct file *file)
 {
@@ -729,12 +746,7 @@ static __always_inline int ag_dentry_judge(const struct ag_state *st, __u32 op, 
 		verdict = AG_DENY;
 		rule = AG_RULE_BUILTIN | builtin;
 	}
-	ag_count_decision(AG_EV_FILE, verdict);
-	if (verdict == AG_ALLOW)
-		return 0;
-	ag_file_event(st, path, path_len, (__u64)BPF_CORE_READ(inode, i_sb, s_dev) << 32,
-		      BPF_CORE_READ(inode, i_ino), op, AG_FS_WANT_WRITE, verdict, rule);
-	return verdict == AG_DENY ? -EPERM : 0;
+	return ag_file_decided(st, path, path_len, inode, op, AG_FS_WANT_WRITE, verdict, rule);
 }
 
 /*
@@ -746,15 +758,21 @@ static __always_inline int ag_dentry_judge(const struct ag_state *st, __u32 op, 
  * and a write dropping a file's capabilities (ATTR_KILL_PRIV), which needs the path to be
  * writable like the write itself.
  */
-static __always_inline int ag_setattr_judge(struct dentry *dentry, struct iattr *attr)
+/* Gate of the inode_* hooks: the sandbox only, then ag_dentry_judge. */
+static __always_inline int ag_attr_change_judge(struct dentry *dentry, __u32 op, __u32 builtin)
 {
 	struct ag_state st;
 
-	if (BPF_CORE_READ(attr, ia_valid) & (AG_ATTR_MODE | AG_ATTR_UID | AG_ATTR_GID | AG_ATTR_SIZE))
-		return 0;
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
-	return ag_dentry_judge(&st, AG_OP_SETATTR, AG_PTR(dentry), 0);
+	return ag_dentry_judge(&st, op, AG_PTR(dentry), builtin);
+}
+
+static __always_inline int ag_setattr_judge(struct dentry *dentry, struct iattr *attr)
+{
+	if (BPF_CORE_READ(attr, ia_valid) & (AG_ATTR_MODE | AG_ATTR_UID | AG_ATTR_GID | AG_ATTR_SIZE))
+		return 0;
+	return ag_attr_change_judge(dentry, AG_OP_SETATTR, 0);
 }
 
 /* The hook as 6.1 has it. 6.12's has the mount's idmap first (ag_setattr_idm). */
@@ -808,17 +826,14 @@ static __always_inline bool ag_xattr_posix_acl(const char *name)
 static __always_inline int ag_xattr_judge(struct dentry *dentry, const char *name, __u32 op)
 {
 	char buf[32] = {};
-	struct ag_state st;
 	__u32 builtin = 0;
 
-	if (ag_read_state(&st) || !ag_in_sandbox(&st))
-		return 0;
 	/* A name that cannot be read is judged as privileged: fail closed. */
 	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) < 0 || ag_xattr_privileged(buf))
 		builtin = AG_BR_PRIV_XATTR;
 	else if (ag_xattr_posix_acl(buf))
 		op = op == AG_OP_SETXATTR ? AG_OP_SETACL : AG_OP_REMOVEACL;
-	return ag_dentry_judge(&st, op, AG_PTR(dentry), builtin);
+	return ag_attr_change_judge(dentry, op, builtin);
 }
 
 /*
@@ -833,9 +848,18 @@ static __always_inline int ag_xattr_judge(struct dentry *dentry, const char *nam
  * cap call"), and bpf is the only LSM there with these hooks. So 0 would let anyone, not only
  * the sandbox, write security.* xattrs without CAP_SYS_ADMIN (and remove security.capability
  * without CAP_SETFCAP). ag_setxattr_cap and ag_rmxattr_cap therefore allow with 1: the one
- * exception to "0 or -EPERM" in agentguard. An earlier program's 1 is such an allow too, so
- * they judge on after it; a negative value is a denial and is kept.
+ * exception to "0 or -EPERM" in agentguard (ag_xattr_judge_allow_1). An earlier program's 1
+ * is such an allow too, so they judge on after it; a negative value is a denial and is kept.
  */
+static __always_inline int ag_xattr_judge_allow_1(int ret, struct dentry *dentry,
+						  const char *name, __u32 op)
+{
+	if (ret && ret != 1)
+		return ret;
+	ret = ag_xattr_judge(dentry, name, op);
+	return ret ? ret : 1;
+}
+
 SEC("lsm/inode_setxattr")
 int BPF_PROG(ag_setxattr, struct mnt_idmap *idmap, struct dentry *dentry, const char *name,
 	     const void *value, size_t size, int flags, int ret)
@@ -849,10 +873,7 @@ SEC("lsm/inode_setxattr")
 int BPF_PROG(ag_setxattr_cap, struct user_namespace *mnt_userns, struct dentry *dentry,
 	     const char *name, const void *value, size_t size, int flags, int ret)
 {
-	if (ret && ret != 1)
-		return ret;
-	ret = ag_xattr_judge(dentry, name, AG_OP_SETXATTR);
-	return ret ? ret : 1;
+	return ag_xattr_judge_allow_1(ret, dentry, name, AG_OP_SETXATTR);
 }
 
 SEC("lsm/inode_removexattr")
@@ -868,10 +889,7 @@ SEC("lsm/inode_removexattr")
 int BPF_PROG(ag_rmxattr_cap, struct user_namespace *mnt_userns, struct dentry *dentry,
 	     const char *name, int ret)
 {
-	if (ret && ret != 1)
-		return ret;
-	ret = ag_xattr_judge(dentry, name, AG_OP_REMOVEXATTR);
-	return ret ? ret : 1;
+	return ag_xattr_judge_allow_1(ret, dentry, name, AG_OP_REMOVEXATTR);
 }
 
 /*
@@ -883,26 +901,18 @@ SEC("lsm/inode_set_acl")
 int BPF_PROG(ag_set_acl, struct mnt_idmap *idmap, struct dentry *dentry, const char *acl_name,
 	     struct posix_acl *kacl, int ret)
 {
-	struct ag_state st;
-
 	if (ret)
 		return ret;
-	if (ag_read_state(&st) || !ag_in_sandbox(&st))
-		return 0;
-	return ag_dentry_judge(&st, AG_OP_SETACL, AG_PTR(dentry), 0);
+	return ag_attr_change_judge(dentry, AG_OP_SETACL, 0);
 }
 
 SEC("lsm/inode_remove_acl")
 int BPF_PROG(ag_remove_acl, struct mnt_idmap *idmap, struct dentry *dentry, const char *acl_name,
 	     int ret)
 {
-	struct ag_state st;
-
 	if (ret)
 		return ret;
-	if (ag_read_state(&st) || !ag_in_sandbox(&st))
-		return 0;
-	return ag_dentry_judge(&st, AG_OP_REMOVEACL, AG_PTR(dentry), 0);
+	return ag_attr_change_judge(dentry, AG_OP_REMOVEACL, 0);
 }
 
 /* ---- code from files: bprm_check_security, mmap_file, file_mprotect --------------------- */
@@ -981,12 +991,7 @@ static __always_inline int ag_exec_verdict(const struct ag_state *st, struct ag_
 		/* A length the buffer cannot hold: fail closed, reported as too long. */
 		path_len = -ENAMETOOLONG;
 	}
-	ag_count_decision(AG_EV_EXEC, verdict);
-	if (verdict == AG_ALLOW)
-		return 0;
-	ag_file_event(st, path, path_len, (__u64)BPF_CORE_READ(inode, i_sb, s_dev) << 32,
-		      BPF_CORE_READ(inode, i_ino), op, AG_FS_WANT_EXEC, verdict, rule);
-	return verdict == AG_DENY ? -EPERM : 0;
+	return ag_file_decided(st, path, path_len, inode, op, AG_FS_WANT_EXEC, verdict, rule);
 }
 
 /*

@@ -95,68 +95,43 @@ POLICY
 RW=6 RO=7 NONE=8 AUDIT=9 SSH=10 EMPTY=11 NOHOME=12 PLAIN=13 KEEP=14
 start_agentguard $F/rw/file-attr.yaml
 
-# event NAME OP PATH RULE [DECISION]: the event of OP on PATH under RULE (an index, "default"
-# or "builtin:NAME"), exactly once.
-event() {
-	case $4 in
-	builtin:*) _r="\"id\":\"$4\",\"layer\":\"builtin\"" ;;
-	default) _r="\"id\":\"$P:filesystem.default\",\"layer\":\"local\"" ;;
-	*) _r="\"id\":\"$P:filesystem[$4]\",\"layer\":\"local\"" ;;
-	esac
-	case ${5:-deny} in
-	deny) _d='"decision":"deny","mode":"enforce"' ;;
-	*) _d='"decision":"would-deny","mode":"audit"' ;;
-	esac
-	_s="\"kind\":\"file\",\"operation\":\"$2\",\"target\":{\"access\":[\"write\"],\"path\":\"$3\"},$_d,\"rule\":{$_r}"
-	expect_event "$1" "$_s"
-	_c=$(grep -cF -e "$_s" "$AG_EVENTS")
-	if [ "$_c" = 1 ]; then pass "$1_once"; else fail "$1_once" "$_c events with: $_s"; fi
-}
-
-# still NAME TEST...: the object was left as it was.
-still() {
-	_n=$1
-	shift
-	if "$@"; then pass "$_n"; else fail "$_n" "not as it was: $*"; fi
-}
-
 # ---- times: inode_setattr (and ftruncate of an fd) --------------------------------------
 MT=981158400
 expect utimes_ro_denied EPERM inside agt utimes $F/ro/file
 still utimes_ro_kept test "$(stat -c %Y $F/ro/file)" != $MT
-event utimes_ro_event setattr $F/ro/file $RO
+file_event utimes_ro_event setattr $F/ro/file $RO
 expect utimes_rw_allowed ok inside agt utimes $F/rw/f
 still utimes_rw_made test "$(stat -c %Y $F/rw/f)" = $MT
 expect_no_event utimes_rw_no_event "\"path\":\"$F/rw/f\""
 expect touch_d_none_denied "touch: $F/none/key: Operation not permitted" \
 	inside touch -d "2001-02-03 00:00:00" $F/none/key
-event touch_d_none_event setattr $F/none/key $NONE
+file_event touch_d_none_event setattr $F/none/key $NONE
 expect touch_d_rw_allowed ok inside sh -c "touch -d '2001-02-03 00:00:00' $F/rw/f3 && echo ok"
 # An fd opened before entering the sandbox: futimens, and ftruncate (path_truncate on 6.1,
 # file_truncate from 6.2).
 expect futimens_fd_ro_denied EPERM sh -c "exec 3<$F/ro/file3; echo \$\$ >$AG_CG/cgroup.procs; exec agt futimens 3"
-event futimens_fd_ro_event setattr $F/ro/file3 $RO
+file_event futimens_fd_ro_event setattr $F/ro/file3 $RO
 expect ftruncate_fd_ro_denied EPERM sh -c "exec 3<>$F/ro/file4; echo \$\$ >$AG_CG/cgroup.procs; exec agt ftruncate-fd 3 0"
 still ftruncate_fd_ro_kept test "$(cat $F/ro/file4)" = data
-event ftruncate_fd_ro_event truncate $F/ro/file4 $RO
+file_event ftruncate_fd_ro_event truncate $F/ro/file4 $RO
 expect ftruncate_fd_rw_allowed ok sh -c "exec 3<>$F/rw/x; echo \$\$ >$AG_CG/cgroup.procs; exec agt ftruncate-fd 3 1"
 # A file with no path at all (memfd): not judged by path rules.
 expect pathless_times_allowed ok inside agt memfd-times
 # Audit: the change goes ahead and is reported.
 expect utimes_audit_allowed ok inside agt utimes $F/audit/f
-event utimes_audit_event setattr $F/audit/f $AUDIT would-deny
+file_event utimes_audit_event setattr $F/audit/f $AUDIT would-deny
 
 # ---- xattrs: inode_setxattr, inode_removexattr -------------------------------------------
 expect setxattr_ro_denied EPERM inside agt setxattr $F/ro/file user.x 1
 still setxattr_ro_not_set test "$(agt getxattr $F/ro/file user.x)" = ENODATA
-event setxattr_ro_event setxattr $F/ro/file $RO
+file_event setxattr_ro_event setxattr $F/ro/file $RO
 expect setxattr_none_denied EPERM inside agt setxattr $F/none/key user.x 1
-event setxattr_none_event setxattr $F/none/key $NONE
+file_event setxattr_none_event setxattr $F/none/key $NONE
 expect setxattr_rw_allowed ok inside agt setxattr $F/rw/f user.x 1
 still setxattr_rw_set test "$(agt getxattr $F/rw/f user.x)" = 1
 expect removexattr_ro_denied EPERM inside agt removexattr $F/ro/file2 user.y
 still removexattr_ro_kept test "$(agt getxattr $F/ro/file2 user.y)" = 1
-event removexattr_ro_event removexattr $F/ro/file2 $RO
+file_event removexattr_ro_event removexattr $F/ro/file2 $RO
 expect removexattr_rw_allowed ok inside agt removexattr $F/rw/f2 user.y
 # security.* and trusted.* (R23), even where the path is rw. security.capability passes the
 # kernel's own check for root (CAP_SETFCAP) and meets builtin:privileged-xattr on both
@@ -164,7 +139,7 @@ expect removexattr_rw_allowed ok inside agt removexattr $F/rw/f2 user.y
 # builtin:capability), 6.1 runs the hook first. trusted.* needs CAP_SYS_ADMIN before any hook.
 expect security_cap_rw_denied EPERM inside agt setcap $F/rw/cap
 still security_cap_rw_not_set test "$(agt getxattr $F/rw/cap security.capability)" = ENODATA
-event security_cap_rw_event setxattr $F/rw/cap builtin:privileged-xattr
+file_event security_cap_rw_event setxattr $F/rw/cap builtin:privileged-xattr
 mark_events
 expect security_other_rw_denied EPERM inside agt setxattr $F/rw/f security.agt 1
 expect_event_any security_other_rw_event '"rule":{"id":"builtin:privileged-xattr"' '"capability":"CAP_SYS_ADMIN"'
@@ -197,64 +172,64 @@ expect_no_event nonroot_inside_setcap_no_event "\"path\":\"$F/rw/own\""
 # ---- ACLs: inode_set_acl, inode_remove_acl (6.12); inode_setxattr, _removexattr (6.1) -----
 expect setacl_ro_denied EPERM inside agt setacl $F/ro/file
 still setacl_ro_not_set test "$(agt getxattr $F/ro/file system.posix_acl_access)" = ENODATA
-event setacl_ro_event setacl $F/ro/file $RO
+file_event setacl_ro_event setacl $F/ro/file $RO
 expect setacl_rw_allowed ok inside agt setacl $F/rw/f
 still setacl_rw_set test "$(agt getxattr $F/rw/f system.posix_acl_access)" = "44 bytes"
 expect removeacl_ro_denied EPERM inside agt removeacl $F/ro/acl2
 still removeacl_ro_kept test "$(agt getxattr $F/ro/acl2 system.posix_acl_access)" = "44 bytes"
-event removeacl_ro_event removeacl $F/ro/acl2 $RO
+file_event removeacl_ro_event removeacl $F/ro/acl2 $RO
 expect removeacl_rw_allowed ok inside agt removeacl $F/rw/acl
 
 # ---- R11: ancestors of stricter rule paths ------------------------------------------------
 # rw/home holds rw/home/.ssh (none): renaming it would carry the keys out from under the rule.
 expect mv_ancestor_denied EPERM inside agt rename $F/rw/home $F/rw/home2
 still mv_ancestor_kept test -f $F/rw/home/.ssh/id -a ! -e $F/rw/home2
-event mv_ancestor_event rename $F/rw/home $SSH
+file_event mv_ancestor_event rename $F/rw/home $SSH
 # The rw rule's own path is an ancestor too.
 expect mv_rule_path_ancestor_denied EPERM inside agt rename $F/rw $F/rw-moved
-event mv_rule_path_ancestor_event rename $F/rw $SSH
+file_event mv_rule_path_ancestor_event rename $F/rw $SSH
 # Siblings, and what sits next to the stricter path, move freely.
 expect mv_sibling_allowed ok inside agt rename $F/rw/sibling $F/rw/sibling2
 expect mv_next_to_rule_allowed ok inside agt rename $F/rw/home/other $F/rw/home/other2
 # RENAME_EXCHANGE moves the new path's subtree too.
 expect exchange_ancestor_denied EPERM inside agt rename-exchange $F/rw/sibling2 $F/rw/empty
-event exchange_ancestor_event rename $F/rw/empty $EMPTY
+file_event exchange_ancestor_event rename $F/rw/empty $EMPTY
 # An empty ancestor: removing it would make room for a symlink (rw/empty/.ssh is a rule).
 expect rmdir_ancestor_denied EPERM inside agt rmdir $F/rw/empty
 still rmdir_ancestor_kept test -d $F/rw/empty
-event rmdir_ancestor_event rmdir $F/rw/empty $EMPTY
+file_event rmdir_ancestor_event rmdir $F/rw/empty $EMPTY
 expect rmdir_sibling_allowed ok inside agt rmdir $F/rw/sibling2
 # Where no ancestor exists yet (rw/nohome/.aws is a rule): no symlink, and no rename to its
 # name, would redirect later writes there; a real directory is fine.
 expect symlink_ancestor_denied EPERM inside agt symlink $F/rw/audit-dir $F/rw/nohome
 still symlink_ancestor_not_made test ! -e $F/rw/nohome -a ! -L $F/rw/nohome
-event symlink_ancestor_event symlink $F/rw/nohome $NOHOME
+file_event symlink_ancestor_event symlink $F/rw/nohome $NOHOME
 expect rename_to_ancestor_denied EPERM inside agt rename $F/rw/link1 $F/rw/nohome
-event rename_to_ancestor_event rename $F/rw/nohome $NOHOME
+file_event rename_to_ancestor_event rename $F/rw/nohome $NOHOME
 expect symlink_sibling_allowed ok inside agt symlink $F/rw/f $F/rw/link2
 expect mkdir_ancestor_allowed ok inside agt mkdir $F/rw/nohome
 # A file where an ancestor's name is (rw/plainfile/x is a rule): unlinking it is refused too.
 expect unlink_ancestor_denied EPERM inside agt unlink $F/rw/plainfile
-event unlink_ancestor_event unlink $F/rw/plainfile $PLAIN
+file_event unlink_ancestor_event unlink $F/rw/plainfile $PLAIN
 expect unlink_sibling_allowed ok inside agt unlink $F/rw/x
 # An audit rule's ancestor: the rename goes ahead and is reported.
 expect mv_audit_ancestor_allowed ok inside agt rename $F/rw/logs $F/rw/logs2
-event mv_audit_ancestor_event rename $F/rw/logs $KEEP would-deny
+file_event mv_audit_ancestor_event rename $F/rw/logs $KEEP would-deny
 
 # ---- a dentry without its mount: every mount that reaches it -----------------------------
 # ro/sub is bound at rw/alias: through the rw name, the ro path still decides.
 expect alias_into_rw_denied EPERM inside agt setxattr $F/rw/alias/x user.a 1
-event alias_into_rw_event setxattr $F/ro/sub/x $RO
+file_event alias_into_rw_event setxattr $F/ro/sub/x $RO
 # rw/sub3 is bound at ro/alias3: the stricter of the two paths decides through either name.
 expect alias_into_ro_denied EPERM inside agt setxattr $F/rw/sub3/z user.a 1
-event alias_into_ro_event setxattr $F/ro/alias3/z $RO
+file_event alias_into_ro_event setxattr $F/ro/alias3/z $RO
 expect alias_rw_allowed ok inside agt setxattr $F/rw/alias2/y user.a 1
 
 # ---- agentguard's own files (builtin:protected-files), in a rw directory -----------------
 expect protected_utimes_denied EPERM inside agt utimes $F/rw/file-attr.yaml
-event protected_utimes_event setattr $F/rw/file-attr.yaml builtin:protected-files
+file_event protected_utimes_event setattr $F/rw/file-attr.yaml builtin:protected-files
 expect protected_setacl_denied EPERM inside agt setacl $F/rw/file-attr.yaml
-event protected_setacl_event setacl $F/rw/file-attr.yaml builtin:protected-files
+file_event protected_setacl_event setacl $F/rw/file-attr.yaml builtin:protected-files
 
 # ---- outside the sandbox nothing is judged -----------------------------------------------
 expect outside_utimes_ok ok agt utimes $F/ro/file

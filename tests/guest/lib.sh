@@ -114,3 +114,29 @@ expect_event_any() {
 	done
 	fail "$_n" "no event with any of: $*"
 }
+
+# still NAME TEST...: the object was left as it was (TEST is test(1) or any command).
+still() {
+	_n=$1
+	shift
+	if "$@"; then pass "$_n"; else fail "$_n" "not as it was: $*"; fi
+}
+
+# file_event NAME OP PATH RULE [DECISION]: the event of a write of PATH by OP under RULE of
+# policy $P (an index, "default" or "builtin:NAME"), decided DECISION ("deny", the default, or
+# "would-deny"), arrives, exactly once.
+file_event() {
+	case $4 in
+	builtin:*) _r="\"id\":\"$4\",\"layer\":\"builtin\"" ;;
+	default) _r="\"id\":\"$P:filesystem.default\",\"layer\":\"local\"" ;;
+	*) _r="\"id\":\"$P:filesystem[$4]\",\"layer\":\"local\"" ;;
+	esac
+	case ${5:-deny} in
+	deny) _d='"decision":"deny","mode":"enforce"' ;;
+	*) _d='"decision":"would-deny","mode":"audit"' ;;
+	esac
+	_s="\"kind\":\"file\",\"operation\":\"$2\",\"target\":{\"access\":[\"write\"],\"path\":\"$3\"},$_d,\"rule\":{$_r}"
+	expect_event "$1" "$_s"
+	_c=$(grep -cF -e "$_s" "$AG_EVENTS")
+	if [ "$_c" = 1 ]; then pass "$1_once"; else fail "$1_once" "$_c events with: $_s"; fi
+}

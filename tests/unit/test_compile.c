@@ -55,6 +55,26 @@ static const char *fs_rule(const struct built *b, const char *path, __u32 want, 
 	return rule < b->c->n_rules ? b->c->rules[rule].id : "none";
 }
 
+/* Renaming, removing or replacing path itself: want, by the rule with id rule. */
+static void guarded_is(const struct built *b, const char *path, int want, const char *rule)
+{
+	__u32 r;
+	int v = ag_fs_guarded_user(b->c, path, &r);
+
+	assert_string_equal(r < b->c->n_rules ? b->c->rules[r].id : "none", rule);
+	assert_int_equal(v, want);
+}
+
+/* Opening path for access: want, by the rule with id rule. */
+static void open_is(const struct built *b, const char *path, __u32 access, int want,
+		    const char *rule)
+{
+	int v;
+
+	assert_string_equal(fs_rule(b, path, access, &v), rule);
+	assert_int_equal(v, want);
+}
+
 static const char *net_rule(const struct built *b, const char *addr, __u8 proto, __u16 port,
 			    int *verdict)
 {
@@ -134,6 +154,9 @@ static void test_lower_layer_cannot_widen(void **state)
 			    "dev:filesystem.default");
 	assert_int_equal(v, AG_DENY);
 	assert_int_equal(b.c->rules[1].layer, AG_LAYER_ORG);
+	/* R11: the org rule guards the ancestor the local layer makes writable. */
+	guarded_is(&b, "/root", AG_DENY, "org:filesystem[0]");
+	guarded_is(&b, "/root/x", AG_ALLOW, "dev:filesystem[0]");
 	unbuild(&b);
 }
 
@@ -166,14 +189,6 @@ static void test_audit_vs_enforce(void **state)
 	unbuild(&b);
 }
 
-static const char *fs_guarded(const struct built *b, const char *path, int *verdict)
-{
-	__u32 rule;
-
-	*verdict = ag_fs_guarded_user(b->c, path, &rule);
-	return rule < b->c->n_rules ? b->c->rules[rule].id : "none";
-}
-
 /*
  * R11: renaming or removing an ancestor of a stricter rule's path is judged by that rule (the
  * guard), and the entries added for ancestors change no other decision.
@@ -188,59 +203,28 @@ static void test_fs_ancestor_guards(void **state)
 		"      - path: /home/u/a/b/ro\n        access: ro\n        mode: audit\n"
 		"      - path: /opt\n        access: ro\n"
 		"      - path: /opt/x\n        access: rw\n" };
-	static const char *const layered[] = {
-		HDR("org", "org", "enforce")
-		"  filesystem:\n    default: allow\n    rules:\n"
-		"      - path: /root/.ssh\n        access: none\n",
-		HDR("dev", "local", "enforce")
-		"  filesystem:\n    default: deny\n    rules:\n"
-		"      - path: /root\n        access: rw\n",
-	};
 	struct built b;
-	int v;
 
 	build(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	/* Every ancestor between the writable rule and the stricter one, the rule's own too. */
-	assert_string_equal(fs_guarded(&b, "/home/u", &v), "p:filesystem[1]");
-	assert_int_equal(v, AG_DENY);
-	assert_string_equal(fs_guarded(&b, "/home", &v), "p:filesystem[1]");
-	assert_int_equal(v, AG_DENY);
+	guarded_is(&b, "/home/u", AG_DENY, "p:filesystem[1]");
+	guarded_is(&b, "/home", AG_DENY, "p:filesystem[1]");
 	/* An audit rule's ancestors: would-deny, unless an enforce rule is stricter there too. */
-	assert_string_equal(fs_guarded(&b, "/home/u/a", &v), "p:filesystem[3]");
-	assert_int_equal(v, AG_WOULD_DENY);
-	assert_string_equal(fs_guarded(&b, "/home/u/a/b", &v), "p:filesystem[3]");
-	assert_int_equal(v, AG_WOULD_DENY);
+	guarded_is(&b, "/home/u/a", AG_WOULD_DENY, "p:filesystem[3]");
+	guarded_is(&b, "/home/u/a/b", AG_WOULD_DENY, "p:filesystem[3]");
 	/* Siblings, descendants and looser rules are not guarded. */
-	assert_string_equal(fs_guarded(&b, "/home/w", &v), "p:filesystem[0]");
-	assert_int_equal(v, AG_ALLOW);
-	assert_string_equal(fs_guarded(&b, "/home/u/src", &v), "p:filesystem[2]");
-	assert_int_equal(v, AG_ALLOW);
-	assert_string_equal(fs_guarded(&b, "/home/u/.ssh/x", &v), "p:filesystem[1]");
-	assert_int_equal(v, AG_DENY);
-	assert_string_equal(fs_guarded(&b, "/opt", &v), "p:filesystem[4]");
-	assert_int_equal(v, AG_DENY);
-	assert_string_equal(fs_guarded(&b, "/opt/x", &v), "p:filesystem[5]");
-	assert_int_equal(v, AG_ALLOW);
+	guarded_is(&b, "/home/w", AG_ALLOW, "p:filesystem[0]");
+	guarded_is(&b, "/home/u/src", AG_ALLOW, "p:filesystem[2]");
+	guarded_is(&b, "/home/u/.ssh/x", AG_DENY, "p:filesystem[1]");
+	guarded_is(&b, "/opt", AG_DENY, "p:filesystem[4]");
+	guarded_is(&b, "/opt/x", AG_ALLOW, "p:filesystem[5]");
 	/* What the default denies needs no guard: the write is denied anyway. */
-	assert_string_equal(fs_guarded(&b, "/srv", &v), "p:filesystem.default");
-	assert_int_equal(v, AG_DENY);
+	guarded_is(&b, "/srv", AG_DENY, "p:filesystem.default");
 	/* The added entries decide every other access as before. */
-	assert_string_equal(fs_rule(&b, "/home/u", AG_FS_WANT_WRITE, &v), "p:filesystem[0]");
-	assert_int_equal(v, AG_ALLOW);
-	assert_string_equal(fs_rule(&b, "/home/u/a/b/c", AG_FS_WANT_WRITE, &v), "p:filesystem[0]");
-	assert_int_equal(v, AG_ALLOW);
-	assert_string_equal(fs_rule(&b, "/home/u/.ssh", AG_FS_WANT_READ, &v), "p:filesystem[1]");
-	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
-
-	/* Layers: the org rule guards the ancestor the local layer makes writable. */
-	build(&b, layered, 2);
-	assert_int_equal(b.err, 0);
-	assert_string_equal(fs_guarded(&b, "/root", &v), "org:filesystem[0]");
-	assert_int_equal(v, AG_DENY);
-	assert_string_equal(fs_guarded(&b, "/root/x", &v), "dev:filesystem[0]");
-	assert_int_equal(v, AG_ALLOW);
+	open_is(&b, "/home/u", AG_FS_WANT_WRITE, AG_ALLOW, "p:filesystem[0]");
+	open_is(&b, "/home/u/a/b/c", AG_FS_WANT_WRITE, AG_ALLOW, "p:filesystem[0]");
+	open_is(&b, "/home/u/.ssh", AG_FS_WANT_READ, AG_DENY, "p:filesystem[1]");
 	unbuild(&b);
 }
 
