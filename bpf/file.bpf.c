@@ -16,7 +16,7 @@
  *
  * Some hooks come in per-kernel variants (inode_setattr gained an idmap argument; the xattr
  * hooks allow with 1 before 6.10) or exist only from 6.2 (file_truncate, inode_set_acl,
- * inode_remove_acl): the loader picks by the kernel's BTF (loader.c, ag_prog_fits_kernel).
+ * inode_remove_acl): the loader picks by the kernel's BTF (loader.c: lsm_variants).
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -564,7 +564,7 @@ int BPF_PROG(ag_fs_truncate, const struct path *path, int ret)
  * ftruncate(2) and open(O_TRUNC) from 6.2, which call this instead of path_truncate. The fd was
  * opened for writing, so file_open judged its path a write then; this judges it again now,
  * which matters for an fd opened before the sandbox was entered or a policy swapped. Absent
- * from 6.1's BTF: the loader leaves it out there (loader.c, ag_prog_fits_kernel).
+ * from 6.1's BTF: the loader leaves it out there (loader.c: lsm_variants).
  */
 SEC("lsm/file_truncate")
 int BPF_PROG(ag_ftruncate, struct file *file, int ret)
@@ -749,15 +749,6 @@ static __always_inline int ag_dentry_judge(const struct ag_state *st, __u32 op, 
 	return ag_file_decided(st, path, path_len, inode, op, AG_FS_WANT_WRITE, verdict, rule);
 }
 
-/*
- * notify_change() of dentry with attr. Mode, owner and size changes were judged, with their
- * mount, by path_chmod, path_chown, path_truncate or file_truncate before notify_change ran
- * (fchmod and fchown too: they go through chmod_common and chown_common), and are not judged
- * twice; a write clearing a file's setuid bit comes here as a mode change of a file opened
- * for writing, judged at its open. What is left: times (utimes, utimensat, futimens: touch),
- * and a write dropping a file's capabilities (ATTR_KILL_PRIV), which needs the path to be
- * writable like the write itself.
- */
 /* Gate of the inode_* hooks: the sandbox only, then ag_dentry_judge. */
 static __always_inline int ag_attr_change_judge(struct dentry *dentry, __u32 op, __u32 builtin)
 {
@@ -768,6 +759,15 @@ static __always_inline int ag_attr_change_judge(struct dentry *dentry, __u32 op,
 	return ag_dentry_judge(&st, op, AG_PTR(dentry), builtin);
 }
 
+/*
+ * notify_change() of dentry with attr. Mode, owner and size changes were judged, with their
+ * mount, by path_chmod, path_chown, path_truncate or file_truncate before notify_change ran
+ * (fchmod and fchown too: they go through chmod_common and chown_common), and are not judged
+ * twice; a write clearing a file's setuid bit comes here as a mode change of a file opened
+ * for writing, judged at its open. What is left: times (utimes, utimensat, futimens: touch),
+ * and a write dropping a file's capabilities (ATTR_KILL_PRIV), which needs the path to be
+ * writable like the write itself.
+ */
 static __always_inline int ag_setattr_judge(struct dentry *dentry, struct iattr *attr)
 {
 	if (BPF_CORE_READ(attr, ia_valid) & (AG_ATTR_MODE | AG_ATTR_UID | AG_ATTR_GID | AG_ATTR_SIZE))

@@ -23,7 +23,8 @@
  *                  (d_path gives the path below that mount); no fs->root;
  *   -EXDEV         the dentry is not below the root of the mount it was given with: it
  *                  was renamed out of a bind mount's subtree (d_path calls that "escaped"),
- *                  or, for ag_resolve_dentry, that mount is not one it can be reached by;
+ *                  or, for the inode_* hooks (ag_dentry_mounts), a mount that does not
+ *                  hold it;
  *   -EFAULT        a kernel read failed;
  *   -EOPNOTSUPP    a pseudo file with no path at all (pipe, socket, memfd, anon inode: its
  *                  dentry has d_op->d_dname; d_path says "pipe:[123]", "/memfd:x (deleted)").
@@ -250,8 +251,8 @@ static __always_inline bool ag_dentry_pathless(__u64 dentry)
  * resolves the dentry in each (ag_resolve_path; -EXDEV: not below that mount's root, skip it)
  * and judges every path it gets: the strictest verdict wins, so no alias turns a deny into an
  * allow. Example: tmpfs at /tmp, bound again at /srv/t: a file reached as /srv/t/x is judged
- * as /tmp/x and as /srv/t/x. The cost is one read per mount of that file system, whatever the
- * number of rules.
+ * as /tmp/x and as /srv/t/x. The cost grows with the mounts of that file system (a read for
+ * each, a walk for each in the caller's namespace), never with the number of rules.
  *
  * Fail mode: more than AG_SB_MOUNTS mounts of the file system in all namespaces together
  * (-ELOOP), more than AG_ALIAS_MOUNTS of them in the caller's namespace (-EMLINK), a task
