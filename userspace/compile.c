@@ -226,6 +226,7 @@ static int compile_fs_guards(struct ag_compiled *c)
 					break;
 				}
 				c->fs[ai].val = av;
+				c->fs[ai].guard_only = true;
 				c->fs[ai].val.guard = AG_ALLOW;
 				c->fs[ai].val.guard_rule = AG_RULE_NONE;
 				from[ai] = SIZE_MAX;

@@ -41,6 +41,12 @@ struct ag_unix_entry {
 struct ag_fs_entry {
 	char *path;			/* the rule path this entry is keyed by */
 	struct ag_fs_val val;
+	/*
+	 * No rule has this path: the entry is there for its guard only (an ancestor of a
+	 * stricter rule's path, threat model R11), with the verdicts of its longest prefix.
+	 * Inode-based enforcement (the Landlock fallback) has no use for it.
+	 */
+	bool guard_only;
 };
 
 /* A domain rule (spec.network.rules[].domain): never in the LPM table (issue #9). */

@@ -88,6 +88,12 @@ int ag_ll_plan(const struct ag_compiled *c, int abi, struct ag_ll_plan *plan)
 	if (!plan->grant)
 		return -ENOMEM;
 	for (i = 0; i < c->n_fs; i++) {
+		/*
+		 * Guard-only entries repeat what their prefix grants, for renames of that path;
+		 * Landlock's rules stay on their inodes when a directory above them moves.
+		 */
+		if (c->fs[i].guard_only)
+			continue;
 		classes = granted_classes(&c->fs[i].val);
 		if (!classes)
 			continue;
@@ -162,6 +168,8 @@ int ag_ll_assess(const struct ag_compiled *c, const struct ag_ll_plan *plan,
 	for (i = 0; i < c->n_fs; i++) {
 		const struct ag_fs_entry *e = &c->fs[i];
 
+		if (e->guard_only)
+			continue;
 		for (cls = 0; cls < AG_FS_NCLASSES; cls++) {
 			if (e->val.rule[cls] >= c->n_rules)
 				continue;

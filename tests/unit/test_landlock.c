@@ -193,6 +193,8 @@ static void test_none_under_allowed_parent(void **state)
 	assert_int_equal(rule(&b, "p:filesystem[1]")->lost_classes, AG_FS_WANT_EXEC);
 	assert_int_equal(rule(&b, "p:filesystem.default")->status, AG_LL_ENFORCED);
 	assert_int_equal(b.a.n_lost, 3);
+	/* /home/u has an entry for its guard (R11) only: no grant of its own. */
+	assert_null(grant(&b, "/home/u"));
 	unbuild(&b);
 }
 
