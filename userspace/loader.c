@@ -970,6 +970,11 @@ int ag_loader_dns_learned_fd(const struct ag_loader *l)
 	return bpf_map__fd(l->skel->maps.ag_dns_learned);
 }
 
+int ag_loader_dns_names_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_dns_names);
+}
+
 void ag_loader_dns_learn_bump(struct ag_loader *l)
 {
 	/* One atomic add on the mmap'ed word half: the programs read both halves at once. */

@@ -115,6 +115,8 @@ __u32 ag_loader_generation(const struct ag_loader *l);
 int ag_loader_dns_config(struct ag_loader *l, const __u8 addr[16], __u16 port, bool enabled);
 /* The learned-address map (struct ag_dns_key -> struct ag_dns_learned). */
 int ag_loader_dns_learned_fd(const struct ag_loader *l);
+/* The names behind the learned map's name ids (slot -> struct ag_dns_name_rec). */
+int ag_loader_dns_names_fd(const struct ag_loader *l);
 /* A learned binding may have taken back an allow: empty every CPU's IPv4 allow cache. */
 void ag_loader_dns_learn_bump(struct ag_loader *l);
 /*
