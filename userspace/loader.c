@@ -92,6 +92,11 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *sub, con
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+int ag_loader_map_path(char *buf, size_t len, const char *dir, const char *map)
+{
+	return pin_path(buf, len, dir, "maps", map);
+}
+
 bool ag_loader_pinned(const char *dir)
 {
 	char path[4096];

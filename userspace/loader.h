@@ -34,6 +34,8 @@ struct ag_loader_opts {
 int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out);
 /* Did ag_loader_open adopt pinned state? Then ag_loader_attach only checks the cgroup. */
 bool ag_loader_adopted(const struct ag_loader *l);
+/* Where map is pinned under dir (DIR/maps/MAP): 0 or -ENAMETOOLONG. */
+int ag_loader_map_path(char *buf, size_t len, const char *dir, const char *map);
 /* Is there pinned state (any map) under dir? */
 bool ag_loader_pinned(const char *dir);
 /* Is enforcement pinned under dir: the state map and every program's link of this build? */
