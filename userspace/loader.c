@@ -980,6 +980,23 @@ int ag_loader_dns_names_fd(const struct ag_loader *l)
 	return bpf_map__fd(l->skel->maps.ag_dns_names);
 }
 
+int ag_loader_dns_learned_keys(int fd, struct ag_dns_key **out, size_t *n)
+{
+	struct ag_dns_key *keys, next;
+
+	*n = 0;
+	keys = calloc(AG_DNS_LEARNED_MAX, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	if (!bpf_map_get_next_key(fd, NULL, &next)) {
+		do
+			keys[(*n)++] = next;
+		while (*n < AG_DNS_LEARNED_MAX && !bpf_map_get_next_key(fd, &keys[*n - 1], &next));
+	}
+	*out = keys;
+	return 0;
+}
+
 void ag_loader_dns_learn_bump(struct ag_loader *l)
 {
 	/* One atomic add on the mmap'ed word half: the programs read both halves at once. */

@@ -119,6 +119,12 @@ int ag_loader_dns_config(struct ag_loader *l, const __u8 addr[16], __u16 port, b
 int ag_loader_dns_learned_fd(const struct ag_loader *l);
 /* The names behind the learned map's name ids (slot -> struct ag_dns_name_rec). */
 int ag_loader_dns_names_fd(const struct ag_loader *l);
+/*
+ * The keys of a learned-address map (ours, or one pinned), all collected before anything is
+ * updated: an update moves its element to the head of its hash bucket, and a walk whose
+ * current key moves or is evicted can revisit elements forever. *keys: free() it.
+ */
+int ag_loader_dns_learned_keys(int fd, struct ag_dns_key **keys, size_t *n);
 /* A learned binding may have taken back an allow: empty every CPU's IPv4 allow cache. */
 void ag_loader_dns_learn_bump(struct ag_loader *l);
 /*

@@ -114,24 +114,15 @@ const char *ag_pinned_name(const struct ag_pinned *p, __u32 id, char *buf, size_
 
 int ag_pinned_each_learned(const struct ag_pinned *p, ag_pinned_learned_fn fn, void *ctx)
 {
-	struct ag_dns_key *keys, next;
+	struct ag_dns_key *keys;
 	struct ag_dns_learned e;
-	size_t n = 0, i;
-	int ret = 0;
+	size_t n, i;
+	int ret;
 
-	/*
-	 * Keys first: the resolver may learn meanwhile, and a walk whose current key is evicted
-	 * starts again from the first.
-	 */
-	keys = calloc(AG_DNS_LEARNED_MAX, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	if (!bpf_map_get_next_key(p->learned_fd, NULL, &next)) {
-		do
-			keys[n++] = next;
-		while (n < AG_DNS_LEARNED_MAX &&
-		       !bpf_map_get_next_key(p->learned_fd, &keys[n - 1], &next));
-	}
+	/* Keys first: the resolver may learn (and the LRU evict) meanwhile. */
+	ret = ag_loader_dns_learned_keys(p->learned_fd, &keys, &n);
+	if (ret)
+		return ret;
 	for (i = 0; i < n && !ret; i++)
 		if (!bpf_map_lookup_elem(p->learned_fd, &keys[i], &e))
 			ret = fn(ctx, &keys[i], &e);

@@ -409,26 +409,17 @@ static int learn(struct ag_resolver *r, const __u8 addr[16], __u32 name_id, __u3
 static int pre_flip(void *ctx, const struct ag_compiled *c, __u32 seq)
 {
 	struct ag_resolver *r = ctx;
-	struct ag_dns_key *keys, next;
+	struct ag_dns_key *keys;
 	struct ag_dns_learned e;
 	__u64 now = boot_ns();
-	size_t n = 0, i;
+	size_t n, i;
 	bool denies;
-	int err = 0;
+	int err;
 
-	/*
-	 * Keys first, then the updates: an update moves its element to the head of its hash
-	 * bucket, so updating while walking with get_next_key can revisit elements forever.
-	 */
-	keys = calloc(AG_DNS_LEARNED_MAX, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	if (!bpf_map_get_next_key(r->learned_fd, NULL, &next)) {
-		do
-			keys[n++] = next;
-		while (n < AG_DNS_LEARNED_MAX &&
-		       !bpf_map_get_next_key(r->learned_fd, &keys[n - 1], &next));
-	}
+	/* Keys first, then the updates. */
+	err = ag_loader_dns_learned_keys(r->learned_fd, &keys, &n);
+	if (err)
+		return err;
 	for (i = 0; i < n && !err; i++) {
 		if (bpf_map_lookup_elem(r->learned_fd, &keys[i], &e))
 			continue;	/* evicted meanwhile */
