@@ -526,6 +526,23 @@ struct ag_dns_learned {
 };
 
 /*
+ * ag_dns_names: the names behind name ids, for whoever reads the pinned state without the
+ * daemon (agentguard explain) and for a daemon that adopts it. No program reads it. Keyed by
+ * the id's slot (its low AG_DNS_NAME_SLOT_BITS bits): the resolver keeps one name per slot, so
+ * a record is current for an id only if its name_id is that id. Example: name_id 0x38005 is
+ * slot 5; the record {0x38005, "allowed.test"} names it, and a later {0x40005, "other.test"}
+ * means the binding's name is no longer known.
+ */
+#define AG_DNS_NAME_SLOT_BITS	15
+#define AG_DNS_NAME_SLOTS	(1u << AG_DNS_NAME_SLOT_BITS)
+#define AG_DNS_NAME_LEN		256	/* a host name: 253 characters, NUL, padding */
+
+struct ag_dns_name_rec {
+	__u32 name_id;
+	char name[AG_DNS_NAME_LEN];	/* lower case, no trailing dot, NUL-terminated */
+};
+
+/*
  * ag_dns_cfg[0]: the resolver path. With enabled set, UDP and TCP to port 53 and 853 anywhere
  * but addr:port are denied (builtin:dns-elsewhere), whatever the policy's CIDR rules say, and
  * addr:port itself is always allowed. Example: addr ::ffff:127.0.0.53, port 53: a query to
@@ -861,6 +878,7 @@ _Static_assert(sizeof(struct ag_dns_learned) ==
 		       16 + 16 * AG_DNS_NAMES + AG_GENERATIONS * sizeof(struct ag_dns_gen),
 	       "ag_dns_learned ABI");
 _Static_assert(sizeof(struct ag_dns_cfg) == 24, "ag_dns_cfg ABI");
+_Static_assert(sizeof(struct ag_dns_name_rec) == 4 + AG_DNS_NAME_LEN, "ag_dns_name_rec ABI");
 _Static_assert(sizeof(struct ag_proc) == 8 + AG_EXE_MAX + AG_ANCESTRY_MAX * AG_ANCESTOR_MAX,
 	       "ag_proc ABI");
 _Static_assert(sizeof(struct ag_event_hdr) == 96 + sizeof(struct ag_proc), "ag_event_hdr ABI");

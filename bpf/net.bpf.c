@@ -173,6 +173,18 @@ struct {
 	__type(value, struct ag_dns_learned);
 } ag_dns_learned SEC(".maps");
 
+/*
+ * Userspace's only (struct ag_dns_name_rec): declared here so that it is pinned, adopted and
+ * unpinned with the table whose name ids it explains. Allocated per name, not up front.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, AG_DNS_NAME_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ag_dns_name_rec);
+} ag_dns_names SEC(".maps");
+
 static __always_inline bool ag_addr_eq(const __u8 *a, const __u8 *b)
 {
 	__u64 a0, a1, b0, b1;

@@ -4,20 +4,32 @@
  * and judges one access with the same tables and the same value helpers the BPF programs use.
  * Paths are judged as the kernel sees them: symlinks in the existing part resolved, "." and
  * ".." folded. Prints "allow", "deny" or "would-deny" first, then the rule and its layer.
+ *
+ * Connections and names also depend on what a running sandbox's resolver has learned. When
+ * the policies given are the ones in force under --pin-dir (checked against the copies in
+ * --state-dir), --connect and --resolve read the pinned resolver path and learned bindings
+ * (pinned.h) and decide as that kernel would; otherwise they say that the answer is the
+ * policy's alone, and why.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "compile.h"
 #include "json.h"
+#include "loader.h"
 #include "log.h"
+#include "pinned.h"
 #include "policy.h"
+#include "policy_store.h"
 
 /* Fold "//", "." and ".." lexically; in must be absolute. */
 static int normalise(const char *in, char *out, size_t len)
@@ -228,16 +240,186 @@ static int normalise_name(const char *in, char *out, size_t len)
 	return 0;
 }
 
-/* addr:port/proto as explain prints it; addr as in ag_net_key. */
+/* An address as explain prints it; addr as in ag_net_key (IPv4 as ::ffff:a.b.c.d). */
+static void addr_str(char *out, size_t len, const __u8 addr[16])
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (!memcmp(addr, mapped, sizeof(mapped)))
+		inet_ntop(AF_INET, addr + 12, out, len);
+	else
+		inet_ntop(AF_INET6, addr, out, len);
+}
+
+/* addr:port/proto as explain prints it. */
 static void addr_port_str(char *out, size_t len, const __u8 addr[16], __u16 port, __u8 proto)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (addr[10] == 0xff && addr[11] == 0xff && !addr[0] && !addr[9])
-		inet_ntop(AF_INET, addr + 12, a, sizeof(a));
-	else
-		inet_ntop(AF_INET6, addr, a, sizeof(a));
+	addr_str(a, sizeof(a), addr);
 	snprintf(out, len, "%s port %u/%s", a, port, proto == AG_NET_TCP ? "tcp" : "udp");
+}
+
+/* Append printf-style text to the string in buf (len bytes), truncating. */
+static void __attribute__((format(printf, 3, 4))) append(char *buf, size_t len, const char *fmt,
+							  ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- a running sandbox ------------------------------------------------------------------ */
+
+/* The pins of the sandbox explain judges for, or why the answer is the policy's alone. */
+struct live_view {
+	struct ag_pinned p;
+	bool on;
+	char why_not[600];
+};
+
+/*
+ * Use the pins under pin_dir only if the generation in force there was installed from exactly
+ * the files given (their copies in state_dir): the learned values hold rule numbers of that
+ * compilation, and the rest of the decision comes from the files given.
+ */
+static void live_open(struct live_view *lv, const char *pin_dir, const char *state_dir,
+		      struct ag_policy *const *pols, int n)
+{
+	int err = ag_pinned_open(pin_dir, &lv->p), dirfd = -1, same = 0;
+	__u32 gen = lv->p.live.state.generation_seq;
+
+	if (err == -ENOENT) {
+		snprintf(lv->why_not, sizeof(lv->why_not), "no enforcement pinned at %s", pin_dir);
+		return;
+	}
+	if (err) {
+		snprintf(lv->why_not, sizeof(lv->why_not), "cannot read the pins at %s: %s",
+			 pin_dir, strerror(-err));
+		return;
+	}
+	dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	same = dirfd < 0 ? -errno : ag_policy_store_same(dirfd, gen, pols, n);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (same < 0)
+		snprintf(lv->why_not, sizeof(lv->why_not),
+			 "cannot read the policy of generation %u in %s: %s", gen, state_dir,
+			 strerror(-same));
+	else if (!same)
+		snprintf(lv->why_not, sizeof(lv->why_not),
+			 "the policy in force at %s (generation %u) is not the one given", pin_dir,
+			 gen);
+	else
+		lv->on = true;
+}
+
+/* Whole seconds from now until ns (rounded up), 0 if past. */
+static unsigned long long secs_until(const struct live_view *lv, __u64 ns)
+{
+	__u64 now = lv->p.live.now_ns;
+
+	return ns > now ? (ns - now + 999999999ull) / 1000000000ull : 0;
+}
+
+/* The binding's names whose own expiry has not passed, ", "-separated, into out. */
+static void binding_names(const struct live_view *lv, const struct ag_dns_learned *e, char *out,
+			  size_t len)
+{
+	char name[AG_DNS_NAME_LEN];
+	__u32 i;
+
+	out[0] = '\0';
+	for (i = 0; i < e->n_names && i < AG_DNS_NAMES; i++) {
+		if (e->names[i].expiry_ns <= lv->p.live.now_ns)
+			continue;
+		append(out, len, "%s%s", out[0] ? ", " : "",
+		       ag_pinned_name(&lv->p, e->names[i].name_id, name, sizeof(name)) ?:
+			       "a name no longer known");
+	}
+	if (!out[0])
+		snprintf(out, len, "no name still live");
+}
+
+/* What the live sandbox's resolver and bindings did to a connect decision, appended to what. */
+static void live_connect_text(const struct live_view *lv, const struct ag_compiled *c,
+			      enum ag_verdict v, __u32 rule, const struct ag_net_why *w,
+			      char *what, size_t len)
+{
+	const struct ag_dns_learned *e = &w->binding;
+	char names[4 * AG_DNS_NAME_LEN + 64], a[INET6_ADDRSTRLEN];
+	unsigned long long secs = secs_until(lv, e->expiry_ns);
+
+	if (w->resolver) {
+		append(what, len, ": agentguard's resolver");
+		return;
+	}
+	if (w->dns_elsewhere) {
+		addr_str(a, sizeof(a), lv->p.live.cfg.addr);
+		append(what, len, " (only agentguard's resolver, %s port %u, is reachable there)", a,
+		       lv->p.live.cfg.port);
+		return;
+	}
+	if (!lv->p.live.cfg.enabled)
+		return;	/* no resolver: nothing is learned */
+	if (w->learned == AG_LEARNED_NONE) {
+		append(what, len, " (no learned binding)");
+		return;
+	}
+	binding_names(lv, e, names, sizeof(names));
+	if (w->learned == AG_LEARNED_EXPIRED)
+		append(what, len, " (learned for %s, expired: no say)", names);
+	else if (w->learned == AG_LEARNED_OTHER_GEN)
+		append(what, len, " (learned for %s, not yet rewritten for generation %u: no say)",
+		       names, lv->p.live.state.generation_seq);
+	else if (!w->used)
+		append(what, len, " (learned for %s, expires in %llu s: the CIDR rules decide)",
+		       names, secs);
+	else if (v == AG_ALLOW)
+		append(what, len, ": allowed through domain %s (learned, expires in %llu s)", names,
+		       secs);
+	else
+		append(what, len, ": %s: domain deny rule %s (learned for %s, expires in %llu s)",
+		       v == AG_DENY ? "denied" : "would be denied (audit mode)",
+		       rule < c->n_rules ? c->rules[rule].id : "?", names, secs);
+}
+
+struct resolve_walk {
+	const struct live_view *lv;
+	const char *name;
+	char *out;
+	size_t len;
+	unsigned int n;
+};
+
+/* One learned entry: its address, if name is one of its live names. */
+static int resolve_one(void *ctx, const struct ag_dns_key *key, const struct ag_dns_learned *e)
+{
+	struct resolve_walk *rw = ctx;
+	const struct live_view *lv = rw->lv;
+	__u32 slot = ag_state_slot(&lv->p.live.state) & (AG_GENERATIONS - 1), i;
+	char name[AG_DNS_NAME_LEN], a[INET6_ADDRSTRLEN];
+
+	if (e->expiry_ns <= lv->p.live.now_ns)
+		return 0;
+	for (i = 0; i < e->n_names && i < AG_DNS_NAMES; i++) {
+		if (e->names[i].expiry_ns <= lv->p.live.now_ns ||
+		    !ag_pinned_name(&lv->p, e->names[i].name_id, name, sizeof(name)) ||
+		    strcmp(name, rw->name))
+			continue;
+		addr_str(a, sizeof(a), key->addr);
+		append(rw->out, rw->len, "%s%s (expires in %llu s%s)", rw->n++ ? ", " : "", a,
+		       secs_until(lv, e->names[i].expiry_ns),
+		       e->gen[slot].generation_seq == lv->p.live.state.generation_seq ?
+			       "" : "; not yet rewritten for the generation in force: no say");
+		break;
+	}
+	return 0;
 }
 
 int cmd_explain(int argc, char **argv)
@@ -252,11 +434,16 @@ int cmd_explain(int argc, char **argv)
 		{ "unix", required_argument, NULL, 'u' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{},
 	};
 	const char *open_path = NULL, *connect_to = NULL, *resolve = NULL, *unix_to = NULL;
 	char name[AG_DOMAIN_MAX + 2];
-	const char *bind_to = NULL, *remove_path = NULL;
+	const char *bind_to = NULL, *remove_path = NULL, *pin_dir = AG_PIN_DIR;
+	const char *state_dir = AG_STATE_DIR;
+	struct live_view live = { .p = { .state_fd = -1, .cfg_fd = -1, .learned_fd = -1,
+					 .names_fd = -1 } };
 	__u32 want = AG_FS_WANT_READ, rule;
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
@@ -292,6 +479,12 @@ int cmd_explain(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'P':
+			pin_dir = optarg;
+			break;
+		case 'S':
+			state_dir = optarg;
+			break;
 		default:
 			return AG_EXIT_USAGE;
 		}
@@ -303,7 +496,8 @@ int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "usage: agentguard explain POLICY... (--open PATH [--write|--exec] | "
 				"--remove PATH | --connect ADDR:PORT[/tcp|udp] | "
 				"--bind ADDR:PORT[/tcp|udp] | --unix PATH|@NAME | "
-				"--resolve NAME [--connect ADDR:PORT]) [--json]\n");
+				"--resolve NAME [--connect ADDR:PORT]) [--json] "
+				"[--pin-dir DIR] [--state-dir DIR]\n");
 		return AG_EXIT_USAGE;
 	}
 	if (resolve && normalise_name(resolve, name, sizeof(name))) {
@@ -314,15 +508,34 @@ int cmd_explain(int argc, char **argv)
 	status = ag_cli_compile(argv + optind, n, &pols, &c);
 	if (status != AG_EXIT_OK)
 		return status;
+	/* What a running sandbox has learned: for a connection, or a name's addresses. */
+	if (!resolve != !connect_to)
+		live_open(&live, pin_dir, state_dir, pols, n);
 
 	if (resolve && !connect_to) {
-		char what[600];
+		char what[4096];
 		enum ag_verdict v = ag_dns_query_decide(c, name, &rule);
 
 		snprintf(what, sizeof(what), "resolve %s: %s", name,
 			 v == AG_ALLOW	     ? "forwarded; its A/AAAA answers are learned" :
 			 v == AG_WOULD_DENY ? "forwarded (audit mode), reported" :
 					      "REFUSED, not forwarded");
+		if (live.on) {
+			struct resolve_walk rw = { .lv = &live, .name = name, .out = what,
+						   .len = sizeof(what) };
+
+			int err;
+
+			append(what, sizeof(what), "; learned now: ");
+			err = ag_pinned_each_learned(&live.p, resolve_one, &rw);
+			if (err)
+				append(what, sizeof(what), "%sunknown (reading the table: %s)",
+				       rw.n ? ", and more " : "", strerror(-err));
+			else if (!rw.n)
+				append(what, sizeof(what), "nothing");
+		} else {
+			append(what, sizeof(what), " (policy only: %s)", live.why_not);
+		}
 		print_result(c, v, rule, what, json);
 	} else if (unix_to) {
 		char what[PATH_MAX + 64], target[PATH_MAX];
@@ -390,7 +603,7 @@ int cmd_explain(int argc, char **argv)
 	} else {
 		__u8 addr[16], proto;
 		__u16 port;
-		char what[600];
+		char what[2048];
 		enum ag_verdict v;
 
 		if (parse_connect(connect_to, addr, &port, &proto)) {
@@ -401,6 +614,17 @@ int cmd_explain(int argc, char **argv)
 			goto cleanup;
 		}
 		addr_port_str(what, sizeof(what), addr, port, proto);
+		if (live.on && !resolve) {
+			struct ag_net_why w;
+
+			v = ag_net_decide_live(c, addr, proto, port, &live.p.live, &rule, &w);
+			live_connect_text(&live, c, v, rule, &w, what, sizeof(what));
+			if (w.dns_elsewhere)
+				print_builtin(v, "dns-elsewhere", what, json);
+			else
+				print_result(c, v, rule, what, json);
+			goto cleanup;
+		}
 		if (c->n_dom && ag_dns_port_locked(port)) {
 			/* The resolver runs: DNS anywhere but its listen address is denied. */
 			strncat(what, " (unless it is agentguard's resolver)",
@@ -417,11 +641,15 @@ int cmd_explain(int argc, char **argv)
 			strncat(what, " had resolved to it)", sizeof(what) - strlen(what) - 1);
 		} else {
 			v = ag_net_decide_user(c, addr, proto, port, &rule);
+			/* Domain rules: the answer would differ for an address learned for one. */
+			if (c->n_dom)
+				append(what, sizeof(what), " (policy only: %s)", live.why_not);
 		}
 		print_result(c, v, rule, what, json);
 	}
 
 cleanup:
+	ag_pinned_close(&live.p);
 	ag_compiled_free(c);
 	ag_cli_free_policies(pols, n);
 	return status;

@@ -39,6 +39,7 @@
 #include "landlock.h"
 #include "loader.h"
 #include "log.h"
+#include "run_dns.h"
 #include "sandbox_filter.h"
 #include "seqstore.h"
 
@@ -294,8 +295,9 @@ int cmd_run(int argc, char **argv)
 	};
 	char *policies[AG_RUN_MAX_ARGS], *dargs[AG_RUN_MAX_ARGS + 24];
 	char cgpath[4096], mnt[4000], pin_dir[128], state_dir[128], ready[160];
-	const char *events = NULL, *format = NULL, *cgroup_path = NULL;
+	const char *events = NULL, *format = NULL, *cgroup_path = NULL, *failed = NULL;
 	struct ag_cgroup cg = { .fd = -1 };
+	struct ag_run_dns dns = {};
 	struct ag_policy **pols = NULL;
 	struct ag_compiled *c = NULL;
 	struct ag_ll_plan plan = {};
@@ -389,6 +391,14 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 
+	/* Domain rules: a resolver address of its own, and the resolv.conf CMD is to see. */
+	err = ag_run_dns_prepare(c, state_dir, getpid(), &dns, &failed);
+	if (err) {
+		ag_log_error("run: %s: %s; the command was not run", failed, strerror(-err));
+		ret = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
+
 	dargs[nd++] = "agentguard";
 	dargs[nd++] = "load";
 	dargs[nd++] = "--cgroup";
@@ -414,6 +424,10 @@ int cmd_run(int argc, char **argv)
 		dargs[nd++] = "landlock";
 		dargs[nd++] = "--under-run";
 	}
+	if (dns.listen[0]) {
+		dargs[nd++] = "--dns-listen";
+		dargs[nd++] = dns.listen;
+	}
 	for (i = 0; i < n_pol; i++)
 		dargs[nd++] = policies[i];
 	dargs[nd] = NULL;
@@ -435,6 +449,12 @@ int cmd_run(int argc, char **argv)
 	if (child < 0) {
 		ag_log_error("run: fork: %s", strerror(errno));
 		goto cleanup;
+	}
+	/* Before the sandbox: its containment and the filter refuse mounts. */
+	if (!child && (err = ag_run_dns_enter(&dns))) {
+		fprintf(stderr, "agentguard: run: cannot give the command its resolv.conf: %s\n",
+			strerror(-err));
+		_exit(126);
 	}
 	if (!child)
 		exec_sandboxed(&cg, c->process.io_uring, llfd, argv + optind);

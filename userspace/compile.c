@@ -1240,9 +1240,12 @@ enum ag_verdict ag_fs_guarded_user(const struct ag_compiled *c, const char *path
 	return v;
 }
 
-/* The kernel's decision for one judged address (one LPM lookup). */
+/*
+ * The kernel's decision for one judged address (one LPM lookup, ag_net_decide_lpm), with its
+ * AG_NET_F_* flags: a miss fails closed with RULE_DENY, as there.
+ */
 static enum ag_verdict net_decide_one(const struct ag_compiled *c, const __u8 judged[16],
-				      __u8 proto, __u16 port, __u32 *rule)
+				      __u8 proto, __u16 port, __u32 *rule, __u8 *flags)
 {
 	size_t i, best = SIZE_MAX;
 
@@ -1255,29 +1258,89 @@ static enum ag_verdict net_decide_one(const struct ag_compiled *c, const __u8 ju
 			best = i;
 	}
 	*rule = AG_RULE_NONE;
+	*flags = AG_NET_F_RULE_DENY;
 	if (best == SIZE_MAX || !proto)
 		return AG_DENY;
-	return ag_net_val_verdict(&c->net[best].val, proto, port, rule);
+	return ag_net_val_verdict_f(&c->net[best].val, proto, port, rule, flags);
 }
 
-/* As bpf/net.bpf.c ag_judge: every candidate IPv4 layout, the strictest verdict. */
-enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
-				   __u16 port, __u32 *rule)
+/* As bpf/net.bpf.c ag_dns_path: 1 the resolver, 0 DNS elsewhere, -1 no say. */
+static int dns_path(const struct ag_dns_cfg *cfg, const __u8 judged[16], __u16 port)
 {
-	__u8 cand[AG_NAT64_LAYOUTS][16];
+	if (!cfg || !cfg->enabled)
+		return -1;
+	if (port == cfg->port && !memcmp(judged, cfg->addr, 16))
+		return 1;
+	return ag_dns_port_locked(port) ? 0 : -1;
+}
+
+/* As bpf/net.bpf.c ag_dns_overlay, on the binding live->lookup finds. */
+static enum ag_verdict dns_overlay(const struct ag_net_live *live, const __u8 judged[16],
+				   __u8 proto, __u16 port, enum ag_verdict verdict, __u8 flags,
+				   __u32 *rule, struct ag_net_why *why)
+{
+	__u32 slot = ag_state_slot(&live->state) & (AG_GENERATIONS - 1), dr;
+	struct ag_dns_learned *d = &why->binding;
+	__u8 dv, df;
+	int used;
+
+	if (live->lookup(live->ctx, judged, d))
+		return verdict;
+	why->learned = AG_LEARNED_EXPIRED;
+	if (live->now_ns >= d->expiry_ns)
+		return verdict;
+	why->learned = AG_LEARNED_OTHER_GEN;
+	if (d->gen[slot].generation_seq != live->state.generation_seq)
+		return verdict;
+	why->learned = AG_LEARNED_LIVE;
+	dv = ag_net_val_verdict_f(&d->gen[slot].val, proto, port, &dr, &df);
+	verdict = ag_dns_apply(verdict, flags, dv, dr, rule, &used);
+	why->used = used;
+	return verdict;
+}
+
+enum ag_verdict ag_net_decide_live(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
+				   __u16 port, const struct ag_net_live *live, __u32 *rule,
+				   struct ag_net_why *why)
+{
+	__u8 cand[AG_NAT64_LAYOUTS][16], fl;
 	enum ag_verdict verdict = AG_ALLOW, v;
-	int n = ag_net_judged_addrs(addr, cand), k;
+	int n = ag_net_judged_addrs(addr, cand), k, dns;
+	struct ag_net_why w;
 	__u32 r;
 
 	*rule = AG_RULE_NONE;
+	memset(why, 0, sizeof(*why));
 	for (k = 0; k < n; k++) {
-		v = net_decide_one(c, cand[k], proto, port, &r);
+		memset(&w, 0, sizeof(w));
+		memcpy(w.judged, cand[k], 16);
+		dns = live && proto ? dns_path(&live->cfg, cand[k], port) : -1;
+		if (dns >= 0) {
+			v = dns ? AG_ALLOW : AG_DENY;
+			r = dns ? AG_RULE_NONE : AG_RULE_BUILTIN | AG_BR_DNS_ELSEWHERE;
+			w.resolver = dns;
+			w.dns_elsewhere = !dns;
+		} else {
+			v = net_decide_one(c, cand[k], proto, port, &r, &fl);
+			if (live && proto && live->cfg.enabled)
+				v = dns_overlay(live, cand[k], proto, port, v, fl, &r, &w);
+		}
 		if (!k || v > verdict) {
 			verdict = v;
 			*rule = r;
+			*why = w;
 		}
 	}
 	return verdict;
+}
+
+/* As bpf/net.bpf.c ag_judge without a resolver: every candidate IPv4 layout, the strictest. */
+enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
+				   __u16 port, __u32 *rule)
+{
+	struct ag_net_why why;
+
+	return ag_net_decide_live(c, addr, proto, port, NULL, rule, &why);
 }
 
 const char *ag_verdict_name(enum ag_verdict v)

@@ -129,6 +129,45 @@ enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[
 enum ag_verdict ag_fs_guarded_user(const struct ag_compiled *c, const char *path, __u32 *rule);
 
 /*
+ * A running sandbox's side of a connect decision, read from its pinned maps (explain): the
+ * resolver path and the learned bindings, with the generation in force and the time.
+ */
+struct ag_net_live {
+	struct ag_state state;		/* ag_state[0]: generation_seq in force */
+	struct ag_dns_cfg cfg;		/* ag_dns_cfg[0]; enabled 0: no resolver */
+	__u64 now_ns;			/* CLOCK_BOOTTIME, as the programs read it */
+	/* The learned entry of a judged address into *e: 0, or -ENOENT. */
+	int (*lookup)(void *ctx, const __u8 judged[16], struct ag_dns_learned *e);
+	void *ctx;
+};
+
+enum ag_learned_state {
+	AG_LEARNED_NONE,		/* no entry for the address */
+	AG_LEARNED_EXPIRED,		/* an entry whose expiry has passed: no say */
+	AG_LEARNED_OTHER_GEN,		/* not yet written for the generation in force: no say */
+	AG_LEARNED_LIVE,		/* consulted */
+};
+
+/* Why the deciding candidate got its verdict. */
+struct ag_net_why {
+	__u8 judged[16];		/* the candidate address that decided */
+	bool resolver;			/* it is the resolver's address and port */
+	bool dns_elsewhere;		/* DNS to anything else (builtin:dns-elsewhere) */
+	enum ag_learned_state learned;
+	bool used;			/* a live binding decided (the rule is its domain rule) */
+	struct ag_dns_learned binding;	/* the entry, from AG_LEARNED_EXPIRED on */
+};
+
+/*
+ * As bpf/net.bpf.c ag_judge, for one sandbox: every candidate IPv4 layout, the resolver path,
+ * the LPM decision and the live binding of each, the strictest verdict. live NULL: the policy
+ * alone (no resolver, nothing learned), which is ag_net_decide_user.
+ */
+enum ag_verdict ag_net_decide_live(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
+				   __u16 port, const struct ag_net_live *live, __u32 *rule,
+				   struct ag_net_why *why);
+
+/*
  * May the sandbox bind (or listen on) addr:port? Loopback always; else what every layer's
  * spec.network.inbound allows. rule: the allowing rule, or AG_RULE_BUILTIN | AG_BR_INBOUND.
  */

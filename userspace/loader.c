@@ -112,6 +112,11 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *sub, con
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+int ag_loader_map_path(char *buf, size_t len, const char *dir, const char *map)
+{
+	return pin_path(buf, len, dir, "maps", map);
+}
+
 bool ag_loader_pinned(const char *dir)
 {
 	char path[4096];
@@ -1487,6 +1492,28 @@ int ag_loader_dns_config(struct ag_loader *l, const __u8 addr[16], __u16 port, b
 int ag_loader_dns_learned_fd(const struct ag_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.ag_dns_learned);
+}
+
+int ag_loader_dns_names_fd(const struct ag_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.ag_dns_names);
+}
+
+int ag_loader_dns_learned_keys(int fd, struct ag_dns_key **out, size_t *n)
+{
+	struct ag_dns_key *keys, next;
+
+	*n = 0;
+	keys = calloc(AG_DNS_LEARNED_MAX, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	if (!bpf_map_get_next_key(fd, NULL, &next)) {
+		do
+			keys[(*n)++] = next;
+		while (*n < AG_DNS_LEARNED_MAX && !bpf_map_get_next_key(fd, &keys[*n - 1], &next));
+	}
+	*out = keys;
+	return 0;
 }
 
 void ag_loader_dns_learn_bump(struct ag_loader *l)

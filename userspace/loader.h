@@ -78,6 +78,8 @@ struct ag_loss_count;
  * (drops, and folded repeats as AG_DROP_UPGRADE), as loss counts; returns how many, or -errno.
  */
 int ag_loader_old_leftovers(const struct ag_loader *l, struct ag_loss_count *out, size_t max);
+/* Where map is pinned under dir (DIR/maps/MAP): 0 or -ENAMETOOLONG. */
+int ag_loader_map_path(char *buf, size_t len, const char *dir, const char *map);
 /* Is there pinned state (any map) under dir? */
 bool ag_loader_pinned(const char *dir);
 /*
@@ -164,6 +166,14 @@ __u32 ag_loader_generation(const struct ag_loader *l);
 int ag_loader_dns_config(struct ag_loader *l, const __u8 addr[16], __u16 port, bool enabled);
 /* The learned-address map (struct ag_dns_key -> struct ag_dns_learned). */
 int ag_loader_dns_learned_fd(const struct ag_loader *l);
+/* The names behind the learned map's name ids (slot -> struct ag_dns_name_rec). */
+int ag_loader_dns_names_fd(const struct ag_loader *l);
+/*
+ * The keys of a learned-address map (ours, or one pinned), all collected before anything is
+ * updated: an update moves its element to the head of its hash bucket, and a walk whose
+ * current key moves or is evicted can revisit elements forever. *keys: free() it.
+ */
+int ag_loader_dns_learned_keys(int fd, struct ag_dns_key **keys, size_t *n);
 /* A learned binding may have taken back an allow: empty every CPU's IPv4 allow cache. */
 void ag_loader_dns_learn_bump(struct ag_loader *l);
 /*

@@ -13,6 +13,7 @@
 #include "loader.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "sha256.h"
 
 #define AG_POLICY_STORE_MAX 64	/* files in one generation */
 
@@ -107,6 +108,47 @@ int ag_policy_store_compile(int dirfd, __u32 seq, struct ag_active_policy *out)
 	if (status == AG_EXIT_OK)
 		out->n = n;
 	return status;
+}
+
+/* The sha256 of the file name in dirfd: 0, -ENOENT, or another -errno. */
+static int file_sha256(int dirfd, const char *name, __u8 out[AG_SHA256_LEN])
+{
+	struct ag_sha256 h;
+	char buf[65536];
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	ag_sha256_init(&h);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		ag_sha256_update(&h, buf, n);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	ag_sha256_final(&h, out);
+	return 0;
+}
+
+int ag_policy_store_same(int dirfd, __u32 seq, struct ag_policy *const *pols, int n)
+{
+	__u8 sum[AG_SHA256_LEN];
+	char name[64];
+	int i, err;
+
+	for (i = 0; i <= n && i < AG_POLICY_STORE_MAX; i++) {
+		snprintf(name, sizeof(name), "policy-%u.%d.yaml", seq, i);
+		err = file_sha256(dirfd, name, sum);
+		if (i == n)
+			return err == -ENOENT;	/* no copy beyond the files given */
+		if (err == -ENOENT)
+			return i ? 0 : -ENOENT;
+		if (err)
+			return err;
+		if (memcmp(sum, pols[i]->sha256, AG_SHA256_LEN))
+			return 0;
+	}
+	return 0;
 }
 
 void ag_active_policy_free(struct ag_active_policy *p)

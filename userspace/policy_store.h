@@ -29,6 +29,11 @@ int ag_policy_store_save(int dirfd, __u32 seq, char **files, int n);
 /* Parse and compile generation seq's copies into *out: an AG_EXIT_* status. */
 int ag_policy_store_compile(int dirfd, __u32 seq, struct ag_active_policy *out);
 void ag_active_policy_free(struct ag_active_policy *p);
+/*
+ * Are pols[0..n) byte for byte, in order, the files stored for generation seq? 1 yes, 0 no,
+ * -ENOENT nothing stored for seq, or another -errno.
+ */
+int ag_policy_store_same(int dirfd, __u32 seq, struct ag_policy *const *pols, int n);
 
 /* The state directory agentguard uses unless told otherwise. */
 #define AG_STATE_DIR "/var/lib/agentguard"

@@ -26,9 +26,13 @@
 #include "dns.h"
 #include "resolver.h"
 
-/* Names the bindings refer to, direct-mapped by hash; an id says slot and stamp. */
-#define AG_NAME_SLOTS_BITS	15
-#define AG_NAME_SLOTS		(1u << AG_NAME_SLOTS_BITS)
+/*
+ * Names the bindings refer to, direct-mapped by hash; an id says slot and stamp. Each slot is
+ * mirrored into the pinned ag_dns_names (agentguard_abi.h), for explain and for a daemon that
+ * adopts the pins.
+ */
+#define AG_NAME_SLOTS_BITS	AG_DNS_NAME_SLOT_BITS
+#define AG_NAME_SLOTS		AG_DNS_NAME_SLOTS
 #define AG_CHAIN_MAX		16	/* CNAMEs followed in one answer */
 #define AG_TCP_IDLE_MS		2000	/* a client's TCP connection, between queries */
 
@@ -40,7 +44,7 @@ struct name_slot {
 struct ag_resolver {
 	struct ag_resolver_opts o;
 	struct ag_loader *l;
-	int udp_fd, tcp_fd, learned_fd, stop_pipe[2];
+	int udp_fd, tcp_fd, learned_fd, names_fd, stop_pipe[2];
 	pthread_t thread;
 	bool running;
 	pthread_mutex_t lock;	/* c, generation, names, the learned map */
@@ -200,6 +204,57 @@ static __u32 name_hash(const char *s)
 	return h;
 }
 
+/*
+ * Mirror a slot into ag_dns_names. That map is only a view for others (explain, an adopting
+ * daemon): a failure costs them a name, never a decision, so it is not an error here.
+ */
+static void name_publish(const struct ag_resolver *r, __u32 slot)
+{
+	const struct name_slot *s = &r->names[slot];
+	struct ag_dns_name_rec rec = { .name_id = s->id };
+
+	if (strlen(s->name) >= sizeof(rec.name)) {
+		bpf_map_delete_elem(r->names_fd, &slot);
+		return;
+	}
+	strcpy(rec.name, s->name);
+	bpf_map_update_elem(r->names_fd, &slot, &rec, BPF_ANY);
+}
+
+/*
+ * The names a previous daemon left in ag_dns_names (adopted pins): its bindings keep their
+ * names for events and reloads, and new ids continue after its stamps, so no id of an old
+ * binding comes to mean another name. How many; or -ENOMEM. Before the thread starts.
+ */
+static int names_restore(struct ag_resolver *r)
+{
+	struct ag_dns_name_rec rec;
+	__u32 key, next, stamp;
+	bool first = true;
+	int n = 0;
+	char *copy;
+
+	while (!bpf_map_get_next_key(r->names_fd, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		if (key >= AG_NAME_SLOTS || bpf_map_lookup_elem(r->names_fd, &key, &rec) ||
+		    !rec.name_id || (rec.name_id & (AG_NAME_SLOTS - 1)) != key)
+			continue;
+		rec.name[sizeof(rec.name) - 1] = '\0';
+		copy = strdup(rec.name);
+		if (!copy)
+			return -ENOMEM;
+		free(r->names[key].name);
+		r->names[key].name = copy;
+		r->names[key].id = rec.name_id;
+		stamp = rec.name_id >> AG_NAME_SLOTS_BITS;
+		if (stamp > r->stamp)
+			r->stamp = stamp;
+		n++;
+	}
+	return n;
+}
+
 /* The id of name, interning it (evicting whatever held its slot). 0: out of memory. Locked. */
 static __u32 name_intern(struct ag_resolver *r, const char *name)
 {
@@ -217,6 +272,7 @@ static __u32 name_intern(struct ag_resolver *r, const char *name)
 	if (!++r->stamp || r->stamp >= (1u << (32 - AG_NAME_SLOTS_BITS)))
 		r->stamp = 1;
 	s->id = r->stamp << AG_NAME_SLOTS_BITS | slot;
+	name_publish(r, slot);
 	return s->id;
 }
 
@@ -353,26 +409,17 @@ static int learn(struct ag_resolver *r, const __u8 addr[16], __u32 name_id, __u3
 static int pre_flip(void *ctx, const struct ag_compiled *c, __u32 seq)
 {
 	struct ag_resolver *r = ctx;
-	struct ag_dns_key *keys, next;
+	struct ag_dns_key *keys;
 	struct ag_dns_learned e;
 	__u64 now = boot_ns();
-	size_t n = 0, i;
+	size_t n, i;
 	bool denies;
-	int err = 0;
+	int err;
 
-	/*
-	 * Keys first, then the updates: an update moves its element to the head of its hash
-	 * bucket, so updating while walking with get_next_key can revisit elements forever.
-	 */
-	keys = calloc(AG_DNS_LEARNED_MAX, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	if (!bpf_map_get_next_key(r->learned_fd, NULL, &next)) {
-		do
-			keys[n++] = next;
-		while (n < AG_DNS_LEARNED_MAX &&
-		       !bpf_map_get_next_key(r->learned_fd, &keys[n - 1], &next));
-	}
+	/* Keys first, then the updates. */
+	err = ag_loader_dns_learned_keys(r->learned_fd, &keys, &n);
+	if (err)
+		return err;
 	for (i = 0; i < n && !err; i++) {
 		if (bpf_map_lookup_elem(r->learned_fd, &keys[i], &e))
 			continue;	/* evicted meanwhile */
@@ -838,8 +885,23 @@ int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 	r->c = c;
 	r->generation = ag_loader_generation(l);
 	r->learned_fd = ag_loader_dns_learned_fd(l);
+	r->names_fd = ag_loader_dns_names_fd(l);
 	r->udp_fd = r->tcp_fd = r->stop_pipe[0] = r->stop_pipe[1] = -1;
 	pthread_mutex_init(&r->lock, NULL);
+	err = names_restore(r);
+	if (err < 0)
+		goto fail;
+	if (err > 0) {
+		/*
+		 * Adopted bindings were written for the generation before the one just installed
+		 * (this hook was not set then): give them their verdicts for it, by name, as a
+		 * reload would. A learned deny may take back a cached allow: empty the caches.
+		 */
+		err = pre_flip(r, c, r->generation);
+		if (err)
+			goto fail;
+		ag_loader_dns_learn_bump(l);
+	}
 	if (pipe2(r->stop_pipe, O_CLOEXEC)) {
 		err = -errno;
 		goto fail;

@@ -55,7 +55,9 @@ void ag_resolver_drop_upstream(struct ag_resolver_opts *o, const struct sockaddr
 /*
  * Bind the listening sockets, point the kernel's resolver path at them (DNS elsewhere denied)
  * and take over rewriting bindings at every install. Before ag_loader_attach, after the first
- * ag_loader_install. c must stay valid until replaced by ag_resolver_install.
+ * ag_loader_install. Bindings an earlier daemon left (adopted pins) keep their names
+ * (ag_dns_names) and get their verdicts for the generation in force. c must stay valid until
+ * replaced by ag_resolver_install.
  */
 int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 		     const struct ag_compiled *c, struct ag_resolver **out);

@@ -3,6 +3,8 @@
 # on 127.0.0.53, a tiny upstream (agt dns-serve) on 127.0.0.2, the BPF-LSM programs attached
 # too. Each case: the exact rcode or errno, the allowed control, the event. The host-native
 # suite (tests/host/test_dns.c, dnsmasq) covers more: expiry, CNAMEs, shared IPs, bursts.
+# Then agentguard explain against the running instance: it reads the pinned learned bindings
+# and must give the kernel's verdict for a learned address, allowed and denied.
 . /tests/guest/lib.sh
 
 mkdir -p "$AG_CG"
@@ -29,10 +31,28 @@ spec:
         action: allow
         cidr: 0.0.0.0/0
         ports: [53, 853]
+      - id: cdn-allow
+        action: allow
+        domain: cdn.test
+        ports: [7001]
+        protocol: tcp
+      - id: cdn-deny
+        action: deny
+        domain: cdn.test
+        ports: [7003]
+        protocol: tcp
+      - id: lan-7003
+        action: allow
+        cidr: 127.77.0.0/24
+        ports: [7003]
+        protocol: tcp
 POLICY
-agt dns-serve 127.0.0.2 53 allowed.test=127.77.0.1 denied.test=127.77.0.3 >/tmp/dns-up 2>&1 &
-agt serve 127.77.0.1 7001 3 >/tmp/l1 2>&1 &
-agt serve 127.77.0.2 7001 1 >/tmp/l2 2>&1 &
+agt dns-serve 127.0.0.2 53 allowed.test=127.77.0.1 denied.test=127.77.0.3 cdn.test=127.77.0.5 \
+	>/tmp/dns-up 2>&1 &
+agt serve 127.77.0.1 7001 20 >/tmp/l1 2>&1 &
+agt serve 127.77.0.2 7001 20 >/tmp/l2 2>&1 &
+agt serve 127.77.0.5 7001 20 >/tmp/l5a 2>&1 &
+agt serve 127.77.0.5 7003 20 >/tmp/l5b 2>&1 &
 usleep 300000
 expect upstream_answers_outside "NOERROR 127.77.0.1" agt dns-query 127.0.0.2 allowed.test a
 start_agentguard --dns-listen 127.0.0.53:53 --dns-upstream 127.0.0.2:53 --dns-ttl-floor 60 \
@@ -60,10 +80,80 @@ expect dot_denied EPERM inside agt connect 127.0.0.2 853 tcp
 expect_event dns_elsewhere_event '"address":"127.0.0.2","port":53' '"builtin:dns-elsewhere"'
 expect sendto_other_server_denied EPERM inside agt sendto 127.0.0.9 53 x
 
+# explain against this instance (pins in /sys/fs/bpf/agentguard, policy copies in
+# /var/lib/agentguard): cdn.test's deny rule for port 7003 beats the CIDR allow only while its
+# address is learned, so the policy alone and the kernel disagree until explain reads the map.
+ex() { agentguard explain /tmp/dns-test.yaml "$@" 2>&1; }
+first() { agentguard explain /tmp/dns-test.yaml "$@" 2>/dev/null | head -n 1 | cut -d' ' -f1; }
+has() { _want=$1; shift; ex "$@" | grep -qF -e "$_want" && echo ok || ex "$@"; }
+expect explain_unlearned_allow allow first --connect 127.77.0.5:7003
+expect explain_unlearned_says_no_binding ok has "(no learned binding)" --connect 127.77.0.5:7003
+expect unlearned_cidr_allowed "ok hi" inside agt connect 127.77.0.5 7003
+expect cdn_answered "NOERROR 127.77.0.5" inside agt dns-query 127.0.0.53 cdn.test a
+expect explain_learned_deny deny first --connect 127.77.0.5:7003
+expect explain_learned_deny_says ok has \
+	"rule cdn-deny " --connect 127.77.0.5:7003
+expect explain_learned_deny_text ok has \
+	": denied: domain deny rule cdn-deny (learned for cdn.test, expires in " \
+	--connect 127.77.0.5:7003
+expect kernel_learned_deny EPERM inside agt connect 127.77.0.5 7003
+expect_event learned_deny_event '"address":"127.77.0.5","port":7003' '"domain":"cdn.test"' \
+	'"rule":{"id":"cdn-deny"'
+expect learned_deny_outside_ok "ok hi" agt connect 127.77.0.5 7003
+expect explain_policy_only_allows allow first --pin-dir /sys/fs/bpf/none --connect 127.77.0.5:7003
+expect explain_policy_only_says ok has "(policy only: no enforcement pinned at /sys/fs/bpf/none)" \
+	--pin-dir /sys/fs/bpf/none --connect 127.77.0.5:7003
+expect explain_learned_allow ok has \
+	"allow  rule cdn-allow " --connect 127.77.0.5:7001
+expect explain_learned_allow_text ok has \
+	": allowed through domain cdn.test (learned, expires in " --connect 127.77.0.5:7001
+expect kernel_learned_allow "ok hi" inside agt connect 127.77.0.5 7001
+expect explain_resolve_lists ok has \
+	"; learned now: 127.77.0.5 (expires in " --resolve cdn.test
+expect explain_resolve_none ok has "; learned now: nothing" --resolve other.cdn.test
+expect explain_resolver_path ok has ": agentguard's resolver" --connect 127.0.0.53:53/udp
+expect explain_dns_elsewhere ok has \
+	"deny  rule builtin:dns-elsewhere  layer builtin  127.0.0.2 port 53/udp (only agentguard's resolver, 127.0.0.53 port 53, is reachable there)" \
+	--connect 127.0.0.2:53/udp
+expect explain_json ok sh -c 'agentguard explain --json /tmp/dns-test.yaml --connect 127.77.0.5:7003 | grep -qF "\"decision\":\"deny\",\"target\":\"127.77.0.5 port 7003/tcp: denied: domain deny rule cdn-deny" && echo ok'
+sed 's/^kind: Policy$/kind: Policy  # another file/' /tmp/dns-test.yaml >/tmp/dns-other.yaml
+expect explain_other_policy ok sh -c 'agentguard explain /tmp/dns-other.yaml --connect 127.77.0.5:7003 | grep -qF "allow  rule lan-7003" && agentguard explain /tmp/dns-other.yaml --connect 127.77.0.5:7003 | grep -qF "(policy only: the policy in force at /sys/fs/bpf/agentguard (generation " && echo ok'
+# explain's verdict is the kernel's, for every learned, unlearned and other-port address.
+bad=
+for t in 127.77.0.5:7003 127.77.0.5:7001 127.77.0.5:7002 127.77.0.1:7001 127.77.0.1:7002 \
+	127.77.0.1:7003 127.77.0.2:7001 127.77.0.2:7003 127.77.0.3:7001; do
+	v=$(first --connect "$t")
+	k=$(inside agt connect "${t%:*}" "${t#*:}" | tail -n 1)
+	# Allowed: connected, or refused by no listener there; denied: EPERM before any packet.
+	case "$v:$k" in
+	"deny:EPERM" | "allow:ok hi" | "allow:ECONNREFUSED") ;;
+	*) bad="$bad $t($v/$k)" ;;
+	esac
+	echo "# explain: $(ex --connect "$t")"
+done
+expect explain_agrees_with_kernel ok sh -c "[ -z '$bad' ] && echo ok || echo 'disagree:$bad'"
+
 # agentguard reload by another process: the daemon gives every binding its verdicts for the
 # new generation (its resolver follows), so a learned address stays allowed.
 expect reload_by_cli 0 sh -c 'agentguard reload /tmp/dns-test.yaml 2>/dev/null; echo $?'
 usleep 700000
 expect learned_ip_allowed_after_reload "ok hi" inside agt connect 127.77.0.1 7001
+expect explain_after_reload ok has ": allowed through domain allowed.test (learned, expires in " \
+	--connect 127.77.0.1:7001
+
+# A daemon that adopts the pins takes the resolver's names over: a binding learned before it
+# keeps its verdict under the generation it installs, and its domain in events and explain.
+stop_daemon
+start_agentguard --dns-listen 127.0.0.53:53 --dns-upstream 127.0.0.2:53 --dns-ttl-floor 60 \
+	/tmp/dns-test.yaml
+expect adopted_binding_allowed "ok hi" inside agt connect 127.77.0.1 7001
+expect adopted_binding_denied EPERM inside agt connect 127.77.0.5 7003
+expect adopted_explain_names ok has ": allowed through domain allowed.test (learned, expires in " \
+	--connect 127.77.0.1:7001
+expect adopted_other_port_denied EPERM inside agt connect 127.77.0.1 7004
+expect_event adopted_event_names_domain '"address":"127.77.0.1","port":7004' \
+	'"domain":"allowed.test"'
 stop_agentguard
-kill %1 %2 %3 2>/dev/null
+expect explain_unloaded_policy_only ok has \
+	"(policy only: no enforcement pinned at /sys/fs/bpf/agentguard)" --connect 127.77.0.5:7003
+kill %1 %2 %3 %4 %5 2>/dev/null
