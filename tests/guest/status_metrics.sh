@@ -35,7 +35,7 @@ allows=$(sed -n 's/^agentguard_decisions_total{kind="file",decision="allow"} //p
 [ "${allows:-0}" -ge 1 ] && pass metrics_file_allows || fail metrics_file_allows "allow count '$allows'"
 expect metrics_written_counted 1 sh -c "grep -c '^agentguard_events_written_total [1-9]' /tmp/agentguard.prom"
 expect metrics_ring_size 1 sh -c "grep -c '^agentguard_ring_size_bytes 16777216' /tmp/agentguard.prom"
-expect_event lifecycle_start '"kind":"lifecycle","operation":"start","target":{"detail":"enforcing 1 policy on cgroup /sys/fs/cgroup/agtest"}'
+expect_event lifecycle_start '"kind":"lifecycle","operation":"start","target":{"detail":"enforcing 1 policy on cgroup /sys/fs/cgroup/agtest (backend bpf-lsm)"}'
 stop_agentguard
 expect lifecycle_stop 1 sh -c "grep -c '\"kind\":\"lifecycle\",\"operation\":\"stop\"' $AG_EVENTS"
 expect status_after_stop 3 sh -c 'agentguard status >/dev/null; echo $?'
