@@ -96,7 +96,7 @@ include vm/vm.mk
 -include tests/unit/unit.mk
 
 # Host-native benchmarks (make bench): link the same library objects as the tests.
-BENCH_BINS := $(BUILD)/bench/connect_bench $(BUILD)/bench/dns_bench
+BENCH_BINS := $(BUILD)/bench/connect_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/compile_bench
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
@@ -115,6 +115,11 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
 
 $(BUILD)/bench/audit_bench: $(BUILD)/bench/event_gen.skel.h
 $(BUILD)/bench/event_gen.skel.h: $(BUILD)/bench/bpf/event_gen.bpf.o
+
+# The path decision at 10 to 100,000 rules (BPF_PROG_TEST_RUN): the product's fs_decide.bpf.h.
+BENCH_BINS += $(BUILD)/bench/lookup_bench
+$(BUILD)/bench/lookup_bench: $(BUILD)/bench/fs_lookup.skel.h
+$(BUILD)/bench/fs_lookup.skel.h: $(BUILD)/bench/bpf/fs_lookup.bpf.o
 
 # Compiler and Landlock-mapping unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock
@@ -150,6 +155,7 @@ demo: deps
 
 .PHONY: bench
 bench: deps
+	$(Q)scripts/deps.sh --bench
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)bench/run
 

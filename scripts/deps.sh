@@ -20,16 +20,29 @@ for p in "${pkgs[@]}"; do
 	[ "$st" = installed ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-	exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages: ${missing[*]}; run this script as root (or with sudo)" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages: ${missing[*]}; run this script as root (or with sudo)" >&2
-	exit 1
+# --bench (make bench): the macro workload's fixed source tarball, the Python 3.11 standard
+# library (about 1,800 files, 8 MiB) as Debian packages it, kept under build/.
+if [ "${1:-}" = --bench ]; then
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	tar=$top/build/bench/macro.tar
+	if [ ! -f "$tar" ]; then
+		mkdir -p "$top/build/apt/debs" "$top/build/bench"
+		(cd "$top/build/apt/debs" && apt-get -o APT::Sandbox::User=root download -q \
+			libpython3.11-stdlib >/dev/null)
+		deb=$(ls -t "$top"/build/apt/debs/libpython3.11-stdlib_*.deb | head -n1)
+		dpkg-deb --fsys-tarfile "$deb" >"$tar.tmp"
+		mv "$tar.tmp" "$tar"
+		basename "$deb" >"$top/build/bench/macro.source"
+	fi
 fi
-
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * agbench: guest micro-benchmark. "agbench open PATH N" opens and closes PATH N times and
- * prints the elapsed CLOCK_MONOTONIC nanoseconds. Under QEMU -icount shift=0 the guest clock
- * advances one nanosecond per guest instruction, so the figure is an instruction count and
- * ratios between variants measured in one boot are repeatable (see bench/README.md).
+ * agbench: guest micro-benchmark. Prints the elapsed CLOCK_MONOTONIC nanoseconds of:
+ *   agbench open PATH N          N opens and closes of PATH (each must succeed)
+ *   agbench open-denied PATH N   N opens of PATH, each of which must fail with EPERM
+ *   agbench time CMD [ARG]...    one run of CMD, which must exit 0
+ * Under QEMU -icount shift=0 the guest clock advances one nanosecond per guest instruction, so
+ * the figure is an instruction count and ratios between variants measured in one boot are
+ * repeatable (see bench/run and docs: issue #12's method).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,25 +25,53 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int main(int argc, char **argv)
+static int opens(const char *path, long long n, int denied)
 {
-	long long start, n, i;
+	long long start = now_ns(), i;
 	int fd;
 
-	if (argc != 4 || strcmp(argv[1], "open")) {
-		fprintf(stderr, "usage: agbench open PATH N\n");
-		return 2;
-	}
-	n = atoll(argv[3]);
-	start = now_ns();
 	for (i = 0; i < n; i++) {
-		fd = open(argv[2], O_RDONLY);
-		if (fd < 0) {
-			perror("agbench: open");
+		fd = open(path, O_RDONLY);
+		if (denied ? fd >= 0 || errno != EPERM : fd < 0) {
+			fprintf(stderr, "agbench: open %s: %s\n", path,
+				fd >= 0 ? "allowed, not denied" : strerror(errno));
 			return 1;
 		}
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 	}
 	printf("%lld\n", now_ns() - start);
 	return 0;
+}
+
+static int timed(char **cmd)
+{
+	long long start = now_ns();
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "agbench: %s failed\n", cmd[0]);
+		return 1;
+	}
+	printf("%lld\n", now_ns() - start);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "open"))
+		return opens(argv[2], atoll(argv[3]), 0);
+	if (argc == 4 && !strcmp(argv[1], "open-denied"))
+		return opens(argv[2], atoll(argv[3]), 1);
+	if (argc >= 3 && !strcmp(argv[1], "time"))
+		return timed(argv + 2);
+	fprintf(stderr, "usage: agbench open|open-denied PATH N | agbench time CMD [ARG]...\n");
+	return 2;
 }

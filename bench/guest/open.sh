@@ -1,16 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0
-# Runs in the bench guest (vm/agentguard-vm --icount --smp 1), outside any sandbox. Prints one
-# line per round: "round R base OUT IN" with the open+close cost (guest instructions) of a
-# depth-4 path with no program attached, with the programs attached but the process outside the
-# sandbox, and inside the sandbox on an allowed path (10-rule policy). Variants alternate
-# within each round, so drift hits all of them alike.
+# Runs in the bench guest (vm/agentguard-vm --icount --smp 1), outside any sandbox; bench/run
+# shares /bench and /benchdata (the 100k-rule policy, the macro tarball). Prints:
+#   round R BASE OUT IN DENIED   open+close of a depth-4 path (guest instructions): no program
+#                                attached, programs attached but the process outside the
+#                                sandbox, inside on an allowed path, inside on a denied path
+#                                (EPERM; the kernel folds the repeated denial's events)
+#   macro R OUT IN               unpack the macro tarball on tmpfs, checksum every file, delete
+#                                the tree: outside and inside the sandbox
+#   tables_100k BYTES            kernel memory of a 100,000-rule policy's tables (load's figure)
+#   reload_100k_ms MS            agentguard reload to the 100,000-rule policy (icount ms)
+# Variants alternate within each round, so drift hits all of them alike.
 N=${N:-40000}
 WARM=${WARM:-100000}
 ROUNDS=${ROUNDS:-5}
+MACRO_ROUNDS=${MACRO_ROUNDS:-5}
 CG=/sys/fs/cgroup/agbench
 P=/workspace/src/pkg/file.c
-mkdir -p /workspace/src/pkg "$CG"
+D=/workspace/secret/pkg/file.c
+mkdir -p /workspace/src/pkg /workspace/secret/pkg "$CG"
 echo x >"$P"
+echo x >"$D"
 cat >/tmp/bench.yaml <<'Y'
 apiVersion: agentguard/v1
 kind: Policy
@@ -40,35 +49,70 @@ spec:
         access: rw
       - path: /root/.ssh
         access: none
-      - path: /root/.aws
+      - path: /workspace/secret
         access: none
   network:
     default: allow
 Y
 inside() { sh -c 'echo $$ > '"$CG"'/cgroup.procs && exec "$@"' inside "$@"; }
-start() {
+start() { # POLICY
 	rm -f /run/agbench-ready
 	agentguard load --cgroup "$CG" --events /tmp/bench-events --ready-file /run/agbench-ready \
-		/tmp/bench.yaml 2>/tmp/bench-daemon.log &
+		"$1" 2>/tmp/bench-daemon.log &
 	DPID=$!
 	while [ ! -f /run/agbench-ready ]; do
 		kill -0 $DPID 2>/dev/null || { echo "daemon failed: $(cat /tmp/bench-daemon.log)"; exit 1; }
 		usleep 50000
 	done
 }
-stop() { kill -TERM $DPID; wait $DPID; }
+stop() { kill -TERM $DPID; wait $DPID; agentguard unload 2>/dev/null; }
 
 echo "kernel $(uname -r)"
 agbench open "$P" "$WARM" >/dev/null
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	base=$(agbench open "$P" "$N")
-	start
+	start /tmp/bench.yaml
 	agbench open "$P" "$WARM" >/dev/null
 	inside agbench open "$P" "$WARM" >/dev/null
+	inside agbench open-denied "$D" "$WARM" >/dev/null
 	out=$(agbench open "$P" "$N")
 	in=$(inside agbench open "$P" "$N")
+	denied=$(inside agbench open-denied "$D" "$N")
 	stop
-	echo "round $r $base $out $in"
+	echo "round $r $base $out $in $denied"
 	r=$((r + 1))
 done
+
+# The macro workload: its own tmpfs, the tarball copied in first (untimed).
+if [ -f /benchdata/macro.tar ]; then
+	cp /benchdata/macro.tar /tmp/macro.tar
+	mkdir -p /tmp/macro
+	mount -t tmpfs macro /tmp/macro
+	work='cd /tmp/macro && tar xf /tmp/macro.tar && find . -type f -exec sha256sum {} + >/dev/null && rm -rf ./*'
+	agbench time sh -c "$work" >/dev/null
+	start /tmp/bench.yaml
+	inside agbench time sh -c "$work" >/dev/null
+	r=1
+	while [ $r -le "$MACRO_ROUNDS" ]; do
+		out=$(agbench time sh -c "$work")
+		in=$(inside agbench time sh -c "$work")
+		echo "macro $r $out $in"
+		r=$((r + 1))
+	done
+	stop
+fi
+
+# 100,000 rules: the tables' kernel memory as load reports it, and reload times.
+if [ -f /benchdata/p100k.yaml ]; then
+	start /benchdata/p100k.yaml
+	sed -n 's/.* \([0-9]*\) bytes of kernel tables.*/tables_100k \1/p' /tmp/bench-daemon.log
+	r=1
+	while [ $r -le 3 ]; do
+		agentguard reload /tmp/bench.yaml 2>/dev/null
+		ns=$(agbench time agentguard reload /benchdata/p100k.yaml 2>/dev/null)
+		echo "reload_100k_ms $((ns / 1000000))"
+		r=$((r + 1))
+	done
+	stop
+fi

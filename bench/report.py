@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make bench's table: reads build/bench/*.txt (bench/run), prints one table, writes
+build/bench.json (the keys of issue #12 and every round behind them) and a results file
+(bench/results.md on a full run).
+
+Each ratio key is the median over rounds (goals apply to it); KEY_hi is the worst round (for
+rates, KEY_lo the lowest). A missed goal says so in the table."""
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+
+out, series, pkg, results = sys.argv[1:5]
+res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+       "guest_kernel": pkg, "host": platform.node(), "host_kernel": platform.release(),
+       "cpus": os.cpu_count()}
+rows = []  # (key, median, worst, goal text, met: True/False/None, where, unit)
+
+
+def lines(name):
+    path = os.path.join(out, name)
+    return open(path).read().splitlines() if os.path.exists(path) else []
+
+
+def jsonl(name):
+    return [json.loads(l) for l in lines(name) if l.startswith("{")]
+
+
+def add(key, values, where, goal=None, higher_is_better=False, unit="ratio", digits=4):
+    """values: one per round. goal: a bound on the median, or None (reported only)."""
+    if not values:
+        rows.append((key, None, None, "-", False, where, unit))
+        return
+    med = statistics.median(values)
+    worst = min(values) if higher_is_better else max(values)
+    res[key] = round(med, digits)
+    res[key + ("_lo" if higher_is_better else "_hi")] = round(worst, digits)
+    if goal is None:
+        met, text = None, "-"
+    elif higher_is_better:
+        met, text = med >= goal, ">= %g" % goal
+    else:
+        met, text = med <= goal, "<= %g" % goal
+    rows.append((key, med, worst, text, met, where, unit))
+
+
+# Guest (bench/guest/open.sh): guest instruction counts, variants alternated in each round.
+opens, macro, reload_ms = [], [], []
+for l in lines("open.txt"):
+    f = l.split()
+    if f and f[0] == "round":
+        base, outside, inside, denied = map(int, f[2:6])
+        opens.append({"base": base, "outside": outside, "inside": inside, "denied": denied})
+    elif f and f[0] == "macro":
+        macro.append({"outside": int(f[2]), "inside": int(f[3])})
+    elif f and f[0] == "tables_100k":
+        res["kernel_map_bytes_100k_rounds"] = res.get("kernel_map_bytes_100k_rounds", []) + [int(f[1])]
+    elif f and f[0] == "reload_100k_ms":
+        reload_ms.append(float(f[1]))
+res["open_rounds"] = opens
+res["macro_rounds"] = macro
+add("open_outside_cgroup", [r["outside"] / r["base"] for r in opens], "guest", 1.04)
+add("open_inside_allowed_10", [r["inside"] / r["base"] for r in opens], "guest", 1.15)
+add("open_inside_denied_10", [r["denied"] / r["base"] for r in opens], "guest")
+add("kernel_map_bytes_100k", res.get("kernel_map_bytes_100k_rounds", []), "guest",
+    32 * 1024 * 1024, unit="bytes", digits=0)
+add("reload_swap_ms_100k", reload_ms, "guest", unit="ms (icount)", digits=1)
+add("macro_ratio", [r["inside"] / r["outside"] for r in macro], "guest", 1.05)
+
+# Host-native path decision at 10 / 1,000 / 100,000 rules (BPF_PROG_TEST_RUN).
+lookup = jsonl("lookup.txt")
+res["lookup_rounds"] = lookup
+# The goal applies to the spread runs (8,192 paths in turn: the table's size shows in cache
+# misses); the same-path runs keep a few buckets in cache and show the code's cost alone.
+add("lookup_100k_vs_10", [r["spread_ns_100k"] / r["spread_ns_10"] for r in lookup],
+    "host test_run", 1.10)
+add("lookup_1k_vs_10", [r["spread_ns_1k"] / r["spread_ns_10"] for r in lookup], "host test_run")
+add("lookup_100k_vs_10_same_path", [r["ns_100k"] / r["ns_10"] for r in lookup], "host test_run")
+
+# Host-native connect(): same-run ratios against the empty program and between rule counts.
+connect = jsonl("connect.txt")
+res["connect_rounds"] = connect
+add("connect_vs_empty_prog_10", [r["ours_10"] / r["empty"] for r in connect], "host", 1.02)
+add("connect_100k_vs_10", [r["ours_100k"] / r["ours_10"] for r in connect], "host", 1.05)
+# 4096 destinations in turn: the verdict cache mostly misses (LPM walks). The worst case.
+add("connect_vs_empty_prog_10_spread", [r["spread_ours_10"] / r["spread_empty"] for r in connect],
+    "host")
+add("connect_100k_vs_10_spread", [r["spread_ours_100k"] / r["spread_ours_10"] for r in connect],
+    "host")
+
+# Host-native 100k-rule policy: parse + check + compile + install (ms), host table memory.
+comp = jsonl("compile.txt")
+res["compile_rounds"] = comp
+add("compile_load_ms_100k", [r["compile_load_ms"] for r in comp], "host", 1000, unit="ms",
+    digits=1)
+
+# Domain rules (issue #9): the resolver's cost per query (dnsmasq's own time behind it included).
+dns = jsonl("dns.txt")
+res["dns_rounds"] = dns
+add("dns_query_vs_direct", [r["resolver_us"] / r["direct_us"] for r in dns], "host")
+add("dns_query_added_ms", [(r["resolver_us"] - r["direct_us"]) / 1000 for r in dns], "host",
+    unit="ms", digits=3)
+add("dns_bindings_per_sec", [r["bindings_per_sec"] for r in dns], "host", higher_is_better=True,
+    unit="/s", digits=0)
+
+# Audit pipeline (issue #6): events/s are absolute; deny loss must be 0.
+audit = jsonl("audit.txt")
+res["audit_rounds"] = audit
+phase = lambda p: [r for r in audit if r["phase"] == p]
+for r in phase("journal"):
+    if r["journal_stored"] != r["written"] + r["loss_events"]:
+        sys.exit("bench: journald stored %d entries of session %s, %d were sent"
+                 % (r["journal_stored"], r["session"], r["written"] + r["loss_events"]))
+add("audit_events_per_sec_file", [r["events_per_sec"] for r in phase("file")], "host", 1000000,
+    higher_is_better=True, unit="/s", digits=0)
+add("audit_deny_lost", [r["deny_dropped"] for r in phase("file")], "host", 0, unit="records",
+    digits=0)
+add("audit_capacity_per_sec_file", [r["events_per_sec"] for r in phase("overload")], "host",
+    higher_is_better=True, unit="/s", digits=0)
+add("audit_events_per_sec_journal", [r["events_per_sec"] for r in phase("journal")], "host",
+    higher_is_better=True, unit="/s", digits=0)
+if phase("file"):
+    res["audit_consumer_wait_ms_hi"] = max(r["consumer_wait_ms"] for r in phase("file"))
+
+
+def fmt(v, unit):
+    if v is None:
+        return "(no data)"
+    if unit == "ratio":
+        return "%.3f" % v
+    if unit in ("bytes", "/s", "records"):
+        return "%d" % round(v)
+    return "%.1f" % v if unit.startswith("ms") else "%.3f" % v
+
+
+head = "%-34s %14s %14s %12s %-12s %s" % ("key", "median", "worst", "goal", "met", "where")
+table = [head]
+for key, med, worst, goal, met, where, unit in rows:
+    m = "-" if met is None and med is not None else ("yes" if met else "NO (missed)")
+    if med is None:
+        m = "NO (no data)"
+    u = "" if unit == "ratio" else " " + unit
+    table.append("%-34s %14s %14s %12s %-12s %s" % (key, fmt(med, unit), fmt(worst, unit), goal, m,
+                                                    where + u))
+print()
+print("\n".join(table))
+json.dump(res, open("build/bench.json", "w"), indent=2)
+print("\nwrote build/bench.json")
+
+with open(results, "w") as f:
+    f.write("# make bench results\n\n")
+    f.write("Written by `make bench` (bench/run, bench/report.py); the README quotes this file.\n\n")
+    f.write("- date: %s\n- host: %s, kernel %s, %d CPUs\n- guest: %s (QEMU microvm, TCG, "
+            "`-smp 1 -icount shift=0`)\n\n" % (res["date"], res["host"], res["host_kernel"],
+                                               res["cpus"], pkg))
+    f.write("Ratios are medians over rounds measured side by side in one run (variants "
+            "alternated); `worst` is the worst round. Guest figures are guest instruction "
+            "counts; host figures are wall-clock on a shared 2-CPU VM.\n\n")
+    f.write("| key | median | worst | goal | met | where |\n|---|---|---|---|---|---|\n")
+    for key, med, worst, goal, met, where, unit in rows:
+        m = "-" if met is None and med is not None else ("yes" if met else "**no**")
+        u = "" if unit == "ratio" else " (%s)" % unit
+        f.write("| `%s` | %s | %s | %s | %s | %s%s |\n" % (key, fmt(med, unit), fmt(worst, unit),
+                                                       goal.replace(">", "&gt;").replace("<", "&lt;"),
+                                                       m, where, u))
+print("wrote %s" % results)
