@@ -37,12 +37,13 @@ def add(key, values, where, goal=None, higher_is_better=False, unit="ratio", dig
     worst = min(values) if higher_is_better else max(values)
     res[key] = round(med, digits)
     res[key + ("_lo" if higher_is_better else "_hi")] = round(worst, digits)
+    g = "%d" % goal if goal is not None and goal == int(goal) else "%s" % goal
     if goal is None:
         met, text = None, "-"
     elif higher_is_better:
-        met, text = med >= goal, ">= %g" % goal
+        met, text = med >= goal, ">= " + g
     else:
-        met, text = med <= goal, "<= %g" % goal
+        met, text = med <= goal, "<= " + g
     rows.append((key, med, worst, text, met, where, unit))
 
 
@@ -129,10 +130,12 @@ def fmt(v, unit):
     if v is None:
         return "(no data)"
     if unit == "ratio":
-        return "%.3f" % v
+        return "%.4f" % v
     if unit in ("bytes", "/s", "records"):
         return "%d" % round(v)
-    return "%.1f" % v if unit.startswith("ms") else "%.3f" % v
+    if unit.startswith("ms"):
+        return "%.3f" % v if v < 10 else "%.1f" % v
+    return "%.3f" % v
 
 
 head = "%-34s %14s %14s %12s %-12s %s" % ("key", "median", "worst", "goal", "met", "where")
@@ -165,4 +168,16 @@ with open(results, "w") as f:
         f.write("| `%s` | %s | %s | %s | %s | %s%s |\n" % (key, fmt(med, unit), fmt(worst, unit),
                                                        goal.replace(">", "&gt;").replace("<", "&lt;"),
                                                        m, where, u))
+    mr = res.get("macro_ratio")
+    f.write("\n## Where this stands\n\n"
+            "Peers publish: BPF-LSM enforcers 1–8 %% overhead on macro workloads; Tetragon about "
+            "10 %% on builds when every open is exported to userspace; Falco more than doubled a "
+            "syscall-heavy `dd`. Here the macro workload (unpack the Python 3.11 standard library, "
+            "checksum every file, delete the tree, on tmpfs, every open and unlink judged, only "
+            "denials exported) costs %s in the sandbox. The per-open micro-benchmarks above miss "
+            "their goals: every open pays the LSM trampolines of each path component "
+            "(`open_outside_cgroup`) and, inside, the path resolution and prefix walk with no "
+            "verdict cache (`open_inside_allowed_10`); `lookup_100k_vs_10` shows a 100,000-rule "
+            "table's cache misses when the lookups are spread.\n"
+            % ("%.1f %%" % ((mr - 1) * 100) if mr else "(not measured)"))
 print("wrote %s" % results)
