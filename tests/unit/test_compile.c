@@ -14,40 +14,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "built.h"
 #include "compile.h"
 #include "policy.h"
 
-struct built {
-	struct ag_policy *p[3];
-	size_t n;
-	struct ag_compiled *c;
-	struct ag_diags d;
-	int err;
-};
-
-static void build(struct built *b, const char *const *yaml, size_t n)
-{
-	size_t i;
-
-	memset(b, 0, sizeof(*b));
-	b->n = n;
-	for (i = 0; i < n; i++)
-		assert_int_equal(ag_policy_parse_buf("t.yaml", yaml[i], strlen(yaml[i]), &b->p[i],
-						     &b->d), 0);
-	b->err = ag_compile(b->p, n, &b->c, &b->d);
-}
-
-static void unbuild(struct built *b)
-{
-	size_t i;
-
-	ag_compiled_free(b->c);
-	for (i = 0; i < b->n; i++)
-		ag_policy_free(b->p[i]);
-	ag_diags_free(&b->d);
-}
-
-static const char *fs_rule(const struct built *b, const char *path, __u32 want, int *verdict)
+static const char *fs_rule(const struct built_layers *b, const char *path, __u32 want, int *verdict)
 {
 	__u32 rule;
 
@@ -56,7 +27,7 @@ static const char *fs_rule(const struct built *b, const char *path, __u32 want, 
 }
 
 /* Renaming, removing or replacing path itself: want, by the rule with id rule. */
-static void guarded_is(const struct built *b, const char *path, int want, const char *rule)
+static void guarded_is(const struct built_layers *b, const char *path, int want, const char *rule)
 {
 	__u32 r;
 	int v = ag_fs_guarded_user(b->c, path, &r);
@@ -66,7 +37,7 @@ static void guarded_is(const struct built *b, const char *path, int want, const 
 }
 
 /* Opening path for access: want, by the rule with id rule. */
-static void open_is(const struct built *b, const char *path, __u32 access, int want,
+static void open_is(const struct built_layers *b, const char *path, __u32 access, int want,
 		    const char *rule)
 {
 	int v;
@@ -75,7 +46,7 @@ static void open_is(const struct built *b, const char *path, __u32 access, int w
 	assert_int_equal(v, want);
 }
 
-static const char *net_rule(const struct built *b, const char *addr, __u8 proto, __u16 port,
+static const char *net_rule(const struct built_layers *b, const char *addr, __u8 proto, __u16 port,
 			    int *verdict)
 {
 	__u8 a[16] = {};
@@ -100,10 +71,10 @@ static void test_longest_prefix_component_wise(void **state)
 		"      - path: /workspace\n        access: rw\n"
 		"      - path: /workspace/.git\n        access: ro\n"
 		"      - path: /work\n        access: rw\n" };
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	assert_string_equal(fs_rule(&b, "/workspace/.git/config", AG_FS_WANT_WRITE, &v),
 			    "p:filesystem[1]");
@@ -124,7 +95,7 @@ static void test_longest_prefix_component_wise(void **state)
 	/* exec needs exec: true. */
 	fs_rule(&b, "/workspace/run.sh", AG_FS_WANT_READ | AG_FS_WANT_EXEC, &v);
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_lower_layer_cannot_widen(void **state)
@@ -137,10 +108,10 @@ static void test_lower_layer_cannot_widen(void **state)
 		"  filesystem:\n    default: deny\n    rules:\n"
 		"      - path: /root\n        access: rw\n",
 	};
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 2);
+	build_layers(&b, y, 2);
 	assert_int_equal(b.err, 0);
 	/* local allows /root rw, org denies /root/.ssh: org wins and is named. */
 	assert_string_equal(fs_rule(&b, "/root/.ssh/id_ed25519", AG_FS_WANT_READ, &v),
@@ -157,7 +128,7 @@ static void test_lower_layer_cannot_widen(void **state)
 	/* R11: the org rule guards the ancestor the local layer makes writable. */
 	guarded_is(&b, "/root", AG_DENY, "org:filesystem[0]");
 	guarded_is(&b, "/root/x", AG_ALLOW, "dev:filesystem[0]");
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_audit_vs_enforce(void **state)
@@ -171,10 +142,10 @@ static void test_audit_vs_enforce(void **state)
 		"  filesystem:\n    default: allow\n    rules:\n"
 		"      - path: /data/private\n        access: none\n",
 	};
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 2);
+	build_layers(&b, y, 2);
 	assert_int_equal(b.err, 0);
 	/* Only an audit-mode rule denies: would-deny, named. */
 	assert_string_equal(fs_rule(&b, "/data/x", AG_FS_WANT_READ, &v), "org:filesystem[0]");
@@ -186,7 +157,7 @@ static void test_audit_vs_enforce(void **state)
 	/* A rule's own mode overrides its policy's. */
 	assert_string_equal(fs_rule(&b, "/logs/a", AG_FS_WANT_WRITE, &v), "org:filesystem[1]");
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 /*
@@ -203,9 +174,9 @@ static void test_fs_ancestor_guards(void **state)
 		"      - path: /home/u/a/b/ro\n        access: ro\n        mode: audit\n"
 		"      - path: /opt\n        access: ro\n"
 		"      - path: /opt/x\n        access: rw\n" };
-	struct built b;
+	struct built_layers b;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	/* Every ancestor between the writable rule and the stricter one, the rule's own too. */
 	guarded_is(&b, "/home/u", AG_DENY, "p:filesystem[1]");
@@ -225,7 +196,7 @@ static void test_fs_ancestor_guards(void **state)
 	open_is(&b, "/home/u", AG_FS_WANT_WRITE, AG_ALLOW, "p:filesystem[0]");
 	open_is(&b, "/home/u/a/b/c", AG_FS_WANT_WRITE, AG_ALLOW, "p:filesystem[0]");
 	open_is(&b, "/home/u/.ssh", AG_FS_WANT_READ, AG_DENY, "p:filesystem[1]");
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_duplicate_path_rejected(void **state)
@@ -234,13 +205,13 @@ static void test_duplicate_path_rejected(void **state)
 		"  filesystem:\n    rules:\n"
 		"      - path: /a\n        access: rw\n"
 		"      - path: /a\n        access: ro\n" };
-	struct built b;
+	struct built_layers b;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, -EINVAL);
 	assert_int_equal(b.d.n_errors, 1);
 	assert_int_equal(b.d.v[b.d.n - 1].pos.line, 12);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_net_deny_wins_regardless_of_specificity(void **state)
@@ -250,10 +221,10 @@ static void test_net_deny_wins_regardless_of_specificity(void **state)
 		"      - action: allow\n        cidr: 10.1.2.0/24\n"
 		"      - action: deny\n        cidr: 10.0.0.0/8\n"
 		"      - action: allow\n        cidr: 192.168.0.0/16\n" };
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	assert_string_equal(net_rule(&b, "10.1.2.3", AG_NET_TCP, 443, &v), "n:network[1]");
 	assert_int_equal(v, AG_DENY);
@@ -261,7 +232,7 @@ static void test_net_deny_wins_regardless_of_specificity(void **state)
 	assert_int_equal(v, AG_ALLOW);
 	assert_string_equal(net_rule(&b, "8.8.8.8", AG_NET_TCP, 443, &v), "n:network.default");
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_net_ports_and_protocols(void **state)
@@ -272,10 +243,10 @@ static void test_net_ports_and_protocols(void **state)
 		"        protocol: tcp\n"
 		"      - action: allow\n        ip: 10.9.9.9\n        ports: [53]\n        protocol: udp\n"
 		"      - action: deny\n        cidr: 10.0.0.0/8\n        ports: [8080]\n" };
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	net_rule(&b, "10.1.1.1", AG_NET_TCP, 443, &v);
 	assert_int_equal(v, AG_ALLOW);
@@ -296,7 +267,7 @@ static void test_net_ports_and_protocols(void **state)
 	assert_int_equal(v, AG_ALLOW);
 	net_rule(&b, "10.9.9.9", AG_NET_TCP, 53, &v);
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_ipv6_forms_carrying_ipv4(void **state)
@@ -313,11 +284,11 @@ static void test_ipv6_forms_carrying_ipv4(void **state)
 		"2002:a9fe:a9fe::1", "64:ff9b:1:a9fe:a9:fe00::", "64:ff9b:1:a9:fe:a9fe::",
 		"64:ff9b:1::a9:fea9:fe00:0", "64:ff9b:1::a9fe:a9fe",
 	};
-	struct built b;
+	struct built_layers b;
 	size_t i;
 	int v;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		assert_string_equal(net_rule(&b, forms[i], AG_NET_TCP, 80, &v), "n:network[0]");
@@ -329,7 +300,7 @@ static void test_ipv6_forms_carrying_ipv4(void **state)
 	/* A local-use NAT64 address none of whose layouts carries the address: allowed. */
 	net_rule(&b, "64:ff9b:1::808:808", AG_NET_TCP, 80, &v);
 	assert_int_equal(v, AG_ALLOW);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_unspecified_is_loopback(void **state)
@@ -338,10 +309,10 @@ static void test_unspecified_is_loopback(void **state)
 		"  network:\n    default: allow\n    rules:\n"
 		"      - action: deny\n        ip: 127.0.0.1\n"
 		"      - action: deny\n        ip: \"::1\"\n" };
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	/* 0.0.0.0 and :: reach the local host, so they are judged as loopback. */
 	assert_string_equal(net_rule(&b, "0.0.0.0", AG_NET_TCP, 80, &v), "n:network[0]");
@@ -351,7 +322,7 @@ static void test_unspecified_is_loopback(void **state)
 	assert_int_equal(v, AG_DENY);
 	net_rule(&b, "0.0.0.1", AG_NET_TCP, 80, &v);
 	assert_int_equal(v, AG_ALLOW);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_net_layers(void **state)
@@ -364,10 +335,10 @@ static void test_net_layers(void **state)
 		"  network:\n    default: deny\n    rules:\n"
 		"      - action: allow\n        cidr: 0.0.0.0/0\n",
 	};
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 2);
+	build_layers(&b, y, 2);
 	assert_int_equal(b.err, 0);
 	assert_string_equal(net_rule(&b, "169.254.169.254", AG_NET_TCP, 80, &v), "org:network[0]");
 	assert_int_equal(v, AG_DENY);
@@ -376,10 +347,10 @@ static void test_net_layers(void **state)
 	/* IPv6 is outside dev's 0.0.0.0/0 (= ::ffff:0:0/96): dev's default denies. */
 	assert_string_equal(net_rule(&b, "2001:db8::1", AG_NET_TCP, 80, &v), "dev:network.default");
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
-static const char *bind_rule(const struct built *b, const char *addr, __u8 proto, __u16 port,
+static const char *bind_rule(const struct built_layers *b, const char *addr, __u8 proto, __u16 port,
 			     int *verdict)
 {
 	__u8 a[16] = {};
@@ -408,10 +379,10 @@ static void test_inbound_layers(void **state)
 		"      - cidr: 10.0.0.0/8\n",
 	};
 	static const char *const lone[] = { HDR("dev", "local", "enforce") "  network: {}\n" };
-	struct built b;
+	struct built_layers b;
 	int v;
 
-	build(&b, y, 2);
+	build_layers(&b, y, 2);
 	assert_int_equal(b.err, 0);
 	/* dev's 0.0.0.0:8080/tcp lies inside org's rule; 9090 does not, nor does 10/8 (ports). */
 	assert_int_equal(b.c->n_inbound, 1);
@@ -427,15 +398,15 @@ static void test_inbound_layers(void **state)
 	assert_int_equal(v, AG_ALLOW);
 	assert_string_equal(bind_rule(&b, "::1", AG_NET_TCP, 1, &v), "none");
 	assert_int_equal(v, AG_ALLOW);
-	unbuild(&b);
+	unbuild_layers(&b);
 
 	/* org alone: its whole range, nothing else. */
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_string_equal(bind_rule(&b, "192.0.2.7", AG_NET_UDP, 8999, &v), "org:inbound[0]");
 	assert_int_equal(v, AG_ALLOW);
 	assert_string_equal(bind_rule(&b, "2001:db8::1", AG_NET_TCP, 8080, &v), "builtin");
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 
 	/* "::" is dual-stack: allowed only with the IPv4 wildcard allowed as well. */
 	{
@@ -444,29 +415,29 @@ static void test_inbound_layers(void **state)
 		static const char *const both[] = { HDR("d", "local", "enforce")
 			"  network:\n    inbound:\n      - ip: \"::\"\n      - ip: 0.0.0.0\n" };
 
-		build(&b, v6only, 1);
+		build_layers(&b, v6only, 1);
 		assert_string_equal(bind_rule(&b, "::", AG_NET_TCP, 8080, &v), "builtin");
 		assert_int_equal(v, AG_DENY);
-		unbuild(&b);
-		build(&b, both, 1);
+		unbuild_layers(&b);
+		build_layers(&b, both, 1);
 		assert_string_equal(bind_rule(&b, "::", AG_NET_TCP, 8080, &v), "d:inbound[0]");
 		assert_int_equal(v, AG_ALLOW);
-		unbuild(&b);
+		unbuild_layers(&b);
 	}
 
 	/* No inbound rules: loopback only. */
-	build(&b, lone, 1);
+	build_layers(&b, lone, 1);
 	assert_int_equal(b.c->n_inbound, 0);
 	assert_string_equal(bind_rule(&b, "0.0.0.0", AG_NET_TCP, 8080, &v), "builtin");
 	assert_int_equal(v, AG_DENY);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_inbound_entry_bound(void **state)
 {
 	char yaml[8192];
 	const char *y[1] = { yaml };
-	struct built b;
+	struct built_layers b;
 	int i, n;
 
 	n = snprintf(yaml, sizeof(yaml), HDR("n", "local", "enforce")
@@ -474,19 +445,19 @@ static void test_inbound_entry_bound(void **state)
 	for (i = 0; i <= AG_INBOUND_MAX; i++)
 		n += snprintf(yaml + n, sizeof(yaml) - n, "%s%d", i ? ", " : "", 1000 + 2 * i);
 	snprintf(yaml + n, sizeof(yaml) - n, "]\n");
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, -EINVAL);
 	assert_int_equal(b.d.n_errors, 1);
 	assert_non_null(strstr(b.d.v[0].msg, "inbound: more than 16 entries"));
 	assert_int_equal(b.d.v[0].pos.line, 10);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_port_segment_bound(void **state)
 {
 	char yaml[8192];
 	const char *y[1] = { yaml };
-	struct built b;
+	struct built_layers b;
 	int i, n;
 
 	n = snprintf(yaml, sizeof(yaml), HDR("n", "local", "enforce")
@@ -495,15 +466,15 @@ static void test_port_segment_bound(void **state)
 	for (i = 0; i < 2 * AG_NET_MAX_SEGS; i++)
 		n += snprintf(yaml + n, sizeof(yaml) - n, "%s%d", i ? ", " : "", 1000 + 2 * i);
 	snprintf(yaml + n, sizeof(yaml) - n, "]\n        protocol: tcp\n");
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, -EINVAL);
 	assert_int_equal(b.d.n_errors, 1);
 	assert_non_null(strstr(b.d.v[0].msg, "port segments"));
 	assert_int_equal(b.d.v[0].pos.line, 11);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
-static const char *rule_name(const struct built *b, __u32 r)
+static const char *rule_name(const struct built_layers *b, __u32 r)
 {
 	return r < b->c->n_rules ? b->c->rules[r].id : "none";
 }
@@ -527,7 +498,7 @@ static void test_domain_rules(void **state)
 	__u8 a[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 7 };
 	__u8 ten[16] = { [10] = 0xff, [11] = 0xff, 10, 1, 2, 3 };
 	__u8 blocked[16] = { [10] = 0xff, [11] = 0xff, 10, 9, 0, 1 };
-	struct built b;
+	struct built_layers b;
 	__u32 r;
 
 	assert_true(ag_domain_match("api.example.com", "api.example.com"));
@@ -536,7 +507,7 @@ static void test_domain_rules(void **state)
 	assert_false(ag_domain_match("*.cdn.test", "cdn.test"));
 	assert_false(ag_domain_match("*.cdn.test", "xcdn.test"));
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	assert_int_equal(b.c->n_dom, 3);
 	/* The gate: allowed names are forwarded, others refused by the default or a deny. */
@@ -562,13 +533,13 @@ static void test_domain_rules(void **state)
 	assert_int_equal(ag_net_decide_learned(b.c, blocked, AG_NET_TCP, 443, api, 1, &r),
 			 AG_DENY);
 	assert_string_equal(rule_name(&b, r), "blocked");
-	unbuild(&b);
+	unbuild_layers(&b);
 
 	/* Layers: an org layer that does not allow the name keeps it refused and unlearned. */
 	{
 		const char *two[] = { org[0], y[0] };
 
-		build(&b, two, 2);
+		build_layers(&b, two, 2);
 		assert_int_equal(b.err, 0);
 		assert_int_equal(ag_dns_query_decide(b.c, "api.example.com", &r), AG_DENY);
 		assert_string_equal(rule_name(&b, r), "o:network.default");
@@ -578,7 +549,7 @@ static void test_domain_rules(void **state)
 		assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 443, both + 1, 1, &r),
 				 AG_ALLOW);
 		assert_string_equal(rule_name(&b, r), "cdn");
-		unbuild(&b);
+		unbuild_layers(&b);
 	}
 }
 
@@ -589,26 +560,26 @@ static void test_rules_inside_ipv4_embedding_refused(void **state)
 		"      - action: deny\n        cidr: \"64:ff9b::/96\"\n"
 		"      - action: deny\n        cidr: \"2002:a9fe::/32\"\n"
 		"      - action: allow\n        cidr: \"2000::/3\"\n" };
-	struct built b;
+	struct built_layers b;
 
-	build(&b, y, 1);
+	build_layers(&b, y, 1);
 	assert_int_equal(b.err, -EINVAL);
 	/* The two rules inside embedding prefixes; 2000::/3 merely contains one and is fine. */
 	assert_int_equal(b.d.n_errors, 2);
 	assert_non_null(strstr(b.d.v[0].msg, "NAT64 or 6to4"));
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_duplicate_policy_names_refused(void **state)
 {
 	static const char *const y[] = { HDR("same", "org", "enforce"),
 					  HDR("same", "local", "enforce") };
-	struct built b;
+	struct built_layers b;
 
-	build(&b, y, 2);
+	build_layers(&b, y, 2);
 	assert_int_equal(b.err, -EINVAL);
 	assert_non_null(strstr(b.d.v[0].msg, "already used"));
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 static void test_loopback_definition(void **state)
@@ -654,24 +625,24 @@ static void test_io_uring_every_layer(void **state)
 		HDR("org", "org", "enforce") "  process:\n    io_uring: true\n",
 		HDR("dev", "local", "enforce") "  process:\n    io_uring: false\n",
 	};
-	struct built b;
+	struct built_layers b;
 
-	build(&b, both, 2);
+	build_layers(&b, both, 2);
 	assert_int_equal(b.err, 0);
 	assert_true(b.c->process.io_uring);
-	unbuild(&b);
-	build(&b, silent_org, 2);
+	unbuild_layers(&b);
+	build_layers(&b, silent_org, 2);
 	assert_int_equal(b.err, 0);
 	assert_false(b.c->process.io_uring);
-	unbuild(&b);
-	build(&b, refused, 2);
+	unbuild_layers(&b);
+	build_layers(&b, refused, 2);
 	assert_int_equal(b.err, 0);
 	assert_false(b.c->process.io_uring);
-	unbuild(&b);
-	build(&b, silent_org, 1);
+	unbuild_layers(&b);
+	build_layers(&b, silent_org, 1);
 	assert_int_equal(b.err, 0);
 	assert_false(b.c->process.io_uring);
-	unbuild(&b);
+	unbuild_layers(&b);
 }
 
 int main(void)

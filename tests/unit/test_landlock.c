@@ -14,44 +14,34 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "built.h"
 #include "compile.h"
 #include "fallback.h"
 #include "landlock.h"
 #include "policy.h"
 
 struct built {
-	struct ag_policy *p[2];
-	size_t n;
-	struct ag_compiled *c;
-	struct ag_diags d;
+	struct built_layers l;
+	struct ag_compiled *c;	/* l.c */
 	struct ag_ll_plan plan;
 	struct ag_ll_assessment a;
 };
 
 static void build(struct built *b, const char *const *yaml, size_t n, int abi)
 {
-	size_t i;
-
 	memset(b, 0, sizeof(*b));
-	b->n = n;
-	for (i = 0; i < n; i++)
-		assert_int_equal(ag_policy_parse_buf("t.yaml", yaml[i], strlen(yaml[i]), &b->p[i],
-						     &b->d), 0);
-	assert_int_equal(ag_compile(b->p, n, &b->c, &b->d), 0);
+	build_layers(&b->l, yaml, n);
+	assert_int_equal(b->l.err, 0);
+	b->c = b->l.c;
 	assert_int_equal(ag_ll_plan(b->c, abi, &b->plan), 0);
 	assert_int_equal(ag_ll_assess(b->c, &b->plan, &b->a), 0);
 }
 
 static void unbuild(struct built *b)
 {
-	size_t i;
-
 	ag_ll_assessment_free(&b->a);
 	ag_ll_plan_free(&b->plan);
-	ag_compiled_free(b->c);
-	for (i = 0; i < b->n; i++)
-		ag_policy_free(b->p[i]);
-	ag_diags_free(&b->d);
+	unbuild_layers(&b->l);
 }
 
 /* The assessment of the rule with this id. */
