@@ -4,7 +4,7 @@
 #   make            build/agentguard, build/agentguard-load, guest helpers
 #   make demo       install deps, build, run the scripted agent in a microVM
 #   make test       install deps, build, run unit, host-native and guest tests (both kernels)
-#   make bench      performance ratios into build/bench.json (never run by make test)
+#   make bench      performance table, build/bench.json, bench/results.md (never run by make test)
 #   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS, default 60 each)
 #   make install    PREFIX=/usr/local DESTDIR=: binaries, systemd unit, example policies,
 #                   journald catalog, man page
