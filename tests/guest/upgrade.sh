@@ -47,7 +47,13 @@ expect detach_refused 78 sh -c "AGENTGUARD_TEST_BUILD_SALT=b agentguard load --d
 expect detach_message 1 sh -c "grep -c 'upgrading needs a load without --detach' /tmp/up-detach.log"
 expect reload_refused 78 sh -c "AGENTGUARD_TEST_BUILD_SALT=b agentguard reload /tmp/up2.yaml 2>/tmp/up-reload.log; echo \$?"
 expect reload_message 1 sh -c "grep -c \"another agentguard build's\" /tmp/up-reload.log"
+# An upgrade may not move enforcement to another cgroup: the old sandbox would lose it.
+mkdir -p /sys/fs/cgroup/up-other
+expect other_cgroup_refused 78 sh -c "AGENTGUARD_TEST_BUILD_SALT=b agentguard load --cgroup /sys/fs/cgroup/up-other --events /tmp/up-other.jsonl /tmp/up2.yaml 2>/tmp/up-other.log; echo \$?"
+expect other_cgroup_message 1 sh -c "grep -c 'governs another cgroup' /tmp/up-other.log"
+expect other_cgroup_no_next ok sh -c "[ ! -e $pins/next ] && echo ok"
 expect refused_kept_old ok sh -c "[ \"\$(agt prog-ids ag_file_open)\" = \"$old_ids\" ] && echo ok"
+expect refused_still_denied EPERM inside agt read /tmp/up/secret
 
 # A sandboxed process probes a denied and an allowed file throughout the upgrade.
 rm -f /tmp/up-stop
