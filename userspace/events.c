@@ -694,6 +694,12 @@ kind:
 	ag_buf_u64(b, h->generation_seq);
 	ag_buf_lit(b, "},\"repeats\":");
 	ag_buf_u64(b, h->repeats);
+	/* What this process saw itself; a sandbox runner writes its guest's records as "guest". */
+	ag_buf_lit(b, ",\"origin\":\"host\"");
+	if (s->sandbox_name) {
+		ag_buf_lit(b, ",\"sandbox_name\":");
+		ag_json_str(b, s->sandbox_name, strlen(s->sandbox_name));
+	}
 	ag_buf_lit(b, "}\n");
 }
 
@@ -933,7 +939,10 @@ void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32
 	ev.kind = "loss";
 	ev.operation = reason == AG_DROP_RATE_LIMITED ? "rate-limited" :
 		       reason == AG_DROP_FOLDED_UNMATCHED ? "folded" :
-		       reason == AG_DROP_UPGRADE ? "upgrade" : "ring-full";
+		       reason == AG_DROP_UPGRADE ? "upgrade" :
+		       reason == AG_DROP_GUEST_MALFORMED ? "guest-malformed" :
+		       reason == AG_DROP_GUEST_OVERSIZED ? "guest-oversized" :
+		       reason == AG_DROP_GUEST_RATE ? "guest-rate-limited" : "ring-full";
 	ev.seq = next_seq(s);
 	decode_time(s, &ev);
 	ev.decision = ag_verdict_name(verdict);

@@ -251,6 +251,8 @@ static void put_unmapped(struct ag_buf *b, const struct ag_event_sink *s,
 		      AG_EVENT_SCHEMA_VERSION, ev->seq, (unsigned long long)h->kseq);
 	put_cstr(b, "session", s->session);
 	put_cstr(b, "sandbox", s->sandbox);
+	put_cstr(b, "origin", "host");
+	put_cstr(b, "sandbox_name", s->sandbox_name);
 	put_cstr(b, "backend", ag_backend_name(s->backend));
 	put_cstr(b, "operator", s->operator_identity);
 	ag_buf_printf(b, ",\"gid\":%u,\"cgroup_id\":%llu,\"kind\":\"%s\",\"operation\":\"%s\","

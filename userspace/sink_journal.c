@@ -169,6 +169,9 @@ int ag_journal_send(struct ag_event_sink *s, const struct ag_event *ev)
 	add_str(&f, "HOST", s->host);
 	add_str(&f, "SESSION", s->session);
 	add_str(&f, "SANDBOX", s->sandbox);
+	add_str(&f, "ORIGIN", "host");
+	if (s->sandbox_name)
+		add_str(&f, "SANDBOX_NAME", s->sandbox_name);
 	add_str(&f, "BACKEND", ag_backend_name(s->backend));
 	add_num(&f, "UID", h->uid);
 	add_num(&f, "GID", h->gid);
