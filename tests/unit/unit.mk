@@ -39,3 +39,12 @@ build/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c userspace/dns.c userspace/dns.h
 	@mkdir -p $(@D)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibpf -o $@ tests/fuzz/fuzz_dns.c userspace/dns.c
+
+# The host's reader of a sandbox guest's event stream (userspace/guest_rx.c): untrusted bytes.
+FUZZERS += build/fuzz/fuzz_guest_rx
+build/fuzz/fuzz_guest_rx: tests/fuzz/fuzz_guest_rx.c userspace/guest_rx.c userspace/guest_rx.h \
+		userspace/json.c userspace/json.h
+	@mkdir -p $(@D)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_guest_rx.c userspace/guest_rx.c \
+		userspace/json.c $(shell pkg-config --cflags --libs libcjson)
