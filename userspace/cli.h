@@ -23,6 +23,7 @@ int cmd_unload(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
 
 /* Shared by load, check and reload (cli_compile.c): parse and compile files; prints
  * diagnostics. */

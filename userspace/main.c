@@ -42,6 +42,14 @@ static void usage(FILE *f)
 	      "       -- CMD [ARG]...\n"
 	      "                 run CMD in a sandbox of its own (seccomp, no_new_privs, closed fds)\n"
 	      "                 and return its exit status\n"
+	      "  sandbox run --policy FILE [--policy FILE]... [--workspace DIR] [--name NAME]\n"
+	      "       [--events FILE|-] [--format json] [--journal] [--kernel 6.12|6.1|DIR]\n"
+	      "       [--runas USER] [--network none|filtered] [--timeout SECONDS] -- CMD [ARG]...\n"
+	      "                 run CMD in a microVM (QEMU, unprivileged) with the policies enforced\n"
+	      "                 in its kernel; only the workspace is shared; the guest's events\n"
+	      "                 come to the host's sinks (origin guest); returns CMD's status\n"
+	      "  sandbox ls [--json]  running sandboxes (and clean up what dead runners left)\n"
+	      "  sandbox stop NAME    stop a running sandbox\n"
 	      "  --fallback landlock  without BPF-LSM: Landlock (run) and cgroup programs; prints\n"
 	      "                 and, unless --allow-unenforced, refuses rules it cannot enforce\n"
 	      "  version\n",
@@ -76,6 +84,8 @@ int main(int argc, char **argv)
 		return cmd_unload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "schema"))
 		return cmd_schema(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sandbox"))
+		return cmd_sandbox(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
