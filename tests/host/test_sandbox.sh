@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# agentguard sandbox run/ls/stop (issue #11, the VM half), with real guests under TCG: CMD's exit
+# status comes back; a file the policy denies in the workspace gets EPERM inside and its event
+# reaches the host with origin guest and the sandbox's name, an allowed one is read; the
+# workspace is read-write (the file lands on the host owned by the uid QEMU runs as) or
+# read-only (EROFS) as the policy says; a guest-made symlink is not a symlink on the host; ls
+# shows a running sandbox, stop ends it (143); nothing is left after a normal exit, after stop
+# and after kill -9 of the runner followed by ls (no QEMU, cgroup or state directory); a bad
+# policy is refused before anything starts (65, FILE:LINE:COL); the test-only
+# --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
+# forged and oversized records are counted and reported, never forwarded, and a valid one is.
+#
+# Runs in a network namespace of its own (the sandbox runs with --network none: the network
+# half of #11 is not merged on this branch). Needs root, build/agentguard, the 6.12 kernel
+# (vm/fetch-kernel) and qemu-system-x86. One guest at a time.
+# Prints one "PASS name" or "FAIL name: why" line per check; exits 1 if any check failed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd -P)
+ag=${AGENTGUARD:-$top/build/agentguard}
+
+if [ "${AG_SBX_INNER:-}" != 1 ]; then
+	for need in "$ag" "$(command -v qemu-system-x86_64)" "$(command -v unshare)"; do
+		if [ ! -x "$need" ]; then
+			echo "FAIL setup: ${need:-qemu-system-x86_64/unshare} not found (make; scripts/deps.sh)"
+			exit 1
+		fi
+	done
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "FAIL setup: needs root (cgroups, /run/agentguard)"
+		exit 1
+	fi
+	AG_SBX_INNER=1 exec unshare -n bash "$top/tests/host/$(basename "$0")"
+fi
+
+failed=0
+pass() { echo "PASS sandbox/$1"; }
+fail() { echo "FAIL sandbox/$1: $2"; failed=1; }
+expect() { # NAME WANT GOT
+	if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
+}
+expect_grep() { # NAME FIXED-STRING FILE
+	if grep -qF -e "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3: $(tail -n 3 "$3" | tr '\n' ' ' | cut -c1-400)"; fi
+}
+
+state=/run/agentguard/sandboxes
+cgmnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+T=$(mktemp -d /tmp/agsbx.XXXXXX)
+chmod 755 "$T"
+names=()
+cleanup() {
+	local n
+	for n in ${names[@]+"${names[@]}"}; do
+		"$ag" sandbox stop "$n" >/dev/null 2>&1
+	done
+	"$ag" sandbox ls >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# left_behind NAME [QEMU_PID]: what of sandbox NAME still exists, "" when nothing.
+left_behind() {
+	local out=
+	[ -e "$state/$1" ] && out="$out state"
+	[ -e "$cgmnt/agentguard-sandboxes/$1" ] && out="$out cgroup"
+	if [ -n "${2:-}" ] && [ -e "/proc/$2" ] && grep -q qemu "/proc/$2/comm" 2>/dev/null; then
+		out="$out qemu($2)"
+	fi
+	pgrep -f "agentguard-sandboxes/$1\b|sandboxes/$1/" >/dev/null && out="$out process"
+	echo "${out# }"
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.
+wait_for() {
+	local until=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $until ] || return 1
+		sleep 0.2
+	done
+}
+
+cat >"$T/rw.yaml" <<'EOF'
+apiVersion: agentguard/v1
+kind: Policy
+metadata:
+  name: sbx-rw
+  layer: local
+spec:
+  mode: enforce
+  filesystem:
+    default: allow
+    rules:
+      - path: /workspace
+        access: rw
+      - path: /workspace/secret
+        access: none
+        id: ws-secret
+EOF
+cat >"$T/ro.yaml" <<'EOF'
+apiVersion: agentguard/v1
+kind: Policy
+metadata:
+  name: sbx-ro
+  layer: local
+spec:
+  mode: enforce
+  filesystem:
+    default: allow
+    rules:
+      - path: /workspace
+        access: ro
+EOF
+printf 'apiVersion: agentguard/v1\nkind: Policy\nmetadata:\n  name: bad\nspec:\n  filesystem:\n    default: maybe\n' >"$T/bad.yaml"
+nobody=$(id -u nobody)
+
+# --- Refusals: nothing may start. ---
+out=$("$ag" sandbox run --policy "$T/bad.yaml" --network none --name sbx-bad -- true 2>&1)
+rc=$?
+expect bad_policy_exit 65 "$rc"
+if printf '%s' "$out" | grep -q "bad.yaml:[0-9]*:[0-9]*"; then pass bad_policy_position; else fail bad_policy_position "no FILE:LINE:COL in: $out"; fi
+expect bad_policy_nothing_started "" "$(left_behind sbx-bad)"
+
+out=$(env -u AGENTGUARD_TEST_UNENFORCED_GUEST "$ag" sandbox run --test-unenforced-guest --policy "$T/rw.yaml" --network none --name sbx-gate -- true 2>&1)
+rc=$?
+expect test_flag_refused_exit 64 "$rc"
+if printf '%s' "$out" | grep -q "AGENTGUARD_TEST_UNENFORCED_GUEST"; then pass test_flag_refusal_names_gate; else fail test_flag_refusal_names_gate "$out"; fi
+expect test_flag_refused_nothing_started "" "$(left_behind sbx-gate)"
+
+mkdir "$T/rootonly" && chmod 755 "$T/rootonly"
+out=$("$ag" sandbox run --policy "$T/rw.yaml" --workspace "$T/rootonly" --network none --name sbx-perm -- true 2>&1)
+expect rw_workspace_not_writable_refused 78 "$?"
+expect rw_workspace_not_writable_nothing_started "" "$(left_behind sbx-perm)"
+
+# The network half is not merged here: the default (filtered) fails closed.
+out=$("$ag" sandbox run --policy "$T/rw.yaml" --name sbx-net -- true 2>&1)
+expect network_filtered_unavailable_refused 69 "$?"
+expect network_filtered_nothing_left "" "$(left_behind sbx-net)"
+
+# --- Boot 1: status, EPERM and its event, allowed read, rw workspace, symlink. ---
+ws=$T/ws-rw
+mkdir "$ws"
+echo hidden >"$ws/secret"
+echo hello >"$ws/ok"
+chown -R nobody "$ws"
+names+=(sbx-one)
+"$ag" sandbox run --policy "$T/rw.yaml" --workspace "$ws" --network none --name sbx-one \
+	--events "$T/one.jsonl" -- /bin/sh -c '
+	cat /workspace/ok
+	cat /workspace/secret 2>&1 && echo SECRET-READ
+	echo made >/workspace/new && echo WROTE
+	ln -s /etc/passwd /workspace/link && echo LINKED
+	cat /workspace/link | head -n 1
+	exit 7' >"$T/one.out" 2>"$T/one.err"
+rc=$?
+expect exit_status_passes_through 7 "$rc"
+expect_grep allowed_file_read hello "$T/one.out"
+expect_grep denied_file_eperm "/workspace/secret': Operation not permitted" "$T/one.out"
+if grep -q SECRET-READ "$T/one.out"; then fail denied_file_not_read "the guest read it"; else pass denied_file_not_read; fi
+deny=$(grep '"kind":"file"' "$T/one.jsonl" | grep '"path":"/workspace/secret"' | head -n 1)
+if printf '%s' "$deny" | grep -q '"decision":"deny"'; then pass deny_event_on_host; else fail deny_event_on_host "none in $T/one.jsonl: $(head -c 600 "$T/one.jsonl")"; fi
+if printf '%s' "$deny" | grep -q '"rule":{"id":"ws-secret"'; then pass deny_event_names_rule; else fail deny_event_names_rule "$deny"; fi
+if printf '%s' "$deny" | grep -q '"origin":"guest","sandbox_name":"sbx-one"}$'; then pass deny_event_origin_guest_and_name; else fail deny_event_origin_guest_and_name "$deny"; fi
+host_start=$(grep '"origin":"host"' "$T/one.jsonl" | grep '"operation":"start"' | head -n 1)
+if printf '%s' "$host_start" | grep -q '"sandbox_name":"sbx-one"'; then pass host_start_event; else fail host_start_event "no host lifecycle start in $T/one.jsonl"; fi
+latency=$(printf '%s' "$host_start" | sed -n 's/.*after \([0-9]*\) ms.*/\1/p')
+echo "# start to enforcing (TCG, 6.12; includes a guest image rebuild if the binary changed): ${latency:-?} ms"
+expect_grep rw_write_works WROTE "$T/one.out"
+expect rw_file_on_host made "$(cat "$ws/new" 2>/dev/null)"
+expect rw_file_owner_is_runas_uid "$nobody" "$(stat -c %u "$ws/new" 2>/dev/null)"
+# mapped-xattr keeps a guest's symlink as a plain file on the host: nothing there follows it.
+expect_grep guest_symlink_works_inside "root:" "$T/one.out"
+if [ -f "$ws/link" ] && [ ! -L "$ws/link" ] && [ "$(cat "$ws/link")" = /etc/passwd ]; then
+	pass guest_symlink_not_a_host_symlink
+else
+	fail guest_symlink_not_a_host_symlink "$(ls -la "$ws/link" 2>&1)"
+fi
+expect normal_exit_nothing_left "" "$(left_behind sbx-one)"
+
+# --- Boot 2: read-only workspace. ---
+ws=$T/ws-ro
+mkdir "$ws"
+echo keep >"$ws/file"
+chown -R nobody "$ws"
+"$ag" sandbox run --policy "$T/ro.yaml" --workspace "$ws" --network none --name sbx-ro \
+	--events "$T/ro.jsonl" -- /bin/sh -c '
+	cat /workspace/file
+	echo x >/workspace/new 2>&1 || echo WRITE-FAILED
+	echo y >>/workspace/file 2>&1 || echo APPEND-FAILED
+	exit 0' >"$T/ro.out" 2>&1
+expect ro_exit 0 "$?"
+latency=$(grep '"origin":"host"' "$T/ro.jsonl" | sed -n 's/.*after \([0-9]*\) ms.*/\1/p' | head -n 1)
+echo "# start to enforcing (TCG, 6.12, cached image): ${latency:-?} ms"
+expect_grep ro_read_works keep "$T/ro.out"
+expect_grep ro_write_erofs "Read-only file system" "$T/ro.out"
+expect_grep ro_write_fails WRITE-FAILED "$T/ro.out"
+if [ -e "$ws/new" ] || [ "$(cat "$ws/file")" != keep ]; then fail ro_host_unchanged "$(ls -la "$ws")"; else pass ro_host_unchanged; fi
+
+# --- Boot 3: ls while running, then stop. ---
+names+=(sbx-stop)
+"$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-stop --events "$T/stop.jsonl" \
+	-- /bin/sh -c 'echo UP; sleep 600' >"$T/stop.out" 2>"$T/stop.err" &
+runner=$!
+if wait_for 120 grep -q UP "$T/stop.out"; then pass stop_guest_running; else fail stop_guest_running "$(tail -n 5 "$T/stop.err")"; fi
+"$ag" sandbox ls --json >"$T/ls.json" 2>&1
+qpid=$(sed -n 's/.*"name":"sbx-stop","runner_pid":[0-9]*,"qemu_pid":\([0-9]*\).*/\1/p' "$T/ls.json")
+if grep -q "\"name\":\"sbx-stop\",\"runner_pid\":$runner," "$T/ls.json"; then pass ls_shows_running; else fail ls_shows_running "$(cat "$T/ls.json")"; fi
+if [ -n "$qpid" ] && [ "$(stat -c %u "/proc/$qpid" 2>/dev/null)" = "$nobody" ]; then pass qemu_runs_as_runas_uid; else fail qemu_runs_as_runas_uid "qemu pid '$qpid' uid $(stat -c %u "/proc/$qpid" 2>&1)"; fi
+if [ -n "$qpid" ] && grep -q "^Seccomp:[[:space:]]*2" "/proc/$qpid/status"; then pass qemu_seccomp_on; else fail qemu_seccomp_on "$(grep Seccomp "/proc/$qpid/status" 2>&1)"; fi
+if [ -n "$qpid" ] && grep -qx "0::/agentguard-sandboxes/sbx-stop" "/proc/$qpid/cgroup"; then pass qemu_in_own_cgroup; else fail qemu_in_own_cgroup "$(cat "/proc/$qpid/cgroup" 2>&1)"; fi
+"$ag" sandbox stop sbx-stop 2>"$T/stop-cmd.err"
+expect stop_command_ok 0 "$?"
+wait "$runner"
+expect stop_runner_exit_143 143 "$?"
+expect stop_nothing_left "" "$(left_behind sbx-stop "$qpid")"
+
+# --- Boot 4: kill -9 of the runner; QEMU dies with it, ls cleans the rest. ---
+names+=(sbx-kill)
+"$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-kill \
+	-- /bin/sh -c 'echo UP; sleep 600' >"$T/kill.out" 2>"$T/kill.err" &
+runner=$!
+wait_for 120 grep -q UP "$T/kill.out" || fail kill_guest_running "$(tail -n 5 "$T/kill.err")"
+qpid=$(cat "$state/sbx-kill/qemu.pid" 2>/dev/null)
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+if wait_for 10 test ! -e "/proc/$qpid"; then pass kill9_qemu_gone; else fail kill9_qemu_gone "QEMU $qpid still runs"; fi
+if [ -e "$state/sbx-kill" ]; then pass kill9_state_stale_before_ls; else fail kill9_state_stale_before_ls "state vanished without ls: is the check able to see it?"; fi
+"$ag" sandbox ls >"$T/ls2.out" 2>&1
+expect kill9_ls_exit 0 "$?"
+if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
+expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
+
+# --- Boot 5: a compromised guest's records (test-only: no daemon holds ag.events). ---
+ws=$T/ws-inj
+mkdir "$ws"
+valid=$(head -n 1 "$top/tests/fuzz/seeds-fuzz_guest_rx/sample-0")
+printf '%s\n' "$valid" >"$ws/valid"
+printf '%s\n' "${valid%\}},\"evil\":1}" >"$ws/extra"
+printf '%s\n' "${valid%\}},\"origin\":\"guest\"}" >"$ws/forged"
+n_flood=6000
+{ for _ in $(seq $n_flood); do printf '%s\n' "$valid"; done; } >"$ws/flood"
+cat >"$ws/inject.sh" <<'EOF'
+for f in /sys/class/virtio-ports/*/name; do
+	[ "$(cat "$f")" = ag.events ] && { d=${f%/name}; port=/dev/${d##*/}; }
+done
+exec 5>"$port" || exit 3
+cat /workspace/valid >&5
+head -c 20000 /dev/zero | tr '\0' a >&5; echo >&5
+echo '{"not":"an event","marker":"FORGED-MARKER"}' >&5
+cat /workspace/extra /workspace/forged >&5
+printf 'no newline at the end FORGED-MARKER' >&5
+sleep 1
+cat /workspace/flood >&5
+exit 0
+EOF
+chown -R nobody "$ws"
+AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --policy "$T/ro.yaml" \
+	--workspace "$ws" --network none --name sbx-inj --events "$T/inj.jsonl" \
+	-- /bin/sh /workspace/inject.sh >"$T/inj.out" 2>&1
+expect inject_exit 0 "$?"
+guest_lines=$(grep -c '"origin":"guest"' "$T/inj.jsonl")
+loss() { # operation -> count
+	grep '"origin":"host"' "$T/inj.jsonl" | grep "\"operation\":\"$1\"" |
+		sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+if grep -q FORGED-MARKER "$T/inj.jsonl"; then fail malformed_not_forwarded "$(grep FORGED-MARKER "$T/inj.jsonl" | head -c 300)"; else pass malformed_not_forwarded; fi
+if grep '"evil"' "$T/inj.jsonl" | grep -q .; then fail unknown_field_not_forwarded "found"; else pass unknown_field_not_forwarded; fi
+expect malformed_reported 4 "$(loss guest-malformed)"
+expect oversized_reported 1 "$(loss guest-oversized)"
+limited=$(loss guest-rate-limited)
+# The unterminated line runs into the first flood record: both are one malformed line.
+expect every_valid_record_accounted "$n_flood" $((guest_lines + limited))
+if [ "$limited" -gt 0 ]; then pass flood_rate_limited; else fail flood_rate_limited "none of $n_flood was over the rate"; fi
+if grep -m1 '"origin":"guest"' "$T/inj.jsonl" | grep -q '"sandbox_name":"sbx-inj"}$'; then pass valid_record_forwarded; else fail valid_record_forwarded "$(head -c 400 "$T/inj.jsonl")"; fi
+if grep -q '"operation":"start".*TEST ONLY' "$T/inj.jsonl"; then pass unenforced_run_labelled; else fail unenforced_run_labelled "no TEST ONLY start event"; fi
+expect inject_nothing_left "" "$(left_behind sbx-inj)"
+
+exit $failed
