@@ -308,8 +308,12 @@ int ag_guest_rx_parse(const char *line, size_t len, cJSON **out)
 	cJSON *ev;
 
 	*out = NULL;
-	/* A NUL would end cJSON's strings early: the record would say less than it carries. */
-	if (memchr(line, '\0', len) || line[len] != '\0')
+	/*
+	 * A NUL would end cJSON's strings early: the record would say less than it carries. That
+	 * holds for an escaped one too (cJSON decodes \u0000 to a NUL and the string ends there),
+	 * so that spelling is refused as well (also where it is only text after "\\": fail closed).
+	 */
+	if (memchr(line, '\0', len) || line[len] != '\0' || memmem(line, len, "\\u0000", 6))
 		return -EINVAL;
 	ev = cJSON_ParseWithOpts(line, &end, 1);
 	if (!ev)
