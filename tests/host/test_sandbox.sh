@@ -11,9 +11,11 @@
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
 # forged and oversized records are counted and reported, never forwarded, and a valid one is.
 #
-# Runs in a network namespace of its own (the sandbox runs with --network none: the network
-# half of #11 is not merged on this branch). Needs root, build/agentguard, the 6.12 kernel
-# (vm/fetch-kernel) and qemu-system-x86. One guest at a time.
+# Runs in network and mount namespaces of its own (the sandbox runs with --network none: the
+# network half of #11 is not merged on this branch), with a tmpfs on /run: the sandboxes' state
+# and a journald of the test's own live there (one boot writes to it with --journal). Needs
+# root, build/agentguard, the 6.12 kernel (vm/fetch-kernel), qemu-system-x86,
+# systemd-journald and journalctl. One guest at a time.
 # Prints one "PASS name" or "FAIL name: why" line per check; exits 1 if any check failed.
 set -uo pipefail
 
@@ -31,7 +33,27 @@ if [ "${AG_SBX_INNER:-}" != 1 ]; then
 		echo "FAIL setup: needs root (cgroups, /run/agentguard)"
 		exit 1
 	fi
-	AG_SBX_INNER=1 exec unshare -n bash "$top/tests/host/$(basename "$0")"
+	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$top/tests/host/$(basename "$0")"
+fi
+
+journald=${JOURNALD:-/lib/systemd/systemd-journald}
+if ! mount -t tmpfs -o mode=0755 agsbx-run /run; then
+	echo "FAIL setup: cannot mount a tmpfs on /run in a private mount namespace"
+	exit 1
+fi
+jdir=$(mktemp -d /tmp/agsbx-journal.XXXXXX)
+mkdir -p /run/systemd/journal /run/systemd/journald.conf.d /run/log/journal
+mount --bind "$jdir" /run/log/journal
+printf '[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRateLimitBurst=0\nReadKMsg=no\nForwardToSyslog=no\nForwardToKMsg=no\nForwardToConsole=no\nForwardToWall=no\n' \
+	>/run/systemd/journald.conf.d/zz-agentguard-test.conf
+jpid=
+if [ -x "$journald" ]; then
+	SYSTEMD_LOG_TARGET=console "$journald" >"$jdir.log" 2>&1 &
+	jpid=$!
+	for _ in $(seq 100); do
+		[ -S /run/systemd/journal/socket ] && break
+		sleep 0.05
+	done
 fi
 
 failed=0
@@ -55,7 +77,9 @@ cleanup() {
 		"$ag" sandbox stop "$n" >/dev/null 2>&1
 	done
 	"$ag" sandbox ls >/dev/null 2>&1
-	rm -rf "$T"
+	[ -n "$jpid" ] && kill "$jpid" 2>/dev/null && wait "$jpid" 2>/dev/null
+	umount /run/log/journal 2>/dev/null
+	rm -rf "$T" "$jdir" "$jdir.log"
 }
 trap cleanup EXIT
 
@@ -184,7 +208,7 @@ mkdir "$ws"
 echo keep >"$ws/file"
 chown -R nobody "$ws"
 "$ag" sandbox run --policy "$T/ro.yaml" --workspace "$ws" --network none --name sbx-ro \
-	--events "$T/ro.jsonl" -- /bin/sh -c '
+	--events "$T/ro.jsonl" --journal -- /bin/sh -c '
 	cat /workspace/file
 	echo x >/workspace/new 2>&1 || echo WRITE-FAILED
 	echo y >>/workspace/file 2>&1 || echo APPEND-FAILED
@@ -196,6 +220,27 @@ expect_grep ro_read_works keep "$T/ro.out"
 expect_grep ro_write_erofs "Read-only file system" "$T/ro.out"
 expect_grep ro_write_fails WRITE-FAILED "$T/ro.out"
 if [ -e "$ws/new" ] || [ "$(cat "$ws/file")" != keep ]; then fail ro_host_unchanged "$(ls -la "$ws")"; else pass ro_host_unchanged; fi
+# --journal: the guest's records and the runner's own, each labelled.
+if [ -S /run/systemd/journal/socket ]; then
+	journalctl --sync 2>/dev/null
+	jsub=$(find "$jdir" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+	journalctl --directory "${jsub:-$jdir}" --all -o export >"$T/journal.export" 2>&1
+	if awk '/^AGENTGUARD_ORIGIN=guest$/ { g = 1 } /^AGENTGUARD_SANDBOX_NAME=sbx-ro$/ { n = 1 }
+		/^AGENTGUARD_JSON=.*"origin":"guest","sandbox_name":"sbx-ro"}$/ { j = 1 }
+		/^$/ { if (g && n && j) found = 1; g = n = j = 0 } END { exit !(found || (g && n && j)) }' "$T/journal.export"; then
+		pass journal_guest_record
+	else
+		fail journal_guest_record "no entry with AGENTGUARD_ORIGIN=guest, the name and the JSON in $(grep -c . "$T/journal.export") lines"
+	fi
+	if awk '/^AGENTGUARD_ORIGIN=host$/ { h = 1 } /^AGENTGUARD_SANDBOX_NAME=sbx-ro$/ { n = 1 }
+		/^$/ { if (h && n) found = 1; h = n = 0 } END { exit !(found || (h && n)) }' "$T/journal.export"; then
+		pass journal_host_record
+	else
+		fail journal_host_record "no entry with AGENTGUARD_ORIGIN=host and the name"
+	fi
+else
+	fail journal_guest_record "no journald of our own: $(tail -n 3 "$jdir.log" 2>/dev/null | tr '\n' ' ')"
+fi
 
 # --- Boot 3: ls while running, then stop. ---
 names+=(sbx-stop)
