@@ -15,7 +15,9 @@
  * cannot be combined with elevateprivileges=deny: its setgid is then killed by its own
  * seccomp filter, measured). The workspace is the only host directory shared (9p,
  * security_model=mapped-xattr, readonly=on unless the policy grants a write under
- * /workspace). The guest's events arrive on a FIFO, are checked as untrusted input
+ * /workspace). The guest's ports (ag.ctl, ag.stdout, ag.stderr, ag.events) are socketpairs
+ * QEMU inherits (-chardev socket,fd=N): no path another process could write. Events are
+ * checked as untrusted input
  * (guest_rx.c) and written to the host's sinks with origin guest and the sandbox's name.
  */
 #include <cjson/cJSON.h>
@@ -53,6 +55,11 @@
 #define SBX_MAX_POLICIES	32
 #define SBX_BOOT_TIMEOUT_S	180	/* boot to "enforcing": loading BPF under TCG is slow */
 #define SBX_STOP_GRACE_MS	5000	/* QEMU's SIGTERM to cgroup.kill */
+/* ag.ctl, ag.stdout, ag.stderr, ag.events: QEMU's fds 3-6 (socketpairs); the tap is fd 7. */
+#define SBX_CHANNELS		4
+#define SBX_FIRST_FD		3
+#define SBX_TAP_FD		(SBX_FIRST_FD + SBX_CHANNELS)
+enum { CH_CTL, CH_OUT, CH_ERR, CH_EV };
 
 /* The runner's own exit statuses (besides CMD's 0-255); docs/sandbox.md#exit-status. */
 #define SBX_EXIT_UNENFORCED	AG_EXIT_UNAVAILABLE	/* 69: enforcement never confirmed */
@@ -401,20 +408,27 @@ cleanup:
 }
 
 /*
- * A FIFO QEMU writes (as the sandbox user) and the runner reads: made here, owned by that user,
- * and opened by the runner first, read-write, so it never sees an end of file and QEMU's open
- * never blocks. The runner's fd (non-blocking), or -errno.
+ * A guest-to-host channel: a socketpair, QEMU's end a `-chardev socket,fd=N`. No path exists,
+ * so nothing else on the host can write into it (a FIFO QEMU's user could open would let any
+ * process of that user forge "enforcing" or a status). The runner's end is non-blocking; QEMU's
+ * end is in *qemu_end. 0 or -errno.
  */
-static int make_fifo(int state_fd, const char *name, const struct sbx_user *u)
+static int make_channel(int *runner_end, int *qemu_end)
 {
-	int fd;
+	int sv[2];
 
-	if (mkfifoat(state_fd, name, 0600))
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
-	if (fchownat(state_fd, name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	fd = openat(state_fd, name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK)) {
+		int err = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	*runner_end = sv[0];
+	*qemu_end = sv[1];
+	return 0;
 }
 
 /* A file QEMU opens for writing as the sandbox user (the console log). */
@@ -486,7 +500,7 @@ struct sbx_run {
 	struct ag_guest_rx rx;
 	struct ag_guest_rx_stats reported;
 	FILE *events;
-	int fd_ctl, fd_out, fd_err, fd_ev;
+	int ch[SBX_CHANNELS];		/* the runner's ends, by CH_*; -1 once closed */
 	char ctl[512];
 	size_t ctl_len;
 	bool started, unenforced_seen, have_status, out_closed, err_closed;
@@ -588,22 +602,26 @@ static void ctl_line(struct sbx_run *r, const char *l)
 	}
 }
 
-/* Drain one FIFO; false when nothing was there. */
-static bool pump(struct sbx_run *r, int fd)
+/* Drain one channel; at its end of file (QEMU closed it), close it and set *fdp to -1. */
+static void pump(struct sbx_run *r, int *fdp)
 {
 	char buf[65536];
+	int fd = *fdp;
 	ssize_t n;
 	bool any = false;
 
+	if (fd < 0)
+		return;
+
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		any = true;
-		if (fd == r->fd_out) {
+		if (fd == r->ch[CH_OUT]) {
 			write_all(STDOUT_FILENO, buf, n, &r->out_closed);
-		} else if (fd == r->fd_err) {
+		} else if (fd == r->ch[CH_ERR]) {
 			write_all(STDERR_FILENO, buf, n, &r->err_closed);
-		} else if (fd == r->fd_ev) {
+		} else if (fd == r->ch[CH_EV]) {
 			ag_guest_rx_feed(&r->rx, buf, n, now_ms() * 1000000LL);
-		} else if (fd == r->fd_ctl) {
+		} else if (fd == r->ch[CH_CTL]) {
 			for (ssize_t i = 0; i < n; i++) {
 				if (buf[i] == '\n' || r->ctl_len == sizeof(r->ctl) - 1) {
 					r->ctl[r->ctl_len] = '\0';
@@ -615,16 +633,19 @@ static bool pump(struct sbx_run *r, int fd)
 			}
 		}
 	}
-	if (fd == r->fd_ev && any && r->events)
+	if (fd == r->ch[CH_EV] && any && r->events)
 		fflush(r->events);
-	return any;
+	if (n == 0) {
+		close(fd);
+		*fdp = -1;
+	}
 }
 
 /* The child that becomes QEMU: cgroup, sandbox user, parent-death signal, exec. */
 static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_t runner,
-		      int log_fd, char **argv)
+		      int log_fd, const int *chan, int tap_fd, char **argv)
 {
-	int err, null_fd;
+	int err, null_fd, high[SBX_CHANNELS + 1], i;
 
 	err = ag_cgroup_enter(cg, getpid());
 	if (!err)
@@ -638,11 +659,23 @@ static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_
 		dprintf(log_fd, "agentguard: sandbox: starting QEMU: %s\n", strerror(-err));
 		_exit(126);
 	}
+	/* The channels at 3-6 and the tap at 7, whatever numbers they had: via fds above 100. */
+	for (i = 0; i <= SBX_CHANNELS; i++) {
+		int from = i < SBX_CHANNELS ? chan[i] : tap_fd;
+
+		high[i] = from >= 0 ? fcntl(from, F_DUPFD, 100) : -1;
+		if (from >= 0 && high[i] < 0)
+			_exit(126);
+	}
 	null_fd = open("/dev/null", O_RDONLY);
 	dup2(null_fd, STDIN_FILENO);
 	dup2(log_fd, STDOUT_FILENO);
 	dup2(log_fd, STDERR_FILENO);
-	syscall(SYS_close_range, 3, ~0U, 0);
+	for (i = 0; i <= SBX_CHANNELS; i++) {
+		if (high[i] >= 0 && dup2(high[i], SBX_FIRST_FD + i) < 0)
+			_exit(126);
+	}
+	syscall(SYS_close_range, SBX_FIRST_FD + SBX_CHANNELS + (tap_fd >= 0), ~0U, 0);
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "agentguard: sandbox: %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -751,7 +784,7 @@ static int sandbox_run(int argc, char **argv)
 {
 	struct sbx_opts o = {};
 	struct sbx_user u;
-	struct sbx_run r = { .fd_ctl = -1, .fd_out = -1, .fd_err = -1, .fd_ev = -1, .o = &o };
+	struct sbx_run r = { .ch = { -1, -1, -1, -1 }, .o = &o };
 	struct ag_cgroup cg = { .fd = -1 };
 	struct ag_policy **pols = NULL, **pols2 = NULL;
 	struct ag_compiled *c = NULL, *c2 = NULL;
@@ -765,6 +798,7 @@ static int sandbox_run(int argc, char **argv)
 	const char *ws_mode = NULL, *accel = "tcg";
 	int ret = AG_EXIT_SOFTWARE, err, state_fd = -1, lock_fd = -1, glock = -1, log_fd = -1;
 	int sfd = -1, pidfd = -1, tap_fd = -1, status, i, cg_err = 0;
+	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1 };
 	bool state_made = false, net_on, timed_out = false, cg_made = false;
 	long long t0 = now_ms(), t_enforcing = 0, deadline;
 	int got_signal = 0;
@@ -917,11 +951,11 @@ static int sandbox_run(int argc, char **argv)
 	}
 	accel = choose_accel(top, kdir, log_fd, &u);
 
-	r.fd_ctl = make_fifo(state_fd, "ctl", &u);
-	r.fd_out = r.fd_ctl < 0 ? r.fd_ctl : make_fifo(state_fd, "stdout", &u);
-	r.fd_err = r.fd_out < 0 ? r.fd_out : make_fifo(state_fd, "stderr", &u);
-	r.fd_ev = r.fd_err < 0 ? r.fd_err : make_fifo(state_fd, "events", &u);
-	err = r.fd_ev < 0 ? r.fd_ev : make_user_file(state_fd, "console.log", &u);
+	err = 0;
+	for (i = 0; i < SBX_CHANNELS && !err; i++)
+		err = make_channel(&r.ch[i], &qemu_ends[i]);
+	if (!err)
+		err = make_user_file(state_fd, "console.log", &u);
 	if (err) {
 		ag_log_error("sandbox: making the guest's channels: %s", strerror(-err));
 		goto cleanup;
@@ -1022,19 +1056,19 @@ static int sandbox_run(int argc, char **argv)
 	qa_add(&q, "-device");
 	qa_add(&q, "virtio-serial-device");
 	qa_add(&q, "-chardev");
-	qa_path(&q, "file,id=agctl,path=", state_path, "/ctl");
+	qa_add(&q, "socket,id=agctl,fd=3");
 	qa_add(&q, "-device");
 	qa_add(&q, "virtserialport,chardev=agctl,name=ag.ctl");
 	qa_add(&q, "-chardev");
-	qa_path(&q, "file,id=agout,path=", state_path, "/stdout");
+	qa_add(&q, "socket,id=agout,fd=4");
 	qa_add(&q, "-device");
 	qa_add(&q, "virtserialport,chardev=agout,name=ag.stdout");
 	qa_add(&q, "-chardev");
-	qa_path(&q, "file,id=agerr,path=", state_path, "/stderr");
+	qa_add(&q, "socket,id=agerr,fd=5");
 	qa_add(&q, "-device");
 	qa_add(&q, "virtserialport,chardev=agerr,name=ag.stderr");
 	qa_add(&q, "-chardev");
-	qa_path(&q, "file,id=agev,path=", state_path, "/events");
+	qa_add(&q, "socket,id=agev,fd=6");
 	qa_add(&q, "-device");
 	qa_add(&q, "virtserialport,chardev=agev,name=ag.events");
 	qa_add(&q, "-fsdev");
@@ -1052,13 +1086,13 @@ static int sandbox_run(int argc, char **argv)
 		qa_add(&q, "virtio-9p-device,fsdev=fsws,mount_tag=t0");
 	}
 	if (net_on) {
-		/* The network half's tap (sandbox_net.h), as fd 3 of QEMU. */
+		/* The network half's tap (sandbox_net.h), as fd 7 of QEMU. */
 		snprintf(memo, sizeof(memo),
 			 "virtio-net-device,netdev=n0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
 			 plan.guest_mac[0], plan.guest_mac[1], plan.guest_mac[2],
 			 plan.guest_mac[3], plan.guest_mac[4], plan.guest_mac[5]);
 		qa_add(&q, "-netdev");
-		qa_add(&q, "tap,id=n0,fd=3");
+		qa_add(&q, "tap,id=n0,fd=7");
 		qa_add(&q, "-device");
 		qa_add(&q, memo);
 	}
@@ -1103,15 +1137,12 @@ static int sandbox_run(int argc, char **argv)
 		if (!qemu) {
 			sigprocmask(SIG_UNBLOCK, &mask, NULL);
 			signal(SIGPIPE, SIG_DFL);
-			if (tap_fd >= 0 && dup2(tap_fd, 3) < 0)
-				_exit(126);
-			/* close_range(3) in exec_qemu keeps nothing: the tap needs fd 3 kept. */
-			if (tap_fd >= 0) {
-				syscall(SYS_close_range, 4, ~0U, 0);
-				fcntl(3, F_SETFD, 0);
-			}
-			exec_qemu(&cg, &u, runner, log_fd, q.v);
+			exec_qemu(&cg, &u, runner, log_fd, qemu_ends, tap_fd, q.v);
 		}
+	}
+	for (i = 0; i < SBX_CHANNELS; i++) {
+		close(qemu_ends[i]);
+		qemu_ends[i] = -1;
 	}
 	pidfd = syscall(SYS_pidfd_open, qemu, 0);
 	snprintf(tmp, sizeof(tmp), "%d", qemu);
@@ -1122,8 +1153,8 @@ static int sandbox_run(int argc, char **argv)
 	for (;;) {
 		struct pollfd p[6] = {
 			{ .fd = sfd, .events = POLLIN },     { .fd = pidfd, .events = POLLIN },
-			{ .fd = r.fd_ctl, .events = POLLIN }, { .fd = r.fd_out, .events = POLLIN },
-			{ .fd = r.fd_err, .events = POLLIN }, { .fd = r.fd_ev, .events = POLLIN },
+			{ .fd = r.ch[CH_CTL], .events = POLLIN }, { .fd = r.ch[CH_OUT], .events = POLLIN },
+			{ .fd = r.ch[CH_ERR], .events = POLLIN }, { .fd = r.ch[CH_EV], .events = POLLIN },
 		};
 		long long left = deadline - now_ms();
 		struct signalfd_siginfo si;
@@ -1141,10 +1172,8 @@ static int sandbox_run(int argc, char **argv)
 			got_signal = si.ssi_signo;
 			break;
 		}
-		pump(&r, r.fd_ctl);
-		pump(&r, r.fd_out);
-		pump(&r, r.fd_err);
-		pump(&r, r.fd_ev);
+		for (i = 0; i < SBX_CHANNELS; i++)
+			pump(&r, &r.ch[i]);
 		report_guest_drops(&r);
 		if (r.started && !was_started) {
 			t_enforcing = now_ms();
@@ -1180,10 +1209,8 @@ static int sandbox_run(int argc, char **argv)
 		waitpid(qemu, &status, 0);
 	}
 	qemu = -1;
-	pump(&r, r.fd_ctl);
-	pump(&r, r.fd_out);
-	pump(&r, r.fd_err);
-	pump(&r, r.fd_ev);
+	for (i = 0; i < SBX_CHANNELS; i++)
+		pump(&r, &r.ch[i]);
 	ag_guest_rx_finish(&r.rx);
 	report_guest_drops(&r);
 
@@ -1236,11 +1263,15 @@ cleanup:
 		fclose(r.events);
 	ag_guest_rx_free(&r.rx);
 	ag_event_sink_free(&r.sink);
-	for (i = 0; i < 4; i++) {
-		int fd = (&r.fd_ctl)[i];
+	for (i = 0; i < SBX_CHANNELS; i++) {
+		int fd = r.ch[i];
 
 		if (fd >= 0)
 			close(fd);
+	}
+	for (i = 0; i < SBX_CHANNELS; i++) {
+		if (qemu_ends[i] >= 0)
+			close(qemu_ends[i]);
 	}
 	if (sfd >= 0)
 		close(sfd);

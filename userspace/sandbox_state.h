@@ -6,7 +6,7 @@
  *   /run/agentguard/sandboxes/.lock          held while a sandbox is created, listed or cleaned
  *   /run/agentguard/sandboxes/NAME/lock      flock(LOCK_EX) held by the live runner for its life
  *   /run/agentguard/sandboxes/NAME/{runner.pid,qemu.pid,cgroup,tap,workspace}
- *   /run/agentguard/sandboxes/NAME/{ctl,stdout,stderr,events}  FIFOs QEMU writes
+ *   /run/agentguard/sandboxes/NAME/{console.log,qemu.log}  the guest's console, QEMU's messages
  *   /run/agentguard/sandboxes/NAME/spec/     the guest's read-only spec share
  *   <cgroup2>/agentguard-sandboxes/NAME      QEMU's cgroup (cgroup.kill ends it)
  *
