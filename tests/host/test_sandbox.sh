@@ -271,8 +271,15 @@ kill -9 "$runner"
 wait "$runner" 2>/dev/null
 if wait_for 10 test ! -e "/proc/$qpid"; then pass kill9_qemu_gone; else fail kill9_qemu_gone "QEMU $qpid still runs"; fi
 if [ -e "$state/sbx-kill" ]; then pass kill9_state_stale_before_ls; else fail kill9_state_stale_before_ls "state vanished without ls: is the check able to see it?"; fi
+# As if QEMU had outlived its runner: a process left in the stale cgroup, which ls must kill.
+sleep 1000 &
+straggler=$!
+echo "$straggler" >"$cgmnt/agentguard-sandboxes/sbx-kill/cgroup.procs" 2>/dev/null ||
+	fail kill9_straggler_setup "cannot move a process into $cgmnt/agentguard-sandboxes/sbx-kill"
 "$ag" sandbox ls >"$T/ls2.out" 2>&1
 expect kill9_ls_exit 0 "$?"
+wait "$straggler" 2>/dev/null
+expect kill9_ls_kills_cgroup_leftovers 137 "$?"
 if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
 expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
 
