@@ -160,7 +160,8 @@ def expected_fields(ev):
          "DECISION": ev["decision"], "MODE": ev["mode"], "RULE_ID": ev["rule"]["id"],
          "RULE_LAYER": ev["rule"]["layer"], "POLICY_NAME": ev["policy"]["name"],
          "POLICY_SHA256": ev["policy"]["sha256"] or None,
-         "POLICY_GENERATION": ev["policy"]["generation"], "REPEATS": ev["repeats"]}
+         "POLICY_GENERATION": ev["policy"]["generation"], "REPEATS": ev["repeats"],
+         "ORIGIN": ev.get("origin"), "SANDBOX_NAME": ev.get("sandbox_name")}
     p = ev["process"]
     if p.get("exe") is not None:
         f["EXE"] = base64.b64decode(p["exe_b64"]) if "exe_b64" in p else p["exe"]
