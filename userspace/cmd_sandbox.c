@@ -20,6 +20,7 @@
  * checked as untrusted input
  * (guest_rx.c) and written to the host's sinks with origin guest and the sandbox's name.
  */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -403,6 +404,26 @@ cleanup:
 		close(d);
 	if (pol >= 0)
 		close(pol);
+	close(spec);
+	return err;
+}
+
+/* spec/net: "ADDR/PREFIX GATEWAY MAC" (vm/guest-init's configure_net). 0 or -errno. */
+static int write_net_spec(int state_fd, const struct ag_sbx_net_plan *plan)
+{
+	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], line[128];
+	int spec, err;
+
+	if (!inet_ntop(AF_INET, &plan->guest_addr, addr, sizeof(addr)) ||
+	    !inet_ntop(AF_INET, &plan->host_addr, gw, sizeof(gw)))
+		return -EINVAL;
+	snprintf(line, sizeof(line), "%s/%u %s %02x:%02x:%02x:%02x:%02x:%02x", addr,
+		 plan->prefix_len, gw, plan->guest_mac[0], plan->guest_mac[1], plan->guest_mac[2],
+		 plan->guest_mac[3], plan->guest_mac[4], plan->guest_mac[5]);
+	spec = openat(state_fd, "spec", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (spec < 0)
+		return -errno;
+	err = ag_sbx_state_put(spec, "net", line);
 	close(spec);
 	return err;
 }
@@ -1021,6 +1042,12 @@ static int sandbox_run(int argc, char **argv)
 			goto cleanup;
 		}
 		ag_sbx_state_put(state_fd, "tap", plan.tap);
+		/* The guest's address, gateway (and resolver) and MAC, for guest-init. */
+		err = write_net_spec(state_fd, &plan);
+		if (err) {
+			ag_log_error("sandbox: writing the guest's network spec: %s", strerror(-err));
+			goto cleanup;
+		}
 	}
 
 	/* QEMU's command line (docs/sandbox.md#qemu). */
