@@ -33,6 +33,10 @@ if [ "${AG_SBX_INNER:-}" != 1 ]; then
 		echo "FAIL setup: needs root (cgroups, /run/agentguard)"
 		exit 1
 	fi
+	if [ ! -f "$top/build/kernels/6.12/vmlinuz" ] && ! "$top/vm/fetch-kernel" 6.12 >/dev/null 2>&1; then
+		echo "FAIL setup: cannot fetch the 6.12 guest kernel (vm/fetch-kernel 6.12)"
+		exit 1
+	fi
 	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$top/tests/host/$(basename "$0")"
 fi
 
@@ -278,7 +282,7 @@ echo "$straggler" >"$cgmnt/agentguard-sandboxes/sbx-kill/cgroup.procs" 2>/dev/nu
 	fail kill9_straggler_setup "cannot move a process into $cgmnt/agentguard-sandboxes/sbx-kill"
 "$ag" sandbox ls >"$T/ls2.out" 2>&1
 expect kill9_ls_exit 0 "$?"
-wait "$straggler" 2>/dev/null
+{ wait "$straggler"; } 2>/dev/null
 expect kill9_ls_kills_cgroup_leftovers 137 "$?"
 if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
 expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
