@@ -1435,14 +1435,14 @@ static int sandbox_stop(int argc, char **argv)
 	}
 	p.fd = pidfd;
 	p.events = POLLIN;
-	if (poll(&p, 1, 30000) == 1) {
-		close(pidfd);
-		return AG_EXIT_OK;
+	if (poll(&p, 1, 30000) != 1) {
+		ag_log_warn("sandbox: the runner of \"%s\" did not stop in 30 s; killing it",
+			    argv[1]);
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		poll(&p, 1, 5000);
 	}
-	ag_log_warn("sandbox: the runner of \"%s\" did not stop in 30 s; killing it", argv[1]);
-	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	poll(&p, 1, 5000);
 	close(pidfd);
+	/* A runner that died before it could tear down (still starting up, or killed) left it. */
 	glock = ag_sbx_global_lock();
 	err = glock < 0 ? glock : ag_sbx_clean_if_stale(argv[1]);
 	if (glock >= 0)
