@@ -54,7 +54,8 @@
 #include "sandbox_state.h"
 
 #define SBX_MAX_POLICIES	32
-#define SBX_BOOT_TIMEOUT_S	180	/* boot to "enforcing": loading BPF under TCG is slow */
+/* Boot to "enforcing": loading BPF under TCG is slow. */
+#define SBX_BOOT_TIMEOUT_S	180
 #define SBX_STOP_GRACE_MS	5000	/* QEMU's SIGTERM to cgroup.kill */
 /* ag.ctl, ag.stdout, ag.stderr, ag.events: QEMU's fds 3-6 (socketpairs); the tap is fd 7. */
 #define SBX_CHANNELS		4
@@ -65,7 +66,7 @@ enum { CH_CTL, CH_OUT, CH_ERR, CH_EV };
 /* The runner's own exit statuses (besides CMD's 0-255); docs/sandbox.md#exit-status. */
 #define SBX_EXIT_UNENFORCED	AG_EXIT_UNAVAILABLE	/* 69: enforcement never confirmed */
 #define SBX_EXIT_TIMEOUT	124
-#define SBX_EXIT_GUEST		125	/* the guest ended without a status after starting */
+#define SBX_EXIT_GUEST		125	/* no status after the start */
 
 /* The test-only flag's gate: the product refuses --test-unenforced-guest without it. */
 #define SBX_TEST_GATE		"AGENTGUARD_TEST_UNENFORCED_GUEST"
@@ -481,7 +482,7 @@ static void qemu_escape(struct ag_buf *b, const char *s)
 }
 
 struct qemu_argv {
-	char *v[64];
+	char *v[96];
 	int n;
 	struct ag_buf arena[16];
 	int na;
@@ -489,7 +490,7 @@ struct qemu_argv {
 
 static void qa_add(struct qemu_argv *q, const char *s)
 {
-	if (q->n < 63)
+	if (q->n < 95)
 		q->v[q->n++] = (char *)s;
 	q->v[q->n] = NULL;
 }
@@ -512,6 +513,92 @@ static void qa_free(struct qemu_argv *q)
 {
 	for (int i = 0; i < q->na; i++)
 		ag_buf_free(&q->arena[i]);
+}
+
+/* QEMU's command line (docs/sandbox.md#what-happens-in-order). 0 or -ENOMEM. */
+static int build_qemu_args(struct qemu_argv *q, const char *state_path, const char *boot_kernel,
+			   const char *initrd, const char *accel, const char *ws,
+			   const char *ws_mode, const struct ag_sbx_net_plan *plan)
+{
+	char mac[24];
+	int i;
+
+	qa_add(q, "qemu-system-x86_64");
+	qa_add(q, "-M");
+	qa_add(q, "microvm");
+	qa_add(q, "-nodefaults");
+	qa_add(q, "-no-user-config");
+	qa_add(q, "-no-reboot");
+	qa_add(q, "-display");
+	qa_add(q, "none");
+	qa_add(q, "-monitor");
+	qa_add(q, "none");
+	qa_add(q, "-m");
+	qa_add(q, "512");
+	qa_add(q, "-accel");
+	qa_add(q, accel);
+	qa_add(q, "-cpu");
+	qa_add(q, strcmp(accel, "kvm") ? "max" : "host");
+	qa_add(q, "-sandbox");
+	qa_add(q, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	qa_add(q, "-kernel");
+	qa_add(q, boot_kernel);
+	qa_add(q, "-initrd");
+	qa_add(q, initrd);
+	qa_add(q, "-append");
+	/* Without the tsc options about 1 TCG boot in 4 hangs calibrating the TSC. */
+	qa_add(q, "console=ttyS0 panic=-1 quiet lsm=lockdown,capability,landlock,yama,bpf "
+		   "tsc_early_khz=2000000 tsc=reliable no_timer_check");
+	qa_add(q, "-chardev");
+	qa_path(q, "file,id=con,path=", state_path, "/console.log");
+	qa_add(q, "-serial");
+	qa_add(q, "chardev:con");
+	qa_add(q, "-device");
+	qa_add(q, "virtio-serial-device");
+	qa_add(q, "-chardev");
+	qa_add(q, "socket,id=agctl,fd=3");
+	qa_add(q, "-device");
+	qa_add(q, "virtserialport,chardev=agctl,name=ag.ctl");
+	qa_add(q, "-chardev");
+	qa_add(q, "socket,id=agout,fd=4");
+	qa_add(q, "-device");
+	qa_add(q, "virtserialport,chardev=agout,name=ag.stdout");
+	qa_add(q, "-chardev");
+	qa_add(q, "socket,id=agerr,fd=5");
+	qa_add(q, "-device");
+	qa_add(q, "virtserialport,chardev=agerr,name=ag.stderr");
+	qa_add(q, "-chardev");
+	qa_add(q, "socket,id=agev,fd=6");
+	qa_add(q, "-device");
+	qa_add(q, "virtserialport,chardev=agev,name=ag.events");
+	qa_add(q, "-fsdev");
+	qa_path(q, "local,id=fsspec,security_model=mapped-xattr,readonly=on,path=", state_path,
+		"/spec");
+	qa_add(q, "-device");
+	qa_add(q, "virtio-9p-device,fsdev=fsspec,mount_tag=agspec");
+	if (ws_mode) {
+		/* mapped-xattr, never none: guest root's modes and owners stay in xattrs, so
+		 * it cannot make a setuid file on the host. */
+		qa_add(q, "-fsdev");
+		qa_path(q, "local,id=fsws,security_model=mapped-xattr,multidevs=remap,path=", ws,
+			ws_mode[1] == 'o' ? ",readonly=on" : "");
+		qa_add(q, "-device");
+		qa_add(q, "virtio-9p-device,fsdev=fsws,mount_tag=t0");
+	}
+	if (plan) {
+		/* The network half's tap (sandbox_net.h), as fd 7 of QEMU. */
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", plan->guest_mac[0],
+			 plan->guest_mac[1], plan->guest_mac[2], plan->guest_mac[3],
+			 plan->guest_mac[4], plan->guest_mac[5]);
+		qa_add(q, "-netdev");
+		qa_add(q, "tap,id=n0,fd=7");
+		qa_add(q, "-device");
+		qa_path(q, "virtio-net-device,netdev=n0,mac=", mac, "");
+	}
+	for (i = 0; i < q->na; i++)
+		if (q->arena[i].oom)
+			return -ENOMEM;
+	return q->n < 95 && q->na < 16 ? 0 : -E2BIG;
 }
 
 struct sbx_run {
@@ -802,6 +889,126 @@ static int parse_run(int argc, char **argv, struct sbx_opts *o)
 	return 0;
 }
 
+/*
+ * The run itself: channels, signals, the boot deadline and --timeout, until QEMU exits (or is
+ * stopped: SIGTERM, then the cgroup). Returns the runner's exit status
+ * (docs/sandbox.md#exit-status) and writes the lifecycle events.
+ */
+static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const char *cgpath,
+		     long long t0, const char *accel, const char *ws_mode)
+{
+	const struct sbx_opts *o = r->o;
+	char memo[256], tmp[PATH_MAX + 64];
+	long long deadline, t_enforcing;
+	bool timed_out = false;
+	int got_signal = 0, status, ret, i;
+
+	deadline = t0 + SBX_BOOT_TIMEOUT_S * 1000LL;
+	for (;;) {
+		struct pollfd p[2 + SBX_CHANNELS] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+		long long left = deadline - now_ms();
+		struct signalfd_siginfo si;
+		bool was_started = r->started;
+
+		for (i = 0; i < SBX_CHANNELS; i++) {
+			p[2 + i].fd = r->ch[i];
+			p[2 + i].events = POLLIN;
+		}
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(p, 2 + SBX_CHANNELS, left > 1000 ? 1000 : (int)left) < 0 &&
+		    errno != EINTR) {
+			ag_log_error("sandbox: poll: %s", strerror(errno));
+			break;
+		}
+		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			got_signal = si.ssi_signo;
+			break;
+		}
+		for (i = 0; i < SBX_CHANNELS; i++)
+			pump(r, &r->ch[i]);
+		/* A flood of bad records makes one loss event a second, not one per read. */
+		if (now_ms() - r->reported_ms >= 1000) {
+			report_guest_drops(r);
+			r->reported_ms = now_ms();
+		}
+		if (r->started && !was_started) {
+			t_enforcing = now_ms();
+			deadline = o->timeout_s ? t_enforcing + o->timeout_s * 1000LL : LLONG_MAX;
+			snprintf(memo, sizeof(memo),
+				 "sandbox %s: %s in the guest after %lld ms (%s, kernel %s, "
+				 "network %s, workspace %s)", o->name,
+				 r->unenforced_seen ? "TEST ONLY: no enforcement" : "enforcing",
+				 t_enforcing - t0, accel, o->kernel, o->network,
+				 ws_mode ? ws_mode : "none");
+			ag_event_sink_lifecycle(&r->sink, "start", memo);
+			if (r->events)
+				fflush(r->events);
+			ag_log_debug("%s", memo);
+		}
+		/* A guest that ran its command without enforcement is not a started sandbox. */
+		if (r->unenforced_seen && !o->test_unenforced)
+			break;
+		if (p[1].revents & POLLIN)
+			break;
+	}
+
+	/* Stop QEMU if it still runs: SIGTERM, then the cgroup. */
+	if (waitpid(qemu, &status, WNOHANG) == 0) {
+		long long until = now_ms() + SBX_STOP_GRACE_MS;
+		struct pollfd pp = { .fd = pidfd, .events = POLLIN };
+
+		kill(qemu, SIGTERM);
+		while (now_ms() < until && poll(&pp, 1, 100) == 0)
+			;
+		if (!(pp.revents & POLLIN))
+			ag_sbx_cgroup_destroy(cgpath);
+		waitpid(qemu, &status, 0);
+	}
+	for (i = 0; i < SBX_CHANNELS; i++)
+		pump(r, &r->ch[i]);
+	ag_guest_rx_finish(&r->rx);
+	report_guest_drops(r);
+
+	snprintf(tmp, sizeof(tmp), "%s/console.log", r->state_path);
+	if (got_signal) {
+		ag_log_warn("sandbox: %s: stopped by SIG%s", o->name, sigabbrev_np(got_signal));
+		ret = 128 + got_signal;
+	} else if (!r->started) {
+		ag_log_error("sandbox: %s: the guest never reported enforcement (%s); the command "
+			     "was not run", o->name,
+			     r->unenforced_seen ? "it ran without enforcement" :
+			     r->fail[0] ? r->fail : timed_out ? "boot timeout" : "QEMU exited");
+		print_tail(tmp, "the guest's console");
+		snprintf(tmp, sizeof(tmp), "%s/qemu.log", r->state_path);
+		print_tail(tmp, "QEMU's messages");
+		ret = SBX_EXIT_UNENFORCED;
+	} else if (timed_out) {
+		ag_log_error("sandbox: %s: timeout after %u s; QEMU killed", o->name, o->timeout_s);
+		ret = SBX_EXIT_TIMEOUT;
+	} else if (r->have_status) {
+		ret = r->status;
+	} else {
+		ag_log_error("sandbox: %s: the guest ended without a status (%s)", o->name,
+			     r->fail[0] ? r->fail : "QEMU exited");
+		print_tail(tmp, "the guest's console");
+		ret = SBX_EXIT_GUEST;
+	}
+	if (r->started) {
+		snprintf(memo, sizeof(memo), "sandbox %s: exit status %d; guest records: %llu "
+			 "passed on, %llu malformed, %llu oversized, %llu over the rate",
+			 o->name, ret, r->rx.st.accepted, r->rx.st.malformed, r->rx.st.oversized,
+			 r->rx.st.rate_limited);
+		ag_event_sink_lifecycle(&r->sink, "stop", memo);
+	}
+	return ret;
+}
+
 static int sandbox_run(int argc, char **argv)
 {
 	struct sbx_opts o = {};
@@ -814,16 +1021,15 @@ static int sandbox_run(int argc, char **argv)
 	struct ag_sbx_net_plan plan = {};
 	struct qemu_argv q = {};
 	char top[PATH_MAX], kdir[PATH_MAX], ws[PATH_MAX], state_path[PATH_MAX], cgpath[4096];
-	char images[2 * PATH_MAX + 8], tmp[PATH_MAX + 64], defname[32], memo[256];
+	char images[2 * PATH_MAX + 8], tmp[PATH_MAX + 64], defname[32];
 	char (*copies)[PATH_MAX] = NULL, *copy_names[SBX_MAX_POLICIES];
 	char *mk_argv[3], *boot_kernel, *initrd;
 	const char *ws_mode = NULL, *accel = "tcg";
 	int ret = AG_EXIT_SOFTWARE, err, state_fd = -1, lock_fd = -1, glock = -1, log_fd = -1;
 	int sfd = -1, pidfd = -1, tap_fd = -1, status, i, cg_err = 0;
 	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1 };
-	bool state_made = false, net_on, timed_out = false, cg_made = false;
-	long long t0 = now_ms(), t_enforcing = 0, deadline;
-	int got_signal = 0;
+	bool state_made = false, net_on, cg_made = false;
+	long long t0 = now_ms();
 	pid_t qemu = -1;
 	sigset_t mask;
 
@@ -881,8 +1087,8 @@ static int sandbox_run(int argc, char **argv)
 		}
 		ws_mode = workspace_writable(c) ? "rw" : "ro";
 		if (user_can_use(&u, ws, R_OK | X_OK | (ws_mode[1] == 'w' ? W_OK : 0))) {
-			ag_log_error("sandbox: the workspace \"%s\" is %s by uid %u, which QEMU runs "
-				     "as (the policy makes it %s); nothing was started", ws,
+			ag_log_error("sandbox: the workspace \"%s\" is %s by uid %u, which QEMU "
+				     "runs as (the policy makes it %s); nothing was started", ws,
 				     ws_mode[1] == 'w' ? "not writable" : "not readable", u.uid,
 				     ws_mode);
 			goto cleanup;
@@ -917,7 +1123,8 @@ static int sandbox_run(int argc, char **argv)
 		ag_log_error("sandbox: a sandbox named \"%s\" is running", o.name);
 		goto cleanup;
 	} else if (err) {
-		ag_log_error("sandbox: cannot make the state of \"%s\": %s", o.name, strerror(-err));
+		ag_log_error("sandbox: cannot make the state of \"%s\": %s", o.name,
+			     strerror(-err));
 		goto cleanup;
 	}
 	state_made = true;
@@ -1022,7 +1229,8 @@ static int sandbox_run(int argc, char **argv)
 	if (!err && !cg.created)
 		err = -EEXIST;
 	if (err) {
-		ag_log_error("sandbox: cannot create the cgroup \"%s\": %s", cgpath, strerror(-err));
+		ag_log_error("sandbox: cannot create the cgroup \"%s\": %s", cgpath,
+			     strerror(-err));
 		goto cleanup;
 	}
 	cg_made = true;
@@ -1045,90 +1253,17 @@ static int sandbox_run(int argc, char **argv)
 		/* The guest's address, gateway (and resolver) and MAC, for guest-init. */
 		err = write_net_spec(state_fd, &plan);
 		if (err) {
-			ag_log_error("sandbox: writing the guest's network spec: %s", strerror(-err));
+			ag_log_error("sandbox: writing the guest's network spec: %s",
+				     strerror(-err));
 			goto cleanup;
 		}
 	}
 
-	/* QEMU's command line (docs/sandbox.md#qemu). */
-	qa_add(&q, "qemu-system-x86_64");
-	qa_add(&q, "-M");
-	qa_add(&q, "microvm");
-	qa_add(&q, "-nodefaults");
-	qa_add(&q, "-no-user-config");
-	qa_add(&q, "-no-reboot");
-	qa_add(&q, "-display");
-	qa_add(&q, "none");
-	qa_add(&q, "-monitor");
-	qa_add(&q, "none");
-	qa_add(&q, "-m");
-	qa_add(&q, "512");
-	qa_add(&q, "-accel");
-	qa_add(&q, accel);
-	qa_add(&q, "-cpu");
-	qa_add(&q, strcmp(accel, "kvm") ? "max" : "host");
-	qa_add(&q, "-sandbox");
-	qa_add(&q, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-	qa_add(&q, "-kernel");
-	qa_add(&q, boot_kernel);
-	qa_add(&q, "-initrd");
-	qa_add(&q, initrd);
-	qa_add(&q, "-append");
-	/* Without the tsc options about 1 TCG boot in 4 hangs calibrating the TSC. */
-	qa_add(&q, "console=ttyS0 panic=-1 quiet lsm=lockdown,capability,landlock,yama,bpf "
-		   "tsc_early_khz=2000000 tsc=reliable no_timer_check");
-	qa_add(&q, "-chardev");
-	qa_path(&q, "file,id=con,path=", state_path, "/console.log");
-	qa_add(&q, "-serial");
-	qa_add(&q, "chardev:con");
-	qa_add(&q, "-device");
-	qa_add(&q, "virtio-serial-device");
-	qa_add(&q, "-chardev");
-	qa_add(&q, "socket,id=agctl,fd=3");
-	qa_add(&q, "-device");
-	qa_add(&q, "virtserialport,chardev=agctl,name=ag.ctl");
-	qa_add(&q, "-chardev");
-	qa_add(&q, "socket,id=agout,fd=4");
-	qa_add(&q, "-device");
-	qa_add(&q, "virtserialport,chardev=agout,name=ag.stdout");
-	qa_add(&q, "-chardev");
-	qa_add(&q, "socket,id=agerr,fd=5");
-	qa_add(&q, "-device");
-	qa_add(&q, "virtserialport,chardev=agerr,name=ag.stderr");
-	qa_add(&q, "-chardev");
-	qa_add(&q, "socket,id=agev,fd=6");
-	qa_add(&q, "-device");
-	qa_add(&q, "virtserialport,chardev=agev,name=ag.events");
-	qa_add(&q, "-fsdev");
-	qa_path(&q, "local,id=fsspec,security_model=mapped-xattr,readonly=on,path=", state_path,
-		"/spec");
-	qa_add(&q, "-device");
-	qa_add(&q, "virtio-9p-device,fsdev=fsspec,mount_tag=agspec");
-	if (ws_mode) {
-		/* mapped-xattr, never none: guest root's modes and owners stay in xattrs, so
-		 * it cannot make a setuid file on the host. */
-		qa_add(&q, "-fsdev");
-		qa_path(&q, "local,id=fsws,security_model=mapped-xattr,multidevs=remap,path=", ws,
-			ws_mode[1] == 'o' ? ",readonly=on" : "");
-		qa_add(&q, "-device");
-		qa_add(&q, "virtio-9p-device,fsdev=fsws,mount_tag=t0");
-	}
-	if (net_on) {
-		/* The network half's tap (sandbox_net.h), as fd 7 of QEMU. */
-		snprintf(memo, sizeof(memo),
-			 "virtio-net-device,netdev=n0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
-			 plan.guest_mac[0], plan.guest_mac[1], plan.guest_mac[2],
-			 plan.guest_mac[3], plan.guest_mac[4], plan.guest_mac[5]);
-		qa_add(&q, "-netdev");
-		qa_add(&q, "tap,id=n0,fd=7");
-		qa_add(&q, "-device");
-		qa_add(&q, memo);
-	}
-	for (i = 0; i < q.na; i++) {
-		if (q.arena[i].oom) {
-			ag_log_error("sandbox: out of memory");
-			goto cleanup;
-		}
+	err = build_qemu_args(&q, state_path, boot_kernel, initrd, accel, ws_mode ? ws : NULL,
+			      ws_mode, net_on ? &plan : NULL);
+	if (err) {
+		ag_log_error("sandbox: QEMU's command line: %s", strerror(-err));
+		goto cleanup;
 	}
 	if (ag_verbose) {
 		struct ag_buf line = {};
@@ -1176,107 +1311,8 @@ static int sandbox_run(int argc, char **argv)
 	snprintf(tmp, sizeof(tmp), "%d", qemu);
 	ag_sbx_state_put(state_fd, "qemu.pid", tmp);
 
-	deadline = t0 + SBX_BOOT_TIMEOUT_S * 1000LL;
-	ret = AG_EXIT_SOFTWARE;
-	for (;;) {
-		struct pollfd p[6] = {
-			{ .fd = sfd, .events = POLLIN },     { .fd = pidfd, .events = POLLIN },
-			{ .fd = r.ch[CH_CTL], .events = POLLIN }, { .fd = r.ch[CH_OUT], .events = POLLIN },
-			{ .fd = r.ch[CH_ERR], .events = POLLIN }, { .fd = r.ch[CH_EV], .events = POLLIN },
-		};
-		long long left = deadline - now_ms();
-		struct signalfd_siginfo si;
-		bool was_started = r.started;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (poll(p, 6, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR) {
-			ag_log_error("sandbox: poll: %s", strerror(errno));
-			break;
-		}
-		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			got_signal = si.ssi_signo;
-			break;
-		}
-		for (i = 0; i < SBX_CHANNELS; i++)
-			pump(&r, &r.ch[i]);
-		/* A flood of bad records makes one loss event a second, not one per read. */
-		if (now_ms() - r.reported_ms >= 1000) {
-			report_guest_drops(&r);
-			r.reported_ms = now_ms();
-		}
-		if (r.started && !was_started) {
-			t_enforcing = now_ms();
-			deadline = o.timeout_s ? t_enforcing + o.timeout_s * 1000LL : LLONG_MAX;
-			snprintf(memo, sizeof(memo),
-				 "sandbox %s: %s in the guest after %lld ms (%s, kernel %s, network %s, "
-				 "workspace %s)", o.name,
-				 r.unenforced_seen ? "TEST ONLY: no enforcement" : "enforcing",
-				 t_enforcing - t0, accel, o.kernel, o.network,
-				 ws_mode ? ws_mode : "none");
-			ag_event_sink_lifecycle(&r.sink, "start", memo);
-			if (r.events)
-				fflush(r.events);
-			ag_log_debug("%s", memo);
-		}
-		/* A guest that ran its command without enforcement is not a started sandbox. */
-		if (r.unenforced_seen && !o.test_unenforced)
-			break;
-		if (p[1].revents & POLLIN)
-			break;
-	}
-
-	/* Stop QEMU if it still runs: SIGTERM, then the cgroup. */
-	if (waitpid(qemu, &status, WNOHANG) == 0) {
-		long long until = now_ms() + SBX_STOP_GRACE_MS;
-		struct pollfd pp = { .fd = pidfd, .events = POLLIN };
-
-		kill(qemu, SIGTERM);
-		while (now_ms() < until && poll(&pp, 1, 100) == 0)
-			;
-		if (!(pp.revents & POLLIN))
-			ag_sbx_cgroup_destroy(cg.path);
-		waitpid(qemu, &status, 0);
-	}
+	ret = supervise(&r, qemu, pidfd, sfd, cg.path, t0, accel, ws_mode);
 	qemu = -1;
-	for (i = 0; i < SBX_CHANNELS; i++)
-		pump(&r, &r.ch[i]);
-	ag_guest_rx_finish(&r.rx);
-	report_guest_drops(&r);
-
-	snprintf(tmp, sizeof(tmp), "%s/console.log", state_path);
-	if (got_signal) {
-		ag_log_warn("sandbox: %s: stopped by SIG%s", o.name, sigabbrev_np(got_signal));
-		ret = 128 + got_signal;
-	} else if (!r.started) {
-		ag_log_error("sandbox: %s: the guest never reported enforcement (%s); the command "
-			     "was not run", o.name,
-			     r.unenforced_seen ? "it ran without enforcement" :
-			     r.fail[0] ? r.fail : timed_out ? "boot timeout" : "QEMU exited");
-		print_tail(tmp, "the guest's console");
-		snprintf(tmp, sizeof(tmp), "%s/qemu.log", state_path);
-		print_tail(tmp, "QEMU's messages");
-		ret = SBX_EXIT_UNENFORCED;
-	} else if (timed_out) {
-		ag_log_error("sandbox: %s: timeout after %u s; QEMU killed", o.name, o.timeout_s);
-		ret = SBX_EXIT_TIMEOUT;
-	} else if (r.have_status) {
-		ret = r.status;
-	} else {
-		ag_log_error("sandbox: %s: the guest ended without a status (%s)", o.name,
-			     r.fail[0] ? r.fail : "QEMU exited");
-		print_tail(tmp, "the guest's console");
-		ret = SBX_EXIT_GUEST;
-	}
-	if (r.started) {
-		snprintf(memo, sizeof(memo), "sandbox %s: exit status %d; guest records: %llu "
-			 "passed on, %llu malformed, %llu oversized, %llu over the rate",
-			 o.name, ret, r.rx.st.accepted, r.rx.st.malformed, r.rx.st.oversized,
-			 r.rx.st.rate_limited);
-		ag_event_sink_lifecycle(&r.sink, "stop", memo);
-	}
 
 cleanup:
 	if (qemu > 0) {
@@ -1341,7 +1377,8 @@ static void ls_one(void *ctx, const struct ag_sbx_info *i)
 
 	if (!l->json) {
 		printf("%-20s %8d %8d %-8s %-3s %s\n", i->name, i->runner_pid, i->qemu_pid,
-		       i->network[0] ? i->network : "-", i->workspace_mode[0] ? i->workspace_mode : "-",
+		       i->network[0] ? i->network : "-",
+		       i->workspace_mode[0] ? i->workspace_mode : "-",
 		       i->workspace[0] ? i->workspace : "-");
 		l->n++;
 		return;

@@ -175,7 +175,8 @@ static int rm_contents(int dir_fd, int depth)
 		if (fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			fd = openat(dir_fd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			fd = openat(dir_fd, d->d_name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0) {
 				e = rm_contents(fd, depth + 1);
 				close(fd);
