@@ -5,9 +5,10 @@
 # reaches the host with origin guest and the sandbox's name, an allowed one is read; the
 # workspace is read-write (the file lands on the host owned by the uid QEMU runs as) or
 # read-only (EROFS) as the policy says; a guest-made symlink is not a symlink on the host; ls
-# shows a running sandbox, stop ends it (143); nothing is left after a normal exit, after stop
-# and after kill -9 of the runner followed by ls (no QEMU, cgroup or state directory); a bad
-# policy is refused before anything starts (65, FILE:LINE:COL); the test-only
+# shows a running sandbox, stop ends it (143), --timeout ends it (124); nothing is left after a
+# normal exit, after stop and after kill -9 of the runner followed by ls (no QEMU, cgroup or
+# state directory; ls kills what is left in a stale cgroup); a bad policy is refused before
+# anything starts (65, FILE:LINE:COL); the test-only
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
 # forged and oversized records are counted and reported, never forwarded, and a valid one is.
 #
@@ -287,7 +288,15 @@ expect kill9_ls_kills_cgroup_leftovers 137 "$?"
 if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
 expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
 
-# --- Boot 5: a compromised guest's records (test-only: no daemon holds ag.events). ---
+# --- Boot 5: --timeout counts from the start and ends the guest: 124. ---
+"$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-time --timeout 2 \
+	-- /bin/sh -c 'echo UP; sleep 600' >"$T/time.out" 2>"$T/time.err"
+expect timeout_exit_124 124 "$?"
+expect_grep timeout_after_start UP "$T/time.out"
+expect_grep timeout_message "timeout after 2 s" "$T/time.err"
+expect timeout_nothing_left "" "$(left_behind sbx-time)"
+
+# --- Boot 6: a compromised guest's records (test-only: no daemon holds ag.events). ---
 ws=$T/ws-inj
 mkdir "$ws"
 valid=$(head -n 1 "$top/tests/fuzz/seeds-fuzz_guest_rx/sample-0")
