@@ -954,6 +954,9 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 		/* A guest that ran its command without enforcement is not a started sandbox. */
 		if (r->unenforced_seen && !o->test_unenforced)
 			break;
+		/* Nobody reads CMD's output any more (`... | head -1`): stop, as a pipeline would. */
+		if (r->out_closed || r->err_closed)
+			break;
 		if (p[1].revents & POLLIN)
 			break;
 	}
@@ -979,6 +982,8 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 	if (got_signal) {
 		ag_log_warn("sandbox: %s: stopped by SIG%s", o->name, sigabbrev_np(got_signal));
 		ret = 128 + got_signal;
+	} else if ((r->out_closed || r->err_closed) && !r->have_status) {
+		ret = 128 + SIGPIPE;	/* quietly, as a shell pipeline's writer */
 	} else if (!r->started) {
 		ag_log_error("sandbox: %s: the guest never reported enforcement (%s); the command "
 			     "was not run", o->name,

@@ -296,7 +296,13 @@ expect_grep timeout_after_start UP "$T/time.out"
 expect_grep timeout_message "timeout after 2 s" "$T/time.err"
 expect timeout_nothing_left "" "$(left_behind sbx-time)"
 
-# --- Boot 6: a compromised guest's records (test-only: no daemon holds ag.events). ---
+# --- Boot 6: nobody reads CMD's output any more: the guest is stopped, 141. ---
+"$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-pipe --events /dev/null \
+	-- yes 2>"$T/pipe.err" | head -n 2 >"$T/pipe.out"
+expect closed_output_exit_141 141 "${PIPESTATUS[0]}"
+expect closed_output_nothing_left "" "$(left_behind sbx-pipe)"
+
+# --- Boot 7: a compromised guest's records (test-only: no daemon holds ag.events). ---
 ws=$T/ws-inj
 mkdir "$ws"
 valid=$(head -n 1 "$top/tests/fuzz/seeds-fuzz_guest_rx/sample-0")
