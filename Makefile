@@ -22,7 +22,7 @@ BUILD := build
 Q := $(if $(filter 1,$(V)),,@)
 msg = $(if $(Q),@printf '  %-8s %s\n' "$(1)" "$(2)")
 
-PKGS := libbpf yaml-0.1 libsystemd libcjson libseccomp
+PKGS := libbpf yaml-0.1 libsystemd libcjson libseccomp libnftnl libmnl
 USER_CFLAGS := -g -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
 	-Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iuserspace -Ibpf -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS))
