@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host-native test of the sandbox's host network (userspace/sandbox_net.c, issue #11): the
+ * tap, the nftables tables and the host resolver, from the compiled policy.
+ *
+ * Three network namespaces of our own, deleted at the end; the host's own interfaces, routes
+ * and ruleset are never touched:
+ *   host   where ag_sbx_net_up runs (this thread lives there); uplink up0 192.0.2.1/24,
+ *          default route via world
+ *   world  w0 192.0.2.2; servers on its loopback: 198.51.100.10 (allowed, port 8080; 9090 is
+ *          not), 198.51.100.20 (denied address), 198.51.100.54 (allowed address, DNS port:
+ *          "another DNS server"), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
+ *          dnsmasq on 198.51.100.53 (the upstream) and .54
+ *   guest  stands in for the VM. A tap's other end is a file descriptor, which QEMU would
+ *          hold; here a thread copies frames between it and a second tap, "gtap", in the guest
+ *          namespace, so the guest side is a real Linux stack behind a frame pipe, as a VM's
+ *          kernel is behind virtio-net. What a compromised guest kernel would send (spoofed
+ *          sources, IPv6) is written to the tap fd directly as raw frames.
+ * A refused connection is proven by the nftables counter and by the listener's empty accept
+ * queue, never by the connect's result alone; each refusal has its allowed control.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/netfilter.h>
+#include <cmocka.h>
+
+#include "compile.h"
+#include "policy.h"
+#include "sandbox_net.h"
+#include "sandbox_nft.h"
+
+#define DNSMASQ "/usr/sbin/dnsmasq"
+#define NAME "t1"
+#define WAIT_MS 1200
+
+static const char policy_yaml[] =
+	"apiVersion: agentguard/v1\n"
+	"kind: Policy\n"
+	"metadata:\n"
+	"  name: sbx-net-test\n"
+	"spec:\n"
+	"  filesystem:\n"
+	"    default: allow\n"
+	"  network:\n"
+	"    default: deny\n"
+	"    rules:\n"
+	"      - id: allowed-ip\n        action: allow\n        cidr: 198.51.100.10/32\n"
+	"        ports: [8080]\n"
+	"      - id: other-dns\n        action: allow\n        cidr: 198.51.100.54/32\n"
+	"      - id: allowed-name\n        action: allow\n        domain: allowed.test\n"
+	"        ports: [8080]\n";
+
+enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
+       SRV_N };
+static const struct {
+	const char *addr;
+	int port;
+} srv[SRV_N] = {
+	[SRV_ALLOWED] = { "198.51.100.10", 8080 },
+	[SRV_ALLOWED_PORT] = { "198.51.100.10", 9090 },
+	[SRV_DENIED] = { "198.51.100.20", 8080 },
+	[SRV_OTHER_DNS_CTL] = { "198.51.100.54", 8080 },
+	[SRV_NAME] = { "203.0.113.10", 8080 },
+	[SRV_DENIED_NAME] = { "203.0.113.20", 8080 },
+};
+
+struct env {
+	char ns_host[32], ns_world[32], ns_guest[32], dir[64], resolv[96];
+	int fd_host, fd_world, fd_guest, fd_orig;
+	int listen[SRV_N];
+	int udp_allowed;	/* UDP 198.51.100.10:8080 in world */
+	int host_listen;	/* TCP host_addr:2222 in host: not DNS */
+	pid_t dnsmasq;
+	struct ag_policy *pol;
+	struct ag_policy *pols[1];	/* c borrows the array */
+	struct ag_compiled *c;
+	struct ag_sbx_net *net;
+	struct ag_sbx_net_plan plan;
+	int tap_fd, gtap_fd, stop[2];
+	pthread_t bridge;
+	bool bridging;
+	unsigned char tap_mac[6];
+};
+
+static struct env *g;
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc)
+		fprintf(stderr, "test_sandbox_net: \"%s\" failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+static int ns_fd(const char *name)
+{
+	char p[96];
+
+	snprintf(p, sizeof(p), "/run/netns/%s", name);
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
+
+static void enter(int fd)
+{
+	if (setns(fd, CLONE_NEWNET))
+		abort();
+}
+
+/* ---- the guest stand-in --------------------------------------------------------------- */
+
+static void *bridge(void *p)
+{
+	struct env *e = p;
+	struct pollfd fds[3] = { { .fd = e->tap_fd, .events = POLLIN },
+				 { .fd = e->gtap_fd, .events = POLLIN },
+				 { .fd = e->stop[0], .events = POLLIN } };
+	char buf[65536];
+	ssize_t k;
+
+	for (;;) {
+		if (poll(fds, 3, -1) < 0)
+			continue;
+		if (fds[2].revents)
+			break;
+		if (fds[0].revents & POLLIN) {
+			k = read(e->tap_fd, buf, sizeof(buf));
+			if (k > 0 && write(e->gtap_fd, buf, k) < 0)
+				continue;
+		}
+		if (fds[1].revents & POLLIN) {
+			k = read(e->gtap_fd, buf, sizeof(buf));
+			if (k > 0 && write(e->tap_fd, buf, k) < 0)
+				continue;
+		}
+	}
+	return NULL;
+}
+
+static int guest_up(struct env *e)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	char mac[32], guest[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN];
+	const unsigned char *m = e->plan.guest_mac;
+
+	enter(e->fd_guest);
+	e->gtap_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "gtap");
+	if (e->gtap_fd < 0 || ioctl(e->gtap_fd, TUNSETIFF, &ifr))
+		return -1;
+	enter(e->fd_host);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	inet_ntop(AF_INET, &e->plan.guest_addr, guest, sizeof(guest));
+	inet_ntop(AF_INET, &e->plan.host_addr, host, sizeof(host));
+	if (sh("ip -n %s link set lo up && ip netns exec %s sysctl -qw "
+	       "net.ipv6.conf.all.disable_ipv6=1 && ip -n %s link set gtap address %s up && "
+	       "ip -n %s addr add %s/30 dev gtap && ip -n %s route add default via %s",
+	       e->ns_guest, e->ns_guest, e->ns_guest, mac, e->ns_guest, guest, e->ns_guest, host))
+		return -1;
+	if (pipe2(e->stop, O_CLOEXEC) || pthread_create(&e->bridge, NULL, bridge, e))
+		return -1;
+	e->bridging = true;
+	return 0;
+}
+
+/* ---- sockets in a namespace ------------------------------------------------------------ */
+
+static int sock_in(int ns, int type)
+{
+	int fd;
+
+	enter(ns);
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	enter(g->fd_host);
+	return fd;
+}
+
+static int listen_in(int ns, const char *addr, int port, int type)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = sock_in(ns, type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0)), one = 1;
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(fd, 16)))
+		return -1;
+	return fd;
+}
+
+/* A TCP connect from the guest: 0 connected, else -errno (-ETIMEDOUT when dropped). */
+static int guest_connect(const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct pollfd p = { .events = POLLOUT };
+	int fd = sock_in(g->fd_guest, SOCK_STREAM | SOCK_NONBLOCK), so = 0, err;
+	socklen_t sl = sizeof(so);
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (fd < 0)
+		return -EIO;
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	p.fd = fd;
+	if (poll(&p, 1, WAIT_MS) != 1) {
+		close(fd);
+		return -ETIMEDOUT;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+	close(fd);
+	return -so;
+}
+
+/*
+ * How many connections reached a listener (each one accepted and closed). The client's
+ * connect returns before the server's side lands in the queue: wait a little for the first.
+ */
+static int accepted(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int n = 0, fd;
+
+	poll(&p, 1, 300);
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		close(fd);
+		n++;
+	}
+	return n;
+}
+
+/* A DNS query from the guest over UDP: the rcode, and the reply into buf. -1: no reply. */
+static int guest_dns(const char *server, const char *name, unsigned char *buf, size_t cap,
+		     ssize_t *len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	unsigned char q[300] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+	size_t n = 12;
+	const char *p = name, *dot;
+	struct pollfd pf = { .events = POLLIN };
+	int fd = sock_in(g->fd_guest, SOCK_DGRAM), rc = -1;
+
+	inet_pton(AF_INET, server, &sa.sin_addr);
+	while (*p) {
+		dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+
+		q[n++] = l;
+		memcpy(q + n, p, l);
+		n += l;
+		p += l + (dot ? 1 : 0);
+	}
+	q[n++] = 0;
+	q[n++] = 0;
+	q[n++] = 1;	/* A */
+	q[n++] = 0;
+	q[n++] = 1;	/* IN */
+	pf.fd = fd;
+	if (sendto(fd, q, n, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)n &&
+	    poll(&pf, 1, 2 * WAIT_MS) == 1) {
+		*len = recv(fd, buf, cap, 0);
+		if (*len >= 12)
+			rc = buf[3] & 0xf;
+	}
+	close(fd);
+	return rc;
+}
+
+static bool has_addr(const unsigned char *buf, ssize_t len, const char *addr)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, addr, &a);
+	return len >= 4 && memmem(buf, len, &a, 4) != NULL;
+}
+
+static struct ag_sbx_net_stats stats(void)
+{
+	struct ag_sbx_net_stats s;
+
+	assert_int_equal(ag_sbx_net_stats(g->net, &s), 0);
+	return s;
+}
+
+/* ---- raw frames from a compromised guest ----------------------------------------------- */
+
+static __u16 csum(const void *p, size_t n)
+{
+	const __u8 *b = p;
+	__u32 s = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += b[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons(~s);
+}
+
+/* A UDP datagram to dst:port with the given source MAC and address, written to the tap fd. */
+static void raw_udp(const unsigned char smac[6], struct in_addr src, const char *dst, int port)
+{
+	unsigned char f[14 + 20 + 8 + 4] = {};
+	struct in_addr d;
+	__u16 v;
+
+	inet_pton(AF_INET, dst, &d);
+	memcpy(f, g->tap_mac, 6);
+	memcpy(f + 6, smac, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[14] = 0x45;
+	v = htons(20 + 8 + 4);
+	memcpy(f + 16, &v, 2);
+	f[22] = 64;
+	f[23] = IPPROTO_UDP;
+	memcpy(f + 26, &src, 4);
+	memcpy(f + 30, &d, 4);
+	v = csum(f + 14, 20);
+	memcpy(f + 24, &v, 2);
+	v = htons(40000);
+	memcpy(f + 34, &v, 2);
+	v = htons(port);
+	memcpy(f + 36, &v, 2);
+	v = htons(8 + 4);
+	memcpy(f + 38, &v, 2);
+	memcpy(f + 42, "ping", 4);
+	assert_int_equal(write(g->tap_fd, f, sizeof(f)), (ssize_t)sizeof(f));
+}
+
+static int udp_received(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[64];
+	int n = 0;
+
+	while (poll(&p, 1, n ? 0 : WAIT_MS) == 1 && recv(fd, buf, sizeof(buf), 0) >= 0)
+		n++;
+	return n;
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+static int compile(struct env *e)
+{
+	struct ag_diags d = {};
+
+	if (ag_policy_parse_buf("sbx.yaml", policy_yaml, strlen(policy_yaml), &e->pol, &d)) {
+		ag_diags_print(&d, stderr);
+		return -1;
+	}
+	e->pols[0] = e->pol;
+	if (ag_compile(e->pols, 1, &e->c, &d)) {
+		ag_diags_print(&d, stderr);
+		return -1;
+	}
+	ag_diags_free(&d);
+	return 0;
+}
+
+static int world_up(struct env *e)
+{
+	FILE *f;
+	int i;
+
+	if (sh("ip netns add %s && ip netns add %s && ip netns add %s", e->ns_host, e->ns_world,
+	       e->ns_guest) ||
+	    sh("ip -n %s link add up0 type veth peer name w0 netns %s", e->ns_host, e->ns_world) ||
+	    sh("ip -n %s link set lo up && ip -n %s link set up0 up && "
+	       "ip -n %s addr add 192.0.2.1/24 dev up0 && "
+	       "ip -n %s route add default via 192.0.2.2 && "
+	       "ip netns exec %s sysctl -qw net.ipv4.conf.up0.forwarding=1",
+	       e->ns_host, e->ns_host, e->ns_host, e->ns_host, e->ns_host) ||
+	    sh("ip -n %s link set lo up && ip -n %s link set w0 up && "
+	       "ip -n %s addr add 192.0.2.2/24 dev w0 && "
+	       "for a in 198.51.100.10 198.51.100.20 198.51.100.53 198.51.100.54 203.0.113.10 "
+	       "203.0.113.20; do ip -n %s addr add $a/32 dev lo || exit 1; done",
+	       e->ns_world, e->ns_world, e->ns_world, e->ns_world))
+		return -1;
+	e->fd_host = ns_fd(e->ns_host);
+	e->fd_world = ns_fd(e->ns_world);
+	e->fd_guest = ns_fd(e->ns_guest);
+	if (e->fd_host < 0 || e->fd_world < 0 || e->fd_guest < 0)
+		return -1;
+	enter(e->fd_host);
+	for (i = 0; i < SRV_N; i++) {
+		e->listen[i] = listen_in(e->fd_world, srv[i].addr, srv[i].port, SOCK_STREAM);
+		if (e->listen[i] < 0)
+			return -1;
+	}
+	e->udp_allowed = listen_in(e->fd_world, "198.51.100.10", 8080, SOCK_DGRAM);
+	if (e->udp_allowed < 0)
+		return -1;
+	snprintf(e->resolv, sizeof(e->resolv), "%s/resolv.conf", e->dir);
+	f = fopen(e->resolv, "w");
+	if (!f)
+		return -1;
+	fputs("nameserver 198.51.100.53\n", f);
+	fclose(f);
+	e->dnsmasq = fork();
+	if (e->dnsmasq == 0) {
+		enter(e->fd_world);
+		execl(DNSMASQ, DNSMASQ, "-k", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+		      "--listen-address=198.51.100.53", "--listen-address=198.51.100.54",
+		      "--bind-interfaces", "--port=53", "--user=root", "--group=root",
+		      "--pid-file", "--log-facility=/dev/null", "--local-ttl=60", "--local=/test/",
+		      "--host-record=allowed.test,203.0.113.10",
+		      "--host-record=denied.test,203.0.113.20", (char *)NULL);
+		_exit(127);
+	}
+	return e->dnsmasq < 0 ? -1 : 0;
+}
+
+static int setup(void **state)
+{
+	struct ag_sbx_net_opts o = { .name = NAME, .tap_owner = 0 };
+	struct ifreq ifr = {};
+	struct env *e;
+	int fd, err, i;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_sandbox_net: needs root\n");
+		return -1;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	g = e;
+	e->fd_orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(e->ns_host, sizeof(e->ns_host), "agt-test-h%d", getpid());
+	snprintf(e->ns_world, sizeof(e->ns_world), "agt-test-w%d", getpid());
+	snprintf(e->ns_guest, sizeof(e->ns_guest), "agt-test-g%d", getpid());
+	snprintf(e->dir, sizeof(e->dir), "/tmp/agt-sbx-net.XXXXXX");
+	e->tap_fd = e->gtap_fd = e->host_listen = -1;
+	for (i = 0; i < SRV_N; i++)
+		e->listen[i] = -1;
+	if (!mkdtemp(e->dir) || compile(e) || world_up(e))
+		return -1;
+	o.upstream_resolv_conf = e->resolv;
+	o.ttl_floor_s = 30;
+	err = ag_sbx_net_up(&o, e->c, &e->net, &e->plan, &e->tap_fd);
+	if (err) {
+		fprintf(stderr, "test_sandbox_net: ag_sbx_net_up: %s\n", strerror(-err));
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", e->plan.tap);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
+		return -1;
+	close(fd);
+	memcpy(e->tap_mac, ifr.ifr_hwaddr.sa_data, 6);
+	e->host_listen = listen_in(e->fd_host, inet_ntoa(e->plan.host_addr), 2222, SOCK_STREAM);
+	if (e->host_listen < 0 || guest_up(e))
+		return -1;
+	/* dnsmasq answers (asked from world). */
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = g;
+	int i;
+
+	if (!e)
+		return 0;
+	if (e->bridging) {
+		if (write(e->stop[1], "x", 1) != 1)
+			pthread_cancel(e->bridge);
+		pthread_join(e->bridge, NULL);
+	}
+	ag_sbx_net_down(e->net);
+	if (e->gtap_fd >= 0)
+		close(e->gtap_fd);
+	for (i = 0; i < SRV_N; i++)
+		if (e->listen[i] >= 0)
+			close(e->listen[i]);
+	if (e->dnsmasq > 0) {
+		kill(e->dnsmasq, SIGTERM);
+		waitpid(e->dnsmasq, NULL, 0);
+	}
+	if (e->fd_orig >= 0)
+		enter(e->fd_orig);
+	sh("ip netns del %s; ip netns del %s; ip netns del %s; rm -rf %s", e->ns_host,
+	   e->ns_world, e->ns_guest, e->dir);
+	ag_compiled_free(e->c);
+	ag_policy_free(e->pol);
+	free(e);
+	g = NULL;
+	return 0;
+}
+
+/* ---- cases ----------------------------------------------------------------------------- */
+
+static void test_plan(void **state)
+{
+	__u32 h = ntohl(g->plan.host_addr.s_addr), gu = ntohl(g->plan.guest_addr.s_addr);
+
+	assert_string_equal(g->plan.tap, "agt-" NAME);
+	assert_int_equal(h >> 16, 0x0ad5);
+	assert_int_equal(h & 3, 1);
+	assert_int_equal(gu, h + 1);
+	assert_int_equal(g->plan.prefix_len, 30);
+	assert_int_equal(g->plan.guest_mac[0] & 3, 2);	/* locally administered, unicast */
+	assert_string_equal(g->plan.uplink, "up0");
+	assert_int_equal(fcntl(g->tap_fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+}
+
+/* Positive control: an allowed address and port connects. */
+static void test_allowed_connects(void **state)
+{
+	assert_int_equal(guest_connect(srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_ALLOWED]), 1);
+}
+
+static void test_denied_address_dropped(void **state)
+{
+	unsigned long long before = stats().dropped_forward;
+
+	assert_int_equal(guest_connect(srv[SRV_DENIED].addr, srv[SRV_DENIED].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_DENIED]), 0);
+	assert_true(stats().dropped_forward > before);
+}
+
+static void test_denied_port_dropped(void **state)
+{
+	unsigned long long before = stats().dropped_forward;
+
+	assert_int_equal(guest_connect(srv[SRV_ALLOWED_PORT].addr, srv[SRV_ALLOWED_PORT].port),
+			 -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_ALLOWED_PORT]), 0);
+	assert_true(stats().dropped_forward > before);
+}
+
+/* allowed.test: unreachable before the host resolver answered it, reachable after. */
+static void test_domain_allowed_after_answer(void **state)
+{
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 0);
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "allowed.test", buf, sizeof(buf),
+				   &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_NAME].addr));
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
+	/* Only the rule's port. */
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, 9090), -ETIMEDOUT);
+}
+
+/* denied.test: refused (counted), and its address stays unreachable though the guest knows it. */
+static void test_domain_refused(void **state)
+{
+	unsigned long long before = stats().dns_refused;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "denied.test", buf, sizeof(buf),
+				   &len), 5 /* REFUSED */);
+	assert_false(has_addr(buf, len, srv[SRV_DENIED_NAME].addr));
+	assert_int_equal(stats().dns_refused, before + 1);
+	assert_int_equal(guest_connect(srv[SRV_DENIED_NAME].addr, srv[SRV_DENIED_NAME].port),
+			 -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_DENIED_NAME]), 0);
+}
+
+/* DNS to another server is dropped even where the policy allows its address (counted). */
+static void test_dns_elsewhere_dropped(void **state)
+{
+	unsigned long long before = stats().dropped_dns_elsewhere;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	/* Control: the address is reachable, and the server answers from the host. */
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
+			 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
+	assert_int_equal(guest_dns("198.51.100.54", "allowed.test", buf, sizeof(buf), &len), -1);
+	assert_true(stats().dropped_dns_elsewhere > before);
+}
+
+/* Spoofed source address or MAC: dropped and counted; the same frame unspoofed arrives. */
+static void test_spoofed_dropped(void **state)
+{
+	static const unsigned char other_mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	struct in_addr spoof = { htonl(ntohl(g->plan.guest_addr.s_addr) + 1) };
+	struct ag_sbx_net_stats s0 = stats(), s1;
+
+	udp_received(g->udp_allowed);
+	raw_udp(g->plan.guest_mac, spoof, "198.51.100.10", 8080);
+	raw_udp(other_mac, g->plan.guest_addr, "198.51.100.10", 8080);
+	assert_int_equal(udp_received(g->udp_allowed), 0);
+	s1 = stats();
+	assert_int_equal(s1.dropped_spoofed, s0.dropped_spoofed + 2);
+	/* Control: guest MAC and address. */
+	raw_udp(g->plan.guest_mac, g->plan.guest_addr, "198.51.100.10", 8080);
+	assert_int_equal(udp_received(g->udp_allowed), 1);
+}
+
+/* IPv6 from the tap: dropped and counted. */
+static void test_ipv6_dropped(void **state)
+{
+	unsigned char f[14 + 40] = {};
+	unsigned long long before = stats().dropped_not_ipv4;
+
+	memcpy(f, g->tap_mac, 6);
+	memcpy(f + 6, g->plan.guest_mac, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	f[20] = 59;	/* no next header */
+	f[21] = 64;
+	assert_int_equal(write(g->tap_fd, f, sizeof(f)), (ssize_t)sizeof(f));
+	usleep(100000);
+	assert_int_equal(stats().dropped_not_ipv4, before + 1);
+}
+
+/* The host itself: DNS on host_addr only; another service there is dropped and counted. */
+static void test_input_dropped(void **state)
+{
+	unsigned long long before = stats().dropped_input;
+
+	assert_int_equal(guest_connect(inet_ntoa(g->plan.host_addr), 2222), -ETIMEDOUT);
+	assert_int_equal(accepted(g->host_listen), 0);
+	assert_true(stats().dropped_input > before);
+}
+
+/* Nothing from outside starts a connection to the guest. */
+static void test_to_guest_dropped(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7) };
+	unsigned long long before = stats().dropped_to_guest;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr = g->plan.guest_addr;
+	assert_true(fd >= 0);
+	/* The output chain drops it: the host's own sendto sees EPERM. */
+	assert_int_equal(sendto(fd, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	assert_int_equal(errno, EPERM);
+	close(fd);
+	usleep(200000);
+	assert_true(stats().dropped_to_guest > before);
+}
+
+static bool tables_left(const char *table)
+{
+	int a = ag_nft_table_exists(NFPROTO_INET, table);
+	int b = ag_nft_table_exists(NFPROTO_NETDEV, table);
+
+	/* An owned table may answer EPERM to another socket: it is there. */
+	return a != 0 || b != 0;
+}
+
+static void compile_only(struct ag_sbx_net_opts *o, const char *name)
+{
+	memset(o, 0, sizeof(*o));
+	o->name = name;
+	o->upstream_resolv_conf = g->resolv;
+}
+
+/* Down: no table, no tap. */
+static void test_down_leaves_nothing(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct ag_sbx_net *n;
+	int fd;
+
+	compile_only(&o, "down");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), 0);
+	assert_true(tables_left(plan.table));
+	assert_int_not_equal(if_nametoindex(plan.tap), 0);
+	ag_sbx_net_down(n);
+	assert_false(tables_left(plan.table));
+	assert_int_equal(if_nametoindex(plan.tap), 0);
+}
+
+/* SIGKILL of the owner: the kernel deletes the tables, the tap dies with its fd. */
+static void test_sigkill_leaves_nothing(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	int p[2], i;
+	pid_t pid;
+	char ok;
+
+	compile_only(&o, "killed");
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct ag_sbx_net *n;
+		int fd;
+
+		enter(g->fd_host);
+		if (ag_sbx_net_up(&o, g->c, &n, &plan, &fd))
+			_exit(1);
+		if (write(p[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &ok, 1), 1);
+	close(p[0]);
+	assert_true(tables_left("agentguard-killed"));
+	assert_int_not_equal(if_nametoindex("agt-killed"), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (i = 0; i < 20 && (tables_left("agentguard-killed") || if_nametoindex("agt-killed"));
+	     i++)
+		usleep(100000);
+	assert_false(tables_left("agentguard-killed"));
+	assert_int_equal(if_nametoindex("agt-killed"), 0);
+}
+
+/* Leftovers (a table without owner, a persistent tap) block up, and cleanup_stale removes them. */
+static void test_cleanup_stale(void **state)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct ag_sbx_net *n;
+	int fd;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "agt-stale");
+	assert_true(fd >= 0);
+	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+	assert_int_equal(sh("ip netns exec %s nft add table inet agentguard-stale", g->ns_host), 0);
+	compile_only(&o, "stale");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), -EEXIST);
+	assert_int_equal(ag_sbx_net_cleanup_stale("stale"), 0);
+	assert_false(tables_left("agentguard-stale"));
+	assert_int_equal(if_nametoindex("agt-stale"), 0);
+	/* A live sandbox is not stale: refused, nothing touched. */
+	assert_int_equal(ag_sbx_net_cleanup_stale(NAME), -EBUSY);
+	assert_int_not_equal(if_nametoindex(g->plan.tap), 0);
+	assert_true(tables_left(g->plan.table));
+}
+
+/* Forwarding off on the uplink: refused, named, nothing made. */
+static void test_uplink_forwarding_off(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct ag_sbx_net *n;
+	int fd, err;
+
+	compile_only(&o, "nofwd");
+	assert_int_equal(sh("ip netns exec %s sysctl -qw net.ipv4.conf.up0.forwarding=0",
+			    g->ns_host), 0);
+	err = ag_sbx_net_up(&o, g->c, &n, &plan, &fd);
+	sh("ip netns exec %s sysctl -qw net.ipv4.conf.up0.forwarding=1", g->ns_host);
+	assert_int_equal(err, -EHOSTUNREACH);
+	assert_string_equal(plan.uplink, "up0");
+	assert_false(tables_left("agentguard-nofwd"));
+	assert_int_equal(if_nametoindex("agt-nofwd"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_allowed_connects),
+		cmocka_unit_test(test_denied_address_dropped),
+		cmocka_unit_test(test_denied_port_dropped),
+		cmocka_unit_test(test_domain_allowed_after_answer),
+		cmocka_unit_test(test_domain_refused),
+		cmocka_unit_test(test_dns_elsewhere_dropped),
+		cmocka_unit_test(test_spoofed_dropped),
+		cmocka_unit_test(test_ipv6_dropped),
+		cmocka_unit_test(test_input_dropped),
+		cmocka_unit_test(test_to_guest_dropped),
+		cmocka_unit_test(test_down_leaves_nothing),
+		cmocka_unit_test(test_sigkill_leaves_nothing),
+		cmocka_unit_test(test_cleanup_stale),
+		cmocka_unit_test(test_uplink_forwarding_off),
+	};
+
+	return cmocka_run_group_tests_name("sandbox_net", tests, setup, teardown);
+}
