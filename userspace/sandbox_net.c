@@ -1355,11 +1355,30 @@ cleanup:
 }
 
 /*
- * ag_resolver_backend.learn: the address's live names folded as the kernel folds them
- * (ag_dns_learned_val); its allowed (protocol, ports) into dns_allow, until the first of its
- * names' bindings ends (an address shared by names with different TTLs then needs a new
- * answer sooner: fails closed), denied ones into dns_deny until the last ends. Element
- * timeouts hold the expiry, so nothing here has to run for a binding to end.
+ * The elements of a binding of addr to names[0..n): the names folded as the kernel folds them
+ * (ag_dns_learned_val); allowed (protocol, ports) into allow, denied into deny, with the given
+ * timeouts.
+ */
+static int learned_elems(const struct ag_compiled *c, const char *const *names, size_t n,
+			 __u32 addr, __u64 t_allow, __u64 t_deny, struct elems *allow,
+			 struct elems *deny)
+{
+	struct ag_net_val val;
+	int err = ag_dns_learned_val(c, names, n, &val);
+
+	if (err == -E2BIG)
+		err = 0;	/* the strictest single verdict was written */
+	if (err)
+		return err;
+	return val_push(&val, classify_learned, addr, addr, allow, deny, t_allow, t_deny);
+}
+
+/*
+ * ag_resolver_backend.learn: the address's live names folded (learned_elems); allowed ports
+ * into dns_allow until the first of its names' bindings ends (an address shared by names with
+ * different TTLs then needs a new answer sooner: fails closed), denied ones into dns_deny
+ * until the last ends. Element timeouts hold the expiry, so nothing here has to run for a
+ * binding to end.
  */
 static int nft_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[16],
 		     const char *name, __u32 ttl_s)
@@ -1368,7 +1387,6 @@ static int nft_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[1
 	struct ag_sbx_net *n = ctx;
 	const char *names[AG_DNS_NAMES];
 	struct elems allow = {}, deny = {};
-	struct ag_net_val val;
 	struct learned *l;
 	__u64 now = boot_ms(), first, last;
 	__u32 addr;
@@ -1393,12 +1411,7 @@ static int nft_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[1
 		if (l->names[i].expiry_ms > last)
 			last = l->names[i].expiry_ms;
 	}
-	err = ag_dns_learned_val(c, names, l->n_names, &val);
-	if (err == -E2BIG)
-		err = 0;	/* the strictest single verdict was written */
-	if (!err)
-		err = val_push(&val, classify_learned, addr, addr, &allow, &deny, first - now,
-			       last - now);
+	err = learned_elems(c, names, l->n_names, addr, first - now, last - now, &allow, &deny);
 	if (!err) {
 		err = learned_swap(n, l, &allow, &deny, now, true);
 		/* An old element expired under us: the new ones alone. */
@@ -1596,6 +1609,38 @@ void ag_sbx_net_down(struct ag_sbx_net *n)
 		learned_free(n->learned[i]);
 	free(n->learned);
 	free(n);
+}
+
+int ag_sbx_policy_elems(const struct ag_compiled *c, struct ag_sbx_elems *allow,
+			struct ag_sbx_elems *deny)
+{
+	struct elems a = {}, d = {};
+	int err = policy_elems(c, &a, &d);
+
+	if (err) {
+		free(a.e);
+		free(d.e);
+		return err;
+	}
+	*allow = (struct ag_sbx_elems){ a.e, a.n };
+	*deny = (struct ag_sbx_elems){ d.e, d.n };
+	return 0;
+}
+
+int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, size_t n,
+			 __u32 addr, struct ag_sbx_elems *allow, struct ag_sbx_elems *deny)
+{
+	struct elems a = {}, d = {};
+	int err = learned_elems(c, names, n, addr, 0, 0, &a, &d);
+
+	if (err) {
+		free(a.e);
+		free(d.e);
+		return err;
+	}
+	*allow = (struct ag_sbx_elems){ a.e, a.n };
+	*deny = (struct ag_sbx_elems){ d.e, d.n };
+	return 0;
 }
 
 int ag_sbx_net_cleanup_stale(const char *name)

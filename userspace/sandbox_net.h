@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include "compile.h"
 #include "resolver.h"
+#include "sandbox_nft.h"
 
 /* Addresses of one sandbox: a /30 of its own; host .1, guest .2. */
 struct ag_sbx_net_plan {
@@ -86,5 +87,24 @@ void ag_sbx_net_down(struct ag_sbx_net *n);
  * tap's name that is not a tun device (left alone). Nothing there is not an error.
  */
 int ag_sbx_net_cleanup_stale(const char *name);
+
+/*
+ * What the tables hold, computed without a kernel: for tests that check the host filter
+ * decides as the kernel does (tests/unit/test_sbx_policy.c). A new flow from the guest to
+ * (addr, proto, port) passes when it is in no deny element of a binding and either in a
+ * policy allow element, or in a binding's allow element and in no policy deny element.
+ * Elements are address ranges (host order) . protocol . port ranges; free(e) when done.
+ */
+struct ag_sbx_elems {
+	struct ag_nft_elem *e;
+	size_t n;
+};
+
+/* policy_allow and policy_rule_deny, from c's IPv4 LPM table. 0 or -ENOMEM. */
+int ag_sbx_policy_elems(const struct ag_compiled *c, struct ag_sbx_elems *allow,
+			struct ag_sbx_elems *deny);
+/* dns_allow and dns_deny for addr (host order) bound to names[0..n). 0 or -errno. */
+int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, size_t n,
+			 __u32 addr, struct ag_sbx_elems *allow, struct ag_sbx_elems *deny);
 
 #endif /* AG_SANDBOX_NET_H */
