@@ -209,6 +209,8 @@ static int guest_up(struct env *e)
 	return 0;
 }
 
+static __u16 csum(const void *p, size_t n);
+
 /* ---- sockets in a namespace ------------------------------------------------------------ */
 
 static int sock_in(int ns, int type)
@@ -652,6 +654,46 @@ static void test_spoofed_dropped(void **state)
 	assert_int_equal(udp_received(g->udp_allowed), 1);
 }
 
+/* An ICMP echo from namespace ns to addr: whether a reply came. */
+static bool ping_from(int ns, const char *addr)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	unsigned char req[8] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 }, buf[256];
+	struct pollfd p = { .events = POLLIN };
+	bool got = false;
+	__u16 c;
+	int fd;
+
+	enter(ns);
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	enter(g->fd_host);
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	c = csum(req, sizeof(req));
+	memcpy(req + 2, &c, 2);
+	assert_int_equal(sendto(fd, req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)),
+			 (ssize_t)sizeof(req));
+	p.fd = fd;
+	while (!got && poll(&p, 1, WAIT_MS) == 1) {
+		ssize_t k = recv(fd, buf, sizeof(buf), 0);
+
+		/* Our raw socket also sees other ICMP: an echo reply (type 0) after the header. */
+		got = k >= 28 && buf[20] == 0 && buf[24] == 0x12 && buf[25] == 0x34;
+	}
+	close(fd);
+	return got;
+}
+
+/* ICMP is never forwarded (a tunnel's favourite); the host itself reaches the address. */
+static void test_icmp_dropped(void **state)
+{
+	unsigned long long before = stats().dropped_forward;
+
+	assert_true(ping_from(g->fd_host, "198.51.100.10"));
+	assert_false(ping_from(g->fd_guest, "198.51.100.10"));
+	assert_true(stats().dropped_forward > before);
+}
+
 /* IPv6 from the tap: dropped and counted. */
 static void test_ipv6_dropped(void **state)
 {
@@ -855,12 +897,13 @@ static void test_100k_cidrs(void **state)
 	assert_int_equal(sh("ip netns exec %s nft get element inet agentguard-big policy_allow "
 			    "'{ 11.0.5.7 . tcp . 445 }' >/dev/null", g->ns_host), 0);
 	assert_int_not_equal(sh_quiet("ip netns exec %s nft get element inet agentguard-big "
-				      "policy_allow '{ 11.0.5.7 . tcp . 443 }' >/dev/null 2>&1", g->ns_host), 0);
+				      "policy_allow '{ 11.0.5.7 . tcp . 443 }' >/dev/null 2>&1",
+				      g->ns_host), 0);
 	assert_int_equal(sh("ip netns exec %s nft get element inet agentguard-big "
 			    "policy_rule_deny '{ 11.0.10.7 . udp . 444 }' >/dev/null", g->ns_host), 0);
 	assert_int_not_equal(sh_quiet("ip netns exec %s nft get element inet agentguard-big "
 				      "policy_allow '{ 11.0.10.7 . udp . 444 }' >/dev/null 2>&1",
-				g->ns_host), 0);
+				      g->ns_host), 0);
 	ag_sbx_net_down(net);
 	ag_compiled_free(c);
 	ag_policy_free(p);
@@ -880,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_dns_elsewhere_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
 		cmocka_unit_test(test_ipv6_dropped),
+		cmocka_unit_test(test_icmp_dropped),
 		cmocka_unit_test(test_input_dropped),
 		cmocka_unit_test(test_to_guest_dropped),
 		cmocka_unit_test(test_down_leaves_nothing),
