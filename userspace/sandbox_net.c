@@ -871,8 +871,8 @@ static void inet_sets(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 
 /*
  * The inet table's chains. A connection the guest opens is judged once, at its first packet
- * (then it is established), as the kernel judges connect(): DNS elsewhere dropped; a domain
- * binding that denies; the policy's allow; the policy's explicit deny (a binding cannot lift
+ * (then it is established), as the kernel judges connect(): DNS elsewhere dropped; link-local
+ * dropped; a domain binding that denies; the policy's allow; the policy's explicit deny (a binding cannot lift
  * it); a domain binding that allows; else dropped. See docs/sandbox.md.
  */
 static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
@@ -880,6 +880,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const char *t = n->plan.table;
 	const int f = NFPROTO_INET;
 	__u32 host = n->plan.host_addr.s_addr, guest = n->plan.guest_addr.s_addr;
+	static const __u8 link_local[2] = { 169, 254 };
 	__u16 dns = htons(53);
 	__u8 ip4 = NFPROTO_IPV4;
 	struct rb b;
@@ -947,6 +948,16 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
 	x_lookup(&b, NFT_REG32_00, SET_DNS_PORTS);
 	x_counter(&b, ctrs[CTR_DNS_ELSEWHERE].name);
+	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
+	/*
+	 * Link-local (169.254.0.0/16: cloud metadata, threat model N22) is never forwarded,
+	 * whatever the policy allows: stricter than the guest's own hooks, on purpose.
+	 */
+	b = rule_new(f, t, "guest_out");
+	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 2, NFT_REG_1);
+	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, link_local, 2);
+	x_counter(&b, ctrs[CTR_FORWARD].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
 	b = rule_new(f, t, "guest_out");

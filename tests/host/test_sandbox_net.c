@@ -66,11 +66,12 @@ static const char policy_yaml[] =
 	"      - id: allowed-ip\n        action: allow\n        cidr: 198.51.100.10/32\n"
 	"        ports: [8080]\n"
 	"      - id: other-dns\n        action: allow\n        cidr: 198.51.100.54/32\n"
+	"      - id: metadata\n        action: allow\n        cidr: 169.254.169.254/32\n"
 	"      - id: allowed-name\n        action: allow\n        domain: allowed.test\n"
 	"        ports: [8080]\n";
 
 enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
-       SRV_N };
+       SRV_METADATA, SRV_N };
 static const struct {
 	const char *addr;
 	int port;
@@ -81,6 +82,7 @@ static const struct {
 	[SRV_OTHER_DNS_CTL] = { "198.51.100.54", 8080 },
 	[SRV_NAME] = { "203.0.113.10", 8080 },
 	[SRV_DENIED_NAME] = { "203.0.113.20", 8080 },
+	[SRV_METADATA] = { "169.254.169.254", 80 },
 };
 
 struct env {
@@ -430,7 +432,7 @@ static int world_up(struct env *e)
 	    sh("ip -n %s link set lo up && ip -n %s link set w0 up && "
 	       "ip -n %s addr add 192.0.2.2/24 dev w0 && "
 	       "for a in 198.51.100.10 198.51.100.20 198.51.100.53 198.51.100.54 203.0.113.10 "
-	       "203.0.113.20; do ip -n %s addr add $a/32 dev lo || exit 1; done",
+	       "203.0.113.20 169.254.169.254; do ip -n %s addr add $a/32 dev lo || exit 1; done",
 	       e->ns_world, e->ns_world, e->ns_world, e->ns_world))
 		return -1;
 	e->fd_host = ns_fd(e->ns_host);
@@ -634,6 +636,25 @@ static void test_dns_elsewhere_dropped(void **state)
 	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
 	assert_int_equal(guest_dns("198.51.100.54", "allowed.test", buf, sizeof(buf), &len), -1);
 	assert_true(stats().dropped_dns_elsewhere > before);
+}
+
+/*
+ * Link-local (cloud metadata) is never forwarded, even though the policy allows it; the host
+ * itself reaches the server (the route exists).
+ */
+static void test_link_local_dropped(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	unsigned long long before = stats().dropped_forward;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, srv[SRV_METADATA].addr, &sa.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(accepted(g->listen[SRV_METADATA]), 1);
+	assert_int_equal(guest_connect(srv[SRV_METADATA].addr, 80), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_METADATA]), 0);
+	assert_true(stats().dropped_forward > before);
 }
 
 /* Spoofed source address or MAC: dropped and counted; the same frame unspoofed arrives. */
@@ -921,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_domain_allowed_after_answer),
 		cmocka_unit_test(test_domain_refused),
 		cmocka_unit_test(test_dns_elsewhere_dropped),
+		cmocka_unit_test(test_link_local_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
 		cmocka_unit_test(test_ipv6_dropped),
 		cmocka_unit_test(test_icmp_dropped),
