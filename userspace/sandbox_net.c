@@ -1422,6 +1422,11 @@ static int nft_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[1
 		if (l->names[i].expiry_ms > last)
 			last = l->names[i].expiry_ms;
 	}
+	/* Pruned names are past, so first > now: a timeout of 0 would mean "never". */
+	if (first <= now)
+		first = now + 1;
+	if (last < first)
+		last = first;
 	err = learned_elems(c, names, l->n_names, addr, first - now, last - now, &allow, &deny);
 	if (!err) {
 		err = learned_swap(n, l, &allow, &deny, now, true);
