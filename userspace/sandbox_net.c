@@ -872,8 +872,8 @@ static void inet_sets(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 /*
  * The inet table's chains. A connection the guest opens is judged once, at its first packet
  * (then it is established), as the kernel judges connect(): DNS elsewhere dropped; link-local
- * dropped; a domain binding that denies; the policy's allow; the policy's explicit deny (a binding cannot lift
- * it); a domain binding that allows; else dropped. See docs/sandbox.md.
+ * dropped; a domain binding that denies; the policy's allow; the policy's explicit deny (a
+ * binding cannot lift it); a domain binding that allows; else dropped. See docs/sandbox.md.
  */
 static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 {
