@@ -715,6 +715,34 @@ static void test_icmp_dropped(void **state)
 	assert_true(stats().dropped_forward > before);
 }
 
+/* An ARP request for the host's address, from the guest's MAC, claiming sender spa. */
+static void raw_arp(struct in_addr spa)
+{
+	unsigned char f[14 + 28] = { [12] = 0x08, [13] = 0x06, [14] = 0, [15] = 1, [16] = 0x08,
+				     [17] = 0, [18] = 6, [19] = 4, [20] = 0, [21] = 1 };
+
+	memset(f, 0xff, 6);
+	memcpy(f + 6, g->plan.guest_mac, 6);
+	memcpy(f + 22, g->plan.guest_mac, 6);
+	memcpy(f + 28, &spa, 4);
+	memcpy(f + 38, &g->plan.host_addr, 4);
+	assert_int_equal(write(g->tap_fd, f, sizeof(f)), (ssize_t)sizeof(f));
+}
+
+/* ARP claiming another address: dropped and counted; the guest's own goes through. */
+static void test_arp_spoof_dropped(void **state)
+{
+	struct in_addr other = { htonl(ntohl(g->plan.guest_addr.s_addr) + 1) };
+	unsigned long long before = stats().dropped_spoofed;
+
+	raw_arp(g->plan.guest_addr);
+	usleep(100000);
+	assert_int_equal(stats().dropped_spoofed, before);
+	raw_arp(other);
+	usleep(100000);
+	assert_int_equal(stats().dropped_spoofed, before + 1);
+}
+
 /* IPv6 from the tap: dropped and counted. */
 static void test_ipv6_dropped(void **state)
 {
@@ -738,6 +766,8 @@ static void test_input_dropped(void **state)
 {
 	unsigned long long before = stats().dropped_input;
 
+	/* Control: the resolver's TCP port on the same address. */
+	assert_int_equal(guest_connect(inet_ntoa(g->plan.host_addr), 53), 0);
 	assert_int_equal(guest_connect(inet_ntoa(g->plan.host_addr), 2222), -ETIMEDOUT);
 	assert_int_equal(accepted(g->host_listen), 0);
 	assert_true(stats().dropped_input > before);
@@ -944,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_dns_elsewhere_dropped),
 		cmocka_unit_test(test_link_local_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
+		cmocka_unit_test(test_arp_spoof_dropped),
 		cmocka_unit_test(test_ipv6_dropped),
 		cmocka_unit_test(test_icmp_dropped),
 		cmocka_unit_test(test_input_dropped),
