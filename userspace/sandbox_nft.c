@@ -374,5 +374,6 @@ int ag_nft_table_exists(int family, const char *table)
 
 	if (err == -ENOENT)
 		return 0;
-	return err ? err : 1;
+	/* Some kernels answer a look-up of an owned table from another socket with EPERM. */
+	return err && err != -EPERM ? err : 1;
 }

@@ -67,7 +67,7 @@ int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *
 		   __u64 *pkts);
 /* Delete table (family) through a fresh socket: 0, -ENOENT, -EPERM (owned by a live one). */
 int ag_nft_delete_table(int family, const char *table);
-/* Whether table exists in family: 1, 0, or -errno. */
+/* Whether table exists in family (owned by anyone): 1, 0, or -errno. */
 int ag_nft_table_exists(int family, const char *table);
 
 #endif /* AG_SANDBOX_NFT_H */
