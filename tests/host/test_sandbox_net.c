@@ -68,10 +68,12 @@ static const char policy_yaml[] =
 	"      - id: other-dns\n        action: allow\n        cidr: 198.51.100.54/32\n"
 	"      - id: metadata\n        action: allow\n        cidr: 169.254.169.254/32\n"
 	"      - id: allowed-name\n        action: allow\n        domain: allowed.test\n"
-	"        ports: [8080]\n";
+	"        ports: [8080]\n"
+	"      - id: shared-name\n        action: allow\n        domain: shared.test\n"
+	"        ports: [9090]\n";
 
 enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
-       SRV_METADATA, SRV_N };
+       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_N };
 static const struct {
 	const char *addr;
 	int port;
@@ -83,6 +85,7 @@ static const struct {
 	[SRV_NAME] = { "203.0.113.10", 8080 },
 	[SRV_DENIED_NAME] = { "203.0.113.20", 8080 },
 	[SRV_METADATA] = { "169.254.169.254", 80 },
+	[SRV_NAME_OTHER_PORT] = { "203.0.113.10", 9090 },
 };
 
 struct env {
@@ -463,7 +466,8 @@ static int world_up(struct env *e)
 		      "--bind-interfaces", "--port=53", "--user=root", "--group=root",
 		      "--pid-file", "--log-facility=/dev/null", "--local-ttl=60", "--local=/test/",
 		      "--host-record=allowed.test,203.0.113.10",
-		      "--host-record=denied.test,203.0.113.20", (char *)NULL);
+		      "--host-record=denied.test,203.0.113.20",
+		      "--host-record=shared.test,203.0.113.10", (char *)NULL);
 		_exit(127);
 	}
 	return e->dnsmasq < 0 ? -1 : 0;
@@ -604,7 +608,32 @@ static void test_domain_allowed_after_answer(void **state)
 	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
 	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
 	/* Only the rule's port. */
-	assert_int_equal(guest_connect(srv[SRV_NAME].addr, 9090), -ETIMEDOUT);
+	assert_int_equal(guest_connect(srv[SRV_NAME_OTHER_PORT].addr,
+				       srv[SRV_NAME_OTHER_PORT].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_NAME_OTHER_PORT]), 0);
+}
+
+/*
+ * The same answer again (its elements replaced in one transaction), then a second name on
+ * the same address with another port: the address's elements are the fold of both names.
+ */
+static void test_domain_refresh_and_shared(void **state)
+{
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "allowed.test", buf, sizeof(buf),
+				   &len), 0);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "shared.test", buf, sizeof(buf),
+				   &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_NAME_OTHER_PORT].addr));
+	assert_int_equal(guest_connect(srv[SRV_NAME_OTHER_PORT].addr,
+				       srv[SRV_NAME_OTHER_PORT].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME_OTHER_PORT]), 1);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
 }
 
 /* denied.test: refused (counted), and its address stays unreachable though the guest knows it. */
@@ -979,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(test_denied_address_dropped),
 		cmocka_unit_test(test_denied_port_dropped),
 		cmocka_unit_test(test_domain_allowed_after_answer),
+		cmocka_unit_test(test_domain_refresh_and_shared),
 		cmocka_unit_test(test_domain_refused),
 		cmocka_unit_test(test_dns_elsewhere_dropped),
 		cmocka_unit_test(test_link_local_dropped),
