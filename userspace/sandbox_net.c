@@ -39,7 +39,8 @@
 #define SBX_RANGE	0x0ad50000u	/* 10.213.0.0/16 */
 #define SBX_SLOTS	16384u		/* its /30s */
 #define LEARNED_MAX	16384		/* addresses with live bindings, as AG_DNS_LEARNED_MAX */
-#define NEED_FORWARDING	"net.ipv4.conf.%s.forwarding"
+/* Set by the filter's netdev table on what it lets in, checked and cleared by the guard. */
+#define GUARD_MARK	0x20000000u
 
 /* Set names; the key of each is ipv4_addr . inet_proto . inet_service (sandbox_nft.h). */
 #define SET_POLICY_ALLOW	"policy_allow"
@@ -86,8 +87,10 @@ struct ag_sbx_net {
 	struct ag_sbx_net_plan plan;
 	int ifindex;
 	int tap_fd;
-	bool nft_open;
+	bool nft_open, guard_open;
 	struct ag_nft nft;
+	struct ag_nft guard;		/* owns guard_table; QEMU may hold it too */
+	char guard_table[80];
 	struct ag_resolver *res;
 	const struct ag_compiled *c;
 	/* The resolver's thread alone, under its lock (learn). */
@@ -532,6 +535,28 @@ static void x_verdict(struct rb *b, int verdict, const char *chain)
 		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
 }
 
+/* meta mark set (meta mark & ~bit) ^ (set ? bit : 0) */
+static void x_mark_bit(struct rb *b, __u32 bit, bool set)
+{
+	struct nftnl_expr *e;
+	__u32 mask = ~bit, xor = set ? bit : 0;
+
+	x_meta(b, NFT_META_MARK, NFT_REG_1);
+	e = x_new(b, "bitwise");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+	e = x_new(b, "meta");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
 static void x_u8(struct rb *b, __u32 meta_key, __u8 v)
 {
 	x_meta(b, meta_key, NFT_REG_1);
@@ -788,6 +813,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	b = rule_new(f, t, "ingress");
 	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_mark_bit(&b, GUARD_MARK, true);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
 
@@ -822,12 +848,51 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	b = rule_new(f, t, "ingress");
 	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_mark_bit(&b, GUARD_MARK, true);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
 	x_counter(&b, ctrs[CTR_NOT_IPV4].name);
 	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
+}
+
+/*
+ * The guard: a netdev table of its own, owned by a second socket that QEMU also holds
+ * (plan.guard_fd), after the filter at ingress. It lets through only what the filter's
+ * netdev table marked, and clears the mark (nothing else on the host ever sees the bit).
+ * While the runner lives both tables are there and the guard changes nothing; if the runner
+ * dies and QEMU does not, the filter is gone but the guard is not: everything from the tap
+ * is dropped (counted in "unfiltered"), where the tap would otherwise forward unfiltered.
+ */
+static void guard_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
+{
+	const char *t = n->guard_table;
+	const int f = NFPROTO_NETDEV;
+	__u32 zero = 0, bit = GUARD_MARK;
+	struct rb b;
+	struct nftnl_expr *e;
+
+	table_put(bt, f, t);
+	counter_put(bt, f, t, "unfiltered");
+	chain_put(bt, f, t, "ingress", NF_NETDEV_INGRESS, -400, "filter", n->plan.tap);
+	b = rule_new(f, t, "ingress");
+	x_meta(&b, NFT_META_MARK, NFT_REG_1);
+	e = x_new(&b, "bitwise");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &bit, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	}
+	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &zero, 4);
+	x_counter(&b, "unfiltered");
+	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
+	b = rule_new(f, t, "ingress");
+	x_mark_bit(&b, GUARD_MARK, false);
 	rule_put(bt, &b);
 }
 
@@ -1493,6 +1558,19 @@ static int tables_up(struct ag_sbx_net *n)
 	struct ag_nft_batch bt;
 	int err;
 
+	/* The guard first: from then on nothing unmarked leaves the tap. */
+	err = ag_nft_open(&n->guard);
+	if (err)
+		return err;
+	n->guard_open = true;
+	n->plan.guard_fd = mnl_socket_get_fd(n->guard.nl);
+	err = ag_nft_batch_begin(&n->guard, &bt);
+	if (err)
+		return err;
+	guard_table(&bt, n);
+	err = ag_nft_batch_commit(&n->guard, &bt);
+	if (err)
+		return err;
 	err = ag_nft_open(&n->nft);
 	if (err)
 		return err;
@@ -1535,7 +1613,9 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	n->c = c;
 	n->report = o->dns_report;
 	n->report_ctx = o->dns_report_ctx;
+	n->plan.guard_fd = -1;
 	names_for(o->name, n->plan.tap, n->plan.table);
+	snprintf(n->guard_table, sizeof(n->guard_table), "%s-guard", n->plan.table);
 	h = fnv(o->name);
 	memcpy(n->plan.guest_mac, (const __u8[6]){ 0x02, 0x61, 0x67, h >> 16, h >> 8, h }, 6);
 
@@ -1619,6 +1699,9 @@ void ag_sbx_net_down(struct ag_sbx_net *n)
 	/* Closing the owning socket deletes both tables; then the tap goes with its fd. */
 	if (n->nft_open)
 		ag_nft_close(&n->nft);
+	/* The guard goes when QEMU's copy of its socket closes too (it drops what remains). */
+	if (n->guard_open)
+		ag_nft_close(&n->guard);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
 	for (i = 0; i < n->n_learned; i++)
@@ -1661,16 +1744,18 @@ int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, 
 
 int ag_sbx_net_cleanup_stale(const char *name)
 {
-	char tap[IFNAMSIZ], table[64];
+	char tap[IFNAMSIZ], table[64], guard[80];
 	struct link_info li;
 	int err, f, i;
 
 	if (!name_ok(name))
 		return -EINVAL;
 	names_for(name, tap, table);
-	for (i = 0; i < 2; i++) {
+	snprintf(guard, sizeof(guard), "%s-guard", table);
+	/* The guard last: what is left of a sandbox stays dropping until it goes. */
+	for (i = 0; i < 3; i++) {
 		f = i ? NFPROTO_NETDEV : NFPROTO_INET;
-		err = ag_nft_delete_table(f, table);
+		err = ag_nft_delete_table(f, i == 2 ? guard : table);
 		if (err == -EPERM)
 			return -EBUSY;	/* its owner is alive: a running sandbox */
 		if (err && err != -ENOENT)

@@ -31,6 +31,14 @@ struct ag_sbx_net_plan {
 	unsigned char guest_mac[6];	/* QEMU's -device virtio-net-device,mac=: the only one let in */
 	char uplink[IFNAMSIZ];		/* the default route's interface, "" if none (see up) */
 	char table[64];			/* "agentguard-" + name, in families inet and netdev */
+	/*
+	 * Give QEMU this descriptor too (like the tap fd: FD_CLOEXEC cleared in its child
+	 * only; QEMU never uses it). It owns the guard table (netdev "agentguard-NAME-guard"),
+	 * which drops everything from the tap that the filter did not let in: should QEMU
+	 * outlive the runner, the tap is cut off instead of forwarding unfiltered. Valid until
+	 * ag_sbx_net_down. docs/sandbox.md, "Lifetime and leftovers".
+	 */
+	int guard_fd;
 };
 
 struct ag_sbx_net_opts {

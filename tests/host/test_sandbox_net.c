@@ -358,13 +358,23 @@ static __u16 csum(const void *p, size_t n)
 	return htons(~s);
 }
 
-/* A UDP datagram to dst:port with the given source MAC and address, written to the tap fd. */
-static void raw_udp(const unsigned char smac[6], struct in_addr src, const char *dst, int port)
+static void fix_ip_csum(unsigned char *f)
 {
-	unsigned char f[14 + 20 + 8 + 4] = {};
+	__u16 v;
+
+	f[24] = f[25] = 0;
+	v = csum(f + 14, 20);
+	memcpy(f + 24, &v, 2);
+}
+
+/* An Ethernet frame to the tap's MAC: UDP to dst:port from the given MAC and address. */
+static void build_udp(unsigned char f[14 + 20 + 8 + 4], const unsigned char smac[6],
+		      struct in_addr src, const char *dst, int port)
+{
 	struct in_addr d;
 	__u16 v;
 
+	memset(f, 0, 14 + 20 + 8 + 4);
 	inet_pton(AF_INET, dst, &d);
 	memcpy(f, g->tap_mac, 6);
 	memcpy(f + 6, smac, 6);
@@ -377,8 +387,7 @@ static void raw_udp(const unsigned char smac[6], struct in_addr src, const char 
 	f[23] = IPPROTO_UDP;
 	memcpy(f + 26, &src, 4);
 	memcpy(f + 30, &d, 4);
-	v = csum(f + 14, 20);
-	memcpy(f + 24, &v, 2);
+	fix_ip_csum(f);
 	v = htons(40000);
 	memcpy(f + 34, &v, 2);
 	v = htons(port);
@@ -386,6 +395,14 @@ static void raw_udp(const unsigned char smac[6], struct in_addr src, const char 
 	v = htons(8 + 4);
 	memcpy(f + 38, &v, 2);
 	memcpy(f + 42, "ping", 4);
+}
+
+/* The same, written to the tap fd as a compromised guest kernel would. */
+static void raw_udp(const unsigned char smac[6], struct in_addr src, const char *dst, int port)
+{
+	unsigned char f[14 + 20 + 8 + 4];
+
+	build_udp(f, smac, src, dst, port);
 	assert_int_equal(write(g->tap_fd, f, sizeof(f)), (ssize_t)sizeof(f));
 }
 
@@ -1000,8 +1017,142 @@ static void test_100k_cidrs(void **state)
 	free(y);
 }
 
-int main(void)
+/*
+ * QEMU's stand-in for test_qemu_outlives_runner, run as "--qemu TAP_FD HEX_FRAME" after exec
+ * (so it holds what a real QEMU holds: the descriptors the runner cleared FD_CLOEXEC on).
+ * For each byte on stdin it writes the frame to the tap and acknowledges on stdout.
+ */
+static int qemu_stand_in(int tap, const char *hex)
 {
+	unsigned char f[256], c;
+	size_t n = 0;
+
+	while (hex[0] && hex[1] && n < sizeof(f)) {
+		sscanf(hex, "%2hhx", &f[n++]);
+		hex += 2;
+	}
+	while (read(0, &c, 1) == 1)
+		if (write(tap, f, n) != (ssize_t)n || write(1, "a", 1) != 1)
+			return 1;
+	return 0;
+}
+
+/* The runner of test_qemu_outlives_runner: up, start the stand-in, report, wait to die. */
+static void runner(bool give_guard, int cmd, int ack, int ready)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct ag_sbx_net *n;
+	struct ifreq ifr = {};
+	unsigned char f[14 + 20 + 8 + 4] = {};
+	char hex[2 * sizeof(f) + 1], fdtxt[16];
+	int fd, s;
+	size_t i;
+
+	enter(g->fd_host);
+	compile_only(&o, "orphan");
+	if (ag_sbx_net_up(&o, g->c, &n, &plan, &fd))
+		_exit(1);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", plan.tap);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr))
+		_exit(1);
+	memcpy(g->tap_mac, ifr.ifr_hwaddr.sa_data, 6);	/* this child's copy of g */
+	build_udp(f, plan.guest_mac, plan.guest_addr, "198.51.100.10", 8080);
+	for (i = 0; i < sizeof(f); i++)
+		sprintf(hex + 2 * i, "%02x", f[i]);
+	/* As the VM half does for QEMU: these two survive exec. */
+	fcntl(fd, F_SETFD, 0);
+	if (give_guard)
+		fcntl(plan.guard_fd, F_SETFD, 0);
+	snprintf(fdtxt, sizeof(fdtxt), "%d", fd);
+	if (fork() == 0) {
+		dup2(cmd, 0);
+		dup2(ack, 1);
+		execl("/proc/self/exe", "test_sandbox_net", "--qemu", fdtxt, hex, (char *)NULL);
+		_exit(127);
+	}
+	if (write(ready, "r", 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * The runner is killed and QEMU is not: with the guard descriptor in QEMU, everything the
+ * tap still carries is dropped (counted); without it (the control), the same frame is
+ * forwarded unfiltered, which is the hole the guard closes. While the runner lives the frame
+ * arrives either way. When QEMU goes too, nothing is left.
+ */
+static void outlive(bool give_guard)
+{
+	int cmd[2], ack[2], ready[2], got;
+	struct ag_nft nft;
+	__u64 pkts = 0;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ack, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	udp_received(g->udp_allowed);
+	pid = fork();
+	if (pid == 0)
+		runner(give_guard, cmd[0], ack[1], ready[1]);
+	close(cmd[0]);
+	close(ack[1]);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	/* Alive: filtered and allowed. */
+	assert_int_equal(write(cmd[1], "x", 1), 1);
+	assert_int_equal(read(ack[0], &c, 1), 1);
+	assert_int_equal(udp_received(g->udp_allowed), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (got = 0; got < 20 && tables_left("agentguard-orphan"); got++)
+		usleep(100000);
+	assert_false(tables_left("agentguard-orphan"));
+	assert_int_not_equal(if_nametoindex("agt-orphan"), 0);	/* the stand-in holds it */
+	assert_int_equal(write(cmd[1], "x", 1), 1);
+	assert_int_equal(read(ack[0], &c, 1), 1);
+	got = udp_received(g->udp_allowed);
+	if (give_guard) {
+		assert_int_equal(got, 0);
+		assert_int_equal(ag_nft_open(&nft), 0);
+		assert_int_equal(ag_nft_counter(&nft, NFPROTO_NETDEV, "agentguard-orphan-guard",
+					       "unfiltered", &pkts), 0);
+		ag_nft_close(&nft);
+		assert_true(pkts >= 1);
+	} else {
+		assert_int_equal(got, 1);	/* the hole, without the guard */
+	}
+	close(cmd[1]);	/* the stand-in exits: its tap and the guard go */
+	assert_int_equal(read(ack[0], &c, 1), 0);
+	close(ack[0]);
+	close(ready[0]);
+	for (got = 0; got < 20 && (if_nametoindex("agt-orphan") ||
+				   ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan-guard"));
+	     got++)
+		usleep(100000);
+	assert_int_equal(if_nametoindex("agt-orphan"), 0);
+	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan-guard"), 0);
+}
+
+static void test_qemu_outlives_runner_unguarded_control(void **state)
+{
+	outlive(false);
+}
+
+static void test_qemu_outlives_runner_guarded(void **state)
+{
+	outlive(true);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--qemu"))
+		return qemu_stand_in(atoi(argv[2]), argv[3]);
+	{
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_allowed_connects),
@@ -1020,10 +1171,13 @@ int main(void)
 		cmocka_unit_test(test_to_guest_dropped),
 		cmocka_unit_test(test_down_leaves_nothing),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
+		cmocka_unit_test(test_qemu_outlives_runner_unguarded_control),
+		cmocka_unit_test(test_qemu_outlives_runner_guarded),
 		cmocka_unit_test(test_cleanup_stale),
 		cmocka_unit_test(test_uplink_forwarding_off),
 		cmocka_unit_test(test_100k_cidrs),
 	};
 
 	return cmocka_run_group_tests_name("sandbox_net", tests, setup, teardown);
+	}
 }
