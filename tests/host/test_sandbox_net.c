@@ -95,6 +95,7 @@ struct env {
 	int udp_allowed;	/* UDP 198.51.100.10:8080 in world */
 	int host_listen;	/* TCP host_addr:2222 in host: not DNS */
 	pid_t dnsmasq;
+	pid_t runner;		/* test_qemu_outlives_runner's, while it lives */
 	struct ag_policy *pol;
 	struct ag_policy *pols[1];	/* c borrows the array */
 	struct ag_compiled *c;
@@ -543,6 +544,10 @@ static int teardown(void **state)
 
 	if (!e)
 		return 0;
+	if (e->runner > 0) {
+		kill(e->runner, SIGKILL);
+		waitpid(e->runner, NULL, 0);
+	}
 	if (e->bridging) {
 		if (write(e->stop[1], "x", 1) != 1)
 			pthread_cancel(e->bridge);
@@ -1038,7 +1043,7 @@ static int qemu_stand_in(int tap, const char *hex)
 }
 
 /* The runner of test_qemu_outlives_runner: up, start the stand-in, report, wait to die. */
-static void runner(bool give_guard, int cmd, int ack, int ready)
+static void runner(bool give_guard, int cmd, int cmd_w, int ack, int ready)
 {
 	struct ag_sbx_net_opts o;
 	struct ag_sbx_net_plan plan;
@@ -1049,6 +1054,7 @@ static void runner(bool give_guard, int cmd, int ack, int ready)
 	int fd, s;
 	size_t i;
 
+	close(cmd_w);	/* the stand-in must see EOF once the test closes its end */
 	enter(g->fd_host);
 	compile_only(&o, "orphan");
 	if (ag_sbx_net_up(&o, g->c, &n, &plan, &fd))
@@ -1098,7 +1104,8 @@ static void outlive(bool give_guard)
 	udp_received(g->udp_allowed);
 	pid = fork();
 	if (pid == 0)
-		runner(give_guard, cmd[0], ack[1], ready[1]);
+		runner(give_guard, cmd[0], cmd[1], ack[1], ready[1]);
+	g->runner = pid;	/* killed by teardown should an assertion end this early */
 	close(cmd[0]);
 	close(ack[1]);
 	close(ready[1]);
@@ -1109,6 +1116,7 @@ static void outlive(bool give_guard)
 	assert_int_equal(udp_received(g->udp_allowed), 1);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	g->runner = 0;
 	for (got = 0; got < 20 && tables_left("agentguard-orphan"); got++)
 		usleep(100000);
 	assert_false(tables_left("agentguard-orphan"));
