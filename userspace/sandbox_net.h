@@ -28,9 +28,9 @@ struct ag_sbx_net_plan {
 	struct in_addr host_addr;	/* the tap's address: gateway and resolver */
 	struct in_addr guest_addr;
 	unsigned int prefix_len;	/* 30 */
-	unsigned char guest_mac[6];	/* QEMU's -device virtio-net-device,mac=: the only one let in */
-	char uplink[IFNAMSIZ];		/* the default route's interface, "" if none (see up) */
-	char table[64];			/* "agentguard-" + name, in families inet and netdev */
+	unsigned char guest_mac[6];	/* for QEMU's virtio-net mac=: the only one let in */
+	char uplink[IFNAMSIZ];		/* the default route's interface, "" if none */
+	char table[64];			/* "agentguard-NAME", families inet and netdev */
 	/*
 	 * Give QEMU this descriptor too (like the tap fd: FD_CLOEXEC cleared in its child
 	 * only; QEMU never uses it). It owns the guard table (netdev "agentguard-NAME-guard"),
