@@ -1109,7 +1109,8 @@ static int val_push(const struct ag_net_val *v, enum cls (*classify)(__u8 verdic
 		    __u32 lo, __u32 hi, struct elems *allow, struct elems *deny,
 		    __u64 t_allow, __u64 t_deny)
 {
-	static const __u8 protos[2][2] = { { AG_NET_TCP, IPPROTO_TCP }, { AG_NET_UDP, IPPROTO_UDP } };
+	static const __u8 protos[2][2] = { { AG_NET_TCP, IPPROTO_TCP },
+					   { AG_NET_UDP, IPPROTO_UDP } };
 	unsigned int cuts[2 * AG_NET_MAX_SEGS + 2], nc, i, k, start;
 	enum cls run, c;
 	__u32 rule, nseg = v->n_segs < AG_NET_MAX_SEGS ? v->n_segs : AG_NET_MAX_SEGS;
@@ -1132,7 +1133,8 @@ static int val_push(const struct ag_net_val *v, enum cls (*classify)(__u8 verdic
 			if (i < nc && (cuts[i] > 65535 || (i && cuts[i] == cuts[i - 1])))
 				continue;
 			if (i < nc) {
-				verdict = ag_net_val_verdict_f(v, protos[k][0], cuts[i], &rule, &flags);
+				verdict = ag_net_val_verdict_f(v, protos[k][0], cuts[i], &rule,
+							       &flags);
 				c = classify(verdict, flags);
 				if (i && c == run)
 					continue;
@@ -1140,8 +1142,9 @@ static int val_push(const struct ag_net_val *v, enum cls (*classify)(__u8 verdic
 				c = CLS_NONE;
 			}
 			if (i && run != CLS_NONE)
-				err = elems_push(run == CLS_ALLOW ? allow : deny, lo, hi, protos[k][1],
-						 start, (i < nc ? cuts[i] : 65536) - 1,
+				err = elems_push(run == CLS_ALLOW ? allow : deny, lo, hi,
+						 protos[k][1], start,
+						 (i < nc ? cuts[i] : 65536) - 1,
 						 run == CLS_ALLOW ? t_allow : t_deny);
 			if (i < nc) {
 				run = c;

@@ -132,7 +132,8 @@ static int drain_acks(struct mnl_socket *nl, unsigned int want)
 			return first ? first : -errno;
 		}
 		len = k;
-		for (h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+		h = (struct nlmsghdr *)buf;
+		for (; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
 			got++;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);

@@ -991,7 +991,8 @@ static void test_100k_cidrs(void **state)
 		      "    default: deny\n    rules:\n");
 	for (i = 0; i < n; i++)
 		l += snprintf(y + l, cap - l,
-			      "      - action: %s\n        cidr: %d.%d.%d.0/24\n        ports: [%d]\n",
+			      "      - action: %s\n        cidr: %d.%d.%d.0/24\n"
+			      "        ports: [%d]\n",
 			      i % 10 ? "allow" : "deny", 11 + i / 65536, (i / 256) % 256, i % 256,
 			      443 + i % 3);
 	assert_int_equal(ag_policy_parse_buf("big.yaml", y, l, &p, &d), 0);
@@ -1011,7 +1012,8 @@ static void test_100k_cidrs(void **state)
 				      "policy_allow '{ 11.0.5.7 . tcp . 443 }' >/dev/null 2>&1",
 				      g->ns_host), 0);
 	assert_int_equal(sh("ip netns exec %s nft get element inet agentguard-big "
-			    "policy_rule_deny '{ 11.0.10.7 . udp . 444 }' >/dev/null", g->ns_host), 0);
+			    "policy_rule_deny '{ 11.0.10.7 . udp . 444 }' >/dev/null",
+			    g->ns_host), 0);
 	assert_int_not_equal(sh_quiet("ip netns exec %s nft get element inet agentguard-big "
 				      "policy_allow '{ 11.0.10.7 . udp . 444 }' >/dev/null 2>&1",
 				      g->ns_host), 0);

@@ -118,7 +118,8 @@ static void test_host_filter_equals_kernel(void **state)
 			__u32 addr = 0x0a000000u | rnd(4) << 16 | rnd(256) << 8 | rnd(256);
 			__u8 proto = rnd(2) ? AG_NET_TCP : AG_NET_UDP;
 			__u8 ipproto = proto == AG_NET_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-			__u16 port = ports_sample[rnd(sizeof(ports_sample) / sizeof(ports_sample[0]))];
+			__u16 port = ports_sample[rnd(sizeof(ports_sample) /
+						      sizeof(ports_sample[0]))];
 			__u8 a16[16] = { [10] = 0xff, [11] = 0xff };
 			__u32 be = htonl(addr), rule;
 			enum ag_verdict v;
@@ -136,8 +137,8 @@ static void test_host_filter_equals_kernel(void **state)
 			v = ag_net_decide_learned(b.c, a16, proto, port, names, n, &rule);
 			kernel = v != AG_DENY;
 			if (n) {
-				assert_int_equal(ag_sbx_learned_elems(b.c, names, n, addr, &da, &dd),
-						 0);
+				assert_int_equal(ag_sbx_learned_elems(b.c, names, n, addr, &da,
+								      &dd), 0);
 			} else {
 				da = (struct ag_sbx_elems){ NULL, 0 };
 				dd = da;
@@ -146,8 +147,8 @@ static void test_host_filter_equals_kernel(void **state)
 			       (in(&pa, addr, ipproto, port) ||
 				(!in(&pd, addr, ipproto, port) && in(&da, addr, ipproto, port)));
 			if (host != kernel) {
-				fprintf(stderr, "policy:\n%s%s\nflow %08x proto %u port %u names %zu "
-					"(%s): kernel %s, host %s\n", yaml[0],
+				fprintf(stderr, "policy:\n%s%s\nflow %08x proto %u port %u "
+					"names %zu (%s): kernel %s, host %s\n", yaml[0],
 					layers == 2 ? yaml[1] : "", addr, proto, port, n,
 					n ? names[0] : "", ag_verdict_name(v),
 					host ? "pass" : "drop");
