@@ -22,7 +22,7 @@ BUILD := build
 Q := $(if $(filter 1,$(V)),,@)
 msg = $(if $(Q),@printf '  %-8s %s\n' "$(1)" "$(2)")
 
-PKGS := libbpf yaml-0.1 libsystemd libcjson libseccomp
+PKGS := libbpf yaml-0.1 libsystemd libcjson libseccomp libnftnl libmnl
 USER_CFLAGS := -g -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
 	-Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iuserspace -Ibpf -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS))
@@ -123,8 +123,9 @@ $(BUILD)/bench/fs_lookup.skel.h: $(BUILD)/bench/bpf/fs_lookup.bpf.o
 
 # Compiler and Landlock-mapping unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock \
-	$(BUILD)/tests/unit/test_guest_rx
-$(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock $(BUILD)/tests/unit/test_guest_rx: \
+	$(BUILD)/tests/unit/test_guest_rx $(BUILD)/tests/unit/test_sbx_policy
+$(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock $(BUILD)/tests/unit/test_guest_rx \
+		$(BUILD)/tests/unit/test_sbx_policy: \
 		$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

@@ -28,6 +28,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
+#include "dns.h"
 #include "events.h"
 #include "guest_rx.h"
 #include "json.h"
@@ -60,7 +62,7 @@
 /* ag.ctl, ag.stdout, ag.stderr, ag.events: QEMU's fds 3-6 (socketpairs); the tap is fd 7. */
 #define SBX_CHANNELS		4
 #define SBX_FIRST_FD		3
-#define SBX_TAP_FD		(SBX_FIRST_FD + SBX_CHANNELS)
+#define SBX_QEMU_FDS		(SBX_CHANNELS + 2)	/* the channels, the tap, the guard */
 enum { CH_CTL, CH_OUT, CH_ERR, CH_EV };
 
 /* The runner's own exit statuses (besides CMD's 0-255); docs/sandbox.md#exit-status. */
@@ -586,12 +588,15 @@ static int build_qemu_args(struct qemu_argv *q, const char *state_path, const ch
 		qa_add(q, "virtio-9p-device,fsdev=fsws,mount_tag=t0");
 	}
 	if (plan) {
-		/* The network half's tap (sandbox_net.h), as fd 7 of QEMU. */
+		/*
+		 * The tap (sandbox_net.h) as fd 7 of QEMU; fd 8 holds the guard table, which QEMU
+		 * never uses: while QEMU lives, a tap the runner no longer filters is cut off.
+		 */
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", plan->guest_mac[0],
 			 plan->guest_mac[1], plan->guest_mac[2], plan->guest_mac[3],
 			 plan->guest_mac[4], plan->guest_mac[5]);
 		qa_add(q, "-netdev");
-		qa_add(q, "tap,id=n0,fd=7");
+		qa_add(q, "tap,id=n0,fd=7,vhost=off");
 		qa_add(q, "-device");
 		qa_path(q, "virtio-net-device,netdev=n0,mac=", mac, "");
 	}
@@ -607,6 +612,7 @@ struct sbx_run {
 	struct ag_event_sink sink;
 	struct ag_guest_rx rx;
 	struct ag_guest_rx_stats reported;
+	struct ag_sbx_net *net;		/* the host filter, NULL with --network none */
 	long long reported_ms;		/* when counts last became loss events */
 	FILE *events;
 	int ch[SBX_CHANNELS];		/* the runner's ends, by CH_*; -1 once closed */
@@ -616,6 +622,27 @@ struct sbx_run {
 	int status;
 	char fail[256];
 };
+
+/*
+ * The host sinks are written by the runner's loop (guest records, loss, lifecycle) and by the
+ * host resolver's thread (dns events): one lock around every write.
+ */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A query the host resolver refused: a dns event with origin host. */
+static void host_dns_report(void *ctx, const struct ag_dns_report *rep)
+{
+	struct ag_event_sink *sink = ctx;
+	char qt[16];
+
+	pthread_mutex_lock(&sink_lock);
+	ag_event_sink_dns(sink, rep->name, ag_dns_type_name(rep->qtype, qt, sizeof(qt)),
+			  ag_dns_rcode_name(rep->rcode), rep->client, rep->transport, rep->verdict,
+			  rep->rule, rep->generation);
+	if (sink->out)
+		fflush(sink->out);
+	pthread_mutex_unlock(&sink_lock);
+}
 
 static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev)
 {
@@ -657,6 +684,7 @@ static void report_guest_drops(struct sbx_run *r)
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	now = rt.tv_sec * 1000000000LL + rt.tv_nsec;
+	pthread_mutex_lock(&sink_lock);
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		if (*c[i].now == *c[i].then)
 			continue;
@@ -666,6 +694,7 @@ static void report_guest_drops(struct sbx_run *r)
 	}
 	if (r->events)
 		fflush(r->events);
+	pthread_mutex_unlock(&sink_lock);
 }
 
 static void write_all(int fd, const char *p, size_t n, bool *closed)
@@ -729,7 +758,9 @@ static void pump(struct sbx_run *r, int *fdp)
 		} else if (fd == r->ch[CH_ERR]) {
 			write_all(STDERR_FILENO, buf, n, &r->err_closed);
 		} else if (fd == r->ch[CH_EV]) {
+			pthread_mutex_lock(&sink_lock);
 			ag_guest_rx_feed(&r->rx, buf, n, now_ms() * 1000000LL);
+			pthread_mutex_unlock(&sink_lock);
 		} else if (fd == r->ch[CH_CTL]) {
 			for (ssize_t i = 0; i < n; i++) {
 				if (buf[i] == '\n' || r->ctl_len == sizeof(r->ctl) - 1) {
@@ -752,9 +783,9 @@ static void pump(struct sbx_run *r, int *fdp)
 
 /* The child that becomes QEMU: cgroup, sandbox user, parent-death signal, exec. */
 static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_t runner,
-		      int log_fd, const int *chan, int tap_fd, char **argv)
+		      int log_fd, const int *chan, int tap_fd, int guard_fd, char **argv)
 {
-	int err, null_fd, high[SBX_CHANNELS + 1], i;
+	int err, null_fd, from[SBX_QEMU_FDS], high[SBX_QEMU_FDS], n = SBX_CHANNELS, i;
 
 	err = ag_cgroup_enter(cg, getpid());
 	if (!err)
@@ -768,23 +799,30 @@ static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_
 		dprintf(log_fd, "agentguard: sandbox: starting QEMU: %s\n", strerror(-err));
 		_exit(126);
 	}
-	/* The channels at 3-6 and the tap at 7, whatever numbers they had: via fds above 100. */
-	for (i = 0; i <= SBX_CHANNELS; i++) {
-		int from = i < SBX_CHANNELS ? chan[i] : tap_fd;
-
-		high[i] = from >= 0 ? fcntl(from, F_DUPFD, 100) : -1;
-		if (from >= 0 && high[i] < 0)
+	/*
+	 * The channels at 3-6, the tap at 7 and the guard's socket at 8, whatever numbers they
+	 * had: via fds above 100. Everything else is closed.
+	 */
+	for (i = 0; i < SBX_CHANNELS; i++)
+		from[i] = chan[i];
+	if (tap_fd >= 0) {
+		from[n++] = tap_fd;
+		from[n++] = guard_fd;
+	}
+	for (i = 0; i < n; i++) {
+		high[i] = fcntl(from[i], F_DUPFD, 100);
+		if (high[i] < 0)
 			_exit(126);
 	}
 	null_fd = open("/dev/null", O_RDONLY);
 	dup2(null_fd, STDIN_FILENO);
 	dup2(log_fd, STDOUT_FILENO);
 	dup2(log_fd, STDERR_FILENO);
-	for (i = 0; i <= SBX_CHANNELS; i++) {
-		if (high[i] >= 0 && dup2(high[i], SBX_FIRST_FD + i) < 0)
+	for (i = 0; i < n; i++) {
+		if (dup2(high[i], SBX_FIRST_FD + i) < 0)
 			_exit(126);
 	}
-	syscall(SYS_close_range, SBX_FIRST_FD + SBX_CHANNELS + (tap_fd >= 0), ~0U, 0);
+	syscall(SYS_close_range, SBX_FIRST_FD + n, ~0U, 0);
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "agentguard: sandbox: %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -946,9 +984,11 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 				 r->unenforced_seen ? "TEST ONLY: no enforcement" : "enforcing",
 				 t_enforcing - t0, accel, o->kernel, o->network,
 				 ws_mode ? ws_mode : "none");
+			pthread_mutex_lock(&sink_lock);
 			ag_event_sink_lifecycle(&r->sink, "start", memo);
 			if (r->events)
 				fflush(r->events);
+			pthread_mutex_unlock(&sink_lock);
 			ag_log_debug("%s", memo);
 		}
 		/* A guest that ran its command without enforcement is not a started sandbox. */
@@ -975,7 +1015,9 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 	}
 	for (i = 0; i < SBX_CHANNELS; i++)
 		pump(r, &r->ch[i]);
+	pthread_mutex_lock(&sink_lock);
 	ag_guest_rx_finish(&r->rx);
+	pthread_mutex_unlock(&sink_lock);
 	report_guest_drops(r);
 
 	snprintf(tmp, sizeof(tmp), "%s/console.log", r->state_path);
@@ -1005,11 +1047,23 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 		ret = SBX_EXIT_GUEST;
 	}
 	if (r->started) {
-		snprintf(memo, sizeof(memo), "sandbox %s: exit status %d; guest records: %llu "
-			 "passed on, %llu malformed, %llu oversized, %llu over the rate",
-			 o->name, ret, r->rx.st.accepted, r->rx.st.malformed, r->rx.st.oversized,
-			 r->rx.st.rate_limited);
+		struct ag_sbx_net_stats ns = {};
+		int n;
+
+		n = snprintf(memo, sizeof(memo), "sandbox %s: exit status %d; guest records: %llu "
+			     "passed on, %llu malformed, %llu oversized, %llu over the rate",
+			     o->name, ret, r->rx.st.accepted, r->rx.st.malformed,
+			     r->rx.st.oversized, r->rx.st.rate_limited);
+		if (r->net && n > 0 && (size_t)n < sizeof(memo) && !ag_sbx_net_stats(r->net, &ns))
+			snprintf(memo + n, sizeof(memo) - n, "; host filter: %llu packets dropped "
+				 "(%llu spoofed, %llu not IPv4, %llu to the host, %llu DNS elsewhere, "
+				 "%llu forward, %llu towards the guest), %llu queries refused",
+				 ns.dropped_packets, ns.dropped_spoofed, ns.dropped_not_ipv4,
+				 ns.dropped_input, ns.dropped_dns_elsewhere, ns.dropped_forward,
+				 ns.dropped_to_guest, ns.dns_refused);
+		pthread_mutex_lock(&sink_lock);
 		ag_event_sink_lifecycle(&r->sink, "stop", memo);
+		pthread_mutex_unlock(&sink_lock);
 	}
 	return ret;
 }
@@ -1244,7 +1298,9 @@ static int sandbox_run(int argc, char **argv)
 
 	if (net_on) {
 		struct ag_sbx_net_opts no = { .name = o.name, .tap_owner = u.uid,
-					      .upstream_resolv_conf = "/etc/resolv.conf" };
+					      .upstream_resolv_conf = "/etc/resolv.conf",
+					      .dns_report = host_dns_report,
+					      .dns_report_ctx = &r.sink };
 
 		err = ag_sbx_net_up(&no, c, &net, &plan, &tap_fd);
 		if (err) {
@@ -1254,6 +1310,7 @@ static int sandbox_run(int argc, char **argv)
 			ret = SBX_EXIT_UNENFORCED;
 			goto cleanup;
 		}
+		r.net = net;
 		ag_sbx_state_put(state_fd, "tap", plan.tap);
 		/* The guest's address, gateway (and resolver) and MAC, for guest-init. */
 		err = write_net_spec(state_fd, &plan);
@@ -1305,7 +1362,8 @@ static int sandbox_run(int argc, char **argv)
 		if (!qemu) {
 			sigprocmask(SIG_UNBLOCK, &mask, NULL);
 			signal(SIGPIPE, SIG_DFL);
-			exec_qemu(&cg, &u, runner, log_fd, qemu_ends, tap_fd, q.v);
+			exec_qemu(&cg, &u, runner, log_fd, qemu_ends, tap_fd,
+				  net ? plan.guard_fd : -1, q.v);
 		}
 	}
 	for (i = 0; i < SBX_CHANNELS; i++) {
@@ -1328,10 +1386,9 @@ cleanup:
 		ag_log_error("sandbox: removing the cgroup \"%s\": %s; `agentguard sandbox ls` "
 			     "retries", cg.path, strerror(-cg_err));
 	ag_cgroup_close(&cg);
+	/* It closes the tap (tap_fd) and the guard's socket. */
 	if (net)
 		ag_sbx_net_down(net);
-	if (tap_fd >= 0)
-		close(tap_fd);
 	if (r.events)
 		fclose(r.events);
 	ag_guest_rx_free(&r.rx);

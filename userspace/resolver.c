@@ -4,7 +4,8 @@
  *   parse (dns.c) -> refuse malformed names and types other than A/AAAA/CNAME (builtin rules)
  *   -> the policy's gate (ag_dns_query_decide) -> forward upstream over a fresh connected
  *   socket -> check the answer is ours -> follow the CNAME chain -> learn every A/AAAA
- *   (ag_dns_learned_val into ag_dns_learned) -> relay a reply rebuilt from the kept records.
+ *   through the backend (the kernel's: ag_dns_learned_val into ag_dns_learned; the sandbox's:
+ *   nft sets, sandbox_net.c) -> relay a reply rebuilt from the kept records.
  * Nothing the sandbox sends is ever forwarded unless the gate allows its name, and nothing but
  * an answer from the upstream socket of that very query is ever learned.
  */
@@ -43,7 +44,8 @@ struct name_slot {
 
 struct ag_resolver {
 	struct ag_resolver_opts o;
-	struct ag_loader *l;
+	struct ag_loader *l;		/* NULL: another backend learns (ag_resolver_open_backend) */
+	struct ag_resolver_backend be;
 	int udp_fd, tcp_fd, learned_fd, names_fd, stop_pipe[2];
 	pthread_t thread;
 	bool running;
@@ -213,6 +215,8 @@ static void name_publish(const struct ag_resolver *r, __u32 slot)
 	const struct name_slot *s = &r->names[slot];
 	struct ag_dns_name_rec rec = { .name_id = s->id };
 
+	if (r->names_fd < 0)
+		return;
 	if (strlen(s->name) >= sizeof(rec.name)) {
 		bpf_map_delete_elem(r->names_fd, &slot);
 		return;
@@ -363,10 +367,6 @@ static int learn(struct ag_resolver *r, const __u8 addr[16], __u32 name_id, __u3
 	__u32 i, oldest = 0;
 	int err;
 
-	if (ttl < r->o.ttl_floor_s)
-		ttl = r->o.ttl_floor_s;
-	if (ttl > r->o.ttl_cap_s)
-		ttl = r->o.ttl_cap_s;
 	expiry = now + (__u64)ttl * 1000000000ull;
 	memcpy(key.addr, addr, 16);
 	if (bpf_map_lookup_elem(r->learned_fd, &key, &e) || e.n_names > AG_DNS_NAMES)
@@ -399,6 +399,18 @@ static int learn(struct ag_resolver *r, const __u8 addr[16], __u32 name_id, __u3
 	if (denies)
 		ag_loader_dns_learn_bump(r->l);
 	return 0;
+}
+
+/* The kernel backend: name interned (and published), then its binding in ag_dns_learned. */
+static int bpf_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[16],
+		     const char *name, __u32 ttl_s)
+{
+	struct ag_resolver *r = ctx;
+	__u32 name_id = name_intern(r, name);
+
+	if (!name_id)
+		return -ENOMEM;
+	return learn(r, judged, name_id, ttl_s);
 }
 
 /*
@@ -439,7 +451,7 @@ int ag_resolver_follow(struct ag_resolver *r, const struct ag_compiled *c, __u32
 	int err;
 
 	pthread_mutex_lock(&r->lock);
-	err = r->generation == seq && r->c == c ? 0 : pre_flip(r, c, seq);
+	err = !r->l || (r->generation == seq && r->c == c) ? 0 : pre_flip(r, c, seq);
 	if (!err) {
 		r->c = c;
 		r->generation = seq;
@@ -463,10 +475,10 @@ int ag_resolver_install(struct ag_resolver *r, const struct ag_compiled *c)
 	int err;
 
 	pthread_mutex_lock(&r->lock);
-	err = ag_loader_install(r->l, c);
+	err = r->l ? ag_loader_install(r->l, c) : 0;
 	if (!err) {
 		r->c = c;
-		r->generation = ag_loader_generation(r->l);
+		r->generation = r->l ? ag_loader_generation(r->l) : r->generation + 1;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return err;
@@ -673,7 +685,7 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 	struct ag_dns_question q;
 	__u8 cur[AG_DNS_WIRE_MAX], rcode = AG_DNS_NOERROR, verdict;
 	size_t cur_len, n_keep = 0, i, hops;
-	__u32 rule, gen, name_id, chain_rule = AG_RULE_NONE;
+	__u32 rule, gen, ttl, chain_rule = AG_RULE_NONE;
 	char text[AG_DNS_TEXT_MAX], denied[AG_DNS_TEXT_MAX];
 	bool host, denied_chain = false;
 	int err, n;
@@ -750,9 +762,7 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 	 * name (what the policy allowed), or by the first denied name in its chain, wherever in
 	 * the chain it is.
 	 */
-	name_id = name_intern(r, denied_chain ? denied : q.name);
-	err = name_id ? 0 : -ENOMEM;
-	for (i = 0; !err && i < n_keep; i++) {
+	for (i = 0, err = 0; !err && i < n_keep; i++) {
 		struct ag_dns_rr *rr = (struct ag_dns_rr *)keep[i];
 		__u8 a[16] = {}, judged[16];
 
@@ -768,7 +778,8 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 			memcpy(a, rr->rdata, 16);
 		}
 		ag_net_judged_addr(a, judged);
-		err = learn(r, judged, name_id, rr->ttl);
+		ttl = rr->ttl < r->o.ttl_floor_s ? r->o.ttl_floor_s : rr->ttl;
+		err = r->be.learn(r->be.ctx, r->c, judged, denied_chain ? denied : q.name, ttl);
 	}
 	gen = r->generation;
 	pthread_mutex_unlock(&r->lock);
@@ -862,8 +873,9 @@ static void *serve(void *p)
 	return NULL;
 }
 
-int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
-		     const struct ag_compiled *c, struct ag_resolver **out)
+static int resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
+			 const struct ag_resolver_backend *be, const struct ag_compiled *c,
+			 struct ag_resolver **out)
 {
 	struct ag_resolver *r = calloc(1, sizeof(*r));
 	__u8 judged[16];
@@ -872,6 +884,7 @@ int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 
 	if (!r)
 		return -ENOMEM;
+	r->be = be ? *be : (struct ag_resolver_backend){ bpf_learn, r };
 	r->o = *o;
 	if (!r->o.ttl_floor_s)
 		r->o.ttl_floor_s = 30;
@@ -883,12 +896,15 @@ int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 		r->o.timeout_ms = 2000;
 	r->l = l;
 	r->c = c;
-	r->generation = ag_loader_generation(l);
-	r->learned_fd = ag_loader_dns_learned_fd(l);
-	r->names_fd = ag_loader_dns_names_fd(l);
 	r->udp_fd = r->tcp_fd = r->stop_pipe[0] = r->stop_pipe[1] = -1;
+	r->learned_fd = r->names_fd = -1;
 	pthread_mutex_init(&r->lock, NULL);
-	err = names_restore(r);
+	if (l) {
+		r->generation = ag_loader_generation(l);
+		r->learned_fd = ag_loader_dns_learned_fd(l);
+		r->names_fd = ag_loader_dns_names_fd(l);
+	}
+	err = l ? names_restore(r) : 0;
 	if (err < 0)
 		goto fail;
 	if (err > 0) {
@@ -925,16 +941,30 @@ int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 		err = -errno;
 		goto fail;
 	}
-	ss_judged(&o->listen, judged, &port);
-	err = ag_loader_dns_config(l, judged, port, true);
-	if (err)
-		goto fail;
-	ag_loader_set_pre_flip(l, pre_flip, r);
+	if (l) {
+		ss_judged(&o->listen, judged, &port);
+		err = ag_loader_dns_config(l, judged, port, true);
+		if (err)
+			goto fail;
+		ag_loader_set_pre_flip(l, pre_flip, r);
+	}
 	*out = r;
 	return 0;
 fail:
 	ag_resolver_close(r);
 	return err;
+}
+
+int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
+		     const struct ag_compiled *c, struct ag_resolver **out)
+{
+	return resolver_open(o, l, NULL, c, out);
+}
+
+int ag_resolver_open_backend(const struct ag_resolver_opts *o, const struct ag_resolver_backend *be,
+			     const struct ag_compiled *c, struct ag_resolver **out)
+{
+	return resolver_open(o, NULL, be, c, out);
 }
 
 int ag_resolver_start(struct ag_resolver *r, ag_resolver_report_fn fn, void *ctx)
@@ -969,7 +999,8 @@ void ag_resolver_close(struct ag_resolver *r)
 			pthread_cancel(r->thread);
 		pthread_join(r->thread, NULL);
 	}
-	ag_loader_set_pre_flip(r->l, NULL, NULL);
+	if (r->l)
+		ag_loader_set_pre_flip(r->l, NULL, NULL);
 	close_fd(&r->udp_fd);
 	close_fd(&r->tcp_fd);
 	close_fd(&r->stop_pipe[0]);

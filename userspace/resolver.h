@@ -4,7 +4,8 @@
  * nameserver. It answers on one address (UDP and TCP), refuses what the policy does not allow
  * without asking anyone, forwards the rest upstream over a connected socket per query (random
  * source port and id, the question checked in the answer), learns every A/AAAA of an allowed
- * or denied name into the kernel's ag_dns_learned map, and only then relays the answer.
+ * or denied name (into the kernel's ag_dns_learned map, or another backend: the microVM
+ * sandbox's nft sets), and only then relays the answer.
  * The daemon runs outside the sandbox cgroup, so its own upstream sockets are not judged.
  *
  * It runs in a thread of its own. One lock covers its policy, its names and the learned map;
@@ -53,6 +54,21 @@ int ag_resolver_upstreams_from(const char *resolv_conf, struct ag_resolver_opts 
 /* Remove every upstream equal to addr (address and port). */
 void ag_resolver_drop_upstream(struct ag_resolver_opts *o, const struct sockaddr_storage *addr);
 /*
+ * Where the answers of allowed names are learned. learn is called from the resolver's thread
+ * with its lock held, for every A and AAAA of an answer (judged form), before the answer is
+ * relayed: the binding's name (the question's, or the first name of its CNAME chain that a
+ * deny rule matches), and its lifetime in seconds (the upstream's TTL raised to ttl_floor_s,
+ * capped at ttl_cap_s). 0, or -errno: then the client gets SERVFAIL, not the answer.
+ * ag_resolver_open uses the kernel's ag_dns_learned map; ag_resolver_open_backend another
+ * (the sandbox's nft sets, sandbox_net.c).
+ */
+struct ag_resolver_backend {
+	int (*learn)(void *ctx, const struct ag_compiled *c, const __u8 judged[16],
+		     const char *name, __u32 ttl_s);
+	void *ctx;
+};
+
+/*
  * Bind the listening sockets, point the kernel's resolver path at them (DNS elsewhere denied)
  * and take over rewriting bindings at every install. Before ag_loader_attach, after the first
  * ag_loader_install. Bindings an earlier daemon left (adopted pins) keep their names
@@ -61,6 +77,13 @@ void ag_resolver_drop_upstream(struct ag_resolver_opts *o, const struct sockaddr
  */
 int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 		     const struct ag_compiled *c, struct ag_resolver **out);
+/*
+ * As ag_resolver_open without a loader: bindings go to be alone, and nothing of the kernel's
+ * resolver path is touched. ag_resolver_install then only swaps the policy; the generation in
+ * reports counts installs from 0.
+ */
+int ag_resolver_open_backend(const struct ag_resolver_opts *o, const struct ag_resolver_backend *be,
+			     const struct ag_compiled *c, struct ag_resolver **out);
 /* Serve in a thread; report is called (from that thread) for every refused query. */
 int ag_resolver_start(struct ag_resolver *r, ag_resolver_report_fn report, void *ctx);
 /* Install c as the active policy, rewriting every binding for it first (no query in between). */

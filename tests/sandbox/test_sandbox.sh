@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# agentguard sandbox run/ls/stop (issue #11, the VM half), with real guests under TCG: CMD's exit
+# agentguard sandbox run/ls/stop (issue #11, the VM), with real guests under TCG: CMD's exit
 # status comes back; a file the policy denies in the workspace gets EPERM inside and its event
 # reaches the host with origin guest and the sandbox's name, an allowed one is read; the
 # workspace is read-write (the file lands on the host owned by the uid QEMU runs as) or
@@ -12,8 +12,8 @@
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
 # forged and oversized records are counted and reported, never forwarded, and a valid one is.
 #
-# Runs in network and mount namespaces of its own (the sandbox runs with --network none: the
-# network half of #11 is not merged on this branch), with a tmpfs on /run: the sandboxes' state
+# Runs in network and mount namespaces of its own (the sandbox runs with --network none; the
+# network is tested by test_sandbox_vmnet.sh), with a tmpfs on /run: the sandboxes' state
 # and a journald of the test's own live there (one boot writes to it with --journal). Needs
 # root, build/agentguard, the 6.12 kernel (vm/fetch-kernel), qemu-system-x86,
 # systemd-journald and journalctl. One guest at a time.
@@ -38,7 +38,7 @@ if [ "${AG_SBX_INNER:-}" != 1 ]; then
 		echo "FAIL setup: cannot fetch the 6.12 guest kernel (vm/fetch-kernel 6.12)"
 		exit 1
 	fi
-	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$top/tests/host/$(basename "$0")"
+	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$(realpath -- "$0")"
 fi
 
 journald=${JOURNALD:-/lib/systemd/systemd-journald}
@@ -162,7 +162,8 @@ out=$("$ag" sandbox run --policy "$T/rw.yaml" --workspace "$T/rootonly" --networ
 expect rw_workspace_not_writable_refused 78 "$?"
 expect rw_workspace_not_writable_nothing_started "" "$(left_behind sbx-perm)"
 
-# The network half is not merged here: the default (filtered) fails closed.
+# This namespace has no default route, so no uplink: the default (filtered) network cannot be
+# set up and nothing starts (the network itself: test_sandbox_vmnet.sh).
 out=$("$ag" sandbox run --policy "$T/rw.yaml" --name sbx-net -- true 2>&1)
 expect network_filtered_unavailable_refused 69 "$?"
 expect network_filtered_nothing_left "" "$(left_behind sbx-net)"

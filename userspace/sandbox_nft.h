@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nftables through libnftnl for the sandbox's host filter (sandbox_net.c, docs/sandbox.md):
+ * one netlink socket, batches built in memory and sent whole, every message acknowledged.
+ * Tables made through a socket with NFT_TABLE_F_OWNER die with it, and only it may change
+ * them: every change goes through the same socket, under its lock.
+ */
+#ifndef AG_SANDBOX_NFT_H
+#define AG_SANDBOX_NFT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+struct nftnl_rule;
+struct nftnl_set;
+
+struct ag_nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	pthread_mutex_t lock;
+};
+
+/* A batch being built: messages after BATCH_BEGIN, each with NLM_F_ACK. */
+struct ag_nft_batch {
+	char *buf;
+	size_t len, cap;
+	unsigned int n_msgs;
+	uint32_t seq;
+	int err;		/* the first error while building: -ENOMEM */
+};
+
+/* Key of every set of the table: ipv4_addr . inet_proto . inet_service, each 4 bytes. */
+#define AG_NFT_KEY_LEN	12
+
+struct ag_nft_elem {
+	__u32 addr_lo, addr_hi;		/* host byte order, inclusive */
+	__u16 port_lo, port_hi;		/* inclusive */
+	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	__u64 timeout_ms;		/* 0: none */
+};
+
+int ag_nft_open(struct ag_nft *n);
+void ag_nft_close(struct ag_nft *n);
+
+int ag_nft_batch_begin(struct ag_nft *n, struct ag_nft_batch *b);
+/* Room for one more message (up to 64 KiB); NULL on -ENOMEM (recorded in b->err). */
+char *ag_nft_batch_room(struct ag_nft_batch *b);
+/* The message just built at the start of ag_nft_batch_room's buffer. */
+void ag_nft_batch_done(struct ag_nft_batch *b);
+/* Send, wait for every acknowledgement; the first error as -errno. Frees b. Locked inside. */
+int ag_nft_batch_commit(struct ag_nft *n, struct ag_nft_batch *b);
+void ag_nft_batch_free(struct ag_nft_batch *b);
+
+/*
+ * Add (NEWSETELEM) or delete (DELSETELEM) elements of a concatenated interval set, in
+ * messages of at most a few hundred elements each. 0 or -ENOMEM.
+ */
+int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
+		       const struct ag_nft_elem *e, size_t n, bool del);
+
+/* Read named counter `name` of table: packets into *pkts. 0 or -errno. Locked inside. */
+int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *name,
+		   __u64 *pkts);
+/* Delete table (family) through a fresh socket: 0, -ENOENT, -EPERM (owned by a live one). */
+int ag_nft_delete_table(int family, const char *table);
+/* Whether table exists in family (owned by anyone): 1, 0, or -errno. */
+int ag_nft_table_exists(int family, const char *table);
+
+#endif /* AG_SANDBOX_NFT_H */
