@@ -32,6 +32,7 @@ struct ag_walk {
 	__u32 len;		/* strlen of the path */
 	__u32 found;
 	__u32 exact;		/* best is the entry of the whole path: its guard applies */
+	__u32 missed;		/* a prefix missed: no longer one is in the table (closure) */
 	struct ag_fs_val best;
 };
 
@@ -45,12 +46,18 @@ static __always_inline void ag_walk_lookup(struct ag_walk *w, __u64 hash, __u32 
 		w->best = *v;
 		w->found = 1;
 		w->exact = len == w->len;
+	} else {
+		w->missed = 1;
 	}
 }
 
 /*
  * One byte of the path per call. At the end of each component the prefix so far is looked up;
- * a later hit is a longer prefix, so the last hit is the longest matching rule path.
+ * a later hit is a longer prefix, so the last hit is the longest matching rule path. The table
+ * is prefix-closed (the compiler adds every ancestor of an entry: compile_fs_closure), so after
+ * the first miss no longer prefix can hit: the walk only finishes the hash (events key on it).
+ * Most components of most paths start no rule: one miss, not one per component, and at 100,000
+ * rules not one cold bucket per component.
  */
 static long ag_walk_step(__u32 i, void *ctx)
 {
@@ -58,12 +65,12 @@ static long ag_walk_step(__u32 i, void *ctx)
 	char c;
 
 	if (i >= w->len) {
-		if (w->len > 1)
+		if (w->len > 1 && !w->missed)
 			ag_walk_lookup(w, w->hash, w->len);
 		return 1;
 	}
 	c = w->path[(w->off + i) & (AG_PATH_MAX - 1)];
-	if (c == '/' && i > 0)
+	if (c == '/' && i > 0 && !w->missed)
 		ag_walk_lookup(w, w->hash, i);
 	w->hash = ag_path_hash_step(w->hash, c);
 	if (i == 0)

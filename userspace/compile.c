@@ -245,6 +245,62 @@ static int compile_fs_guards(struct ag_compiled *c)
 	return err;
 }
 
+/*
+ * Prefix closure: every proper ancestor of an entry's path is an entry too, so the kernel's
+ * walk (fs_decide.bpf.h) stops looking up at the first prefix that misses: no longer prefix
+ * can be in the table. Without it, every component of every path is a lookup, and at 100,000
+ * rules the ones that miss land on cold buckets. An added ancestor holds the value of its
+ * longest entry prefix (what applies there already) with no guard: the guards were placed
+ * first, and an ancestor that needs one has its entry by now. So no decision changes. Cost:
+ * one entry per distinct directory above the rule paths (1,000 for 100,000 rules in 1,000
+ * directories), at most the rule paths' depth times their number.
+ */
+static int compile_fs_closure(struct ag_compiled *c)
+{
+	size_t cap = c->n_fs, i, len, ai;
+	struct ag_strmap idx = {};
+	int err = 0;
+
+	for (i = 0; i < c->n_fs && !err; i++)
+		err = ag_strmap_put(&idx, c->fs[i].path, strlen(c->fs[i].path), i, NULL);
+	/* Added entries are ancestors of earlier ones: their own ancestors are visited there. */
+	for (i = 0; i < c->n_fs && !err; i++) {
+		for (len = strlen(c->fs[i].path) - 1; len > 1 && !err; len--) {
+			const char *p = c->fs[i].path;
+			struct ag_fs_entry *e;
+
+			if (p[len] != '/' || ag_strmap_get(&idx, p, len, &ai))
+				continue;
+			if (c->n_fs == cap) {
+				struct ag_fs_entry *fs;
+
+				cap = cap ? cap * 2 : 8;
+				fs = realloc(c->fs, cap * sizeof(*c->fs));
+				if (!fs) {
+					err = -ENOMEM;
+					break;
+				}
+				c->fs = fs;
+				p = c->fs[i].path;
+			}
+			e = &c->fs[c->n_fs];
+			e->path = strndup(p, len);
+			if (!e->path) {
+				err = -ENOMEM;
+				break;
+			}
+			e->val = *fs_prefix_val(c, &idx, p, len);
+			e->val.guard = AG_ALLOW;
+			e->val.guard_rule = AG_RULE_NONE;
+			e->guard_only = true;
+			err = ag_strmap_put(&idx, e->path, len, c->n_fs, NULL);
+			c->n_fs++;
+		}
+	}
+	ag_strmap_free(&idx);
+	return err;
+}
+
 static int compile_fs(struct ag_compiled *c, struct ag_diags *diags, __u32 *fs_access)
 {
 	struct fs_layer *layers = NULL;
@@ -328,6 +384,8 @@ static int compile_fs(struct ag_compiled *c, struct ag_diags *diags, __u32 *fs_a
 		}
 	}
 	err = compile_fs_guards(c);
+	if (!err)
+		err = compile_fs_closure(c);
 
 cleanup:
 	if (layers)

@@ -43,7 +43,8 @@ struct ag_fs_entry {
 	struct ag_fs_val val;
 	/*
 	 * No rule has this path: the entry is there for its guard only (an ancestor of a
-	 * stricter rule's path, threat model R11), with the verdicts of its longest prefix.
+	 * stricter rule's path, threat model R11) or for the table's prefix closure (an
+	 * ancestor of any entry, no guard), with the verdicts of its longest prefix.
 	 * Inode-based enforcement (the Landlock fallback) has no use for it.
 	 */
 	bool guard_only;

@@ -199,6 +199,96 @@ static void test_fs_ancestor_guards(void **state)
 	unbuild_layers(&b);
 }
 
+/* Is path[0..len) an entry of the table? */
+static bool fs_has(const struct ag_compiled *c, const char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_fs; i++)
+		if (strlen(c->fs[i].path) == len && !memcmp(c->fs[i].path, path, len))
+			return true;
+	return false;
+}
+
+/*
+ * The kernel's walk (fs_decide.bpf.h): a lookup at the end of each component, none after the
+ * first miss, the last hit decides.
+ */
+static int fs_walk_like_kernel(const struct ag_compiled *c, const char *path, __u32 want,
+			       __u32 *rule)
+{
+	size_t len = strlen(path), i, j, best = SIZE_MAX;
+
+	for (i = 1; i <= len; i++) {
+		if (i != 1 && i != len && path[i] != '/')
+			continue;
+		for (j = 0; j < c->n_fs; j++)
+			if (strlen(c->fs[j].path) == i && !memcmp(c->fs[j].path, path, i))
+				break;
+		if (j == c->n_fs)
+			break;
+		best = j;
+	}
+	if (best == SIZE_MAX) {
+		*rule = AG_RULE_NONE;
+		return AG_DENY;
+	}
+	return ag_fs_val_verdict(&c->fs[best].val, want, rule);
+}
+
+/*
+ * The table is prefix-closed, so the kernel's walk may stop at the first miss: every ancestor
+ * of every entry is an entry, the added ones decide as their longest prefix did and carry no
+ * guard, and the early-stopping walk decides every path as the full one does.
+ */
+static void test_fs_prefix_closed(void **state)
+{
+	static const char *const y[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: rw\n"
+		"      - path: /data/d1/f1\n        access: ro\n"
+		"      - path: /data/d1/f2\n        access: rw\n"
+		"      - path: /opt/a/b/c/d\n        access: ro\n        exec: true\n"
+		"      - path: /home/u/.ssh\n        access: none\n" };
+	static const char *const paths[] = {
+		"/", "/data", "/data/d1", "/data/d1/f1", "/data/d1/f1/x", "/data/d1/f2",
+		"/data/d1/f3", "/data/d2/f1", "/opt/a", "/opt/a/b/c", "/opt/a/b/c/d",
+		"/opt/a/b/c/d/bin", "/opt/a/b/c/e", "/workspace/src/pkg/file.c", "/home/u/.ssh/id",
+		"/home/u", "/home/w", "/etc/passwd",
+	};
+	static const __u32 wants[] = { AG_FS_WANT_READ, AG_FS_WANT_WRITE, AG_FS_WANT_EXEC };
+	struct built_layers b;
+	__u32 r1, r2;
+	size_t i, j, len;
+
+	build_layers(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	for (i = 0; i < b.c->n_fs; i++) {
+		const char *p = b.c->fs[i].path;
+
+		for (len = strlen(p) - 1; len > 1; len--)
+			if (p[len] == '/' && !fs_has(b.c, p, len))
+				fail_msg("entry \"%s\" has no entry for its ancestor \"%.*s\"", p,
+					 (int)len, p);
+	}
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		for (j = 0; j < sizeof(wants) / sizeof(wants[0]); j++) {
+			int full = ag_fs_decide_user(b.c, paths[i], wants[j], &r1);
+			int walk = fs_walk_like_kernel(b.c, paths[i], wants[j], &r2);
+
+			if (full != walk || r1 != r2)
+				fail_msg("%s want %u: full walk %d rule %u, stopping walk %d rule %u",
+					 paths[i], wants[j], full, r1, walk, r2);
+		}
+	}
+	/* Added ancestors decide as their prefix and guard nothing the guards did not. */
+	open_is(&b, "/data", AG_FS_WANT_READ, AG_DENY, "p:filesystem.default");
+	open_is(&b, "/opt/a/b", AG_FS_WANT_READ, AG_DENY, "p:filesystem.default");
+	guarded_is(&b, "/data/d1", AG_DENY, "p:filesystem.default");
+	guarded_is(&b, "/home/u", AG_DENY, "p:filesystem.default");
+	unbuild_layers(&b);
+}
+
 static void test_duplicate_path_rejected(void **state)
 {
 	static const char *const y[] = { HDR("p", "local", "enforce")
@@ -653,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_audit_vs_enforce),
 		cmocka_unit_test(test_duplicate_path_rejected),
 		cmocka_unit_test(test_fs_ancestor_guards),
+		cmocka_unit_test(test_fs_prefix_closed),
 		cmocka_unit_test(test_net_deny_wins_regardless_of_specificity),
 		cmocka_unit_test(test_net_ports_and_protocols),
 		cmocka_unit_test(test_ipv6_forms_carrying_ipv4),
