@@ -145,19 +145,47 @@ static bool workspace_writable(const struct ag_compiled *c)
 	return false;
 }
 
-/* SUDO_UID, else --runas (a name or uid[:gid]), else nobody. 0 or -errno. */
+/*
+ * An id as a whole decimal string: no sign, no junk, not 0 (root) and not (id_t)-1, which
+ * setresuid/setresgid read as "leave unchanged". 0 or -EINVAL.
+ */
+static int parse_id(const char *s, size_t len, unsigned int *id)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (!len || len > 10)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v == 0 || v >= 0xffffffffULL)
+		return -EINVAL;
+	*id = v;
+	return 0;
+}
+
+/*
+ * --runas (a name, or uid[:gid]), else SUDO_UID/SUDO_GID, else nobody. Never uid or gid 0,
+ * never (id_t)-1. 0, -EINVAL (a malformed or privileged id) or -ENOENT (no such user).
+ */
 static int pick_user(const char *runas, struct sbx_user *u)
 {
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID"), *colon;
 	struct passwd *pw;
-	char *end;
+	unsigned int uid, gid;
 
 	if (runas) {
-		unsigned long id = strtoul(runas, &end, 10);
-
-		if (end != runas && (*end == '\0' || *end == ':')) {
-			u->uid = id;
-			u->gid = *end ? strtoul(end + 1, NULL, 10) : id;
+		colon = strchr(runas, ':');
+		if (runas[0] >= '0' && runas[0] <= '9') {
+			if (parse_id(runas, colon ? (size_t)(colon - runas) : strlen(runas), &uid) ||
+			    parse_id(colon ? colon + 1 : runas, strlen(colon ? colon + 1 : runas),
+				     &gid))
+				return -EINVAL;
+			u->uid = uid;
+			u->gid = gid;
 			return 0;
 		}
 		pw = getpwnam(runas);
@@ -165,24 +193,36 @@ static int pick_user(const char *runas, struct sbx_user *u)
 			return -ENOENT;
 		u->uid = pw->pw_uid;
 		u->gid = pw->pw_gid;
-		return 0;
+	} else if (su && *su) {
+		if (parse_id(su, strlen(su), &uid) ||
+		    parse_id(sg && *sg ? sg : su, strlen(sg && *sg ? sg : su), &gid))
+			return -EINVAL;
+		u->uid = uid;
+		u->gid = gid;
+	} else {
+		pw = getpwnam("nobody");
+		u->uid = pw ? pw->pw_uid : 65534;
+		u->gid = pw ? pw->pw_gid : 65534;
 	}
-	if (su && *su) {
-		u->uid = strtoul(su, NULL, 10);
-		u->gid = sg && *sg ? strtoul(sg, NULL, 10) : u->uid;
-		return 0;
-	}
-	pw = getpwnam("nobody");
-	u->uid = pw ? pw->pw_uid : 65534;
-	u->gid = pw ? pw->pw_gid : 65534;
+	if (u->uid == 0 || u->gid == 0 || u->uid == (uid_t)-1 || u->gid == (gid_t)-1)
+		return -EINVAL;
 	return 0;
 }
 
+/* Drop to the sandbox user, and check that it took: every id is the one asked for. */
 static int drop_to(const struct sbx_user *u)
 {
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+
 	if (setgroups(0, NULL) || setresgid(u->gid, u->gid, u->gid) ||
 	    setresuid(u->uid, u->uid, u->uid))
 		return -errno;
+	if (getresuid(&r, &e, &s) || getresgid(&rg, &eg, &sg))
+		return -errno;
+	if (r != u->uid || e != u->uid || s != u->uid || rg != u->gid || eg != u->gid ||
+	    sg != u->gid || r == 0)
+		return -EPERM;
 	return 0;
 }
 
@@ -734,7 +774,12 @@ static void ctl_line(struct sbx_run *r, const char *l)
 			snprintf(r->fail, sizeof(r->fail), "malformed status on ag.ctl");
 		}
 	} else if (!strncmp(l, "fail ", 5)) {
-		snprintf(r->fail, sizeof(r->fail), "%.200s", l + 5);
+		/* The guest's words, shown to the operator: escaped (ag_text_str). */
+		struct ag_buf e = {};
+
+		ag_text_str(&e, l + 5, strnlen(l + 5, 200));
+		snprintf(r->fail, sizeof(r->fail), "%.200s", e.p && !e.oom ? e.p : "");
+		ag_buf_free(&e);
 	} else {
 		snprintf(r->fail, sizeof(r->fail), "unexpected line on ag.ctl");
 	}
@@ -846,9 +891,14 @@ static void print_tail(const char *path, const char *what)
 		return;
 	buf[n] = '\0';
 	fprintf(stderr, "agentguard: sandbox: the end of %s:\n", what);
+	/* The guest wrote these bytes: escaped, so no terminal control sequence gets through. */
 	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		struct ag_buf e = {};
+
 		l[strcspn(l, "\r")] = '\0';
-		fprintf(stderr, "  | %s\n", l);
+		ag_text_str(&e, l, strlen(l));
+		fprintf(stderr, "  | %s\n", e.p && !e.oom ? e.p : "");
+		ag_buf_free(&e);
 	}
 }
 
@@ -1131,12 +1181,14 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 	err = pick_user(o.runas, &u);
-	if (err) {
+	if (err == -ENOENT) {
 		ag_log_error("sandbox: no user \"%s\"", o.runas);
 		goto cleanup;
 	}
-	if (u.uid == 0) {
-		ag_log_error("sandbox: QEMU must not run as root; pick another --runas user");
+	if (err) {
+		ag_log_error("sandbox: QEMU's user (%s \"%s\") must be a uid[:gid] other than 0 and "
+			     "4294967295, or a user name whose ids are", o.runas ? "--runas" : "SUDO_UID",
+			     o.runas ? o.runas : getenv("SUDO_UID"));
 		goto cleanup;
 	}
 	if (o.workspace) {
@@ -1524,7 +1576,22 @@ static int sandbox_stop(int argc, char **argv)
 		ag_log_error("sandbox: reading \"%s\": %s", argv[1], strerror(err ? -err : ESRCH));
 		return AG_EXIT_SOFTWARE;
 	}
+	/*
+	 * The pidfd pins the process; only then is the sandbox looked up again, so the pid cannot
+	 * have been reused by another process between the lookup and the signal: if the runner
+	 * ended meanwhile, its lock is free and the second lookup fails.
+	 */
 	pidfd = syscall(SYS_pidfd_open, i.runner_pid, 0);
+	if (pidfd >= 0) {
+		struct ag_sbx_info again;
+
+		err = ag_sbx_lookup(argv[1], &again);
+		if (err || again.runner_pid != i.runner_pid) {
+			close(pidfd);
+			ag_log_error("sandbox: \"%s\" ended while being stopped", argv[1]);
+			return 1;
+		}
+	}
 	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0)) {
 		ag_log_error("sandbox: signalling the runner of \"%s\" (pid %d): %s", argv[1],
 			     i.runner_pid, strerror(errno));

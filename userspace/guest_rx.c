@@ -383,17 +383,23 @@ void ag_guest_rx_format(struct ag_buf *b, const cJSON *ev, const char *sandbox_n
 	ag_buf_lit(b, "}\n");
 }
 
-static bool admit(struct ag_guest_rx *rx, long long now_ns)
+/*
+ * The token bucket charges a record by its size: one token, and one more per
+ * AG_GUEST_TOKEN_BYTES, so lines of the largest size cannot multiply what the host writes.
+ */
+static bool admit(struct ag_guest_rx *rx, long long now_ns, size_t len)
 {
+	double cost = 1.0 + (double)(len / AG_GUEST_TOKEN_BYTES);
+
 	if (rx->last_ns && now_ns > rx->last_ns)
 		rx->tokens += (double)(now_ns - rx->last_ns) / 1e9 * rx->rate;
 	if (now_ns > rx->last_ns)
 		rx->last_ns = now_ns;
 	if (rx->tokens > rx->burst)
 		rx->tokens = rx->burst;
-	if (rx->tokens < 1.0)
+	if (rx->tokens < cost)
 		return false;
-	rx->tokens -= 1.0;
+	rx->tokens -= cost;
 	return true;
 }
 
@@ -406,7 +412,7 @@ static void handle_line(struct ag_guest_rx *rx, long long now_ns)
 		rx->st.malformed++;
 		return;
 	}
-	if (!admit(rx, now_ns)) {
+	if (!admit(rx, now_ns, rx->len)) {
 		rx->st.rate_limited++;
 		goto cleanup;
 	}

@@ -28,6 +28,7 @@ struct cJSON;
 #define AG_GUEST_LINE_MAX	16384	/* bytes of one record, without its newline */
 #define AG_GUEST_RATE		1000.0	/* records admitted per second, sustained */
 #define AG_GUEST_BURST		2000.0	/* and in one burst */
+#define AG_GUEST_TOKEN_BYTES	2048	/* a record costs one token more per this many bytes */
 
 struct ag_guest_rx_stats {
 	unsigned long long accepted;	/* written to the sinks */

@@ -182,6 +182,8 @@ names+=(sbx-one)
 	echo made >/workspace/new && echo WROTE
 	ln -s /etc/passwd /workspace/link && echo LINKED
 	cat /workspace/link | head -n 1
+	cp /bin/busybox /workspace/suid && chmod 4755 /workspace/suid && ls -l /workspace/suid
+	sed -n "s|^[^ ]* /workspace 9p \([^ ]*\).*|MOUNTOPTS \1|p" /proc/mounts
 	exit 7' >"$T/one.out" 2>"$T/one.err"
 rc=$?
 expect exit_status_passes_through 7 "$rc"
@@ -206,6 +208,16 @@ if [ -f "$ws/link" ] && [ ! -L "$ws/link" ] && [ "$(cat "$ws/link")" = /etc/pass
 else
 	fail guest_symlink_not_a_host_symlink "$(ls -la "$ws/link" 2>&1)"
 fi
+# A setuid file made by guest root: setuid inside (mapped-xattr keeps the guest's mode), not
+# on the host; and the guest mounts its shares nosuid,nodev, so a later run cannot use it.
+expect_grep guest_setuid_mode_inside "-rwsr-xr-x" "$T/one.out"
+mode=$(stat -c %a "$ws/suid" 2>/dev/null)
+if [ -n "$mode" ] && [ $((0$mode & 07000)) -eq 0 ]; then pass guest_setuid_not_setuid_on_host; else fail guest_setuid_not_setuid_on_host "host mode '$mode'"; fi
+opts=$(sed -n 's/^MOUNTOPTS //p' "$T/one.out")
+case ",$opts," in
+*,nosuid,*nodev,* | *,nodev,*nosuid,*) pass workspace_mounted_nosuid_nodev ;;
+*) fail workspace_mounted_nosuid_nodev "options '$opts'" ;;
+esac
 expect normal_exit_nothing_left "" "$(left_behind sbx-one)"
 
 # --- Boot 2: read-only workspace. ---

@@ -180,6 +180,22 @@ static void test_rate_limit(void **state)
 	assert_int_equal(rx.st.rate_limited, 600);
 }
 
+/* Large records cost more: the bucket bounds bytes, not only records. */
+static void test_rate_limit_counts_bytes(void **state)
+{
+	static char line[AG_GUEST_LINE_MAX + 8];
+	size_t pad = AG_GUEST_LINE_MAX - strlen(VALID "}");
+	double cost = 1 + (AG_GUEST_LINE_MAX / AG_GUEST_TOKEN_BYTES);
+	int i;
+
+	memset(line, ' ', pad);
+	strcpy(line + pad, VALID "}\n");
+	for (i = 0; i < 300; i++)
+		ag_guest_rx_feed(&rx, line, strlen(line), 5000000000LL);
+	assert_int_equal(rx.st.accepted, (int)(2000.0 / cost));
+	assert_int_equal(rx.st.rate_limited, 300 - (int)(2000.0 / cost));
+}
+
 static void test_unterminated_last_line(void **state)
 {
 	feed(VALID "}");
@@ -198,6 +214,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_resync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exactly_max_accepted_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_counts_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unterminated_last_line, setup, teardown),
 	};
 
