@@ -1186,8 +1186,8 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 	if (err) {
-		ag_log_error("sandbox: QEMU's user (%s \"%s\") must be a uid[:gid] other than 0 and "
-			     "4294967295, or a user name whose ids are", o.runas ? "--runas" : "SUDO_UID",
+		ag_log_error("sandbox: QEMU's user (%s \"%s\"): give a user name or uid[:gid] whose "
+			     "ids are neither 0 nor 4294967295", o.runas ? "--runas" : "SUDO_UID",
 			     o.runas ? o.runas : getenv("SUDO_UID"));
 		goto cleanup;
 	}

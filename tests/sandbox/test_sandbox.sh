@@ -162,6 +162,15 @@ out=$("$ag" sandbox run --policy "$T/rw.yaml" --workspace "$T/rootonly" --networ
 expect rw_workspace_not_writable_refused 78 "$?"
 expect rw_workspace_not_writable_nothing_started "" "$(left_behind sbx-perm)"
 
+# QEMU's user is never root: -1 would be "unchanged" to setresuid, 0 is root.
+for bad in -1 4294967295 0 1000:0 12x; do
+	out=$("$ag" sandbox run --runas "$bad" --policy "$T/ro.yaml" --network none --name sbx-uid -- true 2>&1)
+	expect "runas_${bad//[:]/_}_refused" 78 "$?"
+done
+out=$(SUDO_UID=4294967295 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-uid -- true 2>&1)
+expect sudo_uid_minus_one_refused 78 "$?"
+expect bad_runas_nothing_left "" "$(left_behind sbx-uid)"
+
 # This namespace has no default route, so no uplink: the default (filtered) network cannot be
 # set up and nothing starts (the network itself: test_sandbox_vmnet.sh).
 out=$("$ag" sandbox run --policy "$T/rw.yaml" --name sbx-net -- true 2>&1)
