@@ -106,6 +106,12 @@ add("dns_query_added_ms", [(r["resolver_us"] - r["direct_us"]) / 1000 for r in d
 add("dns_bindings_per_sec", [r["bindings_per_sec"] for r in dns], "host", higher_is_better=True,
     unit="/s", digits=0)
 
+# The microVM sandbox (issue #11): start to command under TCG; a bare boot for context.
+sbx = jsonl("sandbox.txt")
+res["sandbox_rounds"] = sbx
+add("sandbox_start_ms", [r["start_ms"] for r in sbx], "host (TCG)", unit="ms", digits=0)
+add("sandbox_boot_only_ms", [r["boot_ms"] for r in sbx], "host (TCG)", unit="ms", digits=0)
+
 # Audit pipeline (issue #6): events/s are absolute; deny loss must be 0.
 audit = jsonl("audit.txt")
 res["audit_rounds"] = audit

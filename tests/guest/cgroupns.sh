@@ -22,7 +22,7 @@ rm -f /run/ns-ready
 sh -c 'echo $$ >/sys/fs/cgroup/ns/cgroup.procs; exec agt cgns sh -c "mkdir -p /sys/fs/cgroup/ld /sys/fs/cgroup/sb; echo \$\$ >/sys/fs/cgroup/ld/cgroup.procs; exec agentguard load --cgroup /sys/fs/cgroup/sb --events /tmp/ns-events --ready-file /run/ns-ready /tmp/ns.yaml"' 2>/tmp/ns.log &
 NSPID=$!
 i=0
-while [ ! -s /run/ns-ready ] && [ $i -lt 150 ]; do usleep 100000; i=$((i + 1)); done
+while [ ! -s /run/ns-ready ] && [ $i -lt 900 ]; do usleep 100000; i=$((i + 1)); done
 [ -s /run/ns-ready ] && pass loaded_in_cgroupns || fail loaded_in_cgroupns "$(cat /tmp/ns.log)"
 # Seen from outside the namespace, the sandbox is /ns/sb.
 expect governed_bpf_denied EPERM sh -c 'echo $$ >/sys/fs/cgroup/ns/sb/cgroup.procs; exec agt bpf'
