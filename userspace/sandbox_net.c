@@ -22,6 +22,8 @@
 #include <linux/if_tun.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -33,6 +35,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_nft.h"
 
@@ -145,10 +148,11 @@ static void names_for(const char *name, char tap[IFNAMSIZ], char table[64])
 
 typedef int (*rt_cb)(const struct nlmsghdr *nlh, void *data);
 
-static int rt_talk(struct nlmsghdr *nlh, rt_cb cb, void *data)
+/* One request on a socket of its own (NETLINK_ROUTE or NETLINK_NETFILTER), to its end. */
+static int nl_talk(int bus, struct nlmsghdr *nlh, rt_cb cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	__u32 portid, seq = nlh->nlmsg_seq = 1;
 	int ret, err = 0;
 
@@ -180,6 +184,11 @@ static int rt_talk(struct nlmsghdr *nlh, rt_cb cb, void *data)
 cleanup:
 	mnl_socket_close(nl);
 	return err;
+}
+
+static int rt_talk(struct nlmsghdr *nlh, rt_cb cb, void *data)
+{
+	return nl_talk(NETLINK_ROUTE, nlh, cb, data);
 }
 
 struct link_info {
@@ -304,6 +313,139 @@ static int rt_addr_taken(__u32 net, int skip_ifindex, bool *taken)
 	g->rtgen_family = AF_INET;
 	err = rt_talk(nlh, addr_cb, &x);
 	*taken = x.taken;
+	return err;
+}
+
+/* ---- conntrack --------------------------------------------------------------------------- */
+
+/*
+ * The conntrack entries of a /30: any with an address of it in either tuple. A run's /30 (and
+ * MAC) come from the sandbox's name, so without this a later run of the same name would find
+ * the earlier run's flows established (TCP for days) and forward them past its own policy.
+ */
+struct ct_scan {
+	__u32 net;		/* host order */
+	bool hit;		/* of the entry being parsed */
+	struct {
+		void *attrs;	/* CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID as received: the delete's */
+		size_t len;
+	} *del;
+	size_t n;
+	int err;
+};
+
+static int ct_ip_cb(const struct nlattr *a, void *data)
+{
+	struct ct_scan *x = data;
+	int t = mnl_attr_get_type(a);
+
+	if ((t == CTA_IP_V4_SRC || t == CTA_IP_V4_DST) && mnl_attr_get_payload_len(a) == 4 &&
+	    (ntohl(mnl_attr_get_u32(a)) & ~3u) == x->net)
+		x->hit = true;
+	return MNL_CB_OK;
+}
+
+static int ct_tuple_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTA_TUPLE_IP)
+		mnl_attr_parse_nested(a, ct_ip_cb, data);
+	return MNL_CB_OK;
+}
+
+static int ct_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_scan *x = data;
+	const struct nlattr *a, *keep[3] = {};
+	size_t i, len = 0;
+	void *p;
+	char *q;
+
+	x->hit = false;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_ORIG:
+			keep[0] = a;
+			mnl_attr_parse_nested(a, ct_tuple_cb, x);
+			break;
+		case CTA_TUPLE_REPLY:
+			mnl_attr_parse_nested(a, ct_tuple_cb, x);
+			break;
+		case CTA_ZONE:
+			keep[1] = a;
+			break;
+		case CTA_ID:
+			keep[2] = a;
+			break;
+		}
+	}
+	if (!x->hit || !keep[0] || x->err)
+		return MNL_CB_OK;
+	for (i = 0; i < 3; i++)
+		len += keep[i] ? MNL_ALIGN(keep[i]->nla_len) : 0;
+	q = malloc(len);
+	p = realloc(x->del, (x->n + 1) * sizeof(*x->del));
+	if (!q || !p) {
+		free(q);
+		if (p)
+			x->del = p;
+		x->err = -ENOMEM;	/* the dump is read to its end all the same */
+		return MNL_CB_OK;
+	}
+	x->del = p;
+	x->del[x->n].attrs = q;
+	x->del[x->n++].len = len;
+	for (i = 0; i < 3; i++)
+		if (keep[i]) {
+			memcpy(q, keep[i], keep[i]->nla_len);
+			q += MNL_ALIGN(keep[i]->nla_len);
+		}
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *ct_msg(char *buf, int type, __u16 flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	return nlh;
+}
+
+/*
+ * Delete every conntrack entry with an address in net/30 (host order), of this thread's
+ * namespace; no other. A dump, then a delete of each by its original tuple, zone and id (an
+ * entry that went meanwhile is not an error). 0 or -errno.
+ */
+static int ct_flush(__u32 net)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ct_scan x = { .net = net };
+	struct nlmsghdr *nlh;
+	size_t i;
+	int err;
+
+	err = nl_talk(NETLINK_NETFILTER, ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP), ct_cb, &x);
+	if (!err)
+		err = x.err;
+	for (i = 0; !err && i < x.n; i++) {
+		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK);
+		if (nlh->nlmsg_len + x.del[i].len > sizeof(buf)) {
+			err = -EMSGSIZE;
+			break;
+		}
+		memcpy(mnl_nlmsg_get_payload_tail(nlh), x.del[i].attrs, x.del[i].len);
+		nlh->nlmsg_len += x.del[i].len;
+		err = nl_talk(NETLINK_NETFILTER, nlh, NULL, NULL);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	for (i = 0; i < x.n; i++)
+		free(x.del[i].attrs);
+	free(x.del);
 	return err;
 }
 
@@ -1654,6 +1796,9 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	if (err)
 		goto cleanup;
 	err = tables_up(n);
+	/* No flow of an earlier run of this name (same /30) outlives it into this one. */
+	if (!err)
+		err = ct_flush(ntohl(n->plan.host_addr.s_addr) & ~3u);
 	if (!err)
 		err = rt_link_set(n->ifindex, RTM_NEWLINK, IFF_UP);
 	if (!err)
@@ -1695,6 +1840,7 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 void ag_sbx_net_down(struct ag_sbx_net *n)
 {
 	size_t i;
+	int err;
 
 	if (!n)
 		return;
@@ -1707,6 +1853,13 @@ void ag_sbx_net_down(struct ag_sbx_net *n)
 		ag_nft_close(&n->guard);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
+	/* The tap is gone: its flows go too (a run of the same name would inherit them). */
+	if (n->plan.host_addr.s_addr) {
+		err = ct_flush(ntohl(n->plan.host_addr.s_addr) & ~3u);
+		if (err)
+			ag_log_warn("sandbox: %s: conntrack entries of %s/30 left: %s", n->plan.tap,
+				    inet_ntoa(n->plan.host_addr), strerror(-err));
+	}
 	for (i = 0; i < n->n_learned; i++)
 		learned_free(n->learned[i]);
 	free(n->learned);

@@ -98,7 +98,10 @@ struct env {
 	pid_t runner;		/* test_qemu_outlives_runner's, while it lives */
 	struct ag_policy *pol;
 	struct ag_policy *pols[1];	/* c borrows the array */
+	struct ag_policy *pols_b[1];
 	struct ag_compiled *c;
+	struct ag_policy *pol_b;	/* test_conntrack_cleared_between_runs's policy B */
+	struct ag_compiled *c_b;
 	struct ag_sbx_net *net;
 	struct ag_sbx_net_plan plan;
 	int tap_fd, gtap_fd, stop[2];
@@ -188,6 +191,26 @@ static void *bridge(void *p)
 	return NULL;
 }
 
+static int bridge_start(struct env *e)
+{
+	if (pipe2(e->stop, O_CLOEXEC) || pthread_create(&e->bridge, NULL, bridge, e))
+		return -1;
+	e->bridging = true;
+	return 0;
+}
+
+static void bridge_stop(struct env *e)
+{
+	if (!e->bridging)
+		return;
+	if (write(e->stop[1], "x", 1) != 1)
+		pthread_cancel(e->bridge);
+	pthread_join(e->bridge, NULL);
+	close(e->stop[0]);
+	close(e->stop[1]);
+	e->bridging = false;
+}
+
 static int guest_up(struct env *e)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
@@ -209,10 +232,7 @@ static int guest_up(struct env *e)
 	       "ip -n %s addr add %s/30 dev gtap && ip -n %s route add default via %s",
 	       e->ns_guest, e->ns_guest, e->ns_guest, mac, e->ns_guest, guest, e->ns_guest, host))
 		return -1;
-	if (pipe2(e->stop, O_CLOEXEC) || pthread_create(&e->bridge, NULL, bridge, e))
-		return -1;
-	e->bridging = true;
-	return 0;
+	return bridge_start(e);
 }
 
 static __u16 csum(const void *p, size_t n);
@@ -420,21 +440,28 @@ static int udp_received(int fd)
 
 /* ---- setup ----------------------------------------------------------------------------- */
 
-static int compile(struct env *e)
+/* pols must outlive *c (it borrows the array). */
+static int compile_yaml(const char *yaml, struct ag_policy **pol, struct ag_policy *pols[1],
+			struct ag_compiled **c)
 {
 	struct ag_diags d = {};
 
-	if (ag_policy_parse_buf("sbx.yaml", policy_yaml, strlen(policy_yaml), &e->pol, &d)) {
+	if (ag_policy_parse_buf("sbx.yaml", yaml, strlen(yaml), pol, &d)) {
 		ag_diags_print(&d, stderr);
 		return -1;
 	}
-	e->pols[0] = e->pol;
-	if (ag_compile(e->pols, 1, &e->c, &d)) {
+	pols[0] = *pol;
+	if (ag_compile(pols, 1, c, &d)) {
 		ag_diags_print(&d, stderr);
 		return -1;
 	}
 	ag_diags_free(&d);
 	return 0;
+}
+
+static int compile(struct env *e)
+{
+	return compile_yaml(policy_yaml, &e->pol, e->pols, &e->c);
 }
 
 static int world_up(struct env *e)
@@ -548,11 +575,7 @@ static int teardown(void **state)
 		kill(e->runner, SIGKILL);
 		waitpid(e->runner, NULL, 0);
 	}
-	if (e->bridging) {
-		if (write(e->stop[1], "x", 1) != 1)
-			pthread_cancel(e->bridge);
-		pthread_join(e->bridge, NULL);
-	}
+	bridge_stop(e);
 	ag_sbx_net_down(e->net);
 	if (e->gtap_fd >= 0)
 		close(e->gtap_fd);
@@ -569,6 +592,8 @@ static int teardown(void **state)
 	   e->ns_world, e->ns_guest, e->dir);
 	ag_compiled_free(e->c);
 	ag_policy_free(e->pol);
+	ag_compiled_free(e->c_b);
+	ag_policy_free(e->pol_b);
 	free(e);
 	g = NULL;
 	return 0;
@@ -1024,6 +1049,119 @@ static void test_100k_cidrs(void **state)
 	free(y);
 }
 
+/* Policy B of test_conntrack_cleared_between_runs: 198.51.100.10 no longer, .54 allowed. */
+static const char policy_b_yaml[] =
+	"apiVersion: agentguard/v1\n"
+	"kind: Policy\n"
+	"metadata:\n"
+	"  name: sbx-net-test-b\n"
+	"spec:\n"
+	"  filesystem:\n"
+	"    default: allow\n"
+	"  network:\n"
+	"    default: deny\n"
+	"    rules:\n"
+	"      - id: other\n        action: allow\n        cidr: 198.51.100.54/32\n"
+	"        ports: [8080]\n";
+
+/* Bytes that reached a connected socket within WAIT_MS. */
+static ssize_t recv_wait(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[64];
+
+	if (poll(&p, 1, WAIT_MS) != 1)
+		return 0;
+	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+}
+
+/* A connection to addr:port from the socket fd, and the server's side of it from lfd. */
+static int connect_pair(int fd, const char *addr, int port, int lfd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || poll(&p, 1, WAIT_MS) != 1)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* Does a conntrack entry of this thread's namespace hold every one of the strings? */
+static bool ct_has(const char *a, const char *b)
+{
+	FILE *f = fopen("/proc/thread-self/net/nf_conntrack", "re");
+	char line[512];
+	bool got = false;
+
+	assert_non_null(f);
+	while (!got && fgets(line, sizeof(line), f))
+		got = strstr(line, a) && (!b || strstr(line, b));
+	fclose(f);
+	return got;
+}
+
+/*
+ * A run's flows end with it. Run A (the setup's policy) has a TCP flow to 198.51.100.10:8080
+ * whose socket the guest keeps; down, and up again under the same name (same /30, same MAC)
+ * with policy B, which denies that destination: data on the old flow does not get through
+ * (dropped as a new flow, counted), as a fresh connect does not, while B's own destination
+ * connects (the plumbing works). The host's own flow elsewhere keeps its conntrack entry.
+ * Last: it replaces the setup's sandbox.
+ */
+static void test_conntrack_cleared_between_runs(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	char guest[INET_ADDRSTRLEN], ct_old[64];
+	int gc = sock_in(g->fd_guest, SOCK_STREAM), gs, hc, hs;
+	unsigned long long before;
+
+	gs = connect_pair(gc, srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port,
+			  g->listen[SRV_ALLOWED]);
+	assert_true(gs >= 0);
+	assert_int_equal(send(gc, "a", 1, 0), 1);
+	assert_int_equal(recv_wait(gs), 1);
+	hc = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);	/* the host's own */
+	hs = connect_pair(hc, srv[SRV_ALLOWED_PORT].addr, srv[SRV_ALLOWED_PORT].port,
+			  g->listen[SRV_ALLOWED_PORT]);
+	assert_true(hs >= 0);
+	inet_ntop(AF_INET, &g->plan.guest_addr, guest, sizeof(guest));
+	snprintf(ct_old, sizeof(ct_old), "src=%s dst=198.51.100.10 ", guest);
+	assert_true(ct_has(ct_old, "dport=8080 "));
+	assert_true(ct_has("src=192.0.2.1 ", "dport=9090"));
+
+	bridge_stop(g);
+	ag_sbx_net_down(g->net);
+	g->net = NULL;
+	assert_int_equal(compile_yaml(policy_b_yaml, &g->pol_b, g->pols_b, &g->c_b), 0);
+	compile_only(&o, NAME);
+	assert_int_equal(ag_sbx_net_up(&o, g->c_b, &g->net, &plan, &g->tap_fd), 0);
+	/* The premise: the same addresses and MAC as the first run. */
+	assert_int_equal(plan.guest_addr.s_addr, g->plan.guest_addr.s_addr);
+	assert_memory_equal(plan.guest_mac, g->plan.guest_mac, 6);
+	g->plan = plan;
+	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
+
+	/* Control: B's own destination connects. */
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
+			 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
+	before = stats().dropped_forward;
+	assert_int_equal(send(gc, "b", 1, 0), 1);
+	assert_int_equal(recv_wait(gs), 0);
+	assert_true(stats().dropped_forward > before);
+	assert_int_equal(guest_connect(srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_ALLOWED]), 0);
+	assert_false(ct_has(ct_old, "dport=8080 "));	/* the old entry is gone */
+	assert_true(ct_has("src=192.0.2.1 ", "dport=9090"));
+	close(gc);
+	close(gs);
+	close(hc);
+	close(hs);
+}
+
 /*
  * QEMU's stand-in for test_qemu_outlives_runner, run as "--qemu TAP_FD HEX_FRAME" after exec
  * (so it holds what a real QEMU holds: the descriptors the runner cleared FD_CLOEXEC on).
@@ -1186,6 +1324,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cleanup_stale),
 		cmocka_unit_test(test_uplink_forwarding_off),
 		cmocka_unit_test(test_100k_cidrs),
+		cmocka_unit_test(test_conntrack_cleared_between_runs),
 	};
 
 	return cmocka_run_group_tests_name("sandbox_net", tests, setup, teardown);
