@@ -45,6 +45,13 @@
 /* Set by the filter's netdev table on what it lets in, checked and cleared by the guard. */
 #define GUARD_MARK	0x20000000u
 
+#ifndef IFALIASZ
+#define IFALIASZ	256	/* linux/if.h's; net/if.h does not have it */
+#endif
+
+/* The tap's alias: its owner's full name (tap names are shortened and may collide). */
+#define ALIAS_PREFIX	"agentguard:"
+
 /* Set names; the key of each is ipv4_addr . inet_proto . inet_service (sandbox_nft.h). */
 #define SET_POLICY_ALLOW	"policy_allow"
 #define SET_POLICY_DENY		"policy_rule_deny"
@@ -94,6 +101,7 @@ struct ag_sbx_net {
 	struct ag_nft nft;
 	struct ag_nft guard;		/* owns guard_table; QEMU may hold it too */
 	char guard_table[80];
+	char alias[64];
 	struct ag_resolver *res;
 	const struct ag_compiled *c;
 	/* The resolver's thread alone, under its lock (learn). */
@@ -134,14 +142,21 @@ static bool name_ok(const char *name)
 	return true;
 }
 
-/* "agt-" + the name when it fits in 11 characters, else its first 6, "-", 4 hex of a hash. */
-static void names_for(const char *name, char tap[IFNAMSIZ], char table[64])
+/*
+ * "agt-" + the name when it fits in 11 characters, else its first 6, "-", 4 hex of a hash:
+ * two names can share a tap name, told apart by the tap's alias, "agentguard:" + the name.
+ * The guard table's name has a "." no sandbox name has, so it is no other sandbox's table.
+ */
+static void names_for(const char *name, char tap[IFNAMSIZ], char table[64], char guard[80],
+		      char alias[64])
 {
 	if (strlen(name) <= 11)
 		snprintf(tap, IFNAMSIZ, "agt-%s", name);
 	else
 		snprintf(tap, IFNAMSIZ, "agt-%.6s-%04x", name, fnv(name) & 0xffff);
 	snprintf(table, 64, "agentguard-%s", name);
+	snprintf(guard, 80, "agentguard-%s.guard", name);
+	snprintf(alias, 64, ALIAS_PREFIX "%s", name);
 }
 
 /* ---- rtnetlink --------------------------------------------------------------------------- */
@@ -194,6 +209,7 @@ static int rt_talk(struct nlmsghdr *nlh, rt_cb cb, void *data)
 struct link_info {
 	int ifindex;
 	char kind[16];
+	char alias[IFALIASZ];	/* IFLA_IFALIAS, "" if none */
 };
 
 static int link_attr_cb(const struct nlattr *a, void *data)
@@ -212,9 +228,12 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *a;
 
 	li->ifindex = ifi->ifi_index;
-	mnl_attr_for_each(a, nlh, sizeof(*ifi))
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_LINKINFO)
 			mnl_attr_parse_nested(a, link_attr_cb, li);
+		if (mnl_attr_get_type(a) == IFLA_IFALIAS && !mnl_attr_validate(a, MNL_TYPE_STRING))
+			snprintf(li->alias, sizeof(li->alias), "%s", mnl_attr_get_str(a));
+	}
 	return MNL_CB_OK;
 }
 
@@ -247,6 +266,21 @@ static int rt_link_set(int ifindex, int type, unsigned int flags)
 	ifi->ifi_index = ifindex;
 	ifi->ifi_change = flags;
 	ifi->ifi_flags = flags;
+	return rt_talk(nlh, NULL, NULL);
+}
+
+static int rt_set_alias(int ifindex, const char *alias)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
 	return rt_talk(nlh, NULL, NULL);
 }
 
@@ -1759,8 +1793,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	n->report = o->dns_report;
 	n->report_ctx = o->dns_report_ctx;
 	n->plan.guard_fd = -1;
-	names_for(o->name, n->plan.tap, n->plan.table);
-	snprintf(n->guard_table, sizeof(n->guard_table), "%s-guard", n->plan.table);
+	names_for(o->name, n->plan.tap, n->plan.table, n->guard_table, n->alias);
 	h = fnv(o->name);
 	memcpy(n->plan.guest_mac, (const __u8[6]){ 0x02, 0x61, 0x67, h >> 16, h >> 8, h }, 6);
 
@@ -1768,9 +1801,13 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	err = uplink_check(n->plan.uplink);
 	if (err)
 		goto cleanup;
+	/*
+	 * Never attach to a tap someone left, nor to another sandbox's whose name shortens to
+	 * the same tap name (its alias is not ours): -EEXIST either way.
+	 */
 	err = rt_get_link(n->plan.tap, &li);
 	if (err != -ENODEV) {
-		err = err ? err : -EEXIST;	/* never attach to a tap someone left */
+		err = err ? err : -EEXIST;
 		goto cleanup;
 	}
 	err = tap_open(n->plan.tap, o->tap_owner, &n->tap_fd);
@@ -1779,6 +1816,10 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	if (err)
 		goto cleanup;
 	n->ifindex = li.ifindex;
+	/* Made by us just now, so without an alias; else one appeared meanwhile: not ours. */
+	err = li.alias[0] ? -EEXIST : rt_set_alias(n->ifindex, n->alias);
+	if (err)
+		goto cleanup;
 	/* No IPv6 on the tap at all (no RA, no SLAAC, no link-local); strict reverse path. */
 	err = sysctl_write("/proc/sys/net/ipv6/conf/%s/disable_ipv6", n->plan.tap, "1");
 	if (err == -ENOENT)
@@ -1900,14 +1941,13 @@ int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, 
 
 int ag_sbx_net_cleanup_stale(const char *name)
 {
-	char tap[IFNAMSIZ], table[64], guard[80];
+	char tap[IFNAMSIZ], table[64], guard[80], alias[64];
 	struct link_info li;
 	int err, f, i;
 
 	if (!name_ok(name))
 		return -EINVAL;
-	names_for(name, tap, table);
-	snprintf(guard, sizeof(guard), "%s-guard", table);
+	names_for(name, tap, table, guard, alias);
 	/* The guard last: what is left of a sandbox stays dropping until it goes. */
 	for (i = 0; i < 3; i++) {
 		f = i ? NFPROTO_NETDEV : NFPROTO_INET;
@@ -1922,7 +1962,8 @@ int ag_sbx_net_cleanup_stale(const char *name)
 		return 0;
 	if (err)
 		return err;
-	if (strcmp(li.kind, "tun"))
+	/* Not a tun device, or another sandbox's tap of the same short name: left alone. */
+	if (strcmp(li.kind, "tun") || strcmp(li.alias, alias))
 		return -EEXIST;
 	return rt_link_set(li.ifindex, RTM_DELLINK, 0);
 }

@@ -33,7 +33,7 @@ struct ag_sbx_net_plan {
 	char table[64];			/* "agentguard-NAME", families inet and netdev */
 	/*
 	 * Give QEMU this descriptor too (like the tap fd: FD_CLOEXEC cleared in its child
-	 * only; QEMU never uses it). It owns the guard table (netdev "agentguard-NAME-guard"),
+	 * only; QEMU never uses it). It owns the guard table (netdev "agentguard-NAME.guard"),
 	 * which drops everything from the tap that the filter did not let in: should QEMU
 	 * outlive the runner, the tap is cut off instead of forwarding unfiltered. Valid until
 	 * ag_sbx_net_down. docs/sandbox.md, "Lifetime and leftovers".
@@ -81,7 +81,8 @@ struct ag_sbx_net;
  *
  * Errors of note: -EHOSTUNREACH forwarding is off on plan->uplink (return traffic is forwarded
  * in there; net.ipv4.conf.<uplink>.forwarding=1 is the host's decision, docs/sandbox.md);
- * -EEXIST a tap or table of that name is left (ag_sbx_net_cleanup_stale); -EADDRNOTAVAIL no
+ * -EEXIST a tap or table of that name is left (ag_sbx_net_cleanup_stale), or a live sandbox of
+ * another name has the same tap name (its alias, "agentguard:NAME", differs); -EADDRNOTAVAIL no
  * free /30 in 10.213.0.0/16; -ENOENT no nameserver in upstream_resolv_conf.
  */
 int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
@@ -92,7 +93,8 @@ void ag_sbx_net_down(struct ag_sbx_net *n);
 /*
  * Delete the table and tap of sandbox `name` left by a runner that is gone. 0 or -errno;
  * -EBUSY: its table is owned by a live runner (nothing touched); -EEXIST: an interface of the
- * tap's name that is not a tun device (left alone). Nothing there is not an error.
+ * tap's name that is not a tun device, or whose alias is not "agentguard:NAME" (another
+ * sandbox's, or not agentguard's: left alone). Nothing there is not an error.
  */
 int ag_sbx_net_cleanup_stale(const char *name);
 

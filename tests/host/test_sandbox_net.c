@@ -937,6 +937,47 @@ static void test_sigkill_leaves_nothing(void **state)
 	assert_int_equal(if_nametoindex("agt-killed"), 0);
 }
 
+/*
+ * Two names whose tap names are the same ("agt-collis-a5b7": the first 6 characters and the
+ * 16-bit hash agree): the second's cleanup_stale leaves the first's live tap alone (its alias
+ * names the first), and the second's up refuses with EEXIST rather than share or take it.
+ */
+static void test_tap_name_collision(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan a, b;
+	struct ag_sbx_net *na, *nb;
+	int fa, fb;
+
+	compile_only(&o, "collision-388");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &na, &a, &fa), 0);
+	assert_string_equal(a.tap, "agt-collis-a5b7");
+	assert_int_equal(ag_sbx_net_cleanup_stale("collision-2180"), -EEXIST);
+	assert_int_not_equal(if_nametoindex(a.tap), 0);
+	compile_only(&o, "collision-2180");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &nb, &b, &fb), -EEXIST);
+	assert_int_not_equal(if_nametoindex(a.tap), 0);
+	assert_true(tables_left(a.table));
+	ag_sbx_net_down(na);
+}
+
+/* Sandbox "gx-guard"'s tables are not sandbox "gx"'s guard table: both run. */
+static void test_guard_table_own_name(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan a, b;
+	struct ag_sbx_net *na, *nb;
+	int fa, fb;
+
+	compile_only(&o, "gx");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &na, &a, &fa), 0);
+	compile_only(&o, "gx-guard");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &nb, &b, &fb), 0);
+	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-gx.guard"), 1);
+	ag_sbx_net_down(nb);
+	ag_sbx_net_down(na);
+}
+
 /* Leftovers (a table without owner, a persistent tap) block up, and cleanup_stale removes them. */
 static void test_cleanup_stale(void **state)
 {
@@ -952,6 +993,7 @@ static void test_cleanup_stale(void **state)
 	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	close(fd);
+	assert_int_equal(sh("ip -n %s link set agt-stale alias agentguard:stale", g->ns_host), 0);
 	assert_int_equal(sh("ip netns exec %s nft add table inet agentguard-stale", g->ns_host), 0);
 	compile_only(&o, "stale");
 	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), -EEXIST);
@@ -964,6 +1006,7 @@ static void test_cleanup_stale(void **state)
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	assert_true(fd >= 0);
 	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+	assert_int_equal(sh("ip -n %s link set agt-held alias agentguard:held", g->ns_host), 0);
 	assert_int_equal(ag_sbx_net_cleanup_stale("held"), 0);
 	assert_int_equal(if_nametoindex("agt-held"), 0);
 	close(fd);
@@ -1267,7 +1310,7 @@ static void outlive(bool give_guard)
 	if (give_guard) {
 		assert_int_equal(got, 0);
 		assert_int_equal(ag_nft_open(&nft), 0);
-		assert_int_equal(ag_nft_counter(&nft, NFPROTO_NETDEV, "agentguard-orphan-guard",
+		assert_int_equal(ag_nft_counter(&nft, NFPROTO_NETDEV, "agentguard-orphan.guard",
 					       "unfiltered", &pkts), 0);
 		ag_nft_close(&nft);
 		assert_true(pkts >= 1);
@@ -1279,11 +1322,11 @@ static void outlive(bool give_guard)
 	close(ack[0]);
 	close(ready[0]);
 	for (got = 0; got < 20 && (if_nametoindex("agt-orphan") ||
-				   ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan-guard"));
+				   ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan.guard"));
 	     got++)
 		usleep(100000);
 	assert_int_equal(if_nametoindex("agt-orphan"), 0);
-	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan-guard"), 0);
+	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan.guard"), 0);
 }
 
 static void test_qemu_outlives_runner_unguarded_control(void **state)
@@ -1322,6 +1365,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_qemu_outlives_runner_unguarded_control),
 		cmocka_unit_test(test_qemu_outlives_runner_guarded),
 		cmocka_unit_test(test_cleanup_stale),
+		cmocka_unit_test(test_tap_name_collision),
+		cmocka_unit_test(test_guard_table_own_name),
 		cmocka_unit_test(test_uplink_forwarding_off),
 		cmocka_unit_test(test_100k_cidrs),
 		cmocka_unit_test(test_conntrack_cleared_between_runs),
