@@ -237,8 +237,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* The interface called name: 0, or -ENODEV. */
-static int rt_get_link(const char *name, struct link_info *li)
+/* The interface called name, or (name NULL) of that ifindex: 0, or -ENODEV. */
+static int rt_get_link_by(const char *name, int ifindex, struct link_info *li)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -249,8 +249,15 @@ static int rt_get_link(const char *name, struct link_info *li)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ifi->ifi_index = ifindex;
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return rt_talk(nlh, link_cb, li);
+}
+
+static int rt_get_link(const char *name, struct link_info *li)
+{
+	return rt_get_link_by(name, 0, li);
 }
 
 static int rt_link_set(int ifindex, int type, unsigned int flags)
@@ -553,7 +560,11 @@ static int uplink_check(char uplink[IFNAMSIZ])
 
 /* ---- the tap ----------------------------------------------------------------------------- */
 
-static int tap_open(const char *name, uid_t owner, int *out)
+/*
+ * No TUNSETOWNER: QEMU gets the attached descriptor (-netdev tap,fd=) and never attaches
+ * itself, so its uid needs no claim on the tap that would let it attach to it again.
+ */
+static int tap_open(const char *name, int *out)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), err = 0;
@@ -561,7 +572,7 @@ static int tap_open(const char *name, uid_t owner, int *out)
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETOWNER, (unsigned long)owner)) {
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -1810,7 +1821,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 		err = err ? err : -EEXIST;
 		goto cleanup;
 	}
-	err = tap_open(n->plan.tap, o->tap_owner, &n->tap_fd);
+	err = tap_open(n->plan.tap, &n->tap_fd);
 	if (!err)
 		err = rt_get_link(n->plan.tap, &li);
 	if (err)
@@ -1878,6 +1889,30 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 	return 0;
 }
 
+/*
+ * The tap normally goes with our descriptor, but whoever holds one (QEMU) can make it
+ * persistent (TUNSETPERSIST needs no privilege on an attached descriptor) or keep it: if an
+ * interface of our ifindex with our alias is still there, forwarding off, then deleted.
+ */
+static int tap_delete(struct ag_sbx_net *n)
+{
+	struct link_info li;
+	int err;
+
+	if (!n->ifindex)
+		return 0;
+	err = rt_get_link_by(NULL, n->ifindex, &li);
+	if (err == -ENODEV)
+		return 0;
+	if (err)
+		return err;
+	if (strcmp(li.alias, n->alias))
+		return 0;	/* the ifindex is someone else's now */
+	sysctl_write("/proc/sys/net/ipv4/conf/%s/forwarding", n->plan.tap, "0");
+	err = rt_link_set(n->ifindex, RTM_DELLINK, 0);
+	return err == -ENODEV ? 0 : err;
+}
+
 void ag_sbx_net_down(struct ag_sbx_net *n)
 {
 	size_t i;
@@ -1894,6 +1929,10 @@ void ag_sbx_net_down(struct ag_sbx_net *n)
 		ag_nft_close(&n->guard);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
+	err = tap_delete(n);
+	if (err)
+		ag_log_warn("sandbox: %s: the tap could not be deleted: %s", n->plan.tap,
+			    strerror(-err));
 	/* The tap is gone: its flows go too (a run of the same name would inherit them). */
 	if (n->plan.host_addr.s_addr) {
 		err = ct_flush(ntohl(n->plan.host_addr.s_addr) & ~3u);

@@ -43,7 +43,7 @@ struct ag_sbx_net_plan {
 
 struct ag_sbx_net_opts {
 	const char *name;		/* sandbox name: [a-z0-9][a-z0-9-]{0,30} */
-	uid_t tap_owner;		/* the uid QEMU runs as */
+	uid_t tap_owner;		/* unused: the tap has no owner (QEMU gets its fd) */
 	const char *upstream_resolv_conf; /* the host resolver's upstreams (/etc/resolv.conf) */
 	/* Optional. A binding lasts at least / at most this long (resolver.h: 30 and 3600). */
 	unsigned int ttl_floor_s, ttl_cap_s;

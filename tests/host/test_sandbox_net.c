@@ -899,6 +899,31 @@ static void test_down_leaves_nothing(void **state)
 	assert_int_equal(if_nametoindex(plan.tap), 0);
 }
 
+/*
+ * A holder of the tap's descriptor (a compromised QEMU) made the tap persistent: down deletes
+ * it all the same. The tap has no owner uid (no TUNSETOWNER): nobody can attach to it later.
+ */
+static void test_down_deletes_persistent_tap(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct ag_sbx_net *n;
+	bool owner;
+	int fd;
+
+	compile_only(&o, "persist");
+	o.tap_owner = 1000;
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), 0);
+	/* ip -d shows "user UID" for a tun device with an owner. */
+	assert_int_equal(sh("ip -n %s -d link show %s | grep -q 'type tap'", g->ns_host, plan.tap),
+			 0);
+	owner = !sh_quiet("ip -n %s -d link show %s | grep -q ' user '", g->ns_host, plan.tap);
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
+	ag_sbx_net_down(n);
+	assert_int_equal(if_nametoindex(plan.tap), 0);
+	assert_false(owner);
+}
+
 /* SIGKILL of the owner: the kernel deletes the tables, the tap dies with its fd. */
 static void test_sigkill_leaves_nothing(void **state)
 {
@@ -1362,6 +1387,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_to_guest_dropped),
 		cmocka_unit_test(test_down_leaves_nothing),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
+		cmocka_unit_test(test_down_deletes_persistent_tap),
 		cmocka_unit_test(test_qemu_outlives_runner_unguarded_control),
 		cmocka_unit_test(test_qemu_outlives_runner_guarded),
 		cmocka_unit_test(test_cleanup_stale),
