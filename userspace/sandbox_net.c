@@ -62,6 +62,7 @@
 enum ctr {
 	CTR_SPOOFED,
 	CTR_NOT_IPV4,
+	CTR_IP_OPTIONS,
 	CTR_INPUT,
 	CTR_DNS_ELSEWHERE,
 	CTR_FORWARD,
@@ -75,6 +76,7 @@ static const struct {
 } ctrs[CTR_N] = {
 	[CTR_SPOOFED] = { "spoofed", NFPROTO_NETDEV },
 	[CTR_NOT_IPV4] = { "not_ipv4", NFPROTO_NETDEV },
+	[CTR_IP_OPTIONS] = { "ip_options", NFPROTO_NETDEV },
 	[CTR_INPUT] = { "input_denied", NFPROTO_INET },
 	[CTR_DNS_ELSEWHERE] = { "dns_elsewhere", NFPROTO_INET },
 	[CTR_FORWARD] = { "forward_denied", NFPROTO_INET },
@@ -974,11 +976,14 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const int f = NFPROTO_NETDEV;
 	__u16 ip = htons(0x0800), arp = htons(0x0806);
 	__u32 guest = n->plan.guest_addr.s_addr;
+	__u8 ihl_mask = 0x0f, ihl5 = 5, zero = 0;
+	struct nftnl_expr *e;
 	struct rb b;
 
 	table_put(bt, f, t);
 	counter_put(bt, f, t, ctrs[CTR_SPOOFED].name);
 	counter_put(bt, f, t, ctrs[CTR_NOT_IPV4].name);
+	counter_put(bt, f, t, ctrs[CTR_IP_OPTIONS].name);
 	chain_put(bt, f, t, "ingress", NF_NETDEV_INGRESS, -500, "filter", n->plan.tap);
 
 	b = rule_new(f, t, "ingress");	/* ether saddr != guest_mac */
@@ -994,6 +999,24 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &guest, 4);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
+	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
+
+	/* IPv4 with options (ip hdrlength != 5): source routing, record route, ... none needed. */
+	b = rule_new(f, t, "ingress");
+	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
+	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1);
+	e = x_new(&b, "bitwise");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &ihl_mask, 1);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	}
+	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &ihl5, 1);
+	x_counter(&b, ctrs[CTR_IP_OPTIONS].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
 
@@ -1840,6 +1863,9 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	if (!err)
 		err = sysctl_write("/proc/sys/net/ipv4/conf/%s/send_redirects", n->plan.tap, "0");
 	if (!err)
+		err = sysctl_write("/proc/sys/net/ipv4/conf/%s/accept_source_route", n->plan.tap,
+				   "0");
+	if (!err)
 		err = sysctl_write("/proc/sys/net/ipv4/conf/%s/forwarding", n->plan.tap, "1");
 	if (err)
 		goto cleanup;
@@ -1881,6 +1907,7 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 	}
 	s->dropped_spoofed = v[CTR_SPOOFED];
 	s->dropped_not_ipv4 = v[CTR_NOT_IPV4];
+	s->dropped_ip_options = v[CTR_IP_OPTIONS];
 	s->dropped_input = v[CTR_INPUT];
 	s->dropped_dns_elsewhere = v[CTR_DNS_ELSEWHERE];
 	s->dropped_forward = v[CTR_FORWARD];
