@@ -64,6 +64,7 @@ enum ctr {
 	CTR_NOT_IPV4,
 	CTR_IP_OPTIONS,
 	CTR_INPUT,
+	CTR_DNS_FOREIGN,
 	CTR_DNS_ELSEWHERE,
 	CTR_FORWARD,
 	CTR_TO_GUEST,
@@ -78,6 +79,7 @@ static const struct {
 	[CTR_NOT_IPV4] = { "not_ipv4", NFPROTO_NETDEV },
 	[CTR_IP_OPTIONS] = { "ip_options", NFPROTO_NETDEV },
 	[CTR_INPUT] = { "input_denied", NFPROTO_INET },
+	[CTR_DNS_FOREIGN] = { "dns_not_guest", NFPROTO_INET },
 	[CTR_DNS_ELSEWHERE] = { "dns_elsewhere", NFPROTO_INET },
 	[CTR_FORWARD] = { "forward_denied", NFPROTO_INET },
 	[CTR_TO_GUEST] = { "to_guest_denied", NFPROTO_INET },
@@ -1173,6 +1175,22 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_ifindex(&b, NFT_META_IIF, NFT_CMP_EQ, n->ifindex);
 	x_verdict(&b, NFT_JUMP, "guest_in");
 	rule_put(bt, &b);
+	/*
+	 * The resolver is the guest's alone: its answers fill dns_allow, so a query from anyone
+	 * else (a local user of the host, over lo; another interface) is dropped.
+	 */
+	for (i = 0; i < 2; i++) {
+		b = rule_new(f, t, "input");
+		x_u8(&b, NFT_META_NFPROTO, ip4);
+		x_u8(&b, NFT_META_L4PROTO, i ? IPPROTO_TCP : IPPROTO_UDP);
+		x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &host, 4);
+		x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+		x_counter(&b, ctrs[CTR_DNS_FOREIGN].name);
+		x_verdict(&b, NF_DROP, NULL);
+		rule_put(bt, &b);
+	}
 	b = rule_new(f, t, "forward");
 	x_ifindex(&b, NFT_META_IIF, NFT_CMP_EQ, n->ifindex);
 	x_verdict(&b, NFT_JUMP, "guest_out");
@@ -1909,6 +1927,7 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 	s->dropped_not_ipv4 = v[CTR_NOT_IPV4];
 	s->dropped_ip_options = v[CTR_IP_OPTIONS];
 	s->dropped_input = v[CTR_INPUT];
+	s->dropped_dns_not_guest = v[CTR_DNS_FOREIGN];
 	s->dropped_dns_elsewhere = v[CTR_DNS_ELSEWHERE];
 	s->dropped_forward = v[CTR_FORWARD];
 	s->dropped_to_guest = v[CTR_TO_GUEST];

@@ -63,6 +63,7 @@ struct ag_sbx_net_stats {
 	unsigned long long dropped_not_ipv4;	/* IPv6, VLAN, anything but IPv4 and ARP */
 	unsigned long long dropped_ip_options;	/* IPv4 with options (ip hdrlength != 5) */
 	unsigned long long dropped_input;	/* to the host itself, but DNS to host_addr */
+	unsigned long long dropped_dns_not_guest; /* to host_addr:53 from anyone but the tap */
 	unsigned long long dropped_dns_elsewhere; /* DNS (53, 853) to anything but host_addr */
 	unsigned long long dropped_forward;	/* forwarded, not allowed by the policy */
 	unsigned long long dropped_to_guest;	/* towards the guest, not part of its flows */

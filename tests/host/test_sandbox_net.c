@@ -309,16 +309,16 @@ static int accepted(int lfd)
 	return n;
 }
 
-/* A DNS query from the guest over UDP: the rcode, and the reply into buf. -1: no reply. */
-static int guest_dns(const char *server, const char *name, unsigned char *buf, size_t cap,
-		     ssize_t *len)
+/* A DNS query from namespace ns over UDP: the rcode, and the reply into buf. -1: no reply. */
+static int dns_from(int ns, const char *server, const char *name, unsigned char *buf,
+		    size_t cap, ssize_t *len)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
 	unsigned char q[300] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
 	size_t n = 12;
 	const char *p = name, *dot;
 	struct pollfd pf = { .events = POLLIN };
-	int fd = sock_in(g->fd_guest, SOCK_DGRAM), rc = -1;
+	int fd = sock_in(ns, SOCK_DGRAM), rc = -1;
 
 	inet_pton(AF_INET, server, &sa.sin_addr);
 	while (*p) {
@@ -344,6 +344,12 @@ static int guest_dns(const char *server, const char *name, unsigned char *buf, s
 	}
 	close(fd);
 	return rc;
+}
+
+static int guest_dns(const char *server, const char *name, unsigned char *buf, size_t cap,
+		     ssize_t *len)
+{
+	return dns_from(g->fd_guest, server, name, buf, cap, len);
 }
 
 static bool has_addr(const unsigned char *buf, ssize_t len, const char *addr)
@@ -878,6 +884,37 @@ static void test_input_dropped(void **state)
 	assert_int_equal(guest_connect(inet_ntoa(g->plan.host_addr), 2222), -ETIMEDOUT);
 	assert_int_equal(accepted(g->host_listen), 0);
 	assert_true(stats().dropped_input > before);
+}
+
+/*
+ * The resolver answers the guest alone (its answers fill dns_allow): from the host itself
+ * (another local user) a query over UDP and a TCP connect to host_addr:53 are dropped and
+ * counted; the guest's same query is answered.
+ */
+static void test_resolver_guest_only(void **state)
+{
+	unsigned long long before = stats().dropped_dns_not_guest;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct pollfd p = { .events = POLLOUT };
+	unsigned char buf[512];
+	ssize_t len = 0;
+	int fd;
+
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "allowed.test", buf, sizeof(buf),
+				   &len), 0);
+	assert_int_equal(dns_from(g->fd_host, inet_ntoa(g->plan.host_addr), "allowed.test", buf,
+				  sizeof(buf), &len), -1);
+	assert_true(stats().dropped_dns_not_guest > before);
+	before = stats().dropped_dns_not_guest;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	sa.sin_addr = g->plan.host_addr;
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	p.fd = fd;
+	assert_int_equal(poll(&p, 1, WAIT_MS), 0);
+	close(fd);
+	assert_true(stats().dropped_dns_not_guest > before);
 }
 
 /* Nothing from outside starts a connection to the guest. */
@@ -1417,6 +1454,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_icmp_dropped),
 		cmocka_unit_test(test_input_dropped),
 		cmocka_unit_test(test_to_guest_dropped),
+		cmocka_unit_test(test_resolver_guest_only),
 		cmocka_unit_test(test_down_leaves_nothing),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
 		cmocka_unit_test(test_down_deletes_persistent_tap),
