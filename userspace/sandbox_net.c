@@ -1108,12 +1108,21 @@ static void guard_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 }
 
-/* ct state established,related accept */
+/*
+ * ct state established accept; ct state related meta l4proto icmp accept. Related is ICMP
+ * errors of a flow only: an expectation of a conntrack helper (FTP, SIP, ... which another
+ * ruleset of the host may assign) would otherwise open a new flow past the policy.
+ */
 static void rule_established(struct ag_nft_batch *bt, const char *t, const char *chain)
 {
 	struct rb b = rule_new(NFPROTO_INET, t, chain);
 
-	x_ct_state(&b, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	x_ct_state(&b, NF_CT_STATE_BIT(IP_CT_ESTABLISHED));
+	x_verdict(&b, NF_ACCEPT, NULL);
+	rule_put(bt, &b);
+	b = rule_new(NFPROTO_INET, t, chain);
+	x_ct_state(&b, NF_CT_STATE_BIT(IP_CT_RELATED));
+	x_u8(&b, NFT_META_L4PROTO, IPPROTO_ICMP);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
 }

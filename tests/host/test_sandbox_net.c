@@ -309,6 +309,29 @@ static int accepted(int lfd)
 	return n;
 }
 
+/* Bytes that reached a connected socket within WAIT_MS. */
+static ssize_t recv_wait(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[64];
+
+	if (poll(&p, 1, WAIT_MS) != 1)
+		return 0;
+	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+}
+
+/* A connection to addr:port from the socket fd, and the server's side of it from lfd. */
+static int connect_pair(int fd, const char *addr, int port, int lfd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || poll(&p, 1, WAIT_MS) != 1)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
 /* A DNS query from namespace ns over UDP: the rcode, and the reply into buf. -1: no reply. */
 static int dns_from(int ns, const char *server, const char *name, unsigned char *buf,
 		    size_t cap, ssize_t *len)
@@ -917,6 +940,63 @@ static void test_resolver_guest_only(void **state)
 	assert_true(stats().dropped_dns_not_guest > before);
 }
 
+/* Is there a conntrack expectation (this thread's namespace) holding the string? */
+static bool ct_expect_has(const char *a)
+{
+	FILE *f = fopen("/proc/thread-self/net/nf_conntrack_expect", "re");
+	char line[512];
+	bool got = false;
+
+	assert_non_null(f);
+	while (!got && fgets(line, sizeof(line), f))
+		got = strstr(line, a);
+	fclose(f);
+	return got;
+}
+
+/*
+ * Related is ICMP only. Another ruleset of the host assigns the FTP helper to the guest's
+ * allowed flow to 198.51.100.10:8080; the server's "227 (... 35,130)" after its banner makes
+ * an expectation for the guest to 198.51.100.10:9090, which the policy does not allow. The guest's connect
+ * there is a related flow: dropped (counted), not let through as related.
+ */
+static void test_related_only_icmp(void **state)
+{
+	static const char pasv[] = "227 Entering Passive Mode (198,51,100,10,35,130).\r\n";
+	unsigned long long before = stats().dropped_forward;
+	int gc = -1, gs = -1, rc_helper, got, conn, acc;
+	bool expected;
+
+	rc_helper = sh("ip netns exec %s nft -f - <<'EOF'\n"
+		       "table inet agt-test-helper {\n"
+		       "  ct helper ftp8080 { type \"ftp\" protocol tcp; }\n"
+		       "  chain pre { type filter hook prerouting priority 0;\n"
+		       "    ip daddr 198.51.100.10 tcp dport 8080 ct helper set \"ftp8080\"; }\n"
+		       "}\nEOF", g->ns_host);
+	if (!rc_helper) {
+		gc = sock_in(g->fd_guest, SOCK_STREAM);
+		gs = connect_pair(gc, srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port,
+				  g->listen[SRV_ALLOWED]);
+	}
+	/* The helper reads a line only after one it saw end: a banner first, as servers do. */
+	got = gs >= 0 && send(gs, "220 ready\r\n", 11, 0) == 11 && recv_wait(gc) == 11 &&
+	      send(gs, pasv, strlen(pasv), 0) == (ssize_t)strlen(pasv) ? (int)recv_wait(gc) : -1;
+	expected = ct_expect_has("dport=9090");
+	conn = guest_connect(srv[SRV_ALLOWED_PORT].addr, srv[SRV_ALLOWED_PORT].port);
+	acc = accepted(g->listen[SRV_ALLOWED_PORT]);
+	if (gc >= 0)
+		close(gc);
+	if (gs >= 0)
+		close(gs);
+	sh("ip netns exec %s nft delete table inet agt-test-helper", g->ns_host);
+	assert_int_equal(rc_helper, 0);
+	assert_true(got > 0);
+	assert_true(expected);	/* the premise: the helper made the expectation */
+	assert_int_equal(conn, -ETIMEDOUT);
+	assert_int_equal(acc, 0);
+	assert_true(stats().dropped_forward > before);
+}
+
 /* Nothing from outside starts a connection to the guest. */
 static void test_to_guest_dropped(void **state)
 {
@@ -1200,29 +1280,6 @@ static const char policy_b_yaml[] =
 	"      - id: other\n        action: allow\n        cidr: 198.51.100.54/32\n"
 	"        ports: [8080]\n";
 
-/* Bytes that reached a connected socket within WAIT_MS. */
-static ssize_t recv_wait(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char buf[64];
-
-	if (poll(&p, 1, WAIT_MS) != 1)
-		return 0;
-	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-}
-
-/* A connection to addr:port from the socket fd, and the server's side of it from lfd. */
-static int connect_pair(int fd, const char *addr, int port, int lfd)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || poll(&p, 1, WAIT_MS) != 1)
-		return -1;
-	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-}
-
 /* Does a conntrack entry of this thread's namespace hold every one of the strings? */
 static bool ct_has(const char *a, const char *b)
 {
@@ -1455,6 +1512,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_input_dropped),
 		cmocka_unit_test(test_to_guest_dropped),
 		cmocka_unit_test(test_resolver_guest_only),
+		cmocka_unit_test(test_related_only_icmp),
 		cmocka_unit_test(test_down_leaves_nothing),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
 		cmocka_unit_test(test_down_deletes_persistent_tap),
