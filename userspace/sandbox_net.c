@@ -67,6 +67,7 @@ enum ctr {
 	CTR_DNS_FOREIGN,
 	CTR_DNS_ELSEWHERE,
 	CTR_FORWARD,
+	CTR_CONN_LIMIT,
 	CTR_TO_GUEST,
 	CTR_N,
 };
@@ -82,6 +83,7 @@ static const struct {
 	[CTR_DNS_FOREIGN] = { "dns_not_guest", NFPROTO_INET },
 	[CTR_DNS_ELSEWHERE] = { "dns_elsewhere", NFPROTO_INET },
 	[CTR_FORWARD] = { "forward_denied", NFPROTO_INET },
+	[CTR_CONN_LIMIT] = { "conn_limit", NFPROTO_INET },
 	[CTR_TO_GUEST] = { "to_guest_denied", NFPROTO_INET },
 };
 
@@ -108,6 +110,7 @@ struct ag_sbx_net {
 	char alias[64];
 	struct ag_resolver *res;
 	const struct ag_compiled *c;
+	unsigned int conn_max;
 	/* The resolver's thread alone, under its lock (learn). */
 	struct learned **learned;
 	size_t n_learned;
@@ -1169,6 +1172,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	static const __u8 link_local[2] = { 169, 254 };
 	__u16 dns = htons(53);
 	__u8 ip4 = NFPROTO_IPV4;
+	struct nftnl_expr *e;
 	struct rb b;
 	int i;
 
@@ -1239,6 +1243,16 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 
 	/* Through the host. */
 	rule_established(bt, t, "guest_out");
+	/* New flows only from here: ct count over conn_max (this rule's own count) → drop. */
+	b = rule_new(f, t, "guest_out");
+	e = x_new(&b, "connlimit");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_COUNT, n->conn_max);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV);
+	}
+	x_counter(&b, ctrs[CTR_CONN_LIMIT].name);
+	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
 	b = rule_new(f, t, "guest_out");	/* the netdev table let IPv4 alone through */
 	x_meta(&b, NFT_META_NFPROTO, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &ip4, 1);
@@ -1851,6 +1865,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 		return -ENOMEM;
 	n->tap_fd = -1;
 	n->c = c;
+	n->conn_max = o->conn_max ? o->conn_max : AG_SBX_CONN_MAX;
 	n->report = o->dns_report;
 	n->report_ctx = o->dns_report_ctx;
 	n->plan.guard_fd = -1;
@@ -1939,6 +1954,7 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 	s->dropped_dns_not_guest = v[CTR_DNS_FOREIGN];
 	s->dropped_dns_elsewhere = v[CTR_DNS_ELSEWHERE];
 	s->dropped_forward = v[CTR_FORWARD];
+	s->dropped_conn_limit = v[CTR_CONN_LIMIT];
 	s->dropped_to_guest = v[CTR_TO_GUEST];
 	s->dns_refused = __atomic_load_n(&n->dns_refused, __ATOMIC_RELAXED);
 	return 0;

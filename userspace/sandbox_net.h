@@ -53,7 +53,11 @@ struct ag_sbx_net_opts {
 	 */
 	ag_resolver_report_fn dns_report;
 	void *dns_report_ctx;
+	/* Optional: at most this many flows from the guest tracked at once (AG_SBX_CONN_MAX). */
+	unsigned int conn_max;
 };
+
+#define AG_SBX_CONN_MAX	4096
 
 struct ag_sbx_net_stats {
 	unsigned long long dropped_packets;	/* everything the table dropped, forward + input */
@@ -66,6 +70,7 @@ struct ag_sbx_net_stats {
 	unsigned long long dropped_dns_not_guest; /* to host_addr:53 from anyone but the tap */
 	unsigned long long dropped_dns_elsewhere; /* DNS (53, 853) to anything but host_addr */
 	unsigned long long dropped_forward;	/* forwarded, not allowed by the policy */
+	unsigned long long dropped_conn_limit;	/* new flows over opts.conn_max */
 	unsigned long long dropped_to_guest;	/* towards the guest, not part of its flows */
 };
 

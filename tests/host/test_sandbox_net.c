@@ -1356,6 +1356,43 @@ static void test_conntrack_cleared_between_runs(void **state)
 }
 
 /*
+ * At most conn_max flows from the guest at once. The sandbox comes up again (same name,
+ * policy A) with conn_max 4: four UDP flows to the allowed 198.51.100.10:8080 (four source
+ * ports) arrive, a fifth is dropped and counted in conn_limit. Last, after
+ * test_conntrack_cleared_between_runs: it replaces the sandbox again.
+ */
+static void test_conn_limit(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(8080) };
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	unsigned long long before;
+	int fd[5], i;
+
+	bridge_stop(g);
+	ag_sbx_net_down(g->net);
+	g->net = NULL;
+	compile_only(&o, NAME);
+	o.conn_max = 4;
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &g->net, &plan, &g->tap_fd), 0);
+	g->plan = plan;
+	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
+	inet_pton(AF_INET, "198.51.100.10", &sa.sin_addr);
+	udp_received(g->udp_allowed);
+	before = stats().dropped_conn_limit;
+	for (i = 0; i < 5; i++) {
+		fd[i] = sock_in(g->fd_guest, SOCK_DGRAM);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(sendto(fd[i], "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)), 1);
+		assert_int_equal(udp_received(g->udp_allowed), i < 4 ? 1 : 0);
+	}
+	assert_int_equal(stats().dropped_conn_limit, before + 1);
+	for (i = 0; i < 5; i++)
+		close(fd[i]);
+}
+
+/*
  * QEMU's stand-in for test_qemu_outlives_runner, run as "--qemu TAP_FD HEX_FRAME" after exec
  * (so it holds what a real QEMU holds: the descriptors the runner cleared FD_CLOEXEC on).
  * For each byte on stdin it writes the frame to the tap and acknowledges on stdout.
@@ -1524,6 +1561,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_uplink_forwarding_off),
 		cmocka_unit_test(test_100k_cidrs),
 		cmocka_unit_test(test_conntrack_cleared_between_runs),
+		cmocka_unit_test(test_conn_limit),
 	};
 
 	return cmocka_run_group_tests_name("sandbox_net", tests, setup, teardown);
