@@ -1106,11 +1106,13 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 			     r->rx.st.oversized, r->rx.st.rate_limited);
 		if (r->net && n > 0 && (size_t)n < sizeof(memo) && !ag_sbx_net_stats(r->net, &ns))
 			snprintf(memo + n, sizeof(memo) - n, "; host filter: %llu packets dropped "
-				 "(%llu spoofed, %llu not IPv4, %llu to the host, %llu DNS elsewhere, "
-				 "%llu forward, %llu towards the guest), %llu queries refused",
+				 "(%llu spoofed, %llu not IPv4, %llu IPv4 options, %llu to the host, "
+				 "%llu DNS elsewhere, %llu forward, %llu over the flow limit, "
+				 "%llu towards the guest), %llu queries refused",
 				 ns.dropped_packets, ns.dropped_spoofed, ns.dropped_not_ipv4,
-				 ns.dropped_input, ns.dropped_dns_elsewhere, ns.dropped_forward,
-				 ns.dropped_to_guest, ns.dns_refused);
+				 ns.dropped_ip_options, ns.dropped_input, ns.dropped_dns_elsewhere,
+				 ns.dropped_forward, ns.dropped_conn_limit, ns.dropped_to_guest,
+				 ns.dns_refused);
 		pthread_mutex_lock(&sink_lock);
 		ag_event_sink_lifecycle(&r->sink, "stop", memo);
 		pthread_mutex_unlock(&sink_lock);
@@ -1349,12 +1351,19 @@ static int sandbox_run(int argc, char **argv)
 	snprintf(r.sink.sandbox, sizeof(r.sink.sandbox), "%s", cg.rel);
 
 	if (net_on) {
-		struct ag_sbx_net_opts no = { .name = o.name, .tap_owner = u.uid,
+		struct ag_sbx_net_opts no = { .name = o.name,
 					      .upstream_resolv_conf = "/etc/resolv.conf",
 					      .dns_report = host_dns_report,
 					      .dns_report_ctx = &r.sink };
 
 		err = ag_sbx_net_up(&no, c, &net, &plan, &tap_fd);
+		if (err == -EEXIST) {
+			ag_log_error("sandbox: a tap or table of %s's name exists: another sandbox's "
+				     "tap name collides with it, or one is left over (`agentguard "
+				     "sandbox ls` cleans what is stale); pick another --name", o.name);
+			ret = SBX_EXIT_UNENFORCED;
+			goto cleanup;
+		}
 		if (err) {
 			ag_log_error("sandbox: the host network filter could not be set up (%s); "
 				     "nothing was started (--network none runs without a network)",

@@ -22,6 +22,8 @@
 #include <linux/if_tun.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -33,6 +35,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_nft.h"
 
@@ -41,6 +44,13 @@
 #define LEARNED_MAX	16384		/* addresses with live bindings, as AG_DNS_LEARNED_MAX */
 /* Set by the filter's netdev table on what it lets in, checked and cleared by the guard. */
 #define GUARD_MARK	0x20000000u
+
+#ifndef IFALIASZ
+#define IFALIASZ	256	/* linux/if.h's; net/if.h does not have it */
+#endif
+
+/* The tap's alias: its owner's full name (tap names are shortened and may collide). */
+#define ALIAS_PREFIX	"agentguard:"
 
 /* Set names; the key of each is ipv4_addr . inet_proto . inet_service (sandbox_nft.h). */
 #define SET_POLICY_ALLOW	"policy_allow"
@@ -52,9 +62,12 @@
 enum ctr {
 	CTR_SPOOFED,
 	CTR_NOT_IPV4,
+	CTR_IP_OPTIONS,
 	CTR_INPUT,
+	CTR_DNS_FOREIGN,
 	CTR_DNS_ELSEWHERE,
 	CTR_FORWARD,
+	CTR_CONN_LIMIT,
 	CTR_TO_GUEST,
 	CTR_N,
 };
@@ -65,9 +78,12 @@ static const struct {
 } ctrs[CTR_N] = {
 	[CTR_SPOOFED] = { "spoofed", NFPROTO_NETDEV },
 	[CTR_NOT_IPV4] = { "not_ipv4", NFPROTO_NETDEV },
+	[CTR_IP_OPTIONS] = { "ip_options", NFPROTO_NETDEV },
 	[CTR_INPUT] = { "input_denied", NFPROTO_INET },
+	[CTR_DNS_FOREIGN] = { "dns_not_guest", NFPROTO_INET },
 	[CTR_DNS_ELSEWHERE] = { "dns_elsewhere", NFPROTO_INET },
 	[CTR_FORWARD] = { "forward_denied", NFPROTO_INET },
+	[CTR_CONN_LIMIT] = { "conn_limit", NFPROTO_INET },
 	[CTR_TO_GUEST] = { "to_guest_denied", NFPROTO_INET },
 };
 
@@ -91,8 +107,10 @@ struct ag_sbx_net {
 	struct ag_nft nft;
 	struct ag_nft guard;		/* owns guard_table; QEMU may hold it too */
 	char guard_table[80];
+	char alias[64];
 	struct ag_resolver *res;
 	const struct ag_compiled *c;
+	unsigned int conn_max;
 	/* The resolver's thread alone, under its lock (learn). */
 	struct learned **learned;
 	size_t n_learned;
@@ -131,24 +149,32 @@ static bool name_ok(const char *name)
 	return true;
 }
 
-/* "agt-" + the name when it fits in 11 characters, else its first 6, "-", 4 hex of a hash. */
-static void names_for(const char *name, char tap[IFNAMSIZ], char table[64])
+/*
+ * "agt-" + the name when it fits in 11 characters, else its first 6, "-", 4 hex of a hash:
+ * two names can share a tap name, told apart by the tap's alias, "agentguard:" + the name.
+ * The guard table's name has a "." no sandbox name has, so it is no other sandbox's table.
+ */
+static void names_for(const char *name, char tap[IFNAMSIZ], char table[64], char guard[80],
+		      char alias[64])
 {
 	if (strlen(name) <= 11)
 		snprintf(tap, IFNAMSIZ, "agt-%s", name);
 	else
 		snprintf(tap, IFNAMSIZ, "agt-%.6s-%04x", name, fnv(name) & 0xffff);
 	snprintf(table, 64, "agentguard-%s", name);
+	snprintf(guard, 80, "agentguard-%s.guard", name);
+	snprintf(alias, 64, ALIAS_PREFIX "%s", name);
 }
 
 /* ---- rtnetlink --------------------------------------------------------------------------- */
 
 typedef int (*rt_cb)(const struct nlmsghdr *nlh, void *data);
 
-static int rt_talk(struct nlmsghdr *nlh, rt_cb cb, void *data)
+/* One request on a socket of its own (NETLINK_ROUTE or NETLINK_NETFILTER), to its end. */
+static int nl_talk(int bus, struct nlmsghdr *nlh, rt_cb cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	__u32 portid, seq = nlh->nlmsg_seq = 1;
 	int ret, err = 0;
 
@@ -182,9 +208,15 @@ cleanup:
 	return err;
 }
 
+static int rt_talk(struct nlmsghdr *nlh, rt_cb cb, void *data)
+{
+	return nl_talk(NETLINK_ROUTE, nlh, cb, data);
+}
+
 struct link_info {
 	int ifindex;
 	char kind[16];
+	char alias[IFALIASZ];	/* IFLA_IFALIAS, "" if none */
 };
 
 static int link_attr_cb(const struct nlattr *a, void *data)
@@ -203,14 +235,17 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *a;
 
 	li->ifindex = ifi->ifi_index;
-	mnl_attr_for_each(a, nlh, sizeof(*ifi))
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_LINKINFO)
 			mnl_attr_parse_nested(a, link_attr_cb, li);
+		if (mnl_attr_get_type(a) == IFLA_IFALIAS && !mnl_attr_validate(a, MNL_TYPE_STRING))
+			snprintf(li->alias, sizeof(li->alias), "%s", mnl_attr_get_str(a));
+	}
 	return MNL_CB_OK;
 }
 
-/* The interface called name: 0, or -ENODEV. */
-static int rt_get_link(const char *name, struct link_info *li)
+/* The interface called name, or (name NULL) of that ifindex: 0, or -ENODEV. */
+static int rt_get_link_by(const char *name, int ifindex, struct link_info *li)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -221,8 +256,15 @@ static int rt_get_link(const char *name, struct link_info *li)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ifi->ifi_index = ifindex;
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return rt_talk(nlh, link_cb, li);
+}
+
+static int rt_get_link(const char *name, struct link_info *li)
+{
+	return rt_get_link_by(name, 0, li);
 }
 
 static int rt_link_set(int ifindex, int type, unsigned int flags)
@@ -238,6 +280,21 @@ static int rt_link_set(int ifindex, int type, unsigned int flags)
 	ifi->ifi_index = ifindex;
 	ifi->ifi_change = flags;
 	ifi->ifi_flags = flags;
+	return rt_talk(nlh, NULL, NULL);
+}
+
+static int rt_set_alias(int ifindex, const char *alias)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
 	return rt_talk(nlh, NULL, NULL);
 }
 
@@ -304,6 +361,139 @@ static int rt_addr_taken(__u32 net, int skip_ifindex, bool *taken)
 	g->rtgen_family = AF_INET;
 	err = rt_talk(nlh, addr_cb, &x);
 	*taken = x.taken;
+	return err;
+}
+
+/* ---- conntrack --------------------------------------------------------------------------- */
+
+/*
+ * The conntrack entries of a /30: any with an address of it in either tuple. A run's /30 (and
+ * MAC) come from the sandbox's name, so without this a later run of the same name would find
+ * the earlier run's flows established (TCP for days) and forward them past its own policy.
+ */
+struct ct_scan {
+	__u32 net;		/* host order */
+	bool hit;		/* of the entry being parsed */
+	struct {
+		void *attrs;	/* CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID as received: the delete's */
+		size_t len;
+	} *del;
+	size_t n;
+	int err;
+};
+
+static int ct_ip_cb(const struct nlattr *a, void *data)
+{
+	struct ct_scan *x = data;
+	int t = mnl_attr_get_type(a);
+
+	if ((t == CTA_IP_V4_SRC || t == CTA_IP_V4_DST) && mnl_attr_get_payload_len(a) == 4 &&
+	    (ntohl(mnl_attr_get_u32(a)) & ~3u) == x->net)
+		x->hit = true;
+	return MNL_CB_OK;
+}
+
+static int ct_tuple_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTA_TUPLE_IP)
+		mnl_attr_parse_nested(a, ct_ip_cb, data);
+	return MNL_CB_OK;
+}
+
+static int ct_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_scan *x = data;
+	const struct nlattr *a, *keep[3] = {};
+	size_t i, len = 0;
+	void *p;
+	char *q;
+
+	x->hit = false;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_ORIG:
+			keep[0] = a;
+			mnl_attr_parse_nested(a, ct_tuple_cb, x);
+			break;
+		case CTA_TUPLE_REPLY:
+			mnl_attr_parse_nested(a, ct_tuple_cb, x);
+			break;
+		case CTA_ZONE:
+			keep[1] = a;
+			break;
+		case CTA_ID:
+			keep[2] = a;
+			break;
+		}
+	}
+	if (!x->hit || !keep[0] || x->err)
+		return MNL_CB_OK;
+	for (i = 0; i < 3; i++)
+		len += keep[i] ? MNL_ALIGN(keep[i]->nla_len) : 0;
+	q = malloc(len);
+	p = realloc(x->del, (x->n + 1) * sizeof(*x->del));
+	if (!q || !p) {
+		free(q);
+		if (p)
+			x->del = p;
+		x->err = -ENOMEM;	/* the dump is read to its end all the same */
+		return MNL_CB_OK;
+	}
+	x->del = p;
+	x->del[x->n].attrs = q;
+	x->del[x->n++].len = len;
+	for (i = 0; i < 3; i++)
+		if (keep[i]) {
+			memcpy(q, keep[i], keep[i]->nla_len);
+			q += MNL_ALIGN(keep[i]->nla_len);
+		}
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *ct_msg(char *buf, int type, __u16 flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	return nlh;
+}
+
+/*
+ * Delete every conntrack entry with an address in net/30 (host order), of this thread's
+ * namespace; no other. A dump, then a delete of each by its original tuple, zone and id (an
+ * entry that went meanwhile is not an error). 0 or -errno.
+ */
+static int ct_flush(__u32 net)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ct_scan x = { .net = net };
+	struct nlmsghdr *nlh;
+	size_t i;
+	int err;
+
+	err = nl_talk(NETLINK_NETFILTER, ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP), ct_cb, &x);
+	if (!err)
+		err = x.err;
+	for (i = 0; !err && i < x.n; i++) {
+		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK);
+		if (nlh->nlmsg_len + x.del[i].len > sizeof(buf)) {
+			err = -EMSGSIZE;
+			break;
+		}
+		memcpy(mnl_nlmsg_get_payload_tail(nlh), x.del[i].attrs, x.del[i].len);
+		nlh->nlmsg_len += x.del[i].len;
+		err = nl_talk(NETLINK_NETFILTER, nlh, NULL, NULL);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	for (i = 0; i < x.n; i++)
+		free(x.del[i].attrs);
+	free(x.del);
 	return err;
 }
 
@@ -377,7 +567,11 @@ static int uplink_check(char uplink[IFNAMSIZ])
 
 /* ---- the tap ----------------------------------------------------------------------------- */
 
-static int tap_open(const char *name, uid_t owner, int *out)
+/*
+ * No TUNSETOWNER: QEMU gets the attached descriptor (-netdev tap,fd=) and never attaches
+ * itself, so its uid needs no claim on the tap that would let it attach to it again.
+ */
+static int tap_open(const char *name, int *out)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), err = 0;
@@ -385,7 +579,7 @@ static int tap_open(const char *name, uid_t owner, int *out)
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETOWNER, (unsigned long)owner)) {
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -787,11 +981,14 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const int f = NFPROTO_NETDEV;
 	__u16 ip = htons(0x0800), arp = htons(0x0806);
 	__u32 guest = n->plan.guest_addr.s_addr;
+	__u8 ihl_mask = 0x0f, ihl5 = 5, zero = 0;
+	struct nftnl_expr *e;
 	struct rb b;
 
 	table_put(bt, f, t);
 	counter_put(bt, f, t, ctrs[CTR_SPOOFED].name);
 	counter_put(bt, f, t, ctrs[CTR_NOT_IPV4].name);
+	counter_put(bt, f, t, ctrs[CTR_IP_OPTIONS].name);
 	chain_put(bt, f, t, "ingress", NF_NETDEV_INGRESS, -500, "filter", n->plan.tap);
 
 	b = rule_new(f, t, "ingress");	/* ether saddr != guest_mac */
@@ -807,6 +1004,24 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &guest, 4);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
+	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
+
+	/* IPv4 with options (ip hdrlength != 5): source routing, record route, ... none needed. */
+	b = rule_new(f, t, "ingress");
+	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
+	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1);
+	e = x_new(&b, "bitwise");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &ihl_mask, 1);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	}
+	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &ihl5, 1);
+	x_counter(&b, ctrs[CTR_IP_OPTIONS].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
 
@@ -896,12 +1111,21 @@ static void guard_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 }
 
-/* ct state established,related accept */
+/*
+ * ct state established accept; ct state related meta l4proto icmp accept. Related is ICMP
+ * errors of a flow only: an expectation of a conntrack helper (FTP, SIP, ... which another
+ * ruleset of the host may assign) would otherwise open a new flow past the policy.
+ */
 static void rule_established(struct ag_nft_batch *bt, const char *t, const char *chain)
 {
 	struct rb b = rule_new(NFPROTO_INET, t, chain);
 
-	x_ct_state(&b, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	x_ct_state(&b, NF_CT_STATE_BIT(IP_CT_ESTABLISHED));
+	x_verdict(&b, NF_ACCEPT, NULL);
+	rule_put(bt, &b);
+	b = rule_new(NFPROTO_INET, t, chain);
+	x_ct_state(&b, NF_CT_STATE_BIT(IP_CT_RELATED));
+	x_u8(&b, NFT_META_L4PROTO, IPPROTO_ICMP);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
 }
@@ -948,6 +1172,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	static const __u8 link_local[2] = { 169, 254 };
 	__u16 dns = htons(53);
 	__u8 ip4 = NFPROTO_IPV4;
+	struct nftnl_expr *e;
 	struct rb b;
 	int i;
 
@@ -963,6 +1188,22 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_ifindex(&b, NFT_META_IIF, NFT_CMP_EQ, n->ifindex);
 	x_verdict(&b, NFT_JUMP, "guest_in");
 	rule_put(bt, &b);
+	/*
+	 * The resolver is the guest's alone: its answers fill dns_allow, so a query from anyone
+	 * else (a local user of the host, over lo; another interface) is dropped.
+	 */
+	for (i = 0; i < 2; i++) {
+		b = rule_new(f, t, "input");
+		x_u8(&b, NFT_META_NFPROTO, ip4);
+		x_u8(&b, NFT_META_L4PROTO, i ? IPPROTO_TCP : IPPROTO_UDP);
+		x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &host, 4);
+		x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+		x_counter(&b, ctrs[CTR_DNS_FOREIGN].name);
+		x_verdict(&b, NF_DROP, NULL);
+		rule_put(bt, &b);
+	}
 	b = rule_new(f, t, "forward");
 	x_ifindex(&b, NFT_META_IIF, NFT_CMP_EQ, n->ifindex);
 	x_verdict(&b, NFT_JUMP, "guest_out");
@@ -1002,6 +1243,16 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 
 	/* Through the host. */
 	rule_established(bt, t, "guest_out");
+	/* New flows only from here: ct count over conn_max (this rule's own count) → drop. */
+	b = rule_new(f, t, "guest_out");
+	e = x_new(&b, "connlimit");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_COUNT, n->conn_max);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV);
+	}
+	x_counter(&b, ctrs[CTR_CONN_LIMIT].name);
+	x_verdict(&b, NF_DROP, NULL);
+	rule_put(bt, &b);
 	b = rule_new(f, t, "guest_out");	/* the netdev table let IPv4 alone through */
 	x_meta(&b, NFT_META_NFPROTO, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &ip4, 1);
@@ -1614,11 +1865,11 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 		return -ENOMEM;
 	n->tap_fd = -1;
 	n->c = c;
+	n->conn_max = o->conn_max ? o->conn_max : AG_SBX_CONN_MAX;
 	n->report = o->dns_report;
 	n->report_ctx = o->dns_report_ctx;
 	n->plan.guard_fd = -1;
-	names_for(o->name, n->plan.tap, n->plan.table);
-	snprintf(n->guard_table, sizeof(n->guard_table), "%s-guard", n->plan.table);
+	names_for(o->name, n->plan.tap, n->plan.table, n->guard_table, n->alias);
 	h = fnv(o->name);
 	memcpy(n->plan.guest_mac, (const __u8[6]){ 0x02, 0x61, 0x67, h >> 16, h >> 8, h }, 6);
 
@@ -1626,17 +1877,25 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	err = uplink_check(n->plan.uplink);
 	if (err)
 		goto cleanup;
+	/*
+	 * Never attach to a tap someone left, nor to another sandbox's whose name shortens to
+	 * the same tap name (its alias is not ours): -EEXIST either way.
+	 */
 	err = rt_get_link(n->plan.tap, &li);
 	if (err != -ENODEV) {
-		err = err ? err : -EEXIST;	/* never attach to a tap someone left */
+		err = err ? err : -EEXIST;
 		goto cleanup;
 	}
-	err = tap_open(n->plan.tap, o->tap_owner, &n->tap_fd);
+	err = tap_open(n->plan.tap, &n->tap_fd);
 	if (!err)
 		err = rt_get_link(n->plan.tap, &li);
 	if (err)
 		goto cleanup;
 	n->ifindex = li.ifindex;
+	/* Made by us just now, so without an alias; else one appeared meanwhile: not ours. */
+	err = li.alias[0] ? -EEXIST : rt_set_alias(n->ifindex, n->alias);
+	if (err)
+		goto cleanup;
 	/* No IPv6 on the tap at all (no RA, no SLAAC, no link-local); strict reverse path. */
 	err = sysctl_write("/proc/sys/net/ipv6/conf/%s/disable_ipv6", n->plan.tap, "1");
 	if (err == -ENOENT)
@@ -1646,6 +1905,9 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	if (!err)
 		err = sysctl_write("/proc/sys/net/ipv4/conf/%s/send_redirects", n->plan.tap, "0");
 	if (!err)
+		err = sysctl_write("/proc/sys/net/ipv4/conf/%s/accept_source_route", n->plan.tap,
+				   "0");
+	if (!err)
 		err = sysctl_write("/proc/sys/net/ipv4/conf/%s/forwarding", n->plan.tap, "1");
 	if (err)
 		goto cleanup;
@@ -1654,6 +1916,9 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	if (err)
 		goto cleanup;
 	err = tables_up(n);
+	/* No flow of an earlier run of this name (same /30) outlives it into this one. */
+	if (!err)
+		err = ct_flush(ntohl(n->plan.host_addr.s_addr) & ~3u);
 	if (!err)
 		err = rt_link_set(n->ifindex, RTM_NEWLINK, IFF_UP);
 	if (!err)
@@ -1684,17 +1949,45 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 	}
 	s->dropped_spoofed = v[CTR_SPOOFED];
 	s->dropped_not_ipv4 = v[CTR_NOT_IPV4];
+	s->dropped_ip_options = v[CTR_IP_OPTIONS];
 	s->dropped_input = v[CTR_INPUT];
+	s->dropped_dns_not_guest = v[CTR_DNS_FOREIGN];
 	s->dropped_dns_elsewhere = v[CTR_DNS_ELSEWHERE];
 	s->dropped_forward = v[CTR_FORWARD];
+	s->dropped_conn_limit = v[CTR_CONN_LIMIT];
 	s->dropped_to_guest = v[CTR_TO_GUEST];
 	s->dns_refused = __atomic_load_n(&n->dns_refused, __ATOMIC_RELAXED);
 	return 0;
 }
 
+/*
+ * The tap normally goes with our descriptor, but whoever holds one (QEMU) can make it
+ * persistent (TUNSETPERSIST needs no privilege on an attached descriptor) or keep it: if an
+ * interface of our ifindex with our alias is still there, forwarding off, then deleted.
+ */
+static int tap_delete(struct ag_sbx_net *n)
+{
+	struct link_info li;
+	int err;
+
+	if (!n->ifindex)
+		return 0;
+	err = rt_get_link_by(NULL, n->ifindex, &li);
+	if (err == -ENODEV)
+		return 0;
+	if (err)
+		return err;
+	if (strcmp(li.alias, n->alias))
+		return 0;	/* the ifindex is someone else's now */
+	sysctl_write("/proc/sys/net/ipv4/conf/%s/forwarding", n->plan.tap, "0");
+	err = rt_link_set(n->ifindex, RTM_DELLINK, 0);
+	return err == -ENODEV ? 0 : err;
+}
+
 void ag_sbx_net_down(struct ag_sbx_net *n)
 {
 	size_t i;
+	int err;
 
 	if (!n)
 		return;
@@ -1707,6 +2000,17 @@ void ag_sbx_net_down(struct ag_sbx_net *n)
 		ag_nft_close(&n->guard);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
+	err = tap_delete(n);
+	if (err)
+		ag_log_warn("sandbox: %s: the tap could not be deleted: %s", n->plan.tap,
+			    strerror(-err));
+	/* The tap is gone: its flows go too (a run of the same name would inherit them). */
+	if (n->plan.host_addr.s_addr) {
+		err = ct_flush(ntohl(n->plan.host_addr.s_addr) & ~3u);
+		if (err)
+			ag_log_warn("sandbox: %s: conntrack entries of %s/30 left: %s", n->plan.tap,
+				    inet_ntoa(n->plan.host_addr), strerror(-err));
+	}
 	for (i = 0; i < n->n_learned; i++)
 		learned_free(n->learned[i]);
 	free(n->learned);
@@ -1747,14 +2051,13 @@ int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, 
 
 int ag_sbx_net_cleanup_stale(const char *name)
 {
-	char tap[IFNAMSIZ], table[64], guard[80];
+	char tap[IFNAMSIZ], table[64], guard[80], alias[64];
 	struct link_info li;
 	int err, f, i;
 
 	if (!name_ok(name))
 		return -EINVAL;
-	names_for(name, tap, table);
-	snprintf(guard, sizeof(guard), "%s-guard", table);
+	names_for(name, tap, table, guard, alias);
 	/* The guard last: what is left of a sandbox stays dropping until it goes. */
 	for (i = 0; i < 3; i++) {
 		f = i ? NFPROTO_NETDEV : NFPROTO_INET;
@@ -1769,7 +2072,8 @@ int ag_sbx_net_cleanup_stale(const char *name)
 		return 0;
 	if (err)
 		return err;
-	if (strcmp(li.kind, "tun"))
+	/* Not a tun device, or another sandbox's tap of the same short name: left alone. */
+	if (strcmp(li.kind, "tun") || strcmp(li.alias, alias))
 		return -EEXIST;
 	return rt_link_set(li.ifindex, RTM_DELLINK, 0);
 }

@@ -33,7 +33,7 @@ struct ag_sbx_net_plan {
 	char table[64];			/* "agentguard-NAME", families inet and netdev */
 	/*
 	 * Give QEMU this descriptor too (like the tap fd: FD_CLOEXEC cleared in its child
-	 * only; QEMU never uses it). It owns the guard table (netdev "agentguard-NAME-guard"),
+	 * only; QEMU never uses it). It owns the guard table (netdev "agentguard-NAME.guard"),
 	 * which drops everything from the tap that the filter did not let in: should QEMU
 	 * outlive the runner, the tap is cut off instead of forwarding unfiltered. Valid until
 	 * ag_sbx_net_down. docs/sandbox.md, "Lifetime and leftovers".
@@ -43,7 +43,7 @@ struct ag_sbx_net_plan {
 
 struct ag_sbx_net_opts {
 	const char *name;		/* sandbox name: [a-z0-9][a-z0-9-]{0,30} */
-	uid_t tap_owner;		/* the uid QEMU runs as */
+	uid_t tap_owner;		/* unused: the tap has no owner (QEMU gets its fd) */
 	const char *upstream_resolv_conf; /* the host resolver's upstreams (/etc/resolv.conf) */
 	/* Optional. A binding lasts at least / at most this long (resolver.h: 30 and 3600). */
 	unsigned int ttl_floor_s, ttl_cap_s;
@@ -53,7 +53,11 @@ struct ag_sbx_net_opts {
 	 */
 	ag_resolver_report_fn dns_report;
 	void *dns_report_ctx;
+	/* Optional: at most this many flows from the guest tracked at once (AG_SBX_CONN_MAX). */
+	unsigned int conn_max;
 };
+
+#define AG_SBX_CONN_MAX	4096
 
 struct ag_sbx_net_stats {
 	unsigned long long dropped_packets;	/* everything the table dropped, forward + input */
@@ -61,9 +65,12 @@ struct ag_sbx_net_stats {
 	unsigned long long dns_refused;		/* queries the host resolver refused */
 	/* The named counters behind dropped_packets (docs/sandbox.md, "What is counted"). */
 	unsigned long long dropped_not_ipv4;	/* IPv6, VLAN, anything but IPv4 and ARP */
+	unsigned long long dropped_ip_options;	/* IPv4 with options (ip hdrlength != 5) */
 	unsigned long long dropped_input;	/* to the host itself, but DNS to host_addr */
+	unsigned long long dropped_dns_not_guest; /* to host_addr:53 from anyone but the tap */
 	unsigned long long dropped_dns_elsewhere; /* DNS (53, 853) to anything but host_addr */
 	unsigned long long dropped_forward;	/* forwarded, not allowed by the policy */
+	unsigned long long dropped_conn_limit;	/* new flows over opts.conn_max */
 	unsigned long long dropped_to_guest;	/* towards the guest, not part of its flows */
 };
 
@@ -81,7 +88,8 @@ struct ag_sbx_net;
  *
  * Errors of note: -EHOSTUNREACH forwarding is off on plan->uplink (return traffic is forwarded
  * in there; net.ipv4.conf.<uplink>.forwarding=1 is the host's decision, docs/sandbox.md);
- * -EEXIST a tap or table of that name is left (ag_sbx_net_cleanup_stale); -EADDRNOTAVAIL no
+ * -EEXIST a tap or table of that name is left (ag_sbx_net_cleanup_stale), or a live sandbox of
+ * another name has the same tap name (its alias, "agentguard:NAME", differs); -EADDRNOTAVAIL no
  * free /30 in 10.213.0.0/16; -ENOENT no nameserver in upstream_resolv_conf.
  */
 int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
@@ -92,7 +100,8 @@ void ag_sbx_net_down(struct ag_sbx_net *n);
 /*
  * Delete the table and tap of sandbox `name` left by a runner that is gone. 0 or -errno;
  * -EBUSY: its table is owned by a live runner (nothing touched); -EEXIST: an interface of the
- * tap's name that is not a tun device (left alone). Nothing there is not an error.
+ * tap's name that is not a tun device, or whose alias is not "agentguard:NAME" (another
+ * sandbox's, or not agentguard's: left alone). Nothing there is not an error.
  */
 int ag_sbx_net_cleanup_stale(const char *name);
 

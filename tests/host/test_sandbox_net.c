@@ -98,7 +98,10 @@ struct env {
 	pid_t runner;		/* test_qemu_outlives_runner's, while it lives */
 	struct ag_policy *pol;
 	struct ag_policy *pols[1];	/* c borrows the array */
+	struct ag_policy *pols_b[1];
 	struct ag_compiled *c;
+	struct ag_policy *pol_b;	/* test_conntrack_cleared_between_runs's policy B */
+	struct ag_compiled *c_b;
 	struct ag_sbx_net *net;
 	struct ag_sbx_net_plan plan;
 	int tap_fd, gtap_fd, stop[2];
@@ -188,6 +191,26 @@ static void *bridge(void *p)
 	return NULL;
 }
 
+static int bridge_start(struct env *e)
+{
+	if (pipe2(e->stop, O_CLOEXEC) || pthread_create(&e->bridge, NULL, bridge, e))
+		return -1;
+	e->bridging = true;
+	return 0;
+}
+
+static void bridge_stop(struct env *e)
+{
+	if (!e->bridging)
+		return;
+	if (write(e->stop[1], "x", 1) != 1)
+		pthread_cancel(e->bridge);
+	pthread_join(e->bridge, NULL);
+	close(e->stop[0]);
+	close(e->stop[1]);
+	e->bridging = false;
+}
+
 static int guest_up(struct env *e)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
@@ -209,10 +232,7 @@ static int guest_up(struct env *e)
 	       "ip -n %s addr add %s/30 dev gtap && ip -n %s route add default via %s",
 	       e->ns_guest, e->ns_guest, e->ns_guest, mac, e->ns_guest, guest, e->ns_guest, host))
 		return -1;
-	if (pipe2(e->stop, O_CLOEXEC) || pthread_create(&e->bridge, NULL, bridge, e))
-		return -1;
-	e->bridging = true;
-	return 0;
+	return bridge_start(e);
 }
 
 static __u16 csum(const void *p, size_t n);
@@ -289,16 +309,39 @@ static int accepted(int lfd)
 	return n;
 }
 
-/* A DNS query from the guest over UDP: the rcode, and the reply into buf. -1: no reply. */
-static int guest_dns(const char *server, const char *name, unsigned char *buf, size_t cap,
-		     ssize_t *len)
+/* Bytes that reached a connected socket within WAIT_MS. */
+static ssize_t recv_wait(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[64];
+
+	if (poll(&p, 1, WAIT_MS) != 1)
+		return 0;
+	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+}
+
+/* A connection to addr:port from the socket fd, and the server's side of it from lfd. */
+static int connect_pair(int fd, const char *addr, int port, int lfd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || poll(&p, 1, WAIT_MS) != 1)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* A DNS query from namespace ns over UDP: the rcode, and the reply into buf. -1: no reply. */
+static int dns_from(int ns, const char *server, const char *name, unsigned char *buf,
+		    size_t cap, ssize_t *len)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
 	unsigned char q[300] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
 	size_t n = 12;
 	const char *p = name, *dot;
 	struct pollfd pf = { .events = POLLIN };
-	int fd = sock_in(g->fd_guest, SOCK_DGRAM), rc = -1;
+	int fd = sock_in(ns, SOCK_DGRAM), rc = -1;
 
 	inet_pton(AF_INET, server, &sa.sin_addr);
 	while (*p) {
@@ -324,6 +367,12 @@ static int guest_dns(const char *server, const char *name, unsigned char *buf, s
 	}
 	close(fd);
 	return rc;
+}
+
+static int guest_dns(const char *server, const char *name, unsigned char *buf, size_t cap,
+		     ssize_t *len)
+{
+	return dns_from(g->fd_guest, server, name, buf, cap, len);
 }
 
 static bool has_addr(const unsigned char *buf, ssize_t len, const char *addr)
@@ -420,21 +469,28 @@ static int udp_received(int fd)
 
 /* ---- setup ----------------------------------------------------------------------------- */
 
-static int compile(struct env *e)
+/* pols must outlive *c (it borrows the array). */
+static int compile_yaml(const char *yaml, struct ag_policy **pol, struct ag_policy *pols[1],
+			struct ag_compiled **c)
 {
 	struct ag_diags d = {};
 
-	if (ag_policy_parse_buf("sbx.yaml", policy_yaml, strlen(policy_yaml), &e->pol, &d)) {
+	if (ag_policy_parse_buf("sbx.yaml", yaml, strlen(yaml), pol, &d)) {
 		ag_diags_print(&d, stderr);
 		return -1;
 	}
-	e->pols[0] = e->pol;
-	if (ag_compile(e->pols, 1, &e->c, &d)) {
+	pols[0] = *pol;
+	if (ag_compile(pols, 1, c, &d)) {
 		ag_diags_print(&d, stderr);
 		return -1;
 	}
 	ag_diags_free(&d);
 	return 0;
+}
+
+static int compile(struct env *e)
+{
+	return compile_yaml(policy_yaml, &e->pol, e->pols, &e->c);
 }
 
 static int world_up(struct env *e)
@@ -548,11 +604,7 @@ static int teardown(void **state)
 		kill(e->runner, SIGKILL);
 		waitpid(e->runner, NULL, 0);
 	}
-	if (e->bridging) {
-		if (write(e->stop[1], "x", 1) != 1)
-			pthread_cancel(e->bridge);
-		pthread_join(e->bridge, NULL);
-	}
+	bridge_stop(e);
 	ag_sbx_net_down(e->net);
 	if (e->gtap_fd >= 0)
 		close(e->gtap_fd);
@@ -569,6 +621,8 @@ static int teardown(void **state)
 	   e->ns_world, e->ns_guest, e->dir);
 	ag_compiled_free(e->c);
 	ag_policy_free(e->pol);
+	ag_compiled_free(e->c_b);
+	ag_policy_free(e->pol_b);
 	free(e);
 	g = NULL;
 	return 0;
@@ -726,6 +780,37 @@ static void test_spoofed_dropped(void **state)
 	assert_int_equal(udp_received(g->udp_allowed), 1);
 }
 
+/*
+ * IPv4 with options (here 4 bytes: NOP NOP NOP EOL; a source route would be one) from the
+ * guest's MAC and address to an allowed destination: dropped at ingress and counted; the
+ * same datagram without options arrives. The tap does not accept source routes either.
+ */
+static void test_ip_options_dropped(void **state)
+{
+	unsigned char f[14 + 24 + 8 + 4], plain[14 + 20 + 8 + 4];
+	unsigned long long before = stats().dropped_ip_options;
+	__u16 v;
+	build_udp(plain, g->plan.guest_mac, g->plan.guest_addr, "198.51.100.10", 8080);
+	memcpy(f, plain, 14 + 20);
+	memcpy(f + 14 + 20, "\x01\x01\x01\x00", 4);
+	memcpy(f + 14 + 24, plain + 14 + 20, 8 + 4);
+	f[14] = 0x46;
+	v = htons(24 + 8 + 4);
+	memcpy(f + 16, &v, 2);
+	f[24] = f[25] = 0;
+	v = csum(f + 14, 24);
+	memcpy(f + 24, &v, 2);
+	udp_received(g->udp_allowed);
+	assert_int_equal(write(g->tap_fd, f, sizeof(f)), (ssize_t)sizeof(f));
+	assert_int_equal(udp_received(g->udp_allowed), 0);
+	assert_int_equal(stats().dropped_ip_options, before + 1);
+	assert_int_equal(write(g->tap_fd, plain, sizeof(plain)), (ssize_t)sizeof(plain));
+	assert_int_equal(udp_received(g->udp_allowed), 1);
+	assert_int_equal(sh("test \"$(ip netns exec %s sysctl -n "
+			    "net.ipv4.conf.%s.accept_source_route)\" = 0", g->ns_host,
+			    g->plan.tap), 0);
+}
+
 /* An ICMP echo from namespace ns to addr: whether a reply came. */
 static bool ping_from(int ns, const char *addr)
 {
@@ -824,6 +909,94 @@ static void test_input_dropped(void **state)
 	assert_true(stats().dropped_input > before);
 }
 
+/*
+ * The resolver answers the guest alone (its answers fill dns_allow): from the host itself
+ * (another local user) a query over UDP and a TCP connect to host_addr:53 are dropped and
+ * counted; the guest's same query is answered.
+ */
+static void test_resolver_guest_only(void **state)
+{
+	unsigned long long before = stats().dropped_dns_not_guest;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct pollfd p = { .events = POLLOUT };
+	unsigned char buf[512];
+	ssize_t len = 0;
+	int fd;
+
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "allowed.test", buf, sizeof(buf),
+				   &len), 0);
+	assert_int_equal(dns_from(g->fd_host, inet_ntoa(g->plan.host_addr), "allowed.test", buf,
+				  sizeof(buf), &len), -1);
+	assert_true(stats().dropped_dns_not_guest > before);
+	before = stats().dropped_dns_not_guest;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	sa.sin_addr = g->plan.host_addr;
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	p.fd = fd;
+	assert_int_equal(poll(&p, 1, WAIT_MS), 0);
+	close(fd);
+	assert_true(stats().dropped_dns_not_guest > before);
+}
+
+/* Is there a conntrack expectation (this thread's namespace) holding the string? */
+static bool ct_expect_has(const char *a)
+{
+	FILE *f = fopen("/proc/thread-self/net/nf_conntrack_expect", "re");
+	char line[512];
+	bool got = false;
+
+	assert_non_null(f);
+	while (!got && fgets(line, sizeof(line), f))
+		got = strstr(line, a);
+	fclose(f);
+	return got;
+}
+
+/*
+ * Related is ICMP only. Another ruleset of the host assigns the FTP helper to the guest's
+ * allowed flow to 198.51.100.10:8080; the server's "227 (... 35,130)" after its banner makes
+ * an expectation for the guest to 198.51.100.10:9090, which the policy does not allow. The guest's connect
+ * there is a related flow: dropped (counted), not let through as related.
+ */
+static void test_related_only_icmp(void **state)
+{
+	static const char pasv[] = "227 Entering Passive Mode (198,51,100,10,35,130).\r\n";
+	unsigned long long before = stats().dropped_forward;
+	int gc = -1, gs = -1, rc_helper, got, conn, acc;
+	bool expected;
+
+	rc_helper = sh("ip netns exec %s nft -f - <<'EOF'\n"
+		       "table inet agt-test-helper {\n"
+		       "  ct helper ftp8080 { type \"ftp\" protocol tcp; }\n"
+		       "  chain pre { type filter hook prerouting priority 0;\n"
+		       "    ip daddr 198.51.100.10 tcp dport 8080 ct helper set \"ftp8080\"; }\n"
+		       "}\nEOF", g->ns_host);
+	if (!rc_helper) {
+		gc = sock_in(g->fd_guest, SOCK_STREAM);
+		gs = connect_pair(gc, srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port,
+				  g->listen[SRV_ALLOWED]);
+	}
+	/* The helper reads a line only after one it saw end: a banner first, as servers do. */
+	got = gs >= 0 && send(gs, "220 ready\r\n", 11, 0) == 11 && recv_wait(gc) == 11 &&
+	      send(gs, pasv, strlen(pasv), 0) == (ssize_t)strlen(pasv) ? (int)recv_wait(gc) : -1;
+	expected = ct_expect_has("dport=9090");
+	conn = guest_connect(srv[SRV_ALLOWED_PORT].addr, srv[SRV_ALLOWED_PORT].port);
+	acc = accepted(g->listen[SRV_ALLOWED_PORT]);
+	if (gc >= 0)
+		close(gc);
+	if (gs >= 0)
+		close(gs);
+	sh("ip netns exec %s nft delete table inet agt-test-helper", g->ns_host);
+	assert_int_equal(rc_helper, 0);
+	assert_true(got > 0);
+	assert_true(expected);	/* the premise: the helper made the expectation */
+	assert_int_equal(conn, -ETIMEDOUT);
+	assert_int_equal(acc, 0);
+	assert_true(stats().dropped_forward > before);
+}
+
 /* Nothing from outside starts a connection to the guest. */
 static void test_to_guest_dropped(void **state)
 {
@@ -874,6 +1047,31 @@ static void test_down_leaves_nothing(void **state)
 	assert_int_equal(if_nametoindex(plan.tap), 0);
 }
 
+/*
+ * A holder of the tap's descriptor (a compromised QEMU) made the tap persistent: down deletes
+ * it all the same. The tap has no owner uid (no TUNSETOWNER): nobody can attach to it later.
+ */
+static void test_down_deletes_persistent_tap(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct ag_sbx_net *n;
+	bool owner;
+	int fd;
+
+	compile_only(&o, "persist");
+	o.tap_owner = 1000;
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), 0);
+	/* ip -d shows "user UID" for a tun device with an owner. */
+	assert_int_equal(sh("ip -n %s -d link show %s | grep -q 'type tap'", g->ns_host, plan.tap),
+			 0);
+	owner = !sh_quiet("ip -n %s -d link show %s | grep -q ' user '", g->ns_host, plan.tap);
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
+	ag_sbx_net_down(n);
+	assert_int_equal(if_nametoindex(plan.tap), 0);
+	assert_false(owner);
+}
+
 /* SIGKILL of the owner: the kernel deletes the tables, the tap dies with its fd. */
 static void test_sigkill_leaves_nothing(void **state)
 {
@@ -912,6 +1110,47 @@ static void test_sigkill_leaves_nothing(void **state)
 	assert_int_equal(if_nametoindex("agt-killed"), 0);
 }
 
+/*
+ * Two names whose tap names are the same ("agt-collis-a5b7": the first 6 characters and the
+ * 16-bit hash agree): the second's cleanup_stale leaves the first's live tap alone (its alias
+ * names the first), and the second's up refuses with EEXIST rather than share or take it.
+ */
+static void test_tap_name_collision(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan a, b;
+	struct ag_sbx_net *na, *nb;
+	int fa, fb;
+
+	compile_only(&o, "collision-388");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &na, &a, &fa), 0);
+	assert_string_equal(a.tap, "agt-collis-a5b7");
+	assert_int_equal(ag_sbx_net_cleanup_stale("collision-2180"), -EEXIST);
+	assert_int_not_equal(if_nametoindex(a.tap), 0);
+	compile_only(&o, "collision-2180");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &nb, &b, &fb), -EEXIST);
+	assert_int_not_equal(if_nametoindex(a.tap), 0);
+	assert_true(tables_left(a.table));
+	ag_sbx_net_down(na);
+}
+
+/* Sandbox "gx-guard"'s tables are not sandbox "gx"'s guard table: both run. */
+static void test_guard_table_own_name(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan a, b;
+	struct ag_sbx_net *na, *nb;
+	int fa, fb;
+
+	compile_only(&o, "gx");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &na, &a, &fa), 0);
+	compile_only(&o, "gx-guard");
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &nb, &b, &fb), 0);
+	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-gx.guard"), 1);
+	ag_sbx_net_down(nb);
+	ag_sbx_net_down(na);
+}
+
 /* Leftovers (a table without owner, a persistent tap) block up, and cleanup_stale removes them. */
 static void test_cleanup_stale(void **state)
 {
@@ -927,6 +1166,7 @@ static void test_cleanup_stale(void **state)
 	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	close(fd);
+	assert_int_equal(sh("ip -n %s link set agt-stale alias agentguard:stale", g->ns_host), 0);
 	assert_int_equal(sh("ip netns exec %s nft add table inet agentguard-stale", g->ns_host), 0);
 	compile_only(&o, "stale");
 	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), -EEXIST);
@@ -939,6 +1179,7 @@ static void test_cleanup_stale(void **state)
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	assert_true(fd >= 0);
 	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+	assert_int_equal(sh("ip -n %s link set agt-held alias agentguard:held", g->ns_host), 0);
 	assert_int_equal(ag_sbx_net_cleanup_stale("held"), 0);
 	assert_int_equal(if_nametoindex("agt-held"), 0);
 	close(fd);
@@ -1022,6 +1263,133 @@ static void test_100k_cidrs(void **state)
 	ag_policy_free(p);
 	ag_diags_free(&d);
 	free(y);
+}
+
+/* Policy B of test_conntrack_cleared_between_runs: 198.51.100.10 no longer, .54 allowed. */
+static const char policy_b_yaml[] =
+	"apiVersion: agentguard/v1\n"
+	"kind: Policy\n"
+	"metadata:\n"
+	"  name: sbx-net-test-b\n"
+	"spec:\n"
+	"  filesystem:\n"
+	"    default: allow\n"
+	"  network:\n"
+	"    default: deny\n"
+	"    rules:\n"
+	"      - id: other\n        action: allow\n        cidr: 198.51.100.54/32\n"
+	"        ports: [8080]\n";
+
+/* Does a conntrack entry of this thread's namespace hold every one of the strings? */
+static bool ct_has(const char *a, const char *b)
+{
+	FILE *f = fopen("/proc/thread-self/net/nf_conntrack", "re");
+	char line[512];
+	bool got = false;
+
+	assert_non_null(f);
+	while (!got && fgets(line, sizeof(line), f))
+		got = strstr(line, a) && (!b || strstr(line, b));
+	fclose(f);
+	return got;
+}
+
+/*
+ * A run's flows end with it. Run A (the setup's policy) has a TCP flow to 198.51.100.10:8080
+ * whose socket the guest keeps; down, and up again under the same name (same /30, same MAC)
+ * with policy B, which denies that destination: data on the old flow does not get through
+ * (dropped as a new flow, counted), as a fresh connect does not, while B's own destination
+ * connects (the plumbing works). The host's own flow elsewhere keeps its conntrack entry.
+ * Last: it replaces the setup's sandbox.
+ */
+static void test_conntrack_cleared_between_runs(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	char guest[INET_ADDRSTRLEN], ct_old[64];
+	int gc = sock_in(g->fd_guest, SOCK_STREAM), gs, hc, hs;
+	unsigned long long before;
+
+	gs = connect_pair(gc, srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port,
+			  g->listen[SRV_ALLOWED]);
+	assert_true(gs >= 0);
+	assert_int_equal(send(gc, "a", 1, 0), 1);
+	assert_int_equal(recv_wait(gs), 1);
+	hc = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);	/* the host's own */
+	hs = connect_pair(hc, srv[SRV_ALLOWED_PORT].addr, srv[SRV_ALLOWED_PORT].port,
+			  g->listen[SRV_ALLOWED_PORT]);
+	assert_true(hs >= 0);
+	inet_ntop(AF_INET, &g->plan.guest_addr, guest, sizeof(guest));
+	snprintf(ct_old, sizeof(ct_old), "src=%s dst=198.51.100.10 ", guest);
+	assert_true(ct_has(ct_old, "dport=8080 "));
+	assert_true(ct_has("src=192.0.2.1 ", "dport=9090"));
+
+	bridge_stop(g);
+	ag_sbx_net_down(g->net);
+	g->net = NULL;
+	assert_int_equal(compile_yaml(policy_b_yaml, &g->pol_b, g->pols_b, &g->c_b), 0);
+	compile_only(&o, NAME);
+	assert_int_equal(ag_sbx_net_up(&o, g->c_b, &g->net, &plan, &g->tap_fd), 0);
+	/* The premise: the same addresses and MAC as the first run. */
+	assert_int_equal(plan.guest_addr.s_addr, g->plan.guest_addr.s_addr);
+	assert_memory_equal(plan.guest_mac, g->plan.guest_mac, 6);
+	g->plan = plan;
+	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
+
+	/* Control: B's own destination connects. */
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
+			 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
+	before = stats().dropped_forward;
+	assert_int_equal(send(gc, "b", 1, 0), 1);
+	assert_int_equal(recv_wait(gs), 0);
+	assert_true(stats().dropped_forward > before);
+	assert_int_equal(guest_connect(srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_ALLOWED]), 0);
+	assert_false(ct_has(ct_old, "dport=8080 "));	/* the old entry is gone */
+	assert_true(ct_has("src=192.0.2.1 ", "dport=9090"));
+	close(gc);
+	close(gs);
+	close(hc);
+	close(hs);
+}
+
+/*
+ * At most conn_max flows from the guest at once. The sandbox comes up again (same name,
+ * policy A) with conn_max 4: four UDP flows to the allowed 198.51.100.10:8080 (four source
+ * ports) arrive, a fifth is dropped and counted in conn_limit. Last, after
+ * test_conntrack_cleared_between_runs: it replaces the sandbox again.
+ */
+static void test_conn_limit(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(8080) };
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	unsigned long long before;
+	int fd[5], i;
+
+	bridge_stop(g);
+	ag_sbx_net_down(g->net);
+	g->net = NULL;
+	compile_only(&o, NAME);
+	o.conn_max = 4;
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &g->net, &plan, &g->tap_fd), 0);
+	g->plan = plan;
+	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
+	inet_pton(AF_INET, "198.51.100.10", &sa.sin_addr);
+	udp_received(g->udp_allowed);
+	before = stats().dropped_conn_limit;
+	for (i = 0; i < 5; i++) {
+		fd[i] = sock_in(g->fd_guest, SOCK_DGRAM);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(sendto(fd[i], "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)), 1);
+		assert_int_equal(udp_received(g->udp_allowed), i < 4 ? 1 : 0);
+	}
+	assert_int_equal(stats().dropped_conn_limit, before + 1);
+	for (i = 0; i < 5; i++)
+		close(fd[i]);
 }
 
 /*
@@ -1129,7 +1497,7 @@ static void outlive(bool give_guard)
 	if (give_guard) {
 		assert_int_equal(got, 0);
 		assert_int_equal(ag_nft_open(&nft), 0);
-		assert_int_equal(ag_nft_counter(&nft, NFPROTO_NETDEV, "agentguard-orphan-guard",
+		assert_int_equal(ag_nft_counter(&nft, NFPROTO_NETDEV, "agentguard-orphan.guard",
 					       "unfiltered", &pkts), 0);
 		ag_nft_close(&nft);
 		assert_true(pkts >= 1);
@@ -1141,11 +1509,11 @@ static void outlive(bool give_guard)
 	close(ack[0]);
 	close(ready[0]);
 	for (got = 0; got < 20 && (if_nametoindex("agt-orphan") ||
-				   ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan-guard"));
+				   ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan.guard"));
 	     got++)
 		usleep(100000);
 	assert_int_equal(if_nametoindex("agt-orphan"), 0);
-	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan-guard"), 0);
+	assert_int_equal(ag_nft_table_exists(NFPROTO_NETDEV, "agentguard-orphan.guard"), 0);
 }
 
 static void test_qemu_outlives_runner_unguarded_control(void **state)
@@ -1174,18 +1542,26 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dns_elsewhere_dropped),
 		cmocka_unit_test(test_link_local_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
+		cmocka_unit_test(test_ip_options_dropped),
 		cmocka_unit_test(test_arp_spoof_dropped),
 		cmocka_unit_test(test_ipv6_dropped),
 		cmocka_unit_test(test_icmp_dropped),
 		cmocka_unit_test(test_input_dropped),
 		cmocka_unit_test(test_to_guest_dropped),
+		cmocka_unit_test(test_resolver_guest_only),
+		cmocka_unit_test(test_related_only_icmp),
 		cmocka_unit_test(test_down_leaves_nothing),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
+		cmocka_unit_test(test_down_deletes_persistent_tap),
 		cmocka_unit_test(test_qemu_outlives_runner_unguarded_control),
 		cmocka_unit_test(test_qemu_outlives_runner_guarded),
 		cmocka_unit_test(test_cleanup_stale),
+		cmocka_unit_test(test_tap_name_collision),
+		cmocka_unit_test(test_guard_table_own_name),
 		cmocka_unit_test(test_uplink_forwarding_off),
 		cmocka_unit_test(test_100k_cidrs),
+		cmocka_unit_test(test_conntrack_cleared_between_runs),
+		cmocka_unit_test(test_conn_limit),
 	};
 
 	return cmocka_run_group_tests_name("sandbox_net", tests, setup, teardown);
