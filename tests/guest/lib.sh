@@ -22,7 +22,7 @@ start_agentguard() {
 	AG_PID=$!
 	i=0
 	while [ ! -f "$AG_READY" ]; do
-		if ! kill -0 "$AG_PID" 2>/dev/null || [ $i -ge 300 ]; then
+		if ! kill -0 "$AG_PID" 2>/dev/null || [ $i -ge 900 ]; then
 			fail start_agentguard "daemon not ready: $(cat /tmp/agtest-daemon.log)"
 			exit 1
 		fi
