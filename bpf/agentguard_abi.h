@@ -363,6 +363,13 @@ enum ag_drop_reason {
 	 * with another ABI, its unread records: kind unknown)
 	 */
 	AG_DROP_UPGRADE = 3,
+	/*
+	 * sandbox runner only (guest_rx.h): records a microVM guest sent that the host did not
+	 * pass on: not a schema v1 event, longer than a line may be, or over the guest's rate
+	 */
+	AG_DROP_GUEST_MALFORMED = 4,
+	AG_DROP_GUEST_OVERSIZED = 5,
+	AG_DROP_GUEST_RATE = 6,
 };
 
 /*

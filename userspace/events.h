@@ -189,15 +189,6 @@ void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, con
  * were not written since since_ns (wall clock), for reason (enum ag_drop_reason: the ring was
  * full, or the sandbox was over its event budget). In order with the other events.
  */
-/*
- * Reasons of the host's own, beside enum ag_drop_reason (the kernel's): records a sandbox guest
- * sent that the host did not pass on (guest_rx.h): not a schema v1 event, longer than a line
- * may be, or over the guest's rate. Their loss events say lost_kind "unknown".
- */
-#define AG_DROP_GUEST_MALFORMED	16
-#define AG_DROP_GUEST_OVERSIZED	17
-#define AG_DROP_GUEST_RATE	18
-
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
 			__u8 reason, unsigned long long count, long long since_ns);
 /*
