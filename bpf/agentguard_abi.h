@@ -57,10 +57,6 @@ enum ag_fs_class {
  * The kernel walks the resolved path once, and at the end of every component ("/home",
  * "/home/u", "/home/u/x") looks the prefix up; the last hit is the longest matching rule path.
  * The root "/" is always present and carries the folded defaults, so every path has a match.
- * The table is prefix-closed: every proper ancestor of an entry's path is an entry (the
- * compiler adds missing ones with the value of their longest entry prefix, no guard), so the
- * walk stops looking up at the first miss. Example: rules /data/d1/f1 and /data/d1/f2 add
- * /data and /data/d1; /workspace/src/x misses at /workspace/src and looks no further.
  * Example: rules /workspace (rw) and /workspace/.git (ro); opening /workspace/.git/config for
  * write hits "/workspace" then "/workspace/.git" and the latter denies WRITE.
  * The hash is seeded per load (ag_state.hash_seed) so a sandboxed process cannot precompute a
@@ -363,13 +359,6 @@ enum ag_drop_reason {
 	 * with another ABI, its unread records: kind unknown)
 	 */
 	AG_DROP_UPGRADE = 3,
-	/*
-	 * sandbox runner only (guest_rx.h): records a microVM guest sent that the host did not
-	 * pass on: not a schema v1 event, longer than a line may be, or over the guest's rate
-	 */
-	AG_DROP_GUEST_MALFORMED = 4,
-	AG_DROP_GUEST_OVERSIZED = 5,
-	AG_DROP_GUEST_RATE = 6,
 };
 
 /*

@@ -185,6 +185,20 @@ int ag_event_sink_handle(void *ctx, void *data, size_t size);
  */
 void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, const char *detail);
 /*
+ * Reasons only a sandbox runner has, beside enum ag_drop_reason (the ABI's, which the kernel
+ * and the consumer share; host-only values stay out of it, since any change there is a new
+ * ABI): records a microVM guest sent that the host did not pass on (guest_rx.h): not a schema
+ * v1 event, longer than a line may be, or over the guest's rate.
+ */
+enum ag_host_drop_reason {
+	AG_DROP_GUEST_MALFORMED = 16,
+	AG_DROP_GUEST_OVERSIZED = 17,
+	AG_DROP_GUEST_RATE = 18,
+};
+_Static_assert((int)AG_DROP_UPGRADE < (int)AG_DROP_GUEST_MALFORMED,
+	       "host drop reasons must not overlap enum ag_drop_reason");
+
+/*
  * Emit a "loss" event through every sink: count records of kind and verdict, decided by rule,
  * were not written since since_ns (wall clock), for reason (enum ag_drop_reason: the ring was
  * full, or the sandbox was over its event budget). In order with the other events.
