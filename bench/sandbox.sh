@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The microVM sandbox's part of make bench (issue #11): start-to-command latency of
-# `agentguard sandbox run` (TCG here), one JSON line per round on stdout:
+# `agentguard sandbox run`, one JSON line per round on stdout:
 #   start_ms   runner start to the guest's "enforcing" (from the start event's text): CMD
-#              starts right after it
+#              starts right after it; accel is the one the runner chose (the same probe
+#              chooses the test bed's)
 #   total_ms   the whole `sandbox run -- true`, boot to exit
 #   boot_ms    the test bed booting the same kernel with no policy (`vm/agentguard-vm -- true`),
 #              alternated with the sandbox rounds: the part of start_ms that is only the boot
@@ -37,7 +38,8 @@ for i in $(seq "$rounds"); do
 	build/agentguard sandbox run --policy "$tmp/p.yaml" --network none --name "bench-sbx-$i" \
 		--events "$tmp/ev.jsonl" -- true
 	total=$(($(ms) - t0))
-	start=$(sed -n 's/.*enforcing in the guest after \([0-9]*\) ms.*/\1/p' "$tmp/ev.jsonl" | tail -n 1)
+	# The start event says "... enforcing in the guest after N ms (ACCEL, kernel ...)".
+	start=$(sed -n 's/.*enforcing in the guest after \([0-9]*\) ms (\([a-z]*\),.*/\1 \2/p' "$tmp/ev.jsonl" | tail -n 1)
 	[ -n "$start" ] || { echo "sandbox bench: no start event in round $i" >&2; exit 1; }
-	echo "{\"round\":$i,\"start_ms\":$start,\"total_ms\":$total,\"boot_ms\":$boot}"
+	echo "{\"round\":$i,\"start_ms\":${start% *},\"accel\":\"${start#* }\",\"total_ms\":$total,\"boot_ms\":$boot}"
 done
