@@ -597,7 +597,7 @@ static int pick_and_add(struct ag_sbx_net *n, const char *name)
 {
 	__u32 start = fnv(name) % SBX_SLOTS, i, net;
 	bool taken;
-	int err;
+	int err, del;
 
 	for (i = 0; i < SBX_SLOTS; i++) {
 		net = SBX_RANGE + ((start + i) % SBX_SLOTS) * 4;
@@ -616,9 +616,15 @@ static int pick_and_add(struct ag_sbx_net *n, const char *name)
 			n->plan.prefix_len = 30;
 			return 0;
 		}
-		rt_addr(RTM_DELADDR, n->ifindex, net + 1, net + 3, 30);
+		/*
+		 * Ours goes (another interface took the /30 meanwhile, or the look failed): a
+		 * failed delete stops here, or the tap would move on with two addresses.
+		 */
+		del = rt_addr(RTM_DELADDR, n->ifindex, net + 1, net + 3, 30);
 		if (err)
 			return err;
+		if (del)
+			return del;
 	}
 	return -EADDRNOTAVAIL;
 }
@@ -1979,6 +1985,11 @@ static int tap_delete(struct ag_sbx_net *n)
 		return err;
 	if (strcmp(li.alias, n->alias))
 		return 0;	/* the ifindex is someone else's now */
+	/*
+	 * Forwarding off first, so nothing is forwarded from the tap in the moment before it
+	 * goes. Its result is not checked: the deletion that follows is what matters, and if
+	 * that fails too its error is returned (and the tap is left in no worse state).
+	 */
 	sysctl_write("/proc/sys/net/ipv4/conf/%s/forwarding", n->plan.tap, "0");
 	err = rt_link_set(n->ifindex, RTM_DELLINK, 0);
 	return err == -ENODEV ? 0 : err;
