@@ -474,11 +474,19 @@ int ag_resolver_install(struct ag_resolver *r, const struct ag_compiled *c)
 {
 	int err;
 
+	/*
+	 * Without a loader the bindings live in a backend (the sandbox's nft sets) that holds
+	 * what the old policy allowed: swapping r->c alone would judge new answers by the new
+	 * policy and leave the old one's elements in force. Nothing reloads a sandbox's policy
+	 * today (a run keeps the policy it started with), so refuse rather than half-install.
+	 */
+	if (!r->l)
+		return -EOPNOTSUPP;
 	pthread_mutex_lock(&r->lock);
-	err = r->l ? ag_loader_install(r->l, c) : 0;
+	err = ag_loader_install(r->l, c);
 	if (!err) {
 		r->c = c;
-		r->generation = r->l ? ag_loader_generation(r->l) : r->generation + 1;
+		r->generation = ag_loader_generation(r->l);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return err;

@@ -1095,6 +1095,30 @@ static void test_down_deletes_persistent_tap(void **state)
 	assert_int_equal(if_nametoindex(plan.tap), 0);
 }
 
+static int learn_nothing(void *ctx, const struct ag_compiled *c, const __u8 judged[16],
+			 const char *name, __u32 ttl_s)
+{
+	return 0;
+}
+
+/*
+ * A resolver with a backend (the sandbox's) refuses a new policy: its backend's bindings
+ * could not follow it. The resolver is opened but never started.
+ */
+static void test_backend_resolver_refuses_install(void **state)
+{
+	struct ag_resolver_opts ro = {};
+	struct ag_resolver_backend be = { learn_nothing, NULL };
+	struct ag_resolver *r = NULL;
+
+	assert_int_equal(ag_resolver_parse_addr("127.0.0.1:5399", &ro.listen), 0);
+	assert_int_equal(ag_resolver_parse_addr("198.51.100.53", &ro.upstream[0]), 0);
+	ro.n_upstream = 1;
+	assert_int_equal(ag_resolver_open_backend(&ro, &be, g->c, &r), 0);
+	assert_int_equal(ag_resolver_install(r, g->c_b ? g->c_b : g->c), -EOPNOTSUPP);
+	ag_resolver_close(r);
+}
+
 /* SIGKILL of the owner: the kernel deletes the tables, the tap dies with its fd. */
 static void test_sigkill_leaves_nothing(void **state)
 {
@@ -1585,6 +1609,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_100k_cidrs),
 		cmocka_unit_test(test_conntrack_cleared_between_runs),
 		cmocka_unit_test(test_conn_limit),
+		cmocka_unit_test(test_backend_resolver_refuses_install),
 	};
 
 	/* AG_TEST_FILTER=test_dns* runs the matching cases only (while debugging). */
