@@ -924,17 +924,21 @@ cleanup:
 		nftnl_set_free(s);
 }
 
-/* The two-field elements of dns_ports (key proto . port, 8 bytes). */
+/*
+ * The two-field elements of dns_ports (key proto . port, 8 bytes): TCP and UDP to every port
+ * ag_dns_port_locked names, the kernel's own list (agentguard_abi.h), as runs of ports.
+ */
 static void dns_ports_put(struct ag_nft_batch *bt, const char *table)
 {
-	static const __u16 ports[] = { 53, 853 };
 	static const __u8 protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elem *e;
 	struct nlmsghdr *nlh;
 	char *room = ag_nft_batch_room(bt);
-	__u8 k[8];
-	size_t i, j;
+	__u8 k[8], ke[8];
+	__u32 port, lo;
+	__u16 p;
+	size_t i;
 
 	if (!s || !room) {
 		bt->err = -ENOMEM;
@@ -942,10 +946,12 @@ static void dns_ports_put(struct ag_nft_batch *bt, const char *table)
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, SET_DNS_PORTS);
-	for (i = 0; i < 2; i++)
-		for (j = 0; j < 2; j++) {
-			__u16 p = htons(ports[j]);
-
+	for (i = 0; i < sizeof(protos); i++)
+		for (port = 1; port <= 65535; port++) {
+			if (!ag_dns_port_locked(port))
+				continue;
+			for (lo = port; port < 65535 && ag_dns_port_locked(port + 1); port++)
+				;
 			e = nftnl_set_elem_alloc();
 			if (!e) {
 				bt->err = -ENOMEM;
@@ -953,9 +959,13 @@ static void dns_ports_put(struct ag_nft_batch *bt, const char *table)
 			}
 			memset(k, 0, sizeof(k));
 			k[0] = protos[i];
+			memcpy(ke, k, sizeof(k));
+			p = htons(lo);
 			memcpy(k + 4, &p, 2);
+			p = htons(port);
+			memcpy(ke + 4, &p, 2);
 			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, sizeof(k));
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, k, sizeof(k));
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, ke, sizeof(ke));
 			nftnl_set_elem_add(s, e);
 		}
 	nlh = nftnl_nlmsg_build_hdr(room, NFT_MSG_NEWSETELEM, NFPROTO_INET,
@@ -1265,7 +1275,8 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_counter(&b, ctrs[CTR_FORWARD].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");	/* DNS (53, 853) to anything but the resolver */
+	/* DNS (ag_dns_port_locked: 53, 853) to anything but the resolver */
+	b = rule_new(f, t, "guest_out");
 	x_meta(&b, NFT_META_L4PROTO, NFT_REG32_00);
 	x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
 	x_lookup(&b, NFT_REG32_00, SET_DNS_PORTS);

@@ -8,8 +8,8 @@
  *   host   where ag_sbx_net_up runs (this thread lives there); uplink up0 192.0.2.1/24,
  *          default route via world
  *   world  w0 192.0.2.2; servers on its loopback: 198.51.100.10 (allowed, port 8080; 9090 is
- *          not), 198.51.100.20 (denied address), 198.51.100.54 (allowed address, DNS port:
- *          "another DNS server"), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
+ *          not), 198.51.100.20 (denied address), 198.51.100.54 (allowed address, DNS ports
+ *          53 and 853: "another DNS server"), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
  *          dnsmasq on 198.51.100.53 (the upstream) and .54
  *   guest  stands in for the VM. A tap's other end is a file descriptor, which QEMU would
  *          hold; here a thread copies frames between it and a second tap, "gtap", in the guest
@@ -73,7 +73,7 @@ static const char policy_yaml[] =
 	"        ports: [9090]\n";
 
 enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
-       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_N };
+       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_OTHER_DOT, SRV_N };
 static const struct {
 	const char *addr;
 	int port;
@@ -86,6 +86,7 @@ static const struct {
 	[SRV_DENIED_NAME] = { "203.0.113.20", 8080 },
 	[SRV_METADATA] = { "169.254.169.254", 80 },
 	[SRV_NAME_OTHER_PORT] = { "203.0.113.10", 9090 },
+	[SRV_OTHER_DOT] = { "198.51.100.54", 853 },	/* "DNS over TLS" elsewhere */
 };
 
 struct env {
@@ -728,18 +729,39 @@ static void test_domain_refused(void **state)
 	assert_int_equal(accepted(g->listen[SRV_DENIED_NAME]), 0);
 }
 
-/* DNS to another server is dropped even where the policy allows its address (counted). */
+/*
+ * DNS to another server is dropped even where the policy allows its address (counted): over
+ * UDP to 53, and over TCP to 853 (DNS over TLS), the ports ag_dns_port_locked names.
+ */
 static void test_dns_elsewhere_dropped(void **state)
 {
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(853) };
 	unsigned long long before = stats().dropped_dns_elsewhere;
 	unsigned char buf[512];
 	ssize_t len = 0;
+	int fd;
 
 	/* Control: the address is reachable, and the server answers from the host. */
 	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
 			 0);
 	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
+	assert_int_equal(dns_from(g->fd_host, "198.51.100.54", "allowed.test", buf, sizeof(buf),
+				  &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_NAME].addr));
+	len = 0;
 	assert_int_equal(guest_dns("198.51.100.54", "allowed.test", buf, sizeof(buf), &len), -1);
+	assert_true(stats().dropped_dns_elsewhere > before);
+
+	/* TCP/853: the host connects, the guest's SYN is dropped as DNS elsewhere. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, srv[SRV_OTHER_DOT].addr, &sa.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DOT]), 1);
+	before = stats().dropped_dns_elsewhere;
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DOT].addr, srv[SRV_OTHER_DOT].port),
+			 -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DOT]), 0);
 	assert_true(stats().dropped_dns_elsewhere > before);
 }
 
