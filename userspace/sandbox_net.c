@@ -59,6 +59,30 @@
 #define SET_DNS_DENY		"dns_deny"
 #define SET_DNS_PORTS		"dns_ports"
 
+static const char *const set_names[AG_SBX_SET_N] = {
+	[AG_SBX_POLICY_ALLOW] = SET_POLICY_ALLOW,
+	[AG_SBX_POLICY_DENY] = SET_POLICY_DENY,
+	[AG_SBX_DNS_ALLOW] = SET_DNS_ALLOW,
+	[AG_SBX_DNS_DENY] = SET_DNS_DENY,
+};
+
+/*
+ * The forward chain's judgement of a new flow from the guest, after DNS elsewhere and
+ * link-local: the first set holding the flow decides; in none, dropped. ag_dns_apply's order:
+ * a binding that denies wins; the policy's allow; the policy's explicit deny, which no binding
+ * lifts; a binding that allows. inet_chains emits its rules from this table, and
+ * ag_sbx_elems_pass (the tests' model of the chain) walks it.
+ */
+static const struct {
+	enum ag_sbx_set set;
+	bool accept;
+} forward_order[] = {
+	{ AG_SBX_DNS_DENY, false },
+	{ AG_SBX_POLICY_ALLOW, true },
+	{ AG_SBX_POLICY_DENY, false },
+	{ AG_SBX_DNS_ALLOW, true },
+};
+
 enum ctr {
 	CTR_SPOOFED,
 	CTR_NOT_IPV4,
@@ -1177,8 +1201,7 @@ static void inet_sets(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 /*
  * The inet table's chains. A connection the guest opens is judged once, at its first packet
  * (then it is established), as the kernel judges connect(): DNS elsewhere dropped; link-local
- * dropped; a domain binding that denies; the policy's allow; the policy's explicit deny (a
- * binding cannot lift it); a domain binding that allows; else dropped. See docs/sandbox.md.
+ * dropped; then the sets in forward_order; else dropped. See docs/sandbox.md.
  */
 static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 {
@@ -1293,28 +1316,15 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_counter(&b, ctrs[CTR_FORWARD].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_DNS_DENY);
-	x_counter(&b, ctrs[CTR_FORWARD].name);
-	x_verdict(&b, NF_DROP, NULL);
-	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_POLICY_ALLOW);
-	x_verdict(&b, NF_ACCEPT, NULL);
-	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_POLICY_DENY);
-	x_counter(&b, ctrs[CTR_FORWARD].name);
-	x_verdict(&b, NF_DROP, NULL);
-	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_DNS_ALLOW);
-	x_verdict(&b, NF_ACCEPT, NULL);
-	rule_put(bt, &b);
+	for (i = 0; i < (int)(sizeof(forward_order) / sizeof(forward_order[0])); i++) {
+		b = rule_new(f, t, "guest_out");
+		x_flow_key(&b);
+		x_lookup(&b, NFT_REG32_00, set_names[forward_order[i].set]);
+		if (!forward_order[i].accept)
+			x_counter(&b, ctrs[CTR_FORWARD].name);
+		x_verdict(&b, forward_order[i].accept ? NF_ACCEPT : NF_DROP, NULL);
+		rule_put(bt, &b);
+	}
 	rule_count_drop(bt, t, "guest_out", CTR_FORWARD);
 
 	/* Towards the guest: its own flows only. */
@@ -2053,6 +2063,28 @@ int ag_sbx_policy_elems(const struct ag_compiled *c, struct ag_sbx_elems *allow,
 	*allow = (struct ag_sbx_elems){ a.e, a.n };
 	*deny = (struct ag_sbx_elems){ d.e, d.n };
 	return 0;
+}
+
+static bool elems_hold(const struct ag_sbx_elems *l, __u32 addr, __u8 proto, __u16 port)
+{
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++)
+		if (addr >= l->e[i].addr_lo && addr <= l->e[i].addr_hi && proto == l->e[i].proto &&
+		    port >= l->e[i].port_lo && port <= l->e[i].port_hi)
+			return true;
+	return false;
+}
+
+bool ag_sbx_elems_pass(const struct ag_sbx_elems *const sets[AG_SBX_SET_N], __u32 addr,
+		       __u8 proto, __u16 port)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(forward_order) / sizeof(forward_order[0]); i++)
+		if (elems_hold(sets[forward_order[i].set], addr, proto, port))
+			return forward_order[i].accept;
+	return false;
 }
 
 int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, size_t n,

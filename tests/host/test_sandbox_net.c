@@ -8,8 +8,9 @@
  *   host   where ag_sbx_net_up runs (this thread lives there); uplink up0 192.0.2.1/24,
  *          default route via world
  *   world  w0 192.0.2.2; servers on its loopback: 198.51.100.10 (allowed, port 8080; 9090 is
- *          not), 198.51.100.20 (denied address), 198.51.100.54 (allowed address, DNS ports
- *          53 and 853: "another DNS server"), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
+ *          not), 198.51.100.20 (denied address, and to-denied.test's), 198.51.100.54 (allowed
+ *          address, DNS ports 53 and 853: "another DNS server"; port-denied.test's, which
+ *          denies 7070), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
  *          dnsmasq on 198.51.100.53 (the upstream) and .54
  *   guest  stands in for the VM. A tap's other end is a file descriptor, which QEMU would
  *          hold; here a thread copies frames between it and a second tap, "gtap", in the guest
@@ -65,7 +66,14 @@ static const char policy_yaml[] =
 	"    rules:\n"
 	"      - id: allowed-ip\n        action: allow\n        cidr: 198.51.100.10/32\n"
 	"        ports: [8080]\n"
+	"      - id: denied-ip\n        action: deny\n        cidr: 198.51.100.20/32\n"
 	"      - id: other-dns\n        action: allow\n        cidr: 198.51.100.54/32\n"
+	"      - id: port-denied-name\n        action: deny\n        domain: port-denied.test\n"
+	"        ports: [7070]\n"
+	"      - id: port-denied-asked\n        action: allow\n        domain: port-denied.test\n"
+	"        ports: [8080]\n"
+	"      - id: allowed-to-denied\n        action: allow\n        domain: to-denied.test\n"
+	"        ports: [8080]\n"
 	"      - id: metadata\n        action: allow\n        cidr: 169.254.169.254/32\n"
 	"      - id: allowed-name\n        action: allow\n        domain: allowed.test\n"
 	"        ports: [8080]\n"
@@ -73,7 +81,7 @@ static const char policy_yaml[] =
 	"        ports: [9090]\n";
 
 enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
-       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_OTHER_DOT, SRV_N };
+       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_OTHER_DOT, SRV_OTHER_DENIED_PORT, SRV_N };
 static const struct {
 	const char *addr;
 	int port;
@@ -87,6 +95,7 @@ static const struct {
 	[SRV_METADATA] = { "169.254.169.254", 80 },
 	[SRV_NAME_OTHER_PORT] = { "203.0.113.10", 9090 },
 	[SRV_OTHER_DOT] = { "198.51.100.54", 853 },	/* "DNS over TLS" elsewhere */
+	[SRV_OTHER_DENIED_PORT] = { "198.51.100.54", 7070 },	/* port-denied.test's port */
 };
 
 struct env {
@@ -542,7 +551,9 @@ static int world_up(struct env *e)
 		      "--pid-file", "--log-facility=/dev/null", "--local-ttl=60", "--local=/test/",
 		      "--host-record=allowed.test,203.0.113.10",
 		      "--host-record=denied.test,203.0.113.20",
-		      "--host-record=shared.test,203.0.113.10", (char *)NULL);
+		      "--host-record=shared.test,203.0.113.10",
+		      "--host-record=to-denied.test,198.51.100.20",
+		      "--host-record=port-denied.test,198.51.100.54", (char *)NULL);
 		_exit(127);
 	}
 	return e->dnsmasq < 0 ? -1 : 0;
@@ -763,6 +774,56 @@ static void test_dns_elsewhere_dropped(void **state)
 			 -ETIMEDOUT);
 	assert_int_equal(accepted(g->listen[SRV_OTHER_DOT]), 0);
 	assert_true(stats().dropped_dns_elsewhere > before);
+}
+
+/*
+ * An allowed name cannot lift a deny rule (policy_rule_deny before dns_allow): to-denied.test
+ * is allowed on 8080 and resolves to 198.51.100.20, which a CIDR rule denies. Control: the
+ * allowed address 198.51.100.10 connects.
+ */
+static void test_binding_cannot_lift_rule_deny(void **state)
+{
+	unsigned long long before;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_connect(srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_ALLOWED]), 1);
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "to-denied.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_DENIED].addr));
+	before = stats().dropped_forward;
+	assert_int_equal(guest_connect(srv[SRV_DENIED].addr, srv[SRV_DENIED].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_DENIED]), 0);
+	assert_true(stats().dropped_forward > before);
+}
+
+/*
+ * A denying name wins over an allowed address (dns_deny before policy_allow): 198.51.100.54
+ * is allowed on every port; port-denied.test denies 7070 and resolves to it (a rule allows it
+ * on 8080, so the query is answered). Before the answer 7070 connects; after it 7070 is
+ * dropped and 8080 still connects.
+ */
+static void test_binding_deny_beats_allowed_address(void **state)
+{
+	unsigned long long before;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DENIED_PORT].addr,
+				       srv[SRV_OTHER_DENIED_PORT].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DENIED_PORT]), 1);
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "port-denied.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_OTHER_DENIED_PORT].addr));
+	before = stats().dropped_forward;
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DENIED_PORT].addr,
+				       srv[SRV_OTHER_DENIED_PORT].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DENIED_PORT]), 0);
+	assert_true(stats().dropped_forward > before);
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
+			 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
 }
 
 /*
@@ -1609,6 +1670,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_domain_refresh_and_shared),
 		cmocka_unit_test(test_domain_refused),
 		cmocka_unit_test(test_dns_elsewhere_dropped),
+		cmocka_unit_test(test_binding_cannot_lift_rule_deny),
+		cmocka_unit_test(test_binding_deny_beats_allowed_address),
 		cmocka_unit_test(test_link_local_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
 		cmocka_unit_test(test_ip_options_dropped),
