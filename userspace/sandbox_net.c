@@ -1552,7 +1552,7 @@ static int set_fill(struct ag_sbx_net *n, const char *set, const struct elems *l
 		if (err)
 			break;
 		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, set, l->e + i,
-				   l->n - i < step ? l->n - i : step, false);
+				   l->n - i < step ? l->n - i : step, AG_NFT_ELEM_ADD);
 		err = ag_nft_batch_commit(&n->nft, &bt);
 	}
 	return err;
@@ -1672,40 +1672,83 @@ static int learned_name(struct learned *l, const char *name, __u64 now, __u64 ex
 	return 0;
 }
 
-/* Replace what addr has in dns_allow / dns_deny: old ones out, new ones in, one transaction. */
-static int learned_swap(struct ag_sbx_net *n, struct learned *l, struct elems *allow,
-			struct elems *deny, __u64 now, bool with_old)
+/* The elements of old (absolute expiry) that are alive at t, into out (no timeouts). */
+static int old_live(const struct ag_nft_elem *old, size_t n, __u64 t, struct elems *out)
+{
+	size_t i;
+	int err = 0;
+
+	out->n = 0;
+	for (i = 0; !err && i < n; i++)
+		if (old[i].timeout_ms > t)
+			err = elems_push(out, old[i].addr_lo, old[i].addr_hi, old[i].proto,
+					 old[i].port_lo, old[i].port_hi, 0);
+	return err;
+}
+
+/* Count the timeouts of l (relative) from `to` instead of `from`: at least 1 ms (0 is none). */
+static void timeouts_rebase(struct elems *l, __u64 from, __u64 to)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		l->e[i].timeout_ms = l->e[i].timeout_ms > to - from + 1 ?
+				     l->e[i].timeout_ms - (to - from) : 1;
+}
+
+#define SWAP_TRIES	5
+
+/*
+ * Replace what addr has in dns_allow / dns_deny: old ones out, new ones in, one transaction.
+ * allow's and deny's timeouts count from *now, which becomes the time they were installed at.
+ *
+ * Every old element still alive goes, even one about to expire: re-adding an element that is
+ * there keeps its old timeout before Linux 6.10 (4201f3938914, "set element timeout update
+ * support"), so a refresh near the end of a binding would be lost. The new ones are added
+ * with NLM_F_EXCL, so an old one still there is an error, never a silent keep. Our clock and
+ * the kernel's disagree by the latency of the insert that set an expiry (its clock starts when
+ * it handles the message): an old element may expire under us (-ENOENT on its delete) or
+ * outlive its recorded expiry by a little (-EEXIST on its add). Either is tried again a few
+ * ms later, at most SWAP_TRIES times (the resolver's thread waits 200 ms at worst); then the
+ * error is returned and the answer is not relayed (fails closed).
+ */
+static int learned_swap(struct ag_sbx_net *n, const struct learned *l, struct elems *allow,
+			struct elems *deny, __u64 *now)
 {
 	struct ag_nft_batch bt;
 	struct elems old_a = {}, old_d = {};
-	size_t i;
-	int err;
+	struct timespec pause = { 0, 0 };
+	__u64 t;
+	int err = 0, i;
 
-	/* Old elements still alive in the kernel (those about to expire are left to expire). */
-	for (i = 0; with_old && i < l->n_allow; i++)
-		if (l->allow[i].timeout_ms > now + 1000 &&
-		    elems_push(&old_a, l->allow[i].addr_lo, l->allow[i].addr_hi,
-			       l->allow[i].proto, l->allow[i].port_lo, l->allow[i].port_hi, 0))
-			goto nomem;
-	for (i = 0; with_old && i < l->n_deny; i++)
-		if (l->deny[i].timeout_ms > now + 1000 &&
-		    elems_push(&old_d, l->deny[i].addr_lo, l->deny[i].addr_hi, l->deny[i].proto,
-			       l->deny[i].port_lo, l->deny[i].port_hi, 0))
-			goto nomem;
-	err = ag_nft_batch_begin(&n->nft, &bt);
-	if (err)
-		goto cleanup;
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, old_a.e, old_a.n, true);
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, old_d.e, old_d.n, true);
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, allow->e, allow->n,
-			   false);
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, deny->e, deny->n,
-			   false);
-	err = ag_nft_batch_commit(&n->nft, &bt);
-	goto cleanup;
-nomem:
-	err = -ENOMEM;
-cleanup:
+	for (i = 0; i < SWAP_TRIES; i++) {
+		if (i) {
+			pause.tv_nsec = i * 20 * 1000000L;
+			nanosleep(&pause, NULL);
+		}
+		t = boot_ms();
+		timeouts_rebase(allow, *now, t);
+		timeouts_rebase(deny, *now, t);
+		*now = t;
+		err = old_live(l->allow, l->n_allow, t, &old_a);
+		if (!err)
+			err = old_live(l->deny, l->n_deny, t, &old_d);
+		if (!err)
+			err = ag_nft_batch_begin(&n->nft, &bt);
+		if (err)
+			break;
+		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, old_a.e, old_a.n,
+				   AG_NFT_ELEM_DEL);
+		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, old_d.e, old_d.n,
+				   AG_NFT_ELEM_DEL);
+		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, allow->e,
+				   allow->n, AG_NFT_ELEM_CREATE);
+		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, deny->e, deny->n,
+				   AG_NFT_ELEM_CREATE);
+		err = ag_nft_batch_commit(&n->nft, &bt);
+		if (err != -ENOENT && err != -EEXIST)
+			break;
+	}
 	free(old_a.e);
 	free(old_d.e);
 	return err;
@@ -1774,12 +1817,8 @@ static int nft_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[1
 	if (last < first)
 		last = first;
 	err = learned_elems(c, names, l->n_names, addr, first - now, last - now, &allow, &deny);
-	if (!err) {
-		err = learned_swap(n, l, &allow, &deny, now, true);
-		/* An old element expired under us: the new ones alone. */
-		if (err == -ENOENT)
-			err = learned_swap(n, l, &allow, &deny, now, false);
-	}
+	if (!err)
+		err = learned_swap(n, l, &allow, &deny, &now);
 	if (err) {
 		free(allow.e);
 		free(deny.e);

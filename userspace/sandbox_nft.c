@@ -183,8 +183,12 @@ static void elem_key(__u8 k[AG_NFT_KEY_LEN], __u32 addr, __u8 proto, __u16 port)
 }
 
 int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
-		       const struct ag_nft_elem *e, size_t n, bool del)
+		       const struct ag_nft_elem *e, size_t n, enum ag_nft_elem_op op)
 {
+	static const __u16 flags[] = { [AG_NFT_ELEM_ADD] = NLM_F_CREATE,
+				       [AG_NFT_ELEM_CREATE] = NLM_F_CREATE | NLM_F_EXCL,
+				       [AG_NFT_ELEM_DEL] = 0 };
+	bool del = op == AG_NFT_ELEM_DEL;
 	struct nftnl_set *s = NULL;
 	struct nftnl_set_elem *el;
 	struct nlmsghdr *nlh;
@@ -217,7 +221,7 @@ int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, co
 			nftnl_set_elem_add(s, el);
 		}
 		nlh = nftnl_nlmsg_build_hdr(room, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-					    family, (del ? 0 : NLM_F_CREATE) | NLM_F_ACK,
+					    family, flags[op] | NLM_F_ACK,
 					    b->seq++);
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 		ag_nft_batch_done(b);

@@ -55,12 +55,18 @@ void ag_nft_batch_done(struct ag_nft_batch *b);
 int ag_nft_batch_commit(struct ag_nft *n, struct ag_nft_batch *b);
 void ag_nft_batch_free(struct ag_nft_batch *b);
 
+enum ag_nft_elem_op {
+	AG_NFT_ELEM_ADD,	/* NEWSETELEM: an element already there stays (not an error) */
+	AG_NFT_ELEM_CREATE,	/* NEWSETELEM, NLM_F_EXCL: one already there fails the batch */
+	AG_NFT_ELEM_DEL,	/* DELSETELEM: one not there fails the batch (-ENOENT) */
+};
+
 /*
- * Add (NEWSETELEM) or delete (DELSETELEM) elements of a concatenated interval set, in
- * messages of at most a few hundred elements each. 0 or -ENOMEM.
+ * Add or delete elements of a concatenated interval set, in messages of at most a few
+ * hundred elements each. 0 or -ENOMEM.
  */
 int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
-		       const struct ag_nft_elem *e, size_t n, bool del);
+		       const struct ag_nft_elem *e, size_t n, enum ag_nft_elem_op op);
 
 /* Read named counter `name` of table: packets into *pkts. 0 or -errno. Locked inside. */
 int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *name,

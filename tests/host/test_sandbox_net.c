@@ -1522,6 +1522,61 @@ static void test_conn_limit(void **state)
 		close(fd[i]);
 }
 
+static void sleep_until(const struct timespec *t0, long ms)
+{
+	struct timespec t = { t0->tv_sec + ms / 1000, t0->tv_nsec + (ms % 1000) * 1000000L };
+
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
+
+/*
+ * A binding refreshed near its end lasts for the new answer's TTL: learned_swap replaces the
+ * old elements, where re-adding one kept its old timeout before Linux 6.10. A run whose
+ * bindings last 2 s (replacing the setup's): allowed.test answered at 0 and again at 1.5 s,
+ * within the last half second of the first; at 2.5 s it connects, 2.3 s after the refresh not.
+ */
+static void test_refresh_near_expiry(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct timespec t0, tr;
+	unsigned char buf[512];
+	ssize_t len = 0;
+	char host[INET_ADDRSTRLEN];
+
+	bridge_stop(g);
+	ag_sbx_net_down(g->net);
+	g->net = NULL;
+	compile_only(&o, NAME);
+	o.ttl_floor_s = 1;
+	o.ttl_cap_s = 2;
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &g->net, &plan, &g->tap_fd), 0);
+	g->plan = plan;
+	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
+	inet_ntop(AF_INET, &plan.host_addr, host, sizeof(host));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(guest_dns(host, "allowed.test", buf, sizeof(buf), &len), 0);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
+	sleep_until(&t0, 1500);
+	clock_gettime(CLOCK_MONOTONIC, &tr);
+	assert_int_equal(guest_dns(host, "allowed.test", buf, sizeof(buf), &len), 0);
+	sleep_until(&t0, 2500);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
+	/* Control: the refreshed binding ends too. */
+	sleep_until(&tr, 2300);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 0);
+}
+
 /*
  * QEMU's stand-in for test_qemu_outlives_runner, run as "--qemu TAP_FD HEX_FRAME" after exec
  * (so it holds what a real QEMU holds: the descriptors the runner cleared FD_CLOEXEC on).
@@ -1694,6 +1749,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_100k_cidrs),
 		cmocka_unit_test(test_conntrack_cleared_between_runs),
 		cmocka_unit_test(test_conn_limit),
+		cmocka_unit_test(test_refresh_near_expiry),
 		cmocka_unit_test(test_backend_resolver_refuses_install),
 	};
 
