@@ -38,6 +38,7 @@
 #include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_nft.h"
+#include "sandbox_state.h"
 
 #define SBX_RANGE	0x0ad50000u	/* 10.213.0.0/16 */
 #define SBX_SLOTS	16384u		/* its /30s */
@@ -158,19 +159,6 @@ static __u32 fnv(const char *s)
 	while (*s)
 		h = (h ^ (__u8)*s++) * 16777619u;
 	return h;
-}
-
-static bool name_ok(const char *name)
-{
-	size_t i, n = name ? strlen(name) : 0;
-
-	if (!n || n > 31 || name[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-		      name[i] == '-'))
-			return false;
-	return true;
 }
 
 /*
@@ -1924,7 +1912,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	*out = NULL;
 	*tap_fd = -1;
 	memset(plan, 0, sizeof(*plan));
-	if (!name_ok(o->name))
+	if (!ag_sbx_name_valid(o->name))
 		return -EINVAL;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -2148,7 +2136,7 @@ int ag_sbx_net_cleanup_stale(const char *name)
 	struct link_info li;
 	int err, f, i;
 
-	if (!name_ok(name))
+	if (!ag_sbx_name_valid(name))
 		return -EINVAL;
 	names_for(name, tap, table, guard, alias);
 	/* The guard last: what is left of a sandbox stays dropping until it goes. */

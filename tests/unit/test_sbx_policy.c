@@ -22,6 +22,7 @@
 
 #include "built.h"
 #include "sandbox_net.h"
+#include "sandbox_state.h"
 
 #define POLICIES	300
 #define FLOWS		400
@@ -217,11 +218,26 @@ static void test_binding_cannot_lift_rule_deny(void **state)
 	unbuild_layers(&b);
 }
 
+/* The one name check ag_sbx_net_up and ag_sbx_net_cleanup_stale use (tap, table, alias). */
+static void test_sbx_name_valid(void **state)
+{
+	assert_false(ag_sbx_name_valid(NULL));
+	assert_false(ag_sbx_name_valid(""));
+	assert_false(ag_sbx_name_valid("-a"));
+	assert_false(ag_sbx_name_valid("A"));
+	assert_false(ag_sbx_name_valid("a.b"));
+	assert_false(ag_sbx_name_valid("abcdefghijklmnopqrstuvwxyz012345"));	/* 32 */
+	assert_true(ag_sbx_name_valid("abcdefghijklmnopqrstuvwxyz01234"));	/* 31 */
+	assert_true(ag_sbx_name_valid("a-"));
+	assert_true(ag_sbx_name_valid("0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_filter_equals_kernel),
 		cmocka_unit_test(test_binding_cannot_lift_rule_deny),
+		cmocka_unit_test(test_sbx_name_valid),
 	};
 
 	return cmocka_run_group_tests_name("sbx_policy", tests, NULL, NULL);
