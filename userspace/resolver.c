@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 
 #include "dns.h"
+#include "hash.h"
 #include "resolver.h"
 
 /*
@@ -197,15 +198,6 @@ static void ss_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 /* ---- names ----------------------------------------------------------------------------- */
 
-static __u32 name_hash(const char *s)
-{
-	__u32 h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (__u8)*s++) * 16777619u;
-	return h;
-}
-
 /*
  * Mirror a slot into ag_dns_names. That map is only a view for others (explain, an adopting
  * daemon): a failure costs them a name, never a decision, so it is not an error here.
@@ -262,7 +254,7 @@ static int names_restore(struct ag_resolver *r)
 /* The id of name, interning it (evicting whatever held its slot). 0: out of memory. Locked. */
 static __u32 name_intern(struct ag_resolver *r, const char *name)
 {
-	__u32 slot = name_hash(name) & (AG_NAME_SLOTS - 1);
+	__u32 slot = ag_fnv1a32(name) & (AG_NAME_SLOTS - 1);
 	struct name_slot *s = &r->names[slot];
 	char *copy;
 

@@ -35,6 +35,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "hash.h"
 #include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_nft.h"
@@ -152,15 +153,6 @@ static __u64 boot_ms(void)
 	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static __u32 fnv(const char *s)
-{
-	__u32 h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (__u8)*s++) * 16777619u;
-	return h;
-}
-
 /*
  * "agt-" + the name when it fits in 11 characters, else its first 6, "-", 4 hex of a hash:
  * two names can share a tap name, told apart by the tap's alias, "agentguard:" + the name.
@@ -172,7 +164,7 @@ static void names_for(const char *name, char tap[IFNAMSIZ], char table[64], char
 	if (strlen(name) <= 11)
 		snprintf(tap, IFNAMSIZ, "agt-%s", name);
 	else
-		snprintf(tap, IFNAMSIZ, "agt-%.6s-%04x", name, fnv(name) & 0xffff);
+		snprintf(tap, IFNAMSIZ, "agt-%.6s-%04x", name, ag_fnv1a32(name) & 0xffff);
 	snprintf(table, 64, "agentguard-%s", name);
 	snprintf(guard, 80, "agentguard-%s.guard", name);
 	snprintf(alias, 64, ALIAS_PREFIX "%s", name);
@@ -607,7 +599,7 @@ static int tap_open(const char *name, int *out)
  */
 static int pick_and_add(struct ag_sbx_net *n, const char *name)
 {
-	__u32 start = fnv(name) % SBX_SLOTS, i, net;
+	__u32 start = ag_fnv1a32(name) % SBX_SLOTS, i, net;
 	bool taken;
 	int err, del;
 
@@ -1725,8 +1717,8 @@ static int learned_swap(struct ag_sbx_net *n, const struct learned *l, struct el
 			err = ag_nft_batch_begin(&n->nft, &bt);
 		if (err)
 			break;
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, old_a.e, old_a.n,
-				   AG_NFT_ELEM_DEL);
+		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, old_a.e,
+				   old_a.n, AG_NFT_ELEM_DEL);
 		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, old_d.e, old_d.n,
 				   AG_NFT_ELEM_DEL);
 		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, allow->e,
@@ -1924,7 +1916,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	n->report_ctx = o->dns_report_ctx;
 	n->plan.guard_fd = -1;
 	names_for(o->name, n->plan.tap, n->plan.table, n->guard_table, n->alias);
-	h = fnv(o->name);
+	h = ag_fnv1a32(o->name);
 	memcpy(n->plan.guest_mac, (const __u8[6]){ 0x02, 0x61, 0x67, h >> 16, h >> 8, h }, 6);
 
 	/* Nothing is changed before we know return traffic can come back. */

@@ -5,9 +5,10 @@
  * udp or both, audit-mode rules, defaults of either kind, domain rules), and for each many
  * random flows (address, protocol, port) with 0 to 2 names bound to the address: the
  * verdict of the nft sets (ag_sbx_policy_elems, ag_sbx_learned_elems, combined by
- * ag_sbx_elems_pass in the forward chain's own order) must equal ag_net_decide_learned's, where an audit-mode would-deny
- * passes (audit denies nothing). Ports 53 and 853 are left out: the host drops DNS elsewhere
- * before the policy (dns_ports), as the kernel does once a resolver is configured.
+ * ag_sbx_elems_pass in the forward chain's own order) must equal ag_net_decide_learned's,
+ * where an audit-mode would-deny passes (audit denies nothing). Ports 53 and 853 are left
+ * out: the host drops DNS elsewhere before the policy (dns_ports), as the kernel does once a
+ * resolver is configured.
  * No kernel, no privileges: the elements are computed, not installed.
  */
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include "built.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
+#include "hash.h"
 
 #define POLICIES	300
 #define FLOWS		400
@@ -232,12 +234,21 @@ static void test_sbx_name_valid(void **state)
 	assert_true(ag_sbx_name_valid("0"));
 }
 
+/* FNV-1a's published values: a sandbox's tap name, MAC and /30 come from it: no drift. */
+static void test_fnv1a32(void **state)
+{
+	assert_int_equal(ag_fnv1a32(""), 0x811c9dc5u);
+	assert_int_equal(ag_fnv1a32("a"), 0xe40c292cu);
+	assert_int_equal(ag_fnv1a32("foobar"), 0xbf9cf968u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_filter_equals_kernel),
 		cmocka_unit_test(test_binding_cannot_lift_rule_deny),
 		cmocka_unit_test(test_sbx_name_valid),
+		cmocka_unit_test(test_fnv1a32),
 	};
 
 	return cmocka_run_group_tests_name("sbx_policy", tests, NULL, NULL);
