@@ -43,7 +43,6 @@
 
 #define SBX_RANGE	0x0ad50000u	/* 10.213.0.0/16 */
 #define SBX_SLOTS	16384u		/* its /30s */
-#define LEARNED_MAX	16384		/* addresses with live bindings, as AG_DNS_LEARNED_MAX */
 /* Set by the filter's netdev table on what it lets in, checked and cleared by the guard. */
 #define GUARD_MARK	0x20000000u
 
@@ -1579,7 +1578,10 @@ static bool learned_live(const struct learned *l, __u64 now)
 	return false;
 }
 
-/* The entry of addr, made if new. Full: entries whose names all expired make room. */
+/*
+ * The entry of addr, made if new. At most AG_DNS_LEARNED_MAX addresses, as the kernel's learned
+ * map holds; full: entries whose names all expired make room.
+ */
 static int learned_get(struct ag_sbx_net *n, __u32 addr, __u64 now, struct learned **out)
 {
 	struct learned **p, *l;
@@ -1590,7 +1592,7 @@ static int learned_get(struct ag_sbx_net *n, __u32 addr, __u64 now, struct learn
 			*out = n->learned[i];
 			return 0;
 		}
-	if (n->n_learned >= LEARNED_MAX) {
+	if (n->n_learned >= AG_DNS_LEARNED_MAX) {
 		for (i = 0, k = 0; i < n->n_learned; i++) {
 			if (learned_live(n->learned[i], now))
 				n->learned[k++] = n->learned[i];
@@ -1598,7 +1600,7 @@ static int learned_get(struct ag_sbx_net *n, __u32 addr, __u64 now, struct learn
 				learned_free(n->learned[i]);
 		}
 		n->n_learned = k;
-		if (k >= LEARNED_MAX)
+		if (k >= AG_DNS_LEARNED_MAX)
 			return -ENOSPC;	/* not learned: the answer is not relayed */
 	}
 	l = calloc(1, sizeof(*l));
