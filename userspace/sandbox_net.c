@@ -35,6 +35,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "cgroup.h"
 #include "hash.h"
 #include "log.h"
 #include "sandbox_net.h"
@@ -502,20 +503,13 @@ static int ct_flush(__u32 net)
 
 /* ---- sysctls ----------------------------------------------------------------------------- */
 
-/* /proc/sys/net of the calling thread's network namespace. */
+/* /proc/sys/net of the calling thread's network namespace: fmt has one %s, the device. */
 static int sysctl_write(const char *fmt, const char *dev, const char *val)
 {
 	char path[128];
-	int fd, err = 0;
 
 	snprintf(path, sizeof(path), fmt, dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		err = -errno;
-	close(fd);
-	return err;
+	return ag_write_at(AT_FDCWD, path, val);
 }
 
 static int sysctl_read_int(const char *fmt, const char *dev, int *v)
