@@ -177,37 +177,16 @@ typedef int (*rt_cb)(const struct nlmsghdr *nlh, void *data);
 /* One request on a socket of its own (NETLINK_ROUTE or NETLINK_NETFILTER), to its end. */
 static int nl_talk(int bus, struct nlmsghdr *nlh, rt_cb cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
-	__u32 portid, seq = nlh->nlmsg_seq = 1;
-	int ret, err = 0;
+	int err;
 
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	nlh->nlmsg_seq = 1;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		err = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	for (;;) {
-		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		ret = mnl_cb_run(buf, ret, seq, portid, cb, data);
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		if (ret == MNL_CB_STOP)
-			break;
-	}
-cleanup:
+	else
+		err = ag_nl_request(nl, nlh, cb, data);
 	mnl_socket_close(nl);
 	return err;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include <libmnl/libmnl.h>
 
 struct nftnl_rule;
 struct nftnl_set;
@@ -42,6 +43,12 @@ struct ag_nft_elem {
 	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
 	__u64 timeout_ms;		/* 0: none */
 };
+
+/*
+ * One request on nl: send nlh (its nlmsg_seq set), run cb (may be NULL) over every answer up
+ * to the acknowledgement or the dump's end. 0 or -errno. Any netlink bus.
+ */
+int ag_nl_request(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
 int ag_nft_open(struct ag_nft *n);
 void ag_nft_close(struct ag_nft *n);
