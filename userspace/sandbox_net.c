@@ -888,7 +888,7 @@ static void set_put(struct ag_nft_batch *bt, const char *table, const char *name
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, f3, sizeof(f3));
 	} else {
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, (NFT_TYPE_PROTO << 6) | NFT_TYPE_SERVICE);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, AG_NFT_PORT_KEY_LEN);
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, f2, sizeof(f2));
 	}
 	nlh = nftnl_nlmsg_build_hdr(room, NFT_MSG_NEWSET, NFPROTO_INET,
@@ -901,56 +901,31 @@ cleanup:
 }
 
 /*
- * The two-field elements of dns_ports (key proto . port, 8 bytes): TCP and UDP to every port
+ * The two-field elements of dns_ports (key proto . port): TCP and UDP to every port
  * ag_dns_port_locked names, the kernel's own list (agentguard_abi.h), as runs of ports.
  */
 static void dns_ports_put(struct ag_nft_batch *bt, const char *table)
 {
 	static const __u8 protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e;
-	struct nlmsghdr *nlh;
-	char *room = ag_nft_batch_room(bt);
-	__u8 k[8], ke[8];
+	struct ag_nft_elem e[16];
+	size_t i, n = 0;
 	__u32 port, lo;
-	__u16 p;
-	size_t i;
 
-	if (!s || !room) {
-		bt->err = -ENOMEM;
-		goto cleanup;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, SET_DNS_PORTS);
 	for (i = 0; i < sizeof(protos); i++)
 		for (port = 1; port <= 65535; port++) {
 			if (!ag_dns_port_locked(port))
 				continue;
 			for (lo = port; port < 65535 && ag_dns_port_locked(port + 1); port++)
 				;
-			e = nftnl_set_elem_alloc();
-			if (!e) {
-				bt->err = -ENOMEM;
-				goto cleanup;
+			if (n == sizeof(e) / sizeof(e[0])) {
+				bt->err = -E2BIG;	/* the ABI's list is two ports */
+				return;
 			}
-			memset(k, 0, sizeof(k));
-			k[0] = protos[i];
-			memcpy(ke, k, sizeof(k));
-			p = htons(lo);
-			memcpy(k + 4, &p, 2);
-			p = htons(port);
-			memcpy(ke + 4, &p, 2);
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, sizeof(k));
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, ke, sizeof(ke));
-			nftnl_set_elem_add(s, e);
+			e[n++] = (struct ag_nft_elem){ .port_lo = lo, .port_hi = port,
+						       .proto = protos[i] };
 		}
-	nlh = nftnl_nlmsg_build_hdr(room, NFT_MSG_NEWSETELEM, NFPROTO_INET,
-				    NLM_F_CREATE | NLM_F_ACK, bt->seq++);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	ag_nft_batch_done(bt);
-cleanup:
-	if (s)
-		nftnl_set_free(s);
+	ag_nft_batch_elems(bt, NFPROTO_INET, table, SET_DNS_PORTS, AG_NFT_PORT_KEY_LEN, e, n,
+			   AG_NFT_ELEM_ADD);
 }
 
 /* ip daddr . meta l4proto . th dport into the concatenation registers. */
@@ -1492,6 +1467,13 @@ static int policy_elems(const struct ag_compiled *c, struct elems *allow, struct
 	return err;
 }
 
+/* Elements of one of the inet table's address sets (key AG_NFT_KEY_LEN) into bt. */
+static void elems_put(struct ag_nft_batch *bt, const struct ag_sbx_net *n, const char *set,
+		      const struct ag_nft_elem *e, size_t cnt, enum ag_nft_elem_op op)
+{
+	ag_nft_batch_elems(bt, NFPROTO_INET, n->plan.table, set, AG_NFT_KEY_LEN, e, cnt, op);
+}
+
 static int set_fill(struct ag_sbx_net *n, const char *set, const struct elems *l)
 {
 	const size_t step = 4096;
@@ -1503,8 +1485,8 @@ static int set_fill(struct ag_sbx_net *n, const char *set, const struct elems *l
 		err = ag_nft_batch_begin(&n->nft, &bt);
 		if (err)
 			break;
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, set, l->e + i,
-				   l->n - i < step ? l->n - i : step, AG_NFT_ELEM_ADD);
+		elems_put(&bt, n, set, l->e + i, l->n - i < step ? l->n - i : step,
+			  AG_NFT_ELEM_ADD);
 		err = ag_nft_batch_commit(&n->nft, &bt);
 	}
 	return err;
@@ -1692,14 +1674,10 @@ static int learned_swap(struct ag_sbx_net *n, const struct learned *l, struct el
 			err = ag_nft_batch_begin(&n->nft, &bt);
 		if (err)
 			break;
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, old_a.e,
-				   old_a.n, AG_NFT_ELEM_DEL);
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, old_d.e, old_d.n,
-				   AG_NFT_ELEM_DEL);
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, allow->e,
-				   allow->n, AG_NFT_ELEM_CREATE);
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, deny->e, deny->n,
-				   AG_NFT_ELEM_CREATE);
+		elems_put(&bt, n, SET_DNS_ALLOW, old_a.e, old_a.n, AG_NFT_ELEM_DEL);
+		elems_put(&bt, n, SET_DNS_DENY, old_d.e, old_d.n, AG_NFT_ELEM_DEL);
+		elems_put(&bt, n, SET_DNS_ALLOW, allow->e, allow->n, AG_NFT_ELEM_CREATE);
+		elems_put(&bt, n, SET_DNS_DENY, deny->e, deny->n, AG_NFT_ELEM_CREATE);
 		err = ag_nft_batch_commit(&n->nft, &bt);
 		if (err != -ENOENT && err != -EEXIST)
 			break;

@@ -191,19 +191,24 @@ cleanup:
 	return err;
 }
 
-static void elem_key(__u8 k[AG_NFT_KEY_LEN], __u32 addr, __u8 proto, __u16 port)
+/* [addr .] proto . port, each field in 4 bytes (nft pads every field of a concatenation). */
+static void elem_key(__u8 k[AG_NFT_KEY_LEN], size_t key_len, __u32 addr, __u8 proto,
+		     __u16 port)
 {
 	__u32 a = htonl(addr);
 	__u16 p = htons(port);
+	size_t at = key_len - AG_NFT_PORT_KEY_LEN;
 
 	memset(k, 0, AG_NFT_KEY_LEN);
-	memcpy(k, &a, 4);
-	k[4] = proto;
-	memcpy(k + 8, &p, 2);
+	if (at)
+		memcpy(k, &a, 4);
+	k[at] = proto;
+	memcpy(k + at + 4, &p, 2);
 }
 
 int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
-		       const struct ag_nft_elem *e, size_t n, enum ag_nft_elem_op op)
+		       size_t key_len, const struct ag_nft_elem *e, size_t n,
+		       enum ag_nft_elem_op op)
 {
 	static const __u16 flags[] = { [AG_NFT_ELEM_ADD] = NLM_F_CREATE,
 				       [AG_NFT_ELEM_CREATE] = NLM_F_CREATE | NLM_F_EXCL,
@@ -217,6 +222,10 @@ int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, co
 	char *room;
 	int err = 0;
 
+	if (key_len != AG_NFT_KEY_LEN && key_len != AG_NFT_PORT_KEY_LEN) {
+		err = -EINVAL;
+		goto cleanup;
+	}
 	for (i = 0; i < n; i += ELEMS_PER_MSG) {
 		s = nftnl_set_alloc();
 		room = ag_nft_batch_room(b);
@@ -232,10 +241,10 @@ int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, co
 				err = -ENOMEM;
 				goto cleanup;
 			}
-			elem_key(k, e[j].addr_lo, e[j].proto, e[j].port_lo);
-			elem_key(ke, e[j].addr_hi, e[j].proto, e[j].port_hi);
-			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k, sizeof(k));
-			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, ke, sizeof(ke));
+			elem_key(k, key_len, e[j].addr_lo, e[j].proto, e[j].port_lo);
+			elem_key(ke, key_len, e[j].addr_hi, e[j].proto, e[j].port_hi);
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k, key_len);
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, ke, key_len);
 			if (e[j].timeout_ms && !del)
 				nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT, e[j].timeout_ms);
 			nftnl_set_elem_add(s, el);

@@ -34,8 +34,10 @@ struct ag_nft_batch {
 	int err;		/* the first error while building: -ENOMEM */
 };
 
-/* Key of every set of the table: ipv4_addr . inet_proto . inet_service, each 4 bytes. */
+/* Key of the policy's and bindings' sets: ipv4_addr . inet_proto . inet_service, 4 bytes each. */
 #define AG_NFT_KEY_LEN	12
+/* Key of a set of ports alone: inet_proto . inet_service (the address of an element unused). */
+#define AG_NFT_PORT_KEY_LEN 8
 
 struct ag_nft_elem {
 	__u32 addr_lo, addr_hi;		/* host byte order, inclusive */
@@ -69,11 +71,13 @@ enum ag_nft_elem_op {
 };
 
 /*
- * Add or delete elements of a concatenated interval set, in messages of at most a few
- * hundred elements each. 0 or -ENOMEM.
+ * Add or delete elements of a concatenated interval set whose key is key_len bytes
+ * (AG_NFT_KEY_LEN or AG_NFT_PORT_KEY_LEN), in messages of at most a few hundred elements
+ * each. 0, -ENOMEM or -EINVAL (another key_len).
  */
 int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
-		       const struct ag_nft_elem *e, size_t n, enum ag_nft_elem_op op);
+		       size_t key_len, const struct ag_nft_elem *e, size_t n,
+		       enum ag_nft_elem_op op);
 
 /* Read named counter `name` of table: packets into *pkts. 0 or -errno. Locked inside. */
 int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *name,
