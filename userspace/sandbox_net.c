@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -668,6 +669,20 @@ static void x_lookup(struct rb *b, __u32 sreg, const char *set)
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
 }
 
+/* reg 1 = (reg 1 & mask) ^ xor, over len bytes. */
+static void x_bitwise(struct rb *b, const void *mask, const void *xor, __u32 len)
+{
+	struct nftnl_expr *e = x_new(b, "bitwise");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+}
+
 /* ct state & mask != 0 */
 static void x_ct_state(struct rb *b, __u32 mask)
 {
@@ -678,14 +693,7 @@ static void x_ct_state(struct rb *b, __u32 mask)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	e = x_new(b, "bitwise");
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	x_bitwise(b, &mask, &zero, 4);
 	x_cmp(b, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 }
 
@@ -718,19 +726,21 @@ static void x_mark_bit(struct rb *b, __u32 bit, bool set)
 	__u32 mask = ~bit, xor = set ? bit : 0;
 
 	x_meta(b, NFT_META_MARK, NFT_REG_1);
-	e = x_new(b, "bitwise");
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+	x_bitwise(b, &mask, &xor, 4);
 	e = x_new(b, "meta");
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
+/* meta protocol == type (the frame's EtherType, host order) */
+static void x_ethertype(struct rb *b, __u16 type)
+{
+	__u16 be = htons(type);
+
+	x_meta(b, NFT_META_PROTOCOL, NFT_REG_1);
+	x_cmp(b, NFT_REG_1, NFT_CMP_EQ, &be, 2);
 }
 
 static void x_u8(struct rb *b, __u32 meta_key, __u8 v)
@@ -928,6 +938,19 @@ static void dns_ports_put(struct ag_nft_batch *bt, const char *table)
 			   AG_NFT_ELEM_ADD);
 }
 
+/* ip daddr == addr (network order), meta l4proto == l4proto, th dport == 53: DNS to addr. */
+static void x_dns_to(struct rb *b, __u32 addr, __u8 l4proto)
+{
+	__u16 dns = htons(53);
+
+	x_u8(b, NFT_META_NFPROTO, NFPROTO_IPV4);
+	x_u8(b, NFT_META_L4PROTO, l4proto);
+	x_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	x_cmp(b, NFT_REG_1, NFT_CMP_EQ, &addr, 4);
+	x_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	x_cmp(b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+}
+
 /* ip daddr . meta l4proto . th dport into the concatenation registers. */
 static void x_flow_key(struct rb *b)
 {
@@ -946,10 +969,8 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	static const __u8 arp_eth_ip4[6] = { 0, 1, 8, 0, 6, 4 };
 	const char *t = n->plan.table;
 	const int f = NFPROTO_NETDEV;
-	__u16 ip = htons(0x0800), arp = htons(0x0806);
 	__u32 guest = n->plan.guest_addr.s_addr;
 	__u8 ihl_mask = 0x0f, ihl5 = 5, zero = 0;
-	struct nftnl_expr *e;
 	struct rb b;
 
 	table_put(bt, f, t);
@@ -966,8 +987,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");	/* ip saddr != guest */
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_ethertype(&b, ETH_P_IP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &guest, 4);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -976,33 +996,23 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 
 	/* IPv4 with options (ip hdrlength != 5): source routing, record route, ... none needed. */
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_ethertype(&b, ETH_P_IP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1);
-	e = x_new(&b, "bitwise");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &ihl_mask, 1);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	}
+	x_bitwise(&b, &ihl_mask, &zero, 1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &ihl5, 1);
 	x_counter(&b, ctrs[CTR_IP_OPTIONS].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_ethertype(&b, ETH_P_IP);
 	x_mark_bit(&b, GUARD_MARK, true);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
 
 	/* ARP: htype 1, ptype IPv4, hlen 6, plen 4; sender MAC and address the guest's. */
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 0, 6, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, arp_eth_ip4, 6);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1010,8 +1020,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 8, 6, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, n->plan.guest_mac, 6);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1019,8 +1028,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &guest, 4);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1028,8 +1036,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_mark_bit(&b, GUARD_MARK, true);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
@@ -1054,21 +1061,13 @@ static void guard_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const int f = NFPROTO_NETDEV;
 	__u32 zero = 0, bit = GUARD_MARK;
 	struct rb b;
-	struct nftnl_expr *e;
 
 	table_put(bt, f, t);
 	counter_put(bt, f, t, "unfiltered");
 	chain_put(bt, f, t, "ingress", NF_NETDEV_INGRESS, -400, "filter", n->plan.tap);
 	b = rule_new(f, t, "ingress");
 	x_meta(&b, NFT_META_MARK, NFT_REG_1);
-	e = x_new(&b, "bitwise");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &bit, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	}
+	x_bitwise(&b, &bit, &zero, 4);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &zero, 4);
 	x_counter(&b, "unfiltered");
 	x_verdict(&b, NF_DROP, NULL);
@@ -1136,7 +1135,6 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const int f = NFPROTO_INET;
 	__u32 host = n->plan.host_addr.s_addr, guest = n->plan.guest_addr.s_addr;
 	static const __u8 link_local[2] = { 169, 254 };
-	__u16 dns = htons(53);
 	__u8 ip4 = NFPROTO_IPV4;
 	struct nftnl_expr *e;
 	struct rb b;
@@ -1160,12 +1158,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	 */
 	for (i = 0; i < 2; i++) {
 		b = rule_new(f, t, "input");
-		x_u8(&b, NFT_META_NFPROTO, ip4);
-		x_u8(&b, NFT_META_L4PROTO, i ? IPPROTO_TCP : IPPROTO_UDP);
-		x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &host, 4);
-		x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+		x_dns_to(&b, host, i ? IPPROTO_TCP : IPPROTO_UDP);
 		x_counter(&b, ctrs[CTR_DNS_FOREIGN].name);
 		x_verdict(&b, NF_DROP, NULL);
 		rule_put(bt, &b);
@@ -1196,12 +1189,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_established(bt, t, "guest_in");
 	for (i = 0; i < 2; i++) {
 		b = rule_new(f, t, "guest_in");
-		x_u8(&b, NFT_META_NFPROTO, ip4);
-		x_u8(&b, NFT_META_L4PROTO, i ? IPPROTO_TCP : IPPROTO_UDP);
-		x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &host, 4);
-		x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+		x_dns_to(&b, host, i ? IPPROTO_TCP : IPPROTO_UDP);
 		x_verdict(&b, NF_ACCEPT, NULL);
 		rule_put(bt, &b);
 	}
