@@ -122,16 +122,17 @@ int ag_cgroup_enter(const struct ag_cgroup *cg, int pid)
 #define AG_CPU_WEIGHT "50"
 #define AG_CPU_PERIOD 100000
 
-static int write_at(int dirfd, const char *name, const char *value)
+int ag_write_at(int dirfd, const char *name, const char *value)
 {
-	ssize_t n = strlen(value);
+	ssize_t n = strlen(value), k;
 	int fd, err = 0;
 
 	fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, value, n) != n)
-		err = -errno;
+	k = write(fd, value, n);
+	if (k != n)
+		err = k < 0 ? -errno : -EIO;
 	close(fd);
 	return err;
 }
@@ -156,7 +157,7 @@ static int mem_total(unsigned long long *bytes)
 
 int ag_cgroup_write(const struct ag_cgroup *cg, const char *name, const char *value)
 {
-	return write_at(cg->fd, name, value);
+	return ag_write_at(cg->fd, name, value);
 }
 
 int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *lim,
@@ -176,7 +177,7 @@ int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *l
 		return -errno;
 	}
 	for (i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !err; i++)
-		err = write_at(pfd, "cgroup.subtree_control", controllers[i]);
+		err = ag_write_at(pfd, "cgroup.subtree_control", controllers[i]);
 	close(pfd);
 	if (err) {
 		*failed = "cgroup.subtree_control of the parent";
@@ -195,14 +196,14 @@ int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *l
 	}
 	snprintf(buf, sizeof(buf), "%llu", mem);
 	*failed = "memory.max";
-	err = write_at(cg->fd, "memory.max", buf);
+	err = ag_write_at(cg->fd, "memory.max", buf);
 	if (err)
 		return err;
 
 	pids = lim->pids_set ? lim->pids_max : AG_DEFAULT_PIDS_MAX;
 	snprintf(buf, sizeof(buf), "%llu", pids);
 	*failed = "pids.max";
-	err = write_at(cg->fd, "pids.max", buf);
+	err = ag_write_at(cg->fd, "pids.max", buf);
 	if (err)
 		return err;
 
@@ -212,11 +213,11 @@ int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *l
 	else
 		snprintf(buf, sizeof(buf), "max %d", AG_CPU_PERIOD);
 	*failed = "cpu.max";
-	err = write_at(cg->fd, "cpu.max", buf);
+	err = ag_write_at(cg->fd, "cpu.max", buf);
 	if (err)
 		return err;
 	*failed = "cpu.weight";
-	return write_at(cg->fd, "cpu.weight", AG_CPU_WEIGHT);
+	return ag_write_at(cg->fd, "cpu.weight", AG_CPU_WEIGHT);
 }
 
 int ag_cgroup_missing_controllers(const char *dir, char *missing, size_t len)

@@ -29,6 +29,11 @@ int ag_cgroup_open(const char *path, int create, struct ag_cgroup *cg);
 void ag_cgroup_close(struct ag_cgroup *cg);
 /* Write value to cg's interface file name (e.g. "cgroup.max.depth"). */
 int ag_cgroup_write(const struct ag_cgroup *cg, const char *name, const char *value);
+/*
+ * Write value to the file name under dirfd (AT_FDCWD: a path) in one write(2), as cgroup and
+ * /proc/sys files want it. 0 or -errno (-EIO: written short).
+ */
+int ag_write_at(int dirfd, const char *name, const char *value);
 
 struct ag_limits;
 /*

@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 
 #include "dns.h"
+#include "hash.h"
 #include "resolver.h"
 
 /*
@@ -197,15 +198,6 @@ static void ss_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 /* ---- names ----------------------------------------------------------------------------- */
 
-static __u32 name_hash(const char *s)
-{
-	__u32 h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (__u8)*s++) * 16777619u;
-	return h;
-}
-
 /*
  * Mirror a slot into ag_dns_names. That map is only a view for others (explain, an adopting
  * daemon): a failure costs them a name, never a decision, so it is not an error here.
@@ -262,7 +254,7 @@ static int names_restore(struct ag_resolver *r)
 /* The id of name, interning it (evicting whatever held its slot). 0: out of memory. Locked. */
 static __u32 name_intern(struct ag_resolver *r, const char *name)
 {
-	__u32 slot = name_hash(name) & (AG_NAME_SLOTS - 1);
+	__u32 slot = ag_fnv1a32(name) & (AG_NAME_SLOTS - 1);
 	struct name_slot *s = &r->names[slot];
 	char *copy;
 
@@ -474,11 +466,19 @@ int ag_resolver_install(struct ag_resolver *r, const struct ag_compiled *c)
 {
 	int err;
 
+	/*
+	 * Without a loader the bindings live in a backend (the sandbox's nft sets) that holds
+	 * what the old policy allowed: swapping r->c alone would judge new answers by the new
+	 * policy and leave the old one's elements in force. Nothing reloads a sandbox's policy
+	 * today (a run keeps the policy it started with), so refuse rather than half-install.
+	 */
+	if (!r->l)
+		return -EOPNOTSUPP;
 	pthread_mutex_lock(&r->lock);
-	err = r->l ? ag_loader_install(r->l, c) : 0;
+	err = ag_loader_install(r->l, c);
 	if (!err) {
 		r->c = c;
-		r->generation = r->l ? ag_loader_generation(r->l) : r->generation + 1;
+		r->generation = ag_loader_generation(r->l);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return err;

@@ -79,14 +79,17 @@ int ag_resolver_open(const struct ag_resolver_opts *o, struct ag_loader *l,
 		     const struct ag_compiled *c, struct ag_resolver **out);
 /*
  * As ag_resolver_open without a loader: bindings go to be alone, and nothing of the kernel's
- * resolver path is touched. ag_resolver_install then only swaps the policy; the generation in
- * reports counts installs from 0.
+ * resolver path is touched. ag_resolver_install then fails with -EOPNOTSUPP: the backend's
+ * bindings could not follow a new policy; the generation in reports stays 0.
  */
 int ag_resolver_open_backend(const struct ag_resolver_opts *o, const struct ag_resolver_backend *be,
 			     const struct ag_compiled *c, struct ag_resolver **out);
 /* Serve in a thread; report is called (from that thread) for every refused query. */
 int ag_resolver_start(struct ag_resolver *r, ag_resolver_report_fn report, void *ctx);
-/* Install c as the active policy, rewriting every binding for it first (no query in between). */
+/*
+ * Install c as the active policy, rewriting every binding for it first (no query in between).
+ * -EOPNOTSUPP on a resolver opened with ag_resolver_open_backend.
+ */
 int ag_resolver_install(struct ag_resolver *r, const struct ag_compiled *c);
 /*
  * Another installer made generation seq (compiled as c) active: agentguard reload, or this

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -35,13 +36,15 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "cgroup.h"
+#include "hash.h"
 #include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_nft.h"
+#include "sandbox_state.h"
 
 #define SBX_RANGE	0x0ad50000u	/* 10.213.0.0/16 */
 #define SBX_SLOTS	16384u		/* its /30s */
-#define LEARNED_MAX	16384		/* addresses with live bindings, as AG_DNS_LEARNED_MAX */
 /* Set by the filter's netdev table on what it lets in, checked and cleared by the guard. */
 #define GUARD_MARK	0x20000000u
 
@@ -58,6 +61,30 @@
 #define SET_DNS_ALLOW		"dns_allow"
 #define SET_DNS_DENY		"dns_deny"
 #define SET_DNS_PORTS		"dns_ports"
+
+static const char *const set_names[AG_SBX_SET_N] = {
+	[AG_SBX_POLICY_ALLOW] = SET_POLICY_ALLOW,
+	[AG_SBX_POLICY_DENY] = SET_POLICY_DENY,
+	[AG_SBX_DNS_ALLOW] = SET_DNS_ALLOW,
+	[AG_SBX_DNS_DENY] = SET_DNS_DENY,
+};
+
+/*
+ * The forward chain's judgement of a new flow from the guest, after DNS elsewhere and
+ * link-local: the first set holding the flow decides; in none, dropped. ag_dns_apply's order:
+ * a binding that denies wins; the policy's allow; the policy's explicit deny, which no binding
+ * lifts; a binding that allows. inet_chains emits its rules from this table, and
+ * ag_sbx_elems_pass (the tests' model of the chain) walks it.
+ */
+static const struct {
+	enum ag_sbx_set set;
+	bool accept;
+} forward_order[] = {
+	{ AG_SBX_DNS_DENY, false },
+	{ AG_SBX_POLICY_ALLOW, true },
+	{ AG_SBX_POLICY_DENY, false },
+	{ AG_SBX_DNS_ALLOW, true },
+};
 
 enum ctr {
 	CTR_SPOOFED,
@@ -127,28 +154,6 @@ static __u64 boot_ms(void)
 	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static __u32 fnv(const char *s)
-{
-	__u32 h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (__u8)*s++) * 16777619u;
-	return h;
-}
-
-static bool name_ok(const char *name)
-{
-	size_t i, n = name ? strlen(name) : 0;
-
-	if (!n || n > 31 || name[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-		      name[i] == '-'))
-			return false;
-	return true;
-}
-
 /*
  * "agt-" + the name when it fits in 11 characters, else its first 6, "-", 4 hex of a hash:
  * two names can share a tap name, told apart by the tap's alias, "agentguard:" + the name.
@@ -160,7 +165,7 @@ static void names_for(const char *name, char tap[IFNAMSIZ], char table[64], char
 	if (strlen(name) <= 11)
 		snprintf(tap, IFNAMSIZ, "agt-%s", name);
 	else
-		snprintf(tap, IFNAMSIZ, "agt-%.6s-%04x", name, fnv(name) & 0xffff);
+		snprintf(tap, IFNAMSIZ, "agt-%.6s-%04x", name, ag_fnv1a32(name) & 0xffff);
 	snprintf(table, 64, "agentguard-%s", name);
 	snprintf(guard, 80, "agentguard-%s.guard", name);
 	snprintf(alias, 64, ALIAS_PREFIX "%s", name);
@@ -173,37 +178,16 @@ typedef int (*rt_cb)(const struct nlmsghdr *nlh, void *data);
 /* One request on a socket of its own (NETLINK_ROUTE or NETLINK_NETFILTER), to its end. */
 static int nl_talk(int bus, struct nlmsghdr *nlh, rt_cb cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
-	__u32 portid, seq = nlh->nlmsg_seq = 1;
-	int ret, err = 0;
+	int err;
 
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	nlh->nlmsg_seq = 1;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		err = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	for (;;) {
-		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		ret = mnl_cb_run(buf, ret, seq, portid, cb, data);
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		if (ret == MNL_CB_STOP)
-			break;
-	}
-cleanup:
+	else
+		err = ag_nl_request(nl, nlh, cb, data);
 	mnl_socket_close(nl);
 	return err;
 }
@@ -499,20 +483,13 @@ static int ct_flush(__u32 net)
 
 /* ---- sysctls ----------------------------------------------------------------------------- */
 
-/* /proc/sys/net of the calling thread's network namespace. */
+/* /proc/sys/net of the calling thread's network namespace: fmt has one %s, the device. */
 static int sysctl_write(const char *fmt, const char *dev, const char *val)
 {
 	char path[128];
-	int fd, err = 0;
 
 	snprintf(path, sizeof(path), fmt, dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		err = -errno;
-	close(fd);
-	return err;
+	return ag_write_at(AT_FDCWD, path, val);
 }
 
 static int sysctl_read_int(const char *fmt, const char *dev, int *v)
@@ -595,9 +572,9 @@ static int tap_open(const char *name, int *out)
  */
 static int pick_and_add(struct ag_sbx_net *n, const char *name)
 {
-	__u32 start = fnv(name) % SBX_SLOTS, i, net;
+	__u32 start = ag_fnv1a32(name) % SBX_SLOTS, i, net;
 	bool taken;
-	int err;
+	int err, del;
 
 	for (i = 0; i < SBX_SLOTS; i++) {
 		net = SBX_RANGE + ((start + i) % SBX_SLOTS) * 4;
@@ -616,9 +593,15 @@ static int pick_and_add(struct ag_sbx_net *n, const char *name)
 			n->plan.prefix_len = 30;
 			return 0;
 		}
-		rt_addr(RTM_DELADDR, n->ifindex, net + 1, net + 3, 30);
+		/*
+		 * Ours goes (another interface took the /30 meanwhile, or the look failed): a
+		 * failed delete stops here, or the tap would move on with two addresses.
+		 */
+		del = rt_addr(RTM_DELADDR, n->ifindex, net + 1, net + 3, 30);
 		if (err)
 			return err;
+		if (del)
+			return del;
 	}
 	return -EADDRNOTAVAIL;
 }
@@ -686,6 +669,20 @@ static void x_lookup(struct rb *b, __u32 sreg, const char *set)
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
 }
 
+/* reg 1 = (reg 1 & mask) ^ xor, over len bytes. */
+static void x_bitwise(struct rb *b, const void *mask, const void *xor, __u32 len)
+{
+	struct nftnl_expr *e = x_new(b, "bitwise");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+}
+
 /* ct state & mask != 0 */
 static void x_ct_state(struct rb *b, __u32 mask)
 {
@@ -696,14 +693,7 @@ static void x_ct_state(struct rb *b, __u32 mask)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	e = x_new(b, "bitwise");
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	x_bitwise(b, &mask, &zero, 4);
 	x_cmp(b, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 }
 
@@ -736,19 +726,21 @@ static void x_mark_bit(struct rb *b, __u32 bit, bool set)
 	__u32 mask = ~bit, xor = set ? bit : 0;
 
 	x_meta(b, NFT_META_MARK, NFT_REG_1);
-	e = x_new(b, "bitwise");
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+	x_bitwise(b, &mask, &xor, 4);
 	e = x_new(b, "meta");
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
+/* meta protocol == type (the frame's EtherType, host order) */
+static void x_ethertype(struct rb *b, __u16 type)
+{
+	__u16 be = htons(type);
+
+	x_meta(b, NFT_META_PROTOCOL, NFT_REG_1);
+	x_cmp(b, NFT_REG_1, NFT_CMP_EQ, &be, 2);
 }
 
 static void x_u8(struct rb *b, __u32 meta_key, __u8 v)
@@ -906,7 +898,7 @@ static void set_put(struct ag_nft_batch *bt, const char *table, const char *name
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, f3, sizeof(f3));
 	} else {
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, (NFT_TYPE_PROTO << 6) | NFT_TYPE_SERVICE);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, AG_NFT_PORT_KEY_LEN);
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, f2, sizeof(f2));
 	}
 	nlh = nftnl_nlmsg_build_hdr(room, NFT_MSG_NEWSET, NFPROTO_INET,
@@ -918,47 +910,45 @@ cleanup:
 		nftnl_set_free(s);
 }
 
-/* The two-field elements of dns_ports (key proto . port, 8 bytes). */
+/*
+ * The two-field elements of dns_ports (key proto . port): TCP and UDP to every port
+ * ag_dns_port_locked names, the kernel's own list (agentguard_abi.h), as runs of ports.
+ */
 static void dns_ports_put(struct ag_nft_batch *bt, const char *table)
 {
-	static const __u16 ports[] = { 53, 853 };
 	static const __u8 protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e;
-	struct nlmsghdr *nlh;
-	char *room = ag_nft_batch_room(bt);
-	__u8 k[8];
-	size_t i, j;
+	struct ag_nft_elem e[16];
+	size_t i, n = 0;
+	__u32 port, lo;
 
-	if (!s || !room) {
-		bt->err = -ENOMEM;
-		goto cleanup;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, SET_DNS_PORTS);
-	for (i = 0; i < 2; i++)
-		for (j = 0; j < 2; j++) {
-			__u16 p = htons(ports[j]);
-
-			e = nftnl_set_elem_alloc();
-			if (!e) {
-				bt->err = -ENOMEM;
-				goto cleanup;
+	for (i = 0; i < sizeof(protos); i++)
+		for (port = 1; port <= 65535; port++) {
+			if (!ag_dns_port_locked(port))
+				continue;
+			for (lo = port; port < 65535 && ag_dns_port_locked(port + 1); port++)
+				;
+			if (n == sizeof(e) / sizeof(e[0])) {
+				bt->err = -E2BIG;	/* the ABI's list is two ports */
+				return;
 			}
-			memset(k, 0, sizeof(k));
-			k[0] = protos[i];
-			memcpy(k + 4, &p, 2);
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, sizeof(k));
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, k, sizeof(k));
-			nftnl_set_elem_add(s, e);
+			e[n++] = (struct ag_nft_elem){ .port_lo = lo, .port_hi = port,
+						       .proto = protos[i] };
 		}
-	nlh = nftnl_nlmsg_build_hdr(room, NFT_MSG_NEWSETELEM, NFPROTO_INET,
-				    NLM_F_CREATE | NLM_F_ACK, bt->seq++);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	ag_nft_batch_done(bt);
-cleanup:
-	if (s)
-		nftnl_set_free(s);
+	ag_nft_batch_elems(bt, NFPROTO_INET, table, SET_DNS_PORTS, AG_NFT_PORT_KEY_LEN, e, n,
+			   AG_NFT_ELEM_ADD);
+}
+
+/* ip daddr == addr (network order), meta l4proto == l4proto, th dport == 53: DNS to addr. */
+static void x_dns_to(struct rb *b, __u32 addr, __u8 l4proto)
+{
+	__u16 dns = htons(53);
+
+	x_u8(b, NFT_META_NFPROTO, NFPROTO_IPV4);
+	x_u8(b, NFT_META_L4PROTO, l4proto);
+	x_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	x_cmp(b, NFT_REG_1, NFT_CMP_EQ, &addr, 4);
+	x_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	x_cmp(b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
 }
 
 /* ip daddr . meta l4proto . th dport into the concatenation registers. */
@@ -979,10 +969,8 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	static const __u8 arp_eth_ip4[6] = { 0, 1, 8, 0, 6, 4 };
 	const char *t = n->plan.table;
 	const int f = NFPROTO_NETDEV;
-	__u16 ip = htons(0x0800), arp = htons(0x0806);
 	__u32 guest = n->plan.guest_addr.s_addr;
 	__u8 ihl_mask = 0x0f, ihl5 = 5, zero = 0;
-	struct nftnl_expr *e;
 	struct rb b;
 
 	table_put(bt, f, t);
@@ -999,8 +987,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");	/* ip saddr != guest */
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_ethertype(&b, ETH_P_IP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &guest, 4);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1009,33 +996,23 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 
 	/* IPv4 with options (ip hdrlength != 5): source routing, record route, ... none needed. */
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_ethertype(&b, ETH_P_IP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1);
-	e = x_new(&b, "bitwise");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &ihl_mask, 1);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	}
+	x_bitwise(&b, &ihl_mask, &zero, 1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &ihl5, 1);
 	x_counter(&b, ctrs[CTR_IP_OPTIONS].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &ip, 2);
+	x_ethertype(&b, ETH_P_IP);
 	x_mark_bit(&b, GUARD_MARK, true);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
 
 	/* ARP: htype 1, ptype IPv4, hlen 6, plen 4; sender MAC and address the guest's. */
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 0, 6, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, arp_eth_ip4, 6);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1043,8 +1020,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 8, 6, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, n->plan.guest_mac, 6);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1052,8 +1028,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, NFT_REG_1);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_NEQ, &guest, 4);
 	x_counter(&b, ctrs[CTR_SPOOFED].name);
@@ -1061,8 +1036,7 @@ static void netdev_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_put(bt, &b);
 
 	b = rule_new(f, t, "ingress");
-	x_meta(&b, NFT_META_PROTOCOL, NFT_REG_1);
-	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &arp, 2);
+	x_ethertype(&b, ETH_P_ARP);
 	x_mark_bit(&b, GUARD_MARK, true);
 	x_verdict(&b, NF_ACCEPT, NULL);
 	rule_put(bt, &b);
@@ -1087,21 +1061,13 @@ static void guard_table(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const int f = NFPROTO_NETDEV;
 	__u32 zero = 0, bit = GUARD_MARK;
 	struct rb b;
-	struct nftnl_expr *e;
 
 	table_put(bt, f, t);
 	counter_put(bt, f, t, "unfiltered");
 	chain_put(bt, f, t, "ingress", NF_NETDEV_INGRESS, -400, "filter", n->plan.tap);
 	b = rule_new(f, t, "ingress");
 	x_meta(&b, NFT_META_MARK, NFT_REG_1);
-	e = x_new(&b, "bitwise");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &bit, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	}
+	x_bitwise(&b, &bit, &zero, 4);
 	x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &zero, 4);
 	x_counter(&b, "unfiltered");
 	x_verdict(&b, NF_DROP, NULL);
@@ -1161,8 +1127,7 @@ static void inet_sets(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 /*
  * The inet table's chains. A connection the guest opens is judged once, at its first packet
  * (then it is established), as the kernel judges connect(): DNS elsewhere dropped; link-local
- * dropped; a domain binding that denies; the policy's allow; the policy's explicit deny (a
- * binding cannot lift it); a domain binding that allows; else dropped. See docs/sandbox.md.
+ * dropped; then the sets in forward_order; else dropped. See docs/sandbox.md.
  */
 static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 {
@@ -1170,7 +1135,6 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	const int f = NFPROTO_INET;
 	__u32 host = n->plan.host_addr.s_addr, guest = n->plan.guest_addr.s_addr;
 	static const __u8 link_local[2] = { 169, 254 };
-	__u16 dns = htons(53);
 	__u8 ip4 = NFPROTO_IPV4;
 	struct nftnl_expr *e;
 	struct rb b;
@@ -1194,12 +1158,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	 */
 	for (i = 0; i < 2; i++) {
 		b = rule_new(f, t, "input");
-		x_u8(&b, NFT_META_NFPROTO, ip4);
-		x_u8(&b, NFT_META_L4PROTO, i ? IPPROTO_TCP : IPPROTO_UDP);
-		x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &host, 4);
-		x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+		x_dns_to(&b, host, i ? IPPROTO_TCP : IPPROTO_UDP);
 		x_counter(&b, ctrs[CTR_DNS_FOREIGN].name);
 		x_verdict(&b, NF_DROP, NULL);
 		rule_put(bt, &b);
@@ -1230,12 +1189,7 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	rule_established(bt, t, "guest_in");
 	for (i = 0; i < 2; i++) {
 		b = rule_new(f, t, "guest_in");
-		x_u8(&b, NFT_META_NFPROTO, ip4);
-		x_u8(&b, NFT_META_L4PROTO, i ? IPPROTO_TCP : IPPROTO_UDP);
-		x_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &host, 4);
-		x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-		x_cmp(&b, NFT_REG_1, NFT_CMP_EQ, &dns, 2);
+		x_dns_to(&b, host, i ? IPPROTO_TCP : IPPROTO_UDP);
 		x_verdict(&b, NF_ACCEPT, NULL);
 		rule_put(bt, &b);
 	}
@@ -1259,7 +1213,8 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_counter(&b, ctrs[CTR_FORWARD].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");	/* DNS (53, 853) to anything but the resolver */
+	/* DNS (ag_dns_port_locked: 53, 853) to anything but the resolver */
+	b = rule_new(f, t, "guest_out");
 	x_meta(&b, NFT_META_L4PROTO, NFT_REG32_00);
 	x_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
 	x_lookup(&b, NFT_REG32_00, SET_DNS_PORTS);
@@ -1276,28 +1231,15 @@ static void inet_chains(struct ag_nft_batch *bt, const struct ag_sbx_net *n)
 	x_counter(&b, ctrs[CTR_FORWARD].name);
 	x_verdict(&b, NF_DROP, NULL);
 	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_DNS_DENY);
-	x_counter(&b, ctrs[CTR_FORWARD].name);
-	x_verdict(&b, NF_DROP, NULL);
-	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_POLICY_ALLOW);
-	x_verdict(&b, NF_ACCEPT, NULL);
-	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_POLICY_DENY);
-	x_counter(&b, ctrs[CTR_FORWARD].name);
-	x_verdict(&b, NF_DROP, NULL);
-	rule_put(bt, &b);
-	b = rule_new(f, t, "guest_out");
-	x_flow_key(&b);
-	x_lookup(&b, NFT_REG32_00, SET_DNS_ALLOW);
-	x_verdict(&b, NF_ACCEPT, NULL);
-	rule_put(bt, &b);
+	for (i = 0; i < (int)(sizeof(forward_order) / sizeof(forward_order[0])); i++) {
+		b = rule_new(f, t, "guest_out");
+		x_flow_key(&b);
+		x_lookup(&b, NFT_REG32_00, set_names[forward_order[i].set]);
+		if (!forward_order[i].accept)
+			x_counter(&b, ctrs[CTR_FORWARD].name);
+		x_verdict(&b, forward_order[i].accept ? NF_ACCEPT : NF_DROP, NULL);
+		rule_put(bt, &b);
+	}
 	rule_count_drop(bt, t, "guest_out", CTR_FORWARD);
 
 	/* Towards the guest: its own flows only. */
@@ -1513,6 +1455,13 @@ static int policy_elems(const struct ag_compiled *c, struct elems *allow, struct
 	return err;
 }
 
+/* Elements of one of the inet table's address sets (key AG_NFT_KEY_LEN) into bt. */
+static void elems_put(struct ag_nft_batch *bt, const struct ag_sbx_net *n, const char *set,
+		      const struct ag_nft_elem *e, size_t cnt, enum ag_nft_elem_op op)
+{
+	ag_nft_batch_elems(bt, NFPROTO_INET, n->plan.table, set, AG_NFT_KEY_LEN, e, cnt, op);
+}
+
 static int set_fill(struct ag_sbx_net *n, const char *set, const struct elems *l)
 {
 	const size_t step = 4096;
@@ -1524,8 +1473,8 @@ static int set_fill(struct ag_sbx_net *n, const char *set, const struct elems *l
 		err = ag_nft_batch_begin(&n->nft, &bt);
 		if (err)
 			break;
-		ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, set, l->e + i,
-				   l->n - i < step ? l->n - i : step, false);
+		elems_put(&bt, n, set, l->e + i, l->n - i < step ? l->n - i : step,
+			  AG_NFT_ELEM_ADD);
 		err = ag_nft_batch_commit(&n->nft, &bt);
 	}
 	return err;
@@ -1572,7 +1521,10 @@ static bool learned_live(const struct learned *l, __u64 now)
 	return false;
 }
 
-/* The entry of addr, made if new. Full: entries whose names all expired make room. */
+/*
+ * The entry of addr, made if new. At most AG_DNS_LEARNED_MAX addresses, as the kernel's learned
+ * map holds; full: entries whose names all expired make room.
+ */
 static int learned_get(struct ag_sbx_net *n, __u32 addr, __u64 now, struct learned **out)
 {
 	struct learned **p, *l;
@@ -1583,7 +1535,7 @@ static int learned_get(struct ag_sbx_net *n, __u32 addr, __u64 now, struct learn
 			*out = n->learned[i];
 			return 0;
 		}
-	if (n->n_learned >= LEARNED_MAX) {
+	if (n->n_learned >= AG_DNS_LEARNED_MAX) {
 		for (i = 0, k = 0; i < n->n_learned; i++) {
 			if (learned_live(n->learned[i], now))
 				n->learned[k++] = n->learned[i];
@@ -1591,7 +1543,7 @@ static int learned_get(struct ag_sbx_net *n, __u32 addr, __u64 now, struct learn
 				learned_free(n->learned[i]);
 		}
 		n->n_learned = k;
-		if (k >= LEARNED_MAX)
+		if (k >= AG_DNS_LEARNED_MAX)
 			return -ENOSPC;	/* not learned: the answer is not relayed */
 	}
 	l = calloc(1, sizeof(*l));
@@ -1645,40 +1597,79 @@ static int learned_name(struct learned *l, const char *name, __u64 now, __u64 ex
 	return 0;
 }
 
-/* Replace what addr has in dns_allow / dns_deny: old ones out, new ones in, one transaction. */
-static int learned_swap(struct ag_sbx_net *n, struct learned *l, struct elems *allow,
-			struct elems *deny, __u64 now, bool with_old)
+/* The elements of old (absolute expiry) that are alive at t, into out (no timeouts). */
+static int old_live(const struct ag_nft_elem *old, size_t n, __u64 t, struct elems *out)
+{
+	size_t i;
+	int err = 0;
+
+	out->n = 0;
+	for (i = 0; !err && i < n; i++)
+		if (old[i].timeout_ms > t)
+			err = elems_push(out, old[i].addr_lo, old[i].addr_hi, old[i].proto,
+					 old[i].port_lo, old[i].port_hi, 0);
+	return err;
+}
+
+/* Count the timeouts of l (relative) from `to` instead of `from`: at least 1 ms (0 is none). */
+static void timeouts_rebase(struct elems *l, __u64 from, __u64 to)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		l->e[i].timeout_ms = l->e[i].timeout_ms > to - from + 1 ?
+				     l->e[i].timeout_ms - (to - from) : 1;
+}
+
+#define SWAP_TRIES	5
+
+/*
+ * Replace what addr has in dns_allow / dns_deny: old ones out, new ones in, one transaction.
+ * allow's and deny's timeouts count from *now, which becomes the time they were installed at.
+ *
+ * Every old element still alive goes, even one about to expire: re-adding an element that is
+ * there keeps its old timeout before Linux 6.10 (4201f3938914, "set element timeout update
+ * support"), so a refresh near the end of a binding would be lost. The new ones are added
+ * with NLM_F_EXCL, so an old one still there is an error, never a silent keep. Our clock and
+ * the kernel's disagree by the latency of the insert that set an expiry (its clock starts when
+ * it handles the message): an old element may expire under us (-ENOENT on its delete) or
+ * outlive its recorded expiry by a little (-EEXIST on its add). Either is tried again a few
+ * ms later, at most SWAP_TRIES times (the resolver's thread waits 200 ms at worst); then the
+ * error is returned and the answer is not relayed (fails closed).
+ */
+static int learned_swap(struct ag_sbx_net *n, const struct learned *l, struct elems *allow,
+			struct elems *deny, __u64 *now)
 {
 	struct ag_nft_batch bt;
 	struct elems old_a = {}, old_d = {};
-	size_t i;
-	int err;
+	struct timespec pause = { 0, 0 };
+	__u64 t;
+	int err = 0, i;
 
-	/* Old elements still alive in the kernel (those about to expire are left to expire). */
-	for (i = 0; with_old && i < l->n_allow; i++)
-		if (l->allow[i].timeout_ms > now + 1000 &&
-		    elems_push(&old_a, l->allow[i].addr_lo, l->allow[i].addr_hi,
-			       l->allow[i].proto, l->allow[i].port_lo, l->allow[i].port_hi, 0))
-			goto nomem;
-	for (i = 0; with_old && i < l->n_deny; i++)
-		if (l->deny[i].timeout_ms > now + 1000 &&
-		    elems_push(&old_d, l->deny[i].addr_lo, l->deny[i].addr_hi, l->deny[i].proto,
-			       l->deny[i].port_lo, l->deny[i].port_hi, 0))
-			goto nomem;
-	err = ag_nft_batch_begin(&n->nft, &bt);
-	if (err)
-		goto cleanup;
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, old_a.e, old_a.n, true);
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, old_d.e, old_d.n, true);
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_ALLOW, allow->e, allow->n,
-			   false);
-	ag_nft_batch_elems(&bt, NFPROTO_INET, n->plan.table, SET_DNS_DENY, deny->e, deny->n,
-			   false);
-	err = ag_nft_batch_commit(&n->nft, &bt);
-	goto cleanup;
-nomem:
-	err = -ENOMEM;
-cleanup:
+	for (i = 0; i < SWAP_TRIES; i++) {
+		if (i) {
+			pause.tv_nsec = i * 20 * 1000000L;
+			nanosleep(&pause, NULL);
+		}
+		t = boot_ms();
+		timeouts_rebase(allow, *now, t);
+		timeouts_rebase(deny, *now, t);
+		*now = t;
+		err = old_live(l->allow, l->n_allow, t, &old_a);
+		if (!err)
+			err = old_live(l->deny, l->n_deny, t, &old_d);
+		if (!err)
+			err = ag_nft_batch_begin(&n->nft, &bt);
+		if (err)
+			break;
+		elems_put(&bt, n, SET_DNS_ALLOW, old_a.e, old_a.n, AG_NFT_ELEM_DEL);
+		elems_put(&bt, n, SET_DNS_DENY, old_d.e, old_d.n, AG_NFT_ELEM_DEL);
+		elems_put(&bt, n, SET_DNS_ALLOW, allow->e, allow->n, AG_NFT_ELEM_CREATE);
+		elems_put(&bt, n, SET_DNS_DENY, deny->e, deny->n, AG_NFT_ELEM_CREATE);
+		err = ag_nft_batch_commit(&n->nft, &bt);
+		if (err != -ENOENT && err != -EEXIST)
+			break;
+	}
 	free(old_a.e);
 	free(old_d.e);
 	return err;
@@ -1747,12 +1738,8 @@ static int nft_learn(void *ctx, const struct ag_compiled *c, const __u8 judged[1
 	if (last < first)
 		last = first;
 	err = learned_elems(c, names, l->n_names, addr, first - now, last - now, &allow, &deny);
-	if (!err) {
-		err = learned_swap(n, l, &allow, &deny, now, true);
-		/* An old element expired under us: the new ones alone. */
-		if (err == -ENOENT)
-			err = learned_swap(n, l, &allow, &deny, now, false);
-	}
+	if (!err)
+		err = learned_swap(n, l, &allow, &deny, &now);
 	if (err) {
 		free(allow.e);
 		free(deny.e);
@@ -1858,7 +1845,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	*out = NULL;
 	*tap_fd = -1;
 	memset(plan, 0, sizeof(*plan));
-	if (!name_ok(o->name))
+	if (!ag_sbx_name_valid(o->name))
 		return -EINVAL;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -1870,7 +1857,7 @@ int ag_sbx_net_up(const struct ag_sbx_net_opts *o, const struct ag_compiled *c,
 	n->report_ctx = o->dns_report_ctx;
 	n->plan.guard_fd = -1;
 	names_for(o->name, n->plan.tap, n->plan.table, n->guard_table, n->alias);
-	h = fnv(o->name);
+	h = ag_fnv1a32(o->name);
 	memcpy(n->plan.guest_mac, (const __u8[6]){ 0x02, 0x61, 0x67, h >> 16, h >> 8, h }, 6);
 
 	/* Nothing is changed before we know return traffic can come back. */
@@ -1979,6 +1966,11 @@ static int tap_delete(struct ag_sbx_net *n)
 		return err;
 	if (strcmp(li.alias, n->alias))
 		return 0;	/* the ifindex is someone else's now */
+	/*
+	 * Forwarding off first, so nothing is forwarded from the tap in the moment before it
+	 * goes. Its result is not checked: the deletion that follows is what matters, and if
+	 * that fails too its error is returned (and the tap is left in no worse state).
+	 */
 	sysctl_write("/proc/sys/net/ipv4/conf/%s/forwarding", n->plan.tap, "0");
 	err = rt_link_set(n->ifindex, RTM_DELLINK, 0);
 	return err == -ENODEV ? 0 : err;
@@ -2033,6 +2025,28 @@ int ag_sbx_policy_elems(const struct ag_compiled *c, struct ag_sbx_elems *allow,
 	return 0;
 }
 
+static bool elems_hold(const struct ag_sbx_elems *l, __u32 addr, __u8 proto, __u16 port)
+{
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++)
+		if (addr >= l->e[i].addr_lo && addr <= l->e[i].addr_hi && proto == l->e[i].proto &&
+		    port >= l->e[i].port_lo && port <= l->e[i].port_hi)
+			return true;
+	return false;
+}
+
+bool ag_sbx_elems_pass(const struct ag_sbx_elems *const sets[AG_SBX_SET_N], __u32 addr,
+		       __u8 proto, __u16 port)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(forward_order) / sizeof(forward_order[0]); i++)
+		if (elems_hold(sets[forward_order[i].set], addr, proto, port))
+			return forward_order[i].accept;
+	return false;
+}
+
 int ag_sbx_learned_elems(const struct ag_compiled *c, const char *const *names, size_t n,
 			 __u32 addr, struct ag_sbx_elems *allow, struct ag_sbx_elems *deny)
 {
@@ -2055,7 +2069,7 @@ int ag_sbx_net_cleanup_stale(const char *name)
 	struct link_info li;
 	int err, f, i;
 
-	if (!name_ok(name))
+	if (!ag_sbx_name_valid(name))
 		return -EINVAL;
 	names_for(name, tap, table, guard, alias);
 	/* The guard last: what is left of a sandbox stays dropping until it goes. */

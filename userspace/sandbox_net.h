@@ -107,15 +107,32 @@ int ag_sbx_net_cleanup_stale(const char *name);
 
 /*
  * What the tables hold, computed without a kernel: for tests that check the host filter
- * decides as the kernel does (tests/unit/test_sbx_policy.c). A new flow from the guest to
- * (addr, proto, port) passes when it is in no deny element of a binding and either in a
- * policy allow element, or in a binding's allow element and in no policy deny element.
+ * decides as the kernel does (tests/unit/test_sbx_policy.c). Whether a new flow passes is
+ * ag_sbx_elems_pass, from the same table the forward chain's rules are made from.
  * Elements are address ranges (host order) . protocol . port ranges; free(e) when done.
  */
 struct ag_sbx_elems {
 	struct ag_nft_elem *e;
 	size_t n;
 };
+
+/* The forward chain's sets, by what they hold. */
+enum ag_sbx_set {
+	AG_SBX_POLICY_ALLOW,	/* policy_allow */
+	AG_SBX_POLICY_DENY,	/* policy_rule_deny: explicit deny rules */
+	AG_SBX_DNS_ALLOW,	/* dns_allow: bindings' allowed ports */
+	AG_SBX_DNS_DENY,	/* dns_deny: bindings' denied ports */
+	AG_SBX_SET_N,
+};
+
+/*
+ * Whether a new flow from the guest to (addr host order, proto IPPROTO_*, port) passes the
+ * forward chain's set rules, given what each set holds (sets[i] NULL: empty): the first set
+ * in the chain's order that holds it decides; in none, dropped. Ports 53 and 853 and
+ * link-local are dropped before these rules and are not modelled here.
+ */
+bool ag_sbx_elems_pass(const struct ag_sbx_elems *const sets[AG_SBX_SET_N], __u32 addr,
+		       __u8 proto, __u16 port);
 
 /* policy_allow and policy_rule_deny, from c's IPv4 LPM table. 0 or -ENOMEM. */
 int ag_sbx_policy_elems(const struct ag_compiled *c, struct ag_sbx_elems *allow,

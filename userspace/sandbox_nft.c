@@ -44,6 +44,26 @@ static int sock_open(struct mnl_socket **out, uint32_t *portid)
 	return 0;
 }
 
+int ag_nl_request(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t portid = mnl_socket_get_portid(nl);
+	int ret;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
+		if (ret < 0)
+			return -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
 int ag_nft_open(struct ag_nft *n)
 {
 	int err;
@@ -171,20 +191,29 @@ cleanup:
 	return err;
 }
 
-static void elem_key(__u8 k[AG_NFT_KEY_LEN], __u32 addr, __u8 proto, __u16 port)
+/* [addr .] proto . port, each field in 4 bytes (nft pads every field of a concatenation). */
+static void elem_key(__u8 k[AG_NFT_KEY_LEN], size_t key_len, __u32 addr, __u8 proto,
+		     __u16 port)
 {
 	__u32 a = htonl(addr);
 	__u16 p = htons(port);
+	size_t at = key_len - AG_NFT_PORT_KEY_LEN;
 
 	memset(k, 0, AG_NFT_KEY_LEN);
-	memcpy(k, &a, 4);
-	k[4] = proto;
-	memcpy(k + 8, &p, 2);
+	if (at)
+		memcpy(k, &a, 4);
+	k[at] = proto;
+	memcpy(k + at + 4, &p, 2);
 }
 
 int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
-		       const struct ag_nft_elem *e, size_t n, bool del)
+		       size_t key_len, const struct ag_nft_elem *e, size_t n,
+		       enum ag_nft_elem_op op)
 {
+	static const __u16 flags[] = { [AG_NFT_ELEM_ADD] = NLM_F_CREATE,
+				       [AG_NFT_ELEM_CREATE] = NLM_F_CREATE | NLM_F_EXCL,
+				       [AG_NFT_ELEM_DEL] = 0 };
+	bool del = op == AG_NFT_ELEM_DEL;
 	struct nftnl_set *s = NULL;
 	struct nftnl_set_elem *el;
 	struct nlmsghdr *nlh;
@@ -193,6 +222,10 @@ int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, co
 	char *room;
 	int err = 0;
 
+	if (key_len != AG_NFT_KEY_LEN && key_len != AG_NFT_PORT_KEY_LEN) {
+		err = -EINVAL;
+		goto cleanup;
+	}
 	for (i = 0; i < n; i += ELEMS_PER_MSG) {
 		s = nftnl_set_alloc();
 		room = ag_nft_batch_room(b);
@@ -208,16 +241,16 @@ int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, co
 				err = -ENOMEM;
 				goto cleanup;
 			}
-			elem_key(k, e[j].addr_lo, e[j].proto, e[j].port_lo);
-			elem_key(ke, e[j].addr_hi, e[j].proto, e[j].port_hi);
-			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k, sizeof(k));
-			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, ke, sizeof(ke));
+			elem_key(k, key_len, e[j].addr_lo, e[j].proto, e[j].port_lo);
+			elem_key(ke, key_len, e[j].addr_hi, e[j].proto, e[j].port_hi);
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k, key_len);
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, ke, key_len);
 			if (e[j].timeout_ms && !del)
 				nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT, e[j].timeout_ms);
 			nftnl_set_elem_add(s, el);
 		}
 		nlh = nftnl_nlmsg_build_hdr(room, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-					    family, (del ? 0 : NLM_F_CREATE) | NLM_F_ACK,
+					    family, flags[op] | NLM_F_ACK,
 					    b->seq++);
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 		ag_nft_batch_done(b);
@@ -264,8 +297,7 @@ int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *
 	struct ctr_ctx x = { .name = name };
 	struct nftnl_obj *o = nftnl_obj_alloc();
 	struct nlmsghdr *nlh;
-	uint32_t seq;
-	int ret, err = 0;
+	int err;
 
 	if (!o)
 		return -ENOMEM;
@@ -273,28 +305,9 @@ int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *
 	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
 	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	pthread_mutex_lock(&n->lock);
-	seq = n->seq++;
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, NLM_F_ACK, seq);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, NLM_F_ACK, n->seq++);
 	nftnl_obj_nlmsg_build_payload(nlh, o);
-	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto unlock;
-	}
-	for (;;) {
-		ret = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		ret = mnl_cb_run(buf, ret, seq, n->portid, ctr_cb, &x);
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		if (ret == MNL_CB_STOP)
-			break;
-	}
-unlock:
+	err = ag_nl_request(n->nl, nlh, ctr_cb, &x);
 	pthread_mutex_unlock(&n->lock);
 	nftnl_obj_free(o);
 	if (!err && !x.found)
@@ -304,14 +317,47 @@ unlock:
 	return err;
 }
 
-static int table_msg(int family, const char *table, int type, int flags)
+/* Delete a table: a change, so in a batch of its own, on a socket of its own. */
+int ag_nft_delete_table(int family, const char *table)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct ag_nft n;
+	struct ag_nft_batch b;
+	struct nlmsghdr *nlh;
+	char *room;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	err = ag_nft_open(&n);
+	if (err)
+		goto cleanup;
+	err = ag_nft_batch_begin(&n, &b);
+	if (!err) {
+		room = ag_nft_batch_room(&b);
+		if (room) {
+			nlh = nftnl_nlmsg_build_hdr(room, NFT_MSG_DELTABLE, family, NLM_F_ACK,
+						    b.seq++);
+			nftnl_table_nlmsg_build_payload(nlh, t);
+			ag_nft_batch_done(&b);
+		}
+		err = ag_nft_batch_commit(&n, &b);
+	}
+	ag_nft_close(&n);
+cleanup:
+	nftnl_table_free(t);
+	return err;
+}
+
+static int table_get(int family, const char *table)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct mnl_socket *nl = NULL;
 	struct nlmsghdr *nlh;
 	uint32_t portid;
-	int ret, err;
+	int err;
 
 	if (!t)
 		return -ENOMEM;
@@ -319,44 +365,9 @@ static int table_msg(int family, const char *table, int type, int flags)
 	if (err)
 		goto cleanup;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
-	nlh = nftnl_nlmsg_build_hdr(buf, type, family, flags | NLM_F_ACK, 1);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, 1);
 	nftnl_table_nlmsg_build_payload(nlh, t);
-	if (type == NFT_MSG_DELTABLE) {
-		/* A change: inside a batch of its own. */
-		char bb[MNL_SOCKET_BUFFER_SIZE];
-		size_t len = 0;
-
-		nftnl_batch_begin(bb, 0);
-		len += NLMSG_ALIGN(((struct nlmsghdr *)bb)->nlmsg_len);
-		memcpy(bb + len, nlh, nlh->nlmsg_len);
-		len += NLMSG_ALIGN(nlh->nlmsg_len);
-		nftnl_batch_end(bb + len, 0);
-		len += NLMSG_ALIGN(((struct nlmsghdr *)(bb + len))->nlmsg_len);
-		if (mnl_socket_sendto(nl, bb, len) < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		err = drain_acks(nl, 1);
-		goto cleanup;
-	}
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	for (;;) {
-		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		ret = mnl_cb_run(buf, ret, 1, portid, NULL, NULL);
-		if (ret < 0) {
-			err = -errno;
-			break;
-		}
-		if (ret == MNL_CB_STOP)
-			break;
-	}
+	err = ag_nl_request(nl, nlh, NULL, NULL);
 cleanup:
 	if (nl)
 		mnl_socket_close(nl);
@@ -364,14 +375,9 @@ cleanup:
 	return err;
 }
 
-int ag_nft_delete_table(int family, const char *table)
-{
-	return table_msg(family, table, NFT_MSG_DELTABLE, 0);
-}
-
 int ag_nft_table_exists(int family, const char *table)
 {
-	int err = table_msg(family, table, NFT_MSG_GETTABLE, 0);
+	int err = table_get(family, table);
 
 	if (err == -ENOENT)
 		return 0;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include <libmnl/libmnl.h>
 
 struct nftnl_rule;
 struct nftnl_set;
@@ -33,8 +34,10 @@ struct ag_nft_batch {
 	int err;		/* the first error while building: -ENOMEM */
 };
 
-/* Key of every set of the table: ipv4_addr . inet_proto . inet_service, each 4 bytes. */
+/* Key of the policy's and bindings' sets: ipv4_addr . inet_proto . inet_service, 4 bytes each. */
 #define AG_NFT_KEY_LEN	12
+/* Key of a set of ports alone: inet_proto . inet_service (the address of an element unused). */
+#define AG_NFT_PORT_KEY_LEN 8
 
 struct ag_nft_elem {
 	__u32 addr_lo, addr_hi;		/* host byte order, inclusive */
@@ -42,6 +45,12 @@ struct ag_nft_elem {
 	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
 	__u64 timeout_ms;		/* 0: none */
 };
+
+/*
+ * One request on nl: send nlh (its nlmsg_seq set), run cb (may be NULL) over every answer up
+ * to the acknowledgement or the dump's end. 0 or -errno. Any netlink bus.
+ */
+int ag_nl_request(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
 int ag_nft_open(struct ag_nft *n);
 void ag_nft_close(struct ag_nft *n);
@@ -55,12 +64,20 @@ void ag_nft_batch_done(struct ag_nft_batch *b);
 int ag_nft_batch_commit(struct ag_nft *n, struct ag_nft_batch *b);
 void ag_nft_batch_free(struct ag_nft_batch *b);
 
+enum ag_nft_elem_op {
+	AG_NFT_ELEM_ADD,	/* NEWSETELEM: an element already there stays (not an error) */
+	AG_NFT_ELEM_CREATE,	/* NEWSETELEM, NLM_F_EXCL: one already there fails the batch */
+	AG_NFT_ELEM_DEL,	/* DELSETELEM: one not there fails the batch (-ENOENT) */
+};
+
 /*
- * Add (NEWSETELEM) or delete (DELSETELEM) elements of a concatenated interval set, in
- * messages of at most a few hundred elements each. 0 or -ENOMEM.
+ * Add or delete elements of a concatenated interval set whose key is key_len bytes
+ * (AG_NFT_KEY_LEN or AG_NFT_PORT_KEY_LEN), in messages of at most a few hundred elements
+ * each. 0, -ENOMEM or -EINVAL (another key_len).
  */
 int ag_nft_batch_elems(struct ag_nft_batch *b, int family, const char *table, const char *set,
-		       const struct ag_nft_elem *e, size_t n, bool del);
+		       size_t key_len, const struct ag_nft_elem *e, size_t n,
+		       enum ag_nft_elem_op op);
 
 /* Read named counter `name` of table: packets into *pkts. 0 or -errno. Locked inside. */
 int ag_nft_counter(struct ag_nft *n, int family, const char *table, const char *name,

@@ -18,7 +18,7 @@
 
 bool ag_sbx_name_valid(const char *name)
 {
-	size_t n = strlen(name), i;
+	size_t n = name ? strlen(name) : 0, i;
 
 	if (n < 1 || n > AG_SBX_NAME_MAX)
 		return false;

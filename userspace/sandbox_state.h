@@ -25,7 +25,7 @@
 #define AG_SBX_CGROUP_DIR	"agentguard-sandboxes"
 #define AG_SBX_NAME_MAX		31
 
-/* [a-z0-9][a-z0-9-]{0,30}: also a cgroup, file and (shortened) interface name. */
+/* [a-z0-9][a-z0-9-]{0,30}: also a cgroup, file and (shortened) interface name. NULL: false. */
 bool ag_sbx_name_valid(const char *name);
 
 /* The global lock: an fd to close to release it, or -errno. */

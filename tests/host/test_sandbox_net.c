@@ -8,8 +8,9 @@
  *   host   where ag_sbx_net_up runs (this thread lives there); uplink up0 192.0.2.1/24,
  *          default route via world
  *   world  w0 192.0.2.2; servers on its loopback: 198.51.100.10 (allowed, port 8080; 9090 is
- *          not), 198.51.100.20 (denied address), 198.51.100.54 (allowed address, DNS port:
- *          "another DNS server"), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
+ *          not), 198.51.100.20 (denied address, and to-denied.test's), 198.51.100.54 (allowed
+ *          address, DNS ports 53 and 853: "another DNS server"; port-denied.test's, which
+ *          denies 7070), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
  *          dnsmasq on 198.51.100.53 (the upstream) and .54
  *   guest  stands in for the VM. A tap's other end is a file descriptor, which QEMU would
  *          hold; here a thread copies frames between it and a second tap, "gtap", in the guest
@@ -65,7 +66,14 @@ static const char policy_yaml[] =
 	"    rules:\n"
 	"      - id: allowed-ip\n        action: allow\n        cidr: 198.51.100.10/32\n"
 	"        ports: [8080]\n"
+	"      - id: denied-ip\n        action: deny\n        cidr: 198.51.100.20/32\n"
 	"      - id: other-dns\n        action: allow\n        cidr: 198.51.100.54/32\n"
+	"      - id: port-denied-name\n        action: deny\n        domain: port-denied.test\n"
+	"        ports: [7070]\n"
+	"      - id: port-denied-asked\n        action: allow\n        domain: port-denied.test\n"
+	"        ports: [8080]\n"
+	"      - id: allowed-to-denied\n        action: allow\n        domain: to-denied.test\n"
+	"        ports: [8080]\n"
 	"      - id: metadata\n        action: allow\n        cidr: 169.254.169.254/32\n"
 	"      - id: allowed-name\n        action: allow\n        domain: allowed.test\n"
 	"        ports: [8080]\n"
@@ -73,7 +81,7 @@ static const char policy_yaml[] =
 	"        ports: [9090]\n";
 
 enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
-       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_N };
+       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_OTHER_DOT, SRV_OTHER_DENIED_PORT, SRV_N };
 static const struct {
 	const char *addr;
 	int port;
@@ -86,6 +94,8 @@ static const struct {
 	[SRV_DENIED_NAME] = { "203.0.113.20", 8080 },
 	[SRV_METADATA] = { "169.254.169.254", 80 },
 	[SRV_NAME_OTHER_PORT] = { "203.0.113.10", 9090 },
+	[SRV_OTHER_DOT] = { "198.51.100.54", 853 },	/* "DNS over TLS" elsewhere */
+	[SRV_OTHER_DENIED_PORT] = { "198.51.100.54", 7070 },	/* port-denied.test's port */
 };
 
 struct env {
@@ -541,7 +551,9 @@ static int world_up(struct env *e)
 		      "--pid-file", "--log-facility=/dev/null", "--local-ttl=60", "--local=/test/",
 		      "--host-record=allowed.test,203.0.113.10",
 		      "--host-record=denied.test,203.0.113.20",
-		      "--host-record=shared.test,203.0.113.10", (char *)NULL);
+		      "--host-record=shared.test,203.0.113.10",
+		      "--host-record=to-denied.test,198.51.100.20",
+		      "--host-record=port-denied.test,198.51.100.54", (char *)NULL);
 		_exit(127);
 	}
 	return e->dnsmasq < 0 ? -1 : 0;
@@ -728,19 +740,90 @@ static void test_domain_refused(void **state)
 	assert_int_equal(accepted(g->listen[SRV_DENIED_NAME]), 0);
 }
 
-/* DNS to another server is dropped even where the policy allows its address (counted). */
+/*
+ * DNS to another server is dropped even where the policy allows its address (counted): over
+ * UDP to 53, and over TCP to 853 (DNS over TLS), the ports ag_dns_port_locked names.
+ */
 static void test_dns_elsewhere_dropped(void **state)
 {
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(853) };
 	unsigned long long before = stats().dropped_dns_elsewhere;
 	unsigned char buf[512];
 	ssize_t len = 0;
+	int fd;
 
 	/* Control: the address is reachable, and the server answers from the host. */
 	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
 			 0);
 	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
+	assert_int_equal(dns_from(g->fd_host, "198.51.100.54", "allowed.test", buf, sizeof(buf),
+				  &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_NAME].addr));
+	len = 0;
 	assert_int_equal(guest_dns("198.51.100.54", "allowed.test", buf, sizeof(buf), &len), -1);
 	assert_true(stats().dropped_dns_elsewhere > before);
+
+	/* TCP/853: the host connects, the guest's SYN is dropped as DNS elsewhere. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, srv[SRV_OTHER_DOT].addr, &sa.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DOT]), 1);
+	before = stats().dropped_dns_elsewhere;
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DOT].addr, srv[SRV_OTHER_DOT].port),
+			 -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DOT]), 0);
+	assert_true(stats().dropped_dns_elsewhere > before);
+}
+
+/*
+ * An allowed name cannot lift a deny rule (policy_rule_deny before dns_allow): to-denied.test
+ * is allowed on 8080 and resolves to 198.51.100.20, which a CIDR rule denies. Control: the
+ * allowed address 198.51.100.10 connects.
+ */
+static void test_binding_cannot_lift_rule_deny(void **state)
+{
+	unsigned long long before;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_connect(srv[SRV_ALLOWED].addr, srv[SRV_ALLOWED].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_ALLOWED]), 1);
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "to-denied.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_DENIED].addr));
+	before = stats().dropped_forward;
+	assert_int_equal(guest_connect(srv[SRV_DENIED].addr, srv[SRV_DENIED].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_DENIED]), 0);
+	assert_true(stats().dropped_forward > before);
+}
+
+/*
+ * A denying name wins over an allowed address (dns_deny before policy_allow): 198.51.100.54
+ * is allowed on every port; port-denied.test denies 7070 and resolves to it (a rule allows it
+ * on 8080, so the query is answered). Before the answer 7070 connects; after it 7070 is
+ * dropped and 8080 still connects.
+ */
+static void test_binding_deny_beats_allowed_address(void **state)
+{
+	unsigned long long before;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DENIED_PORT].addr,
+				       srv[SRV_OTHER_DENIED_PORT].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DENIED_PORT]), 1);
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "port-denied.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_OTHER_DENIED_PORT].addr));
+	before = stats().dropped_forward;
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DENIED_PORT].addr,
+				       srv[SRV_OTHER_DENIED_PORT].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DENIED_PORT]), 0);
+	assert_true(stats().dropped_forward > before);
+	assert_int_equal(guest_connect(srv[SRV_OTHER_DNS_CTL].addr, srv[SRV_OTHER_DNS_CTL].port),
+			 0);
+	assert_int_equal(accepted(g->listen[SRV_OTHER_DNS_CTL]), 1);
 }
 
 /*
@@ -1047,29 +1130,76 @@ static void test_down_leaves_nothing(void **state)
 	assert_int_equal(if_nametoindex(plan.tap), 0);
 }
 
+/* The tun device's owner uid as the kernel reports it (-1: none), read in the host namespace. */
+static long tap_owner(const char *tap)
+{
+	char cmd[256], line[32] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s cat /sys/class/net/%s/owner", g->ns_host, tap);
+	f = popen(cmd, "r");
+	if (!f)
+		return -2;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	pclose(f);
+	return line[0] ? strtol(line, NULL, 10) : -2;
+}
+
 /*
  * A holder of the tap's descriptor (a compromised QEMU) made the tap persistent: down deletes
  * it all the same. The tap has no owner uid (no TUNSETOWNER): nobody can attach to it later.
+ * Control: a tap made here with TUNSETOWNER shows its uid.
  */
 static void test_down_deletes_persistent_tap(void **state)
 {
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	struct ag_sbx_net_opts o;
 	struct ag_sbx_net_plan plan;
 	struct ag_sbx_net *n;
-	bool owner;
-	int fd;
+	int fd, ctl;
+
+	ctl = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	assert_true(ctl >= 0);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "agt-owned");
+	assert_int_equal(ioctl(ctl, TUNSETIFF, &ifr), 0);
+	assert_int_equal(ioctl(ctl, TUNSETOWNER, 1000), 0);
+	assert_int_equal(tap_owner("agt-owned"), 1000);
+	close(ctl);
 
 	compile_only(&o, "persist");
 	o.tap_owner = 1000;
 	assert_int_equal(ag_sbx_net_up(&o, g->c, &n, &plan, &fd), 0);
-	/* ip -d shows "user UID" for a tun device with an owner. */
 	assert_int_equal(sh("ip -n %s -d link show %s | grep -q 'type tap'", g->ns_host, plan.tap),
 			 0);
-	owner = !sh_quiet("ip -n %s -d link show %s | grep -q ' user '", g->ns_host, plan.tap);
+	assert_int_equal(tap_owner(plan.tap), -1);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	ag_sbx_net_down(n);
 	assert_int_equal(if_nametoindex(plan.tap), 0);
-	assert_false(owner);
+}
+
+static int learn_nothing(void *ctx, const struct ag_compiled *c, const __u8 judged[16],
+			 const char *name, __u32 ttl_s)
+{
+	return 0;
+}
+
+/*
+ * A resolver with a backend (the sandbox's) refuses a new policy: its backend's bindings
+ * could not follow it. The resolver is opened but never started.
+ */
+static void test_backend_resolver_refuses_install(void **state)
+{
+	struct ag_resolver_opts ro = {};
+	struct ag_resolver_backend be = { learn_nothing, NULL };
+	struct ag_resolver *r = NULL;
+
+	assert_int_equal(ag_resolver_parse_addr("127.0.0.1:5399", &ro.listen), 0);
+	assert_int_equal(ag_resolver_parse_addr("198.51.100.53", &ro.upstream[0]), 0);
+	ro.n_upstream = 1;
+	assert_int_equal(ag_resolver_open_backend(&ro, &be, g->c, &r), 0);
+	assert_int_equal(ag_resolver_install(r, g->c_b ? g->c_b : g->c), -EOPNOTSUPP);
+	ag_resolver_close(r);
 }
 
 /* SIGKILL of the owner: the kernel deletes the tables, the tap dies with its fd. */
@@ -1392,6 +1522,61 @@ static void test_conn_limit(void **state)
 		close(fd[i]);
 }
 
+static void sleep_until(const struct timespec *t0, long ms)
+{
+	struct timespec t = { t0->tv_sec + ms / 1000, t0->tv_nsec + (ms % 1000) * 1000000L };
+
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
+
+/*
+ * A binding refreshed near its end lasts for the new answer's TTL: learned_swap replaces the
+ * old elements, where re-adding one kept its old timeout before Linux 6.10. A run whose
+ * bindings last 2 s (replacing the setup's): allowed.test answered at 0 and again at 1.5 s,
+ * within the last half second of the first; at 2.5 s it connects, 2.3 s after the refresh not.
+ */
+static void test_refresh_near_expiry(void **state)
+{
+	struct ag_sbx_net_opts o;
+	struct ag_sbx_net_plan plan;
+	struct timespec t0, tr;
+	unsigned char buf[512];
+	ssize_t len = 0;
+	char host[INET_ADDRSTRLEN];
+
+	bridge_stop(g);
+	ag_sbx_net_down(g->net);
+	g->net = NULL;
+	compile_only(&o, NAME);
+	o.ttl_floor_s = 1;
+	o.ttl_cap_s = 2;
+	assert_int_equal(ag_sbx_net_up(&o, g->c, &g->net, &plan, &g->tap_fd), 0);
+	g->plan = plan;
+	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
+	inet_ntop(AF_INET, &plan.host_addr, host, sizeof(host));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(guest_dns(host, "allowed.test", buf, sizeof(buf), &len), 0);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
+	sleep_until(&t0, 1500);
+	clock_gettime(CLOCK_MONOTONIC, &tr);
+	assert_int_equal(guest_dns(host, "allowed.test", buf, sizeof(buf), &len), 0);
+	sleep_until(&t0, 2500);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 1);
+	/* Control: the refreshed binding ends too. */
+	sleep_until(&tr, 2300);
+	assert_int_equal(guest_connect(srv[SRV_NAME].addr, srv[SRV_NAME].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_NAME]), 0);
+}
+
 /*
  * QEMU's stand-in for test_qemu_outlives_runner, run as "--qemu TAP_FD HEX_FRAME" after exec
  * (so it holds what a real QEMU holds: the descriptors the runner cleared FD_CLOEXEC on).
@@ -1540,6 +1725,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_domain_refresh_and_shared),
 		cmocka_unit_test(test_domain_refused),
 		cmocka_unit_test(test_dns_elsewhere_dropped),
+		cmocka_unit_test(test_binding_cannot_lift_rule_deny),
+		cmocka_unit_test(test_binding_deny_beats_allowed_address),
 		cmocka_unit_test(test_link_local_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
 		cmocka_unit_test(test_ip_options_dropped),
@@ -1562,8 +1749,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_100k_cidrs),
 		cmocka_unit_test(test_conntrack_cleared_between_runs),
 		cmocka_unit_test(test_conn_limit),
+		cmocka_unit_test(test_refresh_near_expiry),
+		cmocka_unit_test(test_backend_resolver_refuses_install),
 	};
 
+	/* AG_TEST_FILTER=test_dns* runs the matching cases only (while debugging). */
+	if (getenv("AG_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("AG_TEST_FILTER"));
 	return cmocka_run_group_tests_name("sandbox_net", tests, setup, teardown);
 	}
 }

@@ -4,10 +4,11 @@
  * Random policies (one or two layers; nested CIDRs, allow and deny, ports and ranges, tcp,
  * udp or both, audit-mode rules, defaults of either kind, domain rules), and for each many
  * random flows (address, protocol, port) with 0 to 2 names bound to the address: the
- * verdict of the nft sets (ag_sbx_policy_elems, ag_sbx_learned_elems, combined as the
- * forward chain does) must equal ag_net_decide_learned's, where an audit-mode would-deny
- * passes (audit denies nothing). Ports 53 and 853 are left out: the host drops DNS elsewhere
- * before the policy (dns_ports), as the kernel does once a resolver is configured.
+ * verdict of the nft sets (ag_sbx_policy_elems, ag_sbx_learned_elems, combined by
+ * ag_sbx_elems_pass in the forward chain's own order) must equal ag_net_decide_learned's,
+ * where an audit-mode would-deny passes (audit denies nothing). Ports 53 and 853 are left
+ * out: the host drops DNS elsewhere before the policy (dns_ports), as the kernel does once a
+ * resolver is configured.
  * No kernel, no privileges: the elements are computed, not installed.
  */
 #include <arpa/inet.h>
@@ -22,6 +23,8 @@
 
 #include "built.h"
 #include "sandbox_net.h"
+#include "sandbox_state.h"
+#include "hash.h"
 
 #define POLICIES	300
 #define FLOWS		400
@@ -90,6 +93,10 @@ static void test_host_filter_equals_kernel(void **state)
 	static char yaml[2][8192];
 	const char *y[2] = { yaml[0], yaml[1] };
 	struct ag_sbx_elems pa, pd, da, dd;
+	const struct ag_sbx_elems *const sets[AG_SBX_SET_N] = {
+		[AG_SBX_POLICY_ALLOW] = &pa, [AG_SBX_POLICY_DENY] = &pd,
+		[AG_SBX_DNS_ALLOW] = &da, [AG_SBX_DNS_DENY] = &dd,
+	};
 	unsigned int k, f, checked = 0, passed = 0, layers;
 	struct built_layers b;
 
@@ -143,9 +150,7 @@ static void test_host_filter_equals_kernel(void **state)
 				da = (struct ag_sbx_elems){ NULL, 0 };
 				dd = da;
 			}
-			host = !in(&dd, addr, ipproto, port) &&
-			       (in(&pa, addr, ipproto, port) ||
-				(!in(&pd, addr, ipproto, port) && in(&da, addr, ipproto, port)));
+			host = ag_sbx_elems_pass(sets, addr, ipproto, port);
 			if (host != kernel) {
 				fprintf(stderr, "policy:\n%s%s\nflow %08x proto %u port %u "
 					"names %zu (%s): kernel %s, host %s\n", yaml[0],
@@ -181,6 +186,10 @@ static void test_binding_cannot_lift_rule_deny(void **state)
 	};
 	const char *a[] = { "a.test" }, *bn[] = { "b.test" };
 	struct ag_sbx_elems pa, pd, da, dd;
+	const struct ag_sbx_elems *const sets[AG_SBX_SET_N] = {
+		[AG_SBX_POLICY_ALLOW] = &pa, [AG_SBX_POLICY_DENY] = &pd,
+		[AG_SBX_DNS_ALLOW] = &da, [AG_SBX_DNS_DENY] = &dd,
+	};
 	struct built_layers b;
 
 	build_layers(&b, y, 1);
@@ -191,12 +200,19 @@ static void test_binding_cannot_lift_rule_deny(void **state)
 	assert_true(in(&da, 0x0a090001, IPPROTO_TCP, 443));
 	assert_true(in(&pd, 0x0a090001, IPPROTO_TCP, 443));
 	assert_false(in(&pa, 0x0a090001, IPPROTO_TCP, 443));
+	assert_false(ag_sbx_elems_pass(sets, 0x0a090001, IPPROTO_TCP, 443));
 	free(da.e);
 	free(dd.e);
 	/* 10.8.0.1 named b.test: in policy_allow, but in dns_deny (dropped first). */
 	assert_int_equal(ag_sbx_learned_elems(b.c, bn, 1, 0x0a080001, &da, &dd), 0);
 	assert_true(in(&pa, 0x0a080001, IPPROTO_TCP, 443));
 	assert_true(in(&dd, 0x0a080001, IPPROTO_TCP, 443));
+	assert_false(ag_sbx_elems_pass(sets, 0x0a080001, IPPROTO_TCP, 443));
+	/* Control: 10.8.0.1 with no binding passes (policy_allow). */
+	free(da.e);
+	free(dd.e);
+	da = dd = (struct ag_sbx_elems){ NULL, 0 };
+	assert_true(ag_sbx_elems_pass(sets, 0x0a080001, IPPROTO_TCP, 443));
 	free(da.e);
 	free(dd.e);
 	free(pa.e);
@@ -204,11 +220,35 @@ static void test_binding_cannot_lift_rule_deny(void **state)
 	unbuild_layers(&b);
 }
 
+/* The one name check ag_sbx_net_up and ag_sbx_net_cleanup_stale use (tap, table, alias). */
+static void test_sbx_name_valid(void **state)
+{
+	assert_false(ag_sbx_name_valid(NULL));
+	assert_false(ag_sbx_name_valid(""));
+	assert_false(ag_sbx_name_valid("-a"));
+	assert_false(ag_sbx_name_valid("A"));
+	assert_false(ag_sbx_name_valid("a.b"));
+	assert_false(ag_sbx_name_valid("abcdefghijklmnopqrstuvwxyz012345"));	/* 32 */
+	assert_true(ag_sbx_name_valid("abcdefghijklmnopqrstuvwxyz01234"));	/* 31 */
+	assert_true(ag_sbx_name_valid("a-"));
+	assert_true(ag_sbx_name_valid("0"));
+}
+
+/* FNV-1a's published values: a sandbox's tap name, MAC and /30 come from it: no drift. */
+static void test_fnv1a32(void **state)
+{
+	assert_int_equal(ag_fnv1a32(""), 0x811c9dc5u);
+	assert_int_equal(ag_fnv1a32("a"), 0xe40c292cu);
+	assert_int_equal(ag_fnv1a32("foobar"), 0xbf9cf968u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_filter_equals_kernel),
 		cmocka_unit_test(test_binding_cannot_lift_rule_deny),
+		cmocka_unit_test(test_sbx_name_valid),
+		cmocka_unit_test(test_fnv1a32),
 	};
 
 	return cmocka_run_group_tests_name("sbx_policy", tests, NULL, NULL);
