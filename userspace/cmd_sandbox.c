@@ -1059,8 +1059,10 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 		kill(qemu, SIGTERM);
 		while (now_ms() < until && poll(&pp, 1, 100) == 0)
 			;
-		if (!(pp.revents & POLLIN))
-			ag_sbx_cgroup_destroy(cgpath);
+		/* A QEMU that ignored SIGTERM in a cgroup that could not be killed: SIGKILL, so
+		 * the wait below cannot block for ever. */
+		if (!(pp.revents & POLLIN) && ag_sbx_cgroup_destroy(cgpath))
+			kill(qemu, SIGKILL);
 		waitpid(qemu, &status, 0);
 	}
 	for (i = 0; i < SBX_CHANNELS; i++)

@@ -117,8 +117,19 @@ int ag_sbx_cgroup_destroy(const char *path)
 
 	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
 	fd = open(file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fd < 0 && errno != ENOENT)
+		return -errno;
+	if (fd < 0) {
+		struct stat st;
+
+		/*
+		 * Nothing to do only if the cgroup itself is gone. A directory without cgroup.kill
+		 * (a kernel before 5.14, or not a cgroup) may still hold QEMU: fail closed.
+		 */
+		if (lstat(path, &st))
+			return errno == ENOENT ? 0 : -errno;
+		return -EOPNOTSUPP;
+	}
 	if (write(fd, "1", 1) != 1) {
 		int err = -errno;
 

@@ -44,7 +44,10 @@ int ag_sbx_state_put(int dir_fd, const char *file, const char *value);
 /* Read one (first line, at most len - 1 bytes, no newline). 0 or -errno. */
 int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len);
 
-/* Kill everything in cgroup path (cgroup.kill), wait up to 10 s, remove it. 0 or -errno. */
+/*
+ * Kill everything in cgroup path (cgroup.kill), wait up to 10 s, remove it. 0 (also when path
+ * does not exist), -EOPNOTSUPP when path exists without cgroup.kill, or -errno.
+ */
 int ag_sbx_cgroup_destroy(const char *path);
 /* Remove NAME's state directory, whatever it holds, never following a link. 0 or -errno. */
 int ag_sbx_state_remove(const char *name);
