@@ -31,5 +31,10 @@ struct ag_compiled;
 struct ag_policy;
 int ag_cli_compile(char **files, int n, struct ag_policy ***pols, struct ag_compiled **out);
 void ag_cli_free_policies(struct ag_policy **pols, int n);
+/*
+ * A whole decimal number of at most max: digits only (no sign, space or suffix, which strtoul
+ * would take or wrap). 0, -EINVAL (not a number) or -ERANGE (above max).
+ */
+int ag_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
 #endif /* AG_CLI_H */

@@ -23,6 +23,23 @@ void ag_cli_free_policies(struct ag_policy **pols, int n)
 	free(pols);
 }
 
+int ag_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (v > (max - (*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
 static double elapsed_ms(const struct timespec *since)
 {
 	struct timespec now;

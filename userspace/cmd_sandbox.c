@@ -919,7 +919,7 @@ static int parse_run(int argc, char **argv, struct sbx_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
 	};
-	char *end;
+	unsigned long long v;
 	int opt;
 
 	o->kernel = "6.12";
@@ -957,9 +957,10 @@ static int parse_run(int argc, char **argv, struct sbx_opts *o)
 			o->network = optarg;
 			break;
 		case 't':
-			o->timeout_s = strtoul(optarg, &end, 10);
-			if (*end || !o->timeout_s)
+			/* Strictly: strtoul would wrap 4294967297 to 1 s once stored. */
+			if (ag_cli_parse_uint(optarg, UINT_MAX, &v) || !v)
 				return -EINVAL;
+			o->timeout_s = v;
 			break;
 		case 'T':
 			o->test_unenforced = true;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cli.h"
 #include "sandbox_state.h"
 
 static char tmpdir[64];
@@ -53,12 +54,34 @@ static void test_destroy_absent_ok(void **state)
 	assert_int_equal(ag_sbx_cgroup_destroy(p), 0);
 }
 
+/* --timeout: strictly a number of seconds that fits, never wrapped. */
+static void test_parse_uint_strict(void **state)
+{
+	unsigned long long v = 7;
+
+	assert_int_equal(ag_cli_parse_uint("4294967297", 4294967295ULL, &v), -ERANGE);
+	assert_int_equal(ag_cli_parse_uint("4294967296", 4294967295ULL, &v), -ERANGE);
+	assert_int_equal(ag_cli_parse_uint("99999999999999999999999", 4294967295ULL, &v), -ERANGE);
+	assert_int_equal(ag_cli_parse_uint("-1", 4294967295ULL, &v), -EINVAL);
+	assert_int_equal(ag_cli_parse_uint("+5", 4294967295ULL, &v), -EINVAL);
+	assert_int_equal(ag_cli_parse_uint(" 5", 4294967295ULL, &v), -EINVAL);
+	assert_int_equal(ag_cli_parse_uint("5s", 4294967295ULL, &v), -EINVAL);
+	assert_int_equal(ag_cli_parse_uint("", 4294967295ULL, &v), -EINVAL);
+	assert_int_equal(v, 7);
+	/* Controls: the largest value, and an ordinary one. */
+	assert_int_equal(ag_cli_parse_uint("4294967295", 4294967295ULL, &v), 0);
+	assert_int_equal(v, 4294967295ULL);
+	assert_int_equal(ag_cli_parse_uint("30", 4294967295ULL, &v), 0);
+	assert_int_equal(v, 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_destroy_dir_without_kill_fails, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_absent_ok, setup, teardown),
+		cmocka_unit_test(test_parse_uint_strict),
 	};
 
 	return cmocka_run_group_tests_name("sandbox_runner", tests, NULL, NULL);
