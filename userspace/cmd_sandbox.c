@@ -1434,7 +1434,14 @@ static int sandbox_run(int argc, char **argv)
 		close(qemu_ends[i]);
 		qemu_ends[i] = -1;
 	}
+	/* Without it the loop never sees QEMU exit (and, with no --timeout, waits for ever). */
 	pidfd = syscall(SYS_pidfd_open, qemu, 0);
+	if (pidfd < 0) {
+		ag_log_error("sandbox: pidfd_open of QEMU (pid %d): %s; QEMU is killed", qemu,
+			     strerror(errno));
+		ret = AG_EXIT_SOFTWARE;
+		goto cleanup;
+	}
 	snprintf(tmp, sizeof(tmp), "%d", qemu);
 	ag_sbx_state_put(state_fd, "qemu.pid", tmp);
 
