@@ -1350,7 +1350,12 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 	cg_made = true;
-	ag_sbx_state_put(state_fd, "cgroup", cg.path);
+	/* ls, stop and stale cleanup find the sandbox by its state: no state, no run. */
+	err = ag_sbx_state_put(state_fd, "cgroup", cg.path);
+	if (err) {
+		ag_log_error("sandbox: writing the state of \"%s\": %s", o.name, strerror(-err));
+		goto cleanup;
+	}
 	snprintf(r.sink.sandbox, sizeof(r.sink.sandbox), "%s", cg.rel);
 
 	if (net_on) {
@@ -1375,7 +1380,12 @@ static int sandbox_run(int argc, char **argv)
 			goto cleanup;
 		}
 		r.net = net;
-		ag_sbx_state_put(state_fd, "tap", plan.tap);
+		err = ag_sbx_state_put(state_fd, "tap", plan.tap);
+		if (err) {
+			ag_log_error("sandbox: writing the state of \"%s\": %s", o.name,
+				     strerror(-err));
+			goto cleanup;
+		}
 		/* The guest's address, gateway (and resolver) and MAC, for guest-init. */
 		err = write_net_spec(state_fd, &plan);
 		if (err) {
@@ -1443,7 +1453,13 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 	snprintf(tmp, sizeof(tmp), "%d", qemu);
-	ag_sbx_state_put(state_fd, "qemu.pid", tmp);
+	err = ag_sbx_state_put(state_fd, "qemu.pid", tmp);
+	if (err) {
+		ag_log_error("sandbox: writing the state of \"%s\": %s; QEMU is killed", o.name,
+			     strerror(-err));
+		ret = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 
 	ret = supervise(&r, qemu, pidfd, sfd, cg.path, t0, accel, ws_mode);
 	qemu = -1;
@@ -1500,9 +1516,18 @@ cleanup:
 
 struct ls_ctx {
 	bool json;
-	unsigned int n;
+	unsigned int n, unreadable;
 	struct ag_buf b;
 };
+
+static void ls_unreadable(void *ctx, const char *name, int err)
+{
+	struct ls_ctx *l = ctx;
+
+	l->unreadable++;
+	ag_log_error("sandbox: the state of \"%s\" cannot be read (%s); it is neither listed nor "
+		     "cleaned", name, strerror(-err));
+}
 
 static void ls_one(void *ctx, const struct ag_sbx_info *i)
 {
@@ -1558,7 +1583,7 @@ static int sandbox_ls(int argc, char **argv)
 	if (!l.json)
 		printf("%-20s %8s %8s %-8s %-3s %s\n", "NAME", "RUNNER", "QEMU", "NETWORK", "WS",
 		       "WORKSPACE");
-	err = ag_sbx_list(ls_one, &l, &cleaned);
+	err = ag_sbx_list(ls_one, ls_unreadable, &l, &cleaned);
 	if (l.json)
 		printf("[%s]\n", l.b.p ? l.b.p : "");
 	ag_buf_free(&l.b);
@@ -1568,7 +1593,7 @@ static int sandbox_ls(int argc, char **argv)
 		ag_log_error("sandbox: cleaning stale sandboxes: %s", strerror(-err));
 		return AG_EXIT_SOFTWARE;
 	}
-	return AG_EXIT_OK;
+	return l.unreadable ? AG_EXIT_SOFTWARE : AG_EXIT_OK;
 }
 
 /* SIGTERM to the runner, which stops QEMU and tears down; after 30 s, the cgroup goes. */

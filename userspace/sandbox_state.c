@@ -359,7 +359,8 @@ int ag_sbx_lookup(const char *name, struct ag_sbx_info *info)
 	return h < 0 ? h : h ? 0 : -ENOENT;
 }
 
-int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
+int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i),
+		void (*unreadable)(void *ctx, const char *name, int err), void *ctx,
 		unsigned int *cleaned)
 {
 	char cgdir[4096], *slash;
@@ -381,9 +382,15 @@ int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
 		if (!ag_sbx_name_valid(d->d_name))
 			continue;
 		fd = openat(dirfd(dir), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Removed meanwhile is no sandbox; anything else is one we cannot see. */
+			if (errno != ENOENT)
+				unreadable(ctx, d->d_name, -errno);
 			continue;
+		}
 		h = held(fd);
+		if (h < 0)
+			unreadable(ctx, d->d_name, h);
 		if (h == 1) {
 			read_info(fd, d->d_name, &info);
 			live(ctx, &info);
@@ -413,6 +420,11 @@ int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
 		snprintf(p, sizeof(p), AG_SBX_STATE_ROOT "/%s", d->d_name);
 		if (!lstat(p, &st))
 			continue;
+		/* Only a state known to be absent makes the cgroup stale: fail closed. */
+		if (errno != ENOENT) {
+			unreadable(ctx, d->d_name, -errno);
+			continue;
+		}
 		e = clean(d->d_name);
 		if (e && !err)
 			err = e;

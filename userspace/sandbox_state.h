@@ -64,10 +64,12 @@ struct ag_sbx_info {
 
 /*
  * Every sandbox: calls live() for each one whose runner holds its lock, cleans each stale one
- * (counted in *cleaned; the first cleaning error is returned after the walk). Takes the
- * global lock. 0 or -errno.
+ * (counted in *cleaned; the first cleaning error is returned after the walk), and calls
+ * unreadable() for each whose state cannot be opened or whose lock cannot be tested (it is
+ * neither listed nor cleaned). Takes the global lock. 0 or -errno.
  */
-int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
+int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i),
+		void (*unreadable)(void *ctx, const char *name, int err), void *ctx,
 		unsigned int *cleaned);
 /* Clean NAME if it is stale: 0 if cleaned or absent, -EBUSY if live. Global lock held. */
 int ag_sbx_clean_if_stale(const char *name);
