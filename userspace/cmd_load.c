@@ -76,31 +76,6 @@ struct event_files {
 	unsigned int n;		/* keys in use; the oldest first */
 };
 
-/*
- * Open the event file for appending; never through a symlink, nor a regular file with a
- * second name (a hard link the sandbox made to a file of its choosing): errno ELOOP or EMLINK.
- */
-static FILE *open_events(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	struct stat st;
-	FILE *f;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && st.st_nlink != 1)) {
-		int err = S_ISREG(st.st_mode) && st.st_nlink != 1 ? EMLINK : errno;
-
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	f = fdopen(fd, "ae");
-	if (!f)
-		close(fd);
-	return f;
-}
-
 /* Protect the regular file f (a pipe or a port needs no rule); forget the oldest beyond 8. */
 static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
 {
@@ -127,14 +102,14 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
  * keep writing to the old one (renamed, but still ours): a lost event is worse than a late
  * rotation.
  */
-static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
+static void reag_event_stream_open(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
 			  struct event_files *ef)
 {
 	FILE *f;
 	int err;
 
 	fflush(sink->out);
-	f = open_events(path);
+	f = ag_event_stream_open(path);
 	if (!f) {
 		ag_log_warn("events: cannot reopen \"%s\": %s; still writing to the previous file",
 			    path, strerror(errno));
@@ -903,7 +878,7 @@ int cmd_load(int argc, char **argv)
 	/* Events sink ready before anything can be denied. */
 	sink.out = sink.journal && !events_stdout ? NULL : stdout;
 	if (events_path) {
-		sink.out = open_events(events_path);
+		sink.out = ag_event_stream_open(events_path);
 		if (!sink.out) {
 			ag_log_error("events: cannot open \"%s\": %s", events_path,
 				     strerror(errno));
@@ -1087,7 +1062,7 @@ int cmd_load(int argc, char **argv)
 			reopen_requested = 0;
 			pthread_mutex_lock(&sink_lock);
 			if (events_path)
-				reopen_events(&sink, events_path, l, &event_files);
+				reag_event_stream_open(&sink, events_path, l, &event_files);
 			pthread_mutex_unlock(&sink_lock);
 			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 				   (unsigned long long)mono_ns() / 1000);
@@ -1131,17 +1106,8 @@ int cmd_load(int argc, char **argv)
 				"stopped on an error; enforcement stays pinned until agentguard unload");
 	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
 	pinned_here = false;	/* in force: it stays */
-	if (sink.out && fflush(sink.out) && status == AG_EXIT_OK)
+	if (ag_cli_events_finish(&sink) != AG_EXIT_OK && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
-	if (sink.malformed)
-		ag_log_warn("events: %llu malformed records skipped", sink.malformed);
-	if (sink.seq_failed)
-		ag_log_warn("events: %llu events were numbered past the reserved seq; a crash "
-			    "before the next reservation could repeat their numbers",
-			    sink.seq_failed);
-	if (sink.journal_failed)
-		ag_log_warn("journal: %llu events not accepted by journald (last: %s)",
-			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
 	ag_resolver_close(res);

@@ -54,6 +54,7 @@
 #include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
+#include "sink_journal.h"
 
 #define SBX_MAX_POLICIES	32
 /* Boot to "enforcing": loading BPF under TCG is slow. */
@@ -692,6 +693,9 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	const char *op = cJSON_GetObjectItemCaseSensitive(ev, "operation")->valuestring;
 	const char *dec = cJSON_GetObjectItemCaseSensitive(ev, "decision")->valuestring;
 
+	int err;
+
+	/* A short write sets the stream's error flag, which ag_cli_events_finish reports. */
 	if (r->events)
 		fwrite(line, 1, len, r->events);
 	if (!r->o->journal)
@@ -699,12 +703,15 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	/* MESSAGE is for people: escaped. The checked record itself goes in AGENTGUARD_JSON. */
 	ag_buf_printf(&msg, "sandbox %s (guest): %s %s ", r->o->name, dec, kind);
 	ag_text_str(&msg, op, strlen(op));
-	if (!msg.oom &&
-	    sd_journal_send("MESSAGE=%s", msg.p, "PRIORITY=%d", strcmp(dec, "deny") ? 5 : 4,
-			    "AGENTGUARD_ORIGIN=guest", "AGENTGUARD_SANDBOX_NAME=%s", r->o->name,
-			    "AGENTGUARD_KIND=%s", kind, "AGENTGUARD_DECISION=%s", dec,
-			    "AGENTGUARD_JSON=%.*s", (int)(len - 1), line, NULL) < 0)
+	err = msg.oom ? -ENOMEM :
+	      sd_journal_send("MESSAGE=%s", msg.p, "PRIORITY=%d", strcmp(dec, "deny") ? 5 : 4,
+			      "AGENTGUARD_ORIGIN=guest", "AGENTGUARD_SANDBOX_NAME=%s", r->o->name,
+			      "AGENTGUARD_KIND=%s", kind, "AGENTGUARD_DECISION=%s", dec,
+			      "AGENTGUARD_JSON=%.*s", (int)(len - 1), line, NULL);
+	if (err < 0) {
 		r->sink.journal_failed++;
+		r->sink.journal_err = err;
+	}
 	ag_buf_free(&msg);
 }
 
@@ -1307,17 +1314,32 @@ static int sandbox_run(int argc, char **argv)
 	}
 
 	/* Host sinks: the runner's own events (origin host) and the guest's (origin guest). */
+	/* Events are the run's record: no stream, no run. */
+	if (o.journal && (err = ag_journal_check())) {
+		ag_log_error("journal: \"%s\": %s; is systemd-journald running? Nothing was started",
+			     AG_JOURNAL_SOCKET, strerror(-err));
+		goto cleanup;
+	}
 	if (!o.events || !strcmp(o.events, "-")) {
-		r.events = o.events || !o.journal ? fdopen(dup(STDERR_FILENO), "w") : NULL;
-	} else {
-		int efd = open(o.events, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-			       0640);
+		if (o.events || !o.journal) {
+			int efd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 
-		r.events = efd >= 0 ? fdopen(efd, "a") : NULL;
+			r.events = efd >= 0 ? fdopen(efd, "w") : NULL;
+			if (!r.events) {
+				ag_log_error("sandbox: events to stderr: %s; nothing was started",
+					     strerror(errno));
+				if (efd >= 0)
+					close(efd);
+				ret = AG_EXIT_IOERR;
+				goto cleanup;
+			}
+		}
+	} else {
+		r.events = ag_event_stream_open(o.events);
 		if (!r.events) {
-			ag_log_error("sandbox: --events \"%s\": %s", o.events, strerror(errno));
-			if (efd >= 0)
-				close(efd);
+			ag_log_error("sandbox: --events \"%s\": %s; nothing was started", o.events,
+				     strerror(errno));
+			ret = AG_EXIT_IOERR;
 			goto cleanup;
 		}
 	}
@@ -1476,8 +1498,14 @@ cleanup:
 	/* It closes the tap (tap_fd) and the guard's socket. */
 	if (net)
 		ag_sbx_net_down(net);
-	if (r.events)
-		fclose(r.events);
+	/* After the resolver's thread is gone: nothing writes the sinks any more. */
+	if (ag_cli_events_finish(&r.sink) != AG_EXIT_OK && ret == AG_EXIT_OK)
+		ret = AG_EXIT_IOERR;
+	if (r.events && fclose(r.events) && ret == AG_EXIT_OK) {
+		ag_log_error("sandbox: closing the event stream: %s; events may be lost",
+			     strerror(errno));
+		ret = AG_EXIT_IOERR;
+	}
 	ag_guest_rx_free(&r.rx);
 	ag_event_sink_free(&r.sink);
 	for (i = 0; i < SBX_CHANNELS; i++) {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The microVM sandbox runner's host-side pieces that need no VM and no privileges
- * (userspace/sandbox_state.c, cgroup.c, events.c): a cgroup that cannot be killed is an
- * error, never "done".
+ * (userspace/sandbox_state.c, cgroup.c, events.c, cli_compile.c): a cgroup that cannot be
+ * killed is an error, never "done"; an event stream that failed is reported, never dropped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "events.h"
 #include "sandbox_state.h"
 
 static char tmpdir[64];
@@ -75,6 +77,59 @@ static void test_parse_uint_strict(void **state)
 	assert_int_equal(v, 30);
 }
 
+static void finish_with(FILE *f, int want)
+{
+	struct ag_event_sink s = { .out = f, .format = AG_EVENTS_JSON };
+
+	snprintf(s.host, sizeof(s.host), "h");
+	ag_event_sink_lifecycle(&s, "stop", "test");
+	assert_int_equal(ag_cli_events_finish(&s), want);
+	/* The failure stays reported: a second finish does not forget it. */
+	assert_int_equal(ag_cli_events_finish(&s), want);
+	fclose(f);
+	ag_event_sink_free(&s);
+}
+
+/* A stream whose writes fail (ENOSPC) ends as 74, for load and sandbox run alike. */
+static void test_events_finish_write_error(void **state)
+{
+	FILE *f = fopen("/dev/full", "w");
+
+	assert_non_null(f);
+	finish_with(f, AG_EXIT_IOERR);
+}
+
+/* Control: the same event to a file that takes it. */
+static void test_events_finish_ok(void **state)
+{
+	char p[128];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/events", tmpdir);
+	f = ag_event_stream_open(p);
+	assert_non_null(f);
+	finish_with(f, AG_EXIT_OK);
+}
+
+/* The event file is never opened through a symlink or a second hard link. */
+static void test_events_open_refuses_links(void **state)
+{
+	char p[128], l[128];
+
+	snprintf(p, sizeof(p), "%s/real", tmpdir);
+	snprintf(l, sizeof(l), "%s/link", tmpdir);
+	assert_int_equal(symlink(p, l), 0);
+	errno = 0;
+	assert_null(ag_event_stream_open(l));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(unlink(l), 0);
+	assert_int_equal(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);
+	assert_int_equal(link(p, l), 0);
+	errno = 0;
+	assert_null(ag_event_stream_open(p));
+	assert_int_equal(errno, EMLINK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +137,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_absent_ok, setup, teardown),
 		cmocka_unit_test(test_parse_uint_strict),
+		cmocka_unit_test_setup_teardown(test_events_finish_write_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_finish_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_open_refuses_links, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sandbox_runner", tests, NULL, NULL);
