@@ -654,7 +654,8 @@ struct sbx_run {
 	struct ag_guest_rx rx;
 	struct ag_guest_rx_stats reported;
 	struct ag_sbx_net *net;		/* the host filter, NULL with --network none */
-	long long reported_ms;		/* when counts last became loss events */
+	long long reported_ms;		/* when counts were last looked at (monotonic) */
+	long long loss_since_ns;	/* the last loss report's wall time, at first the start's */
 	FILE *events;
 	int ch[SBX_CHANNELS];		/* the runner's ends, by CH_*; -1 once closed */
 	char ctl[512];
@@ -729,16 +730,22 @@ static void report_guest_drops(struct sbx_run *r)
 		{ &r->rx.st.rate_limited, &r->reported.rate_limited, AG_DROP_GUEST_RATE },
 	};
 
+	bool any = false;
+
 	clock_gettime(CLOCK_REALTIME, &rt);
 	now = rt.tv_sec * 1000000000LL + rt.tv_nsec;
 	pthread_mutex_lock(&sink_lock);
+	/* since: the previous report's time, or the run's start (docs/event.schema.json). */
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		if (*c[i].now == *c[i].then)
 			continue;
 		ag_event_sink_loss(&r->sink, ~0u, AG_DENY, AG_RULE_NONE, c[i].reason,
-				   *c[i].now - *c[i].then, now);
+				   *c[i].now - *c[i].then, r->loss_since_ns);
 		*c[i].then = *c[i].now;
+		any = true;
 	}
+	if (any)
+		r->loss_since_ns = now;
 	if (r->events)
 		fflush(r->events);
 	pthread_mutex_unlock(&sink_lock);
@@ -1353,6 +1360,12 @@ static int sandbox_run(int argc, char **argv)
 	gethostname(r.sink.host, sizeof(r.sink.host) - 1);
 	snprintf(r.sink.session, sizeof(r.sink.session), "%s", o.name);
 	ag_guest_rx_init(&r.rx, o.name, AG_GUEST_RATE, AG_GUEST_BURST, guest_event, &r);
+	{
+		struct timespec rt;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		r.loss_since_ns = rt.tv_sec * 1000000000LL + rt.tv_nsec;
+	}
 
 	/* QEMU's cgroup: stop and stale cleanup end it with cgroup.kill. */
 	err = ag_sbx_cgroup_path(o.name, cgpath, sizeof(cgpath));
