@@ -705,8 +705,9 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	ag_buf_printf(&msg, "sandbox %s (guest): %s %s ", r->o->name, dec, kind);
 	ag_text_str(&msg, op, strlen(op));
 	err = msg.oom ? -ENOMEM :
-	      sd_journal_send("MESSAGE=%s", msg.p, "PRIORITY=%d", strcmp(dec, "deny") ? 5 : 4,
-			      "AGENTGUARD_ORIGIN=guest", "AGENTGUARD_SANDBOX_NAME=%s", r->o->name,
+	      sd_journal_send("MESSAGE=%s", msg.p, "MESSAGE_ID=%s", ag_journal_message_id(kind),
+			      "PRIORITY=%d", ag_journal_priority(dec),
+			      "SYSLOG_IDENTIFIER=agentguard", "AGENTGUARD_ORIGIN=guest", "AGENTGUARD_SANDBOX_NAME=%s", r->o->name,
 			      "AGENTGUARD_KIND=%s", kind, "AGENTGUARD_DECISION=%s", dec,
 			      "AGENTGUARD_JSON=%.*s", (int)(len - 1), line, NULL);
 	if (err < 0) {

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "events.h"
 #include "sandbox_state.h"
+#include "sink_journal.h"
 
 static char tmpdir[64];
 
@@ -130,6 +131,22 @@ static void test_events_open_refuses_links(void **state)
 	assert_int_equal(errno, EMLINK);
 }
 
+/* A guest record gets the PRIORITY and MESSAGE_ID a host event of its kind gets. */
+static void test_journal_ids_by_kind(void **state)
+{
+	assert_string_equal(ag_journal_message_id("file"), AG_MSGID_FILE);
+	assert_string_equal(ag_journal_message_id("exec"), AG_MSGID_EXEC);
+	assert_string_equal(ag_journal_message_id("network"), AG_MSGID_NETWORK);
+	assert_string_equal(ag_journal_message_id("containment"), AG_MSGID_CONTAINMENT);
+	assert_string_equal(ag_journal_message_id("dns"), AG_MSGID_DNS);
+	assert_string_equal(ag_journal_message_id("loss"), AG_MSGID_LOSS);
+	assert_string_equal(ag_journal_message_id("lifecycle"), AG_MSGID_LIFECYCLE);
+	assert_int_equal(ag_journal_priority("deny"), 4);
+	assert_int_equal(ag_journal_priority("would-deny"), 5);
+	/* Control: what stopped nothing and found nothing is info. */
+	assert_int_equal(ag_journal_priority("allow"), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +154,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_absent_ok, setup, teardown),
 		cmocka_unit_test(test_parse_uint_strict),
+		cmocka_unit_test(test_journal_ids_by_kind),
 		cmocka_unit_test_setup_teardown(test_events_finish_write_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_finish_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_open_refuses_links, setup, teardown),
