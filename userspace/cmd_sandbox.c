@@ -128,24 +128,6 @@ static int tree_top(char *buf, size_t len)
 	return 0;
 }
 
-/* Does the compiled policy allow a write anywhere at or under /workspace? */
-static bool workspace_writable(const struct ag_compiled *c)
-{
-	__u32 rule;
-	size_t i;
-
-	if (ag_fs_decide_user(c, "/workspace", AG_FS_WANT_WRITE, &rule) != AG_DENY)
-		return true;
-	for (i = 0; i < c->n_fs; i++) {
-		const struct ag_fs_entry *e = &c->fs[i];
-
-		if (!e->guard_only && !strncmp(e->path, "/workspace/", 11) &&
-		    e->val.verdict[AG_FS_WRITE] != AG_DENY)
-			return true;
-	}
-	return false;
-}
-
 /*
  * An id as a whole decimal string: no sign, no junk, not 0 (root) and not (id_t)-1, which
  * setresuid/setresgid read as "leave unchanged". 0 or -EINVAL.
@@ -1216,7 +1198,7 @@ static int sandbox_run(int argc, char **argv)
 			ag_log_error("sandbox: workspace \"%s\": %s", o.workspace, strerror(errno));
 			goto cleanup;
 		}
-		ws_mode = workspace_writable(c) ? "rw" : "ro";
+		ws_mode = ag_fs_write_possible_under(c, "/workspace") ? "rw" : "ro";
 		if (user_can_use(&u, ws, R_OK | X_OK | (ws_mode[1] == 'w' ? W_OK : 0))) {
 			ag_log_error("sandbox: the workspace \"%s\" is %s by uid %u, which QEMU "
 				     "runs as (the policy makes it %s); nothing was started", ws,
