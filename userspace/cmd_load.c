@@ -32,6 +32,7 @@
 #include "backend.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "clock.h"
 #include "compile.h"
 #include "events.h"
 #include "fallback.h"
@@ -156,22 +157,6 @@ static void random_session(char *buf, size_t len)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 }
 
-static long long wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /*
  * While records keep coming, loss accounting and the flush of the line stream wait until the
  * ring runs dry or FLUSH_MS have passed: each costs system calls, and after every poll (tens
@@ -248,7 +233,7 @@ static void report_upgrade_leftovers(const struct ag_loader *l, struct ring_buff
 static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long long *since_ns)
 {
 	struct ag_loss_count counts[64];
-	long long now = wall_ns();
+	long long now = ag_wall_ns();
 	int n, i;
 
 	n = ag_loss_poll(loss, counts, sizeof(counts) / sizeof(counts[0]));
@@ -1018,7 +1003,7 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_SOFTWARE;
 		goto cleanup;
 	}
-	loss_since_ns = wall_ns();
+	loss_since_ns = ag_wall_ns();
 	{
 		char detail[4400];
 
@@ -1053,10 +1038,10 @@ int cmd_load(int argc, char **argv)
 			break;
 		}
 		pending |= err > 0;
-		if (wall_ns() - last_metrics_ns >= 1000000000LL) {
+		if (ag_wall_ns() - last_metrics_ns >= 1000000000LL) {
 			flush_folds(l, rb, false);
 			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
-			last_metrics_ns = wall_ns();
+			last_metrics_ns = ag_wall_ns();
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
@@ -1065,7 +1050,7 @@ int cmd_load(int argc, char **argv)
 				reag_event_stream_open(&sink, events_path, l, &event_files);
 			pthread_mutex_unlock(&sink_lock);
 			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-				   (unsigned long long)mono_ns() / 1000);
+				   (unsigned long long)ag_mono_ns() / 1000);
 			reload_own(l, pin_dir, state_dirfd, argv + optind, n_files, &cg,
 				   &policy_files, res);
 			sd_notifyf(0, "READY=1\nSTATUS=enforcing generation %u",
@@ -1080,14 +1065,14 @@ int cmd_load(int argc, char **argv)
 			ag_log_warn("dns: rewriting the bindings for generation %u failed: %s; "
 				    "names resolved before it have no say until resolved again",
 				    sink.generation, strerror(-err));
-		if (!pending || mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
+		if (!pending || ag_mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
 			/* After the records that did fit: the loss event follows them in order. */
 			pthread_mutex_lock(&sink_lock);
 			report_loss(&sink, &loss, &loss_since_ns);
 			if (sink.out)
 				fflush(sink.out);
 			pthread_mutex_unlock(&sink_lock);
-			flushed_ns = mono_ns();
+			flushed_ns = ag_mono_ns();
 			pending = false;
 		}
 	}

@@ -33,6 +33,7 @@
 
 #include "backend.h"
 #include "cgroup.h"
+#include "clock.h"
 #include "cli.h"
 #include "compile.h"
 #include "fallback.h"
@@ -44,13 +45,6 @@
 #include "seqstore.h"
 
 #define AG_RUN_MAX_ARGS 64
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /*
  * Start the daemon and wait for its ready file: its pid, or -errno (it exited or took 60 s).
@@ -73,7 +67,7 @@ static pid_t start_daemon(char **args, const char *ready)
 			return pid;
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return -ECHILD;
-		sleep_ms(10);
+		ag_sleep_ms(10);
 	}
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
@@ -276,7 +270,7 @@ static int empty_sandbox(const struct ag_cgroup *cg)
 		close(fd);
 		if (n == 0)
 			return 0;
-		sleep_ms(10);
+		ag_sleep_ms(10);
 	}
 	return -EBUSY;
 }

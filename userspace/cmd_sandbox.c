@@ -46,6 +46,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "clock.h"
 #include "compile.h"
 #include "dns.h"
 #include "events.h"
@@ -87,14 +88,6 @@ struct sbx_user {
 	uid_t uid;
 	gid_t gid;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void sandbox_usage(FILE *f)
 {
@@ -702,8 +695,7 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 /* Every count that grew since the last report becomes one host loss event. */
 static void report_guest_drops(struct sbx_run *r)
 {
-	struct timespec rt;
-	long long now;
+	long long now = ag_wall_ns();
 	struct {
 		unsigned long long *now, *then;
 		__u8 reason;
@@ -715,8 +707,6 @@ static void report_guest_drops(struct sbx_run *r)
 
 	bool any = false;
 
-	clock_gettime(CLOCK_REALTIME, &rt);
-	now = rt.tv_sec * 1000000000LL + rt.tv_nsec;
 	pthread_mutex_lock(&sink_lock);
 	/* since: the previous report's time, or the run's start (docs/event.schema.json). */
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -801,7 +791,7 @@ static void pump(struct sbx_run *r, int *fdp)
 			write_all(STDERR_FILENO, buf, n, &r->err_closed);
 		} else if (fd == r->ch[CH_EV]) {
 			pthread_mutex_lock(&sink_lock);
-			ag_guest_rx_feed(&r->rx, buf, n, now_ms() * 1000000LL);
+			ag_guest_rx_feed(&r->rx, buf, n, ag_mono_ms() * 1000000LL);
 			pthread_mutex_unlock(&sink_lock);
 		} else if (fd == r->ch[CH_CTL]) {
 			for (ssize_t i = 0; i < n; i++) {
@@ -995,7 +985,7 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = pidfd, .events = POLLIN },
 		};
-		long long left = deadline - now_ms();
+		long long left = deadline - ag_mono_ms();
 		struct signalfd_siginfo si;
 		bool was_started = r->started;
 
@@ -1019,12 +1009,12 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 		for (i = 0; i < SBX_CHANNELS; i++)
 			pump(r, &r->ch[i]);
 		/* A flood of bad records makes one loss event a second, not one per read. */
-		if (now_ms() - r->reported_ms >= 1000) {
+		if (ag_mono_ms() - r->reported_ms >= 1000) {
 			report_guest_drops(r);
-			r->reported_ms = now_ms();
+			r->reported_ms = ag_mono_ms();
 		}
 		if (r->started && !was_started) {
-			t_enforcing = now_ms();
+			t_enforcing = ag_mono_ms();
 			deadline = o->timeout_s ? t_enforcing + o->timeout_s * 1000LL : LLONG_MAX;
 			snprintf(memo, sizeof(memo),
 				 "sandbox %s: %s in the guest after %lld ms (%s, kernel %s, "
@@ -1051,11 +1041,11 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 
 	/* Stop QEMU if it still runs: SIGTERM, then the cgroup. */
 	if (waitpid(qemu, &status, WNOHANG) == 0) {
-		long long until = now_ms() + SBX_STOP_GRACE_MS;
+		long long until = ag_mono_ms() + SBX_STOP_GRACE_MS;
 		struct pollfd pp = { .fd = pidfd, .events = POLLIN };
 
 		kill(qemu, SIGTERM);
-		while (now_ms() < until && poll(&pp, 1, 100) == 0)
+		while (ag_mono_ms() < until && poll(&pp, 1, 100) == 0)
 			;
 		/* A QEMU that ignored SIGTERM in a cgroup that could not be killed: SIGKILL, so
 		 * the wait below cannot block for ever. */
@@ -1140,7 +1130,7 @@ static int sandbox_run(int argc, char **argv)
 	int sfd = -1, pidfd = -1, tap_fd = -1, status, i, cg_err = 0;
 	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1 };
 	bool state_made = false, net_on, cg_made = false;
-	long long t0 = now_ms();
+	long long t0 = ag_mono_ms();
 	pid_t qemu = -1;
 	sigset_t mask;
 
@@ -1343,12 +1333,7 @@ static int sandbox_run(int argc, char **argv)
 	gethostname(r.sink.host, sizeof(r.sink.host) - 1);
 	snprintf(r.sink.session, sizeof(r.sink.session), "%s", o.name);
 	ag_guest_rx_init(&r.rx, o.name, AG_GUEST_RATE, AG_GUEST_BURST, guest_event, &r);
-	{
-		struct timespec rt;
-
-		clock_gettime(CLOCK_REALTIME, &rt);
-		r.loss_since_ns = rt.tv_sec * 1000000000LL + rt.tv_nsec;
-	}
+	r.loss_since_ns = ag_wall_ns();
 
 	/* QEMU's cgroup: stop and stale cleanup end it with cgroup.kill. */
 	err = ag_sbx_cgroup_path(o.name, cgpath, sizeof(cgpath));

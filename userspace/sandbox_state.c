@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
 
@@ -102,13 +103,6 @@ int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len)
 	return 0;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 int ag_sbx_cgroup_destroy(const char *path)
 {
 	char file[4200], buf[64];
@@ -146,7 +140,7 @@ int ag_sbx_cgroup_destroy(const char *path)
 		close(fd);
 		if (n == 0)
 			break;
-		sleep_ms(10);
+		ag_sleep_ms(10);
 	}
 	if (i == 1000)
 		return -EBUSY;
@@ -156,7 +150,7 @@ int ag_sbx_cgroup_destroy(const char *path)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		sleep_ms(10);
+		ag_sleep_ms(10);
 	}
 	return -EBUSY;
 }
