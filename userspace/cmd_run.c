@@ -253,28 +253,6 @@ cleanup:
 	return status;
 }
 
-/* Kill what CMD left in the sandbox and wait until it is empty (up to 10 s). */
-static int empty_sandbox(const struct ag_cgroup *cg)
-{
-	char path[4200], buf[64];
-	int i, fd;
-	ssize_t n;
-
-	ag_cgroup_write(cg, "cgroup.kill", "1");
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
-	for (i = 0; i < 1000; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n == 0)
-			return 0;
-		ag_sleep_ms(10);
-	}
-	return -EBUSY;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -460,7 +438,8 @@ int cmd_run(int argc, char **argv)
 	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
 cleanup:
-	if (cg.fd >= 0 && (err = empty_sandbox(&cg)))
+	/* What CMD left in the sandbox is killed before enforcement goes (up to 10 s). */
+	if (cg.fd >= 0 && (err = ag_cgroup_kill_wait(cg.path)))
 		ag_log_error("run: processes left in \"%s\" could not be stopped: %s; enforcement "
 			     "stays pinned at \"%s\"", cg.path, strerror(-err), pin_dir);
 	if (daemon > 0) {
@@ -470,9 +449,12 @@ cleanup:
 	if (loaded && !err && (err = ag_loader_unpin_dir(pin_dir)))
 		ag_log_error("run: unloading \"%s\": %s", pin_dir, strerror(-err));
 	if (cg.fd >= 0) {
+		int e;
+
 		ag_cgroup_close(&cg);
-		if (cg.created && !err)
-			rmdir(cg.path);
+		if (cg.created && !err && (e = ag_cgroup_destroy(cg.path)))
+			ag_log_warn("run: cannot remove the sandbox cgroup \"%s\": %s", cg.path,
+				    strerror(-e));
 	}
 	/* Its seq and policy copies served this run only; kept while enforcement stays pinned. */
 	if (state_made && !err && (err = ag_state_dir_remove(state_dir)))

@@ -1049,7 +1049,7 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 			;
 		/* A QEMU that ignored SIGTERM in a cgroup that could not be killed: SIGKILL, so
 		 * the wait below cannot block for ever. */
-		if (!(pp.revents & POLLIN) && ag_sbx_cgroup_destroy(cgpath))
+		if (!(pp.revents & POLLIN) && ag_cgroup_destroy(cgpath))
 			kill(qemu, SIGKILL);
 		waitpid(qemu, &status, 0);
 	}
@@ -1472,7 +1472,7 @@ cleanup:
 		kill(qemu, SIGKILL);
 		waitpid(qemu, NULL, 0);
 	}
-	if (cg_made && (cg_err = ag_sbx_cgroup_destroy(cg.path)))
+	if (cg_made && (cg_err = ag_cgroup_destroy(cg.path)))
 		ag_log_error("sandbox: removing the cgroup \"%s\": %s; `agentguard sandbox ls` "
 			     "retries", cg.path, strerror(-cg_err));
 	ag_cgroup_close(&cg);

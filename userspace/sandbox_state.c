@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cgroup.h"
-#include "clock.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
 
@@ -101,58 +100,6 @@ int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
-}
-
-int ag_sbx_cgroup_destroy(const char *path)
-{
-	char file[4200], buf[64];
-	int i, fd;
-	ssize_t n;
-
-	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
-	fd = open(file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		return -errno;
-	if (fd < 0) {
-		struct stat st;
-
-		/*
-		 * Nothing to do only if the cgroup itself is gone. A directory without cgroup.kill
-		 * (a kernel before 5.14, or not a cgroup) may still hold QEMU: fail closed.
-		 */
-		if (lstat(path, &st))
-			return errno == ENOENT ? 0 : -errno;
-		return -EOPNOTSUPP;
-	}
-	if (write(fd, "1", 1) != 1) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
-	for (i = 0; i < 1000; i++) {
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n == 0)
-			break;
-		ag_sleep_ms(10);
-	}
-	if (i == 1000)
-		return -EBUSY;
-	/* A process that just died may still be leaving: rmdir says EBUSY for a moment. */
-	for (i = 0; i < 100; i++) {
-		if (!rmdir(path) || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		ag_sleep_ms(10);
-	}
-	return -EBUSY;
 }
 
 /* Remove the entries of dir_fd and below; never follows a link (unlinkat removes the link). */
@@ -244,7 +191,7 @@ static int clean(const char *name)
 	/* The cgroup's path is made from the name, never read from the state directory. */
 	err = ag_sbx_cgroup_path(name, cg, sizeof(cg));
 	if (!err)
-		err = ag_sbx_cgroup_destroy(cg);
+		err = ag_cgroup_destroy(cg);
 	e = ag_sbx_net_cleanup_stale(name);
 	if (e && !err)
 		err = e;

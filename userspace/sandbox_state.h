@@ -12,7 +12,7 @@
  *
  * A sandbox whose lock nobody holds is stale: its runner died (kill -9). Cleaning it kills what
  * is left in its cgroup, removes the cgroup, the network half's tap and table
- * (ag_sbx_net_cleanup_stale) and the state directory. Only root writes under these paths, and
+ * (ag_sbx_net_cleanup_stale) and the state directory (cgroup.c's ag_cgroup_destroy). Only root writes under these paths, and
  * nothing here follows a symlink. Library code: returns -errno, never logs.
  */
 #ifndef AG_SANDBOX_STATE_H
@@ -44,11 +44,6 @@ int ag_sbx_state_put(int dir_fd, const char *file, const char *value);
 /* Read one (first line, at most len - 1 bytes, no newline). 0 or -errno. */
 int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len);
 
-/*
- * Kill everything in cgroup path (cgroup.kill), wait up to 10 s, remove it. 0 (also when path
- * does not exist), -EOPNOTSUPP when path exists without cgroup.kill, or -errno.
- */
-int ag_sbx_cgroup_destroy(const char *path);
 /* Remove NAME's state directory, whatever it holds, never following a link. 0 or -errno. */
 int ag_sbx_state_remove(const char *name);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cgroup.h"
 #include "cli.h"
 #include "events.h"
 #include "sandbox_state.h"
@@ -41,11 +42,36 @@ static int teardown(void **state)
 static void test_destroy_dir_without_kill_fails(void **state)
 {
 	char p[128];
+	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/cg", tmpdir);
 	assert_int_equal(mkdir(p, 0755), 0);
-	assert_int_equal(ag_sbx_cgroup_destroy(p), -EOPNOTSUPP);
+	assert_int_equal(ag_cgroup_destroy(p), -EOPNOTSUPP);
+	assert_int_equal(ag_cgroup_kill_wait(p), -EOPNOTSUPP);
 	assert_int_equal(access(p, F_OK), 0);
+	/* Nor is one whose cgroup.procs lists a process. */
+	snprintf(p, sizeof(p), "%s/cg/cgroup.procs", tmpdir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("4242\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(p, sizeof(p), "%s/cg", tmpdir);
+	assert_int_equal(ag_cgroup_kill_wait(p), -EOPNOTSUPP);
+	assert_int_equal(ag_cgroup_destroy(p), -EOPNOTSUPP);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+/* Without cgroup.kill, a cgroup known to be empty is done (control). */
+static void test_kill_wait_empty_without_kill(void **state)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/cg", tmpdir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/cg/cgroup.procs", tmpdir);
+	assert_int_equal(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);
+	snprintf(p, sizeof(p), "%s/cg", tmpdir);
+	assert_int_equal(ag_cgroup_kill_wait(p), 0);
 }
 
 /* Control: a cgroup that is already gone is nothing to do. */
@@ -54,7 +80,8 @@ static void test_destroy_absent_ok(void **state)
 	char p[128];
 
 	snprintf(p, sizeof(p), "%s/absent", tmpdir);
-	assert_int_equal(ag_sbx_cgroup_destroy(p), 0);
+	assert_int_equal(ag_cgroup_destroy(p), 0);
+	assert_int_equal(ag_cgroup_kill_wait(p), -ENOENT);
 }
 
 /* --timeout: strictly a number of seconds that fits, never wrapped. */
@@ -153,6 +180,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_dir_without_kill_fails, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_absent_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_wait_empty_without_kill, setup, teardown),
 		cmocka_unit_test(test_parse_uint_strict),
 		cmocka_unit_test(test_journal_ids_by_kind),
 		cmocka_unit_test_setup_teardown(test_events_finish_write_error, setup, teardown),
