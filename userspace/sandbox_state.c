@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
+#include "seqstore.h"
 
 bool ag_sbx_name_valid(const char *name)
 {
@@ -102,69 +103,14 @@ int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len)
 	return 0;
 }
 
-/* Remove the entries of dir_fd and below; never follows a link (unlinkat removes the link). */
-static int rm_contents(int dir_fd, int depth)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int fd, err = 0, e;
-
-	if (depth > 8)
-		return -ELOOP;
-	fd = dup(dir_fd);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	while ((d = readdir(dir))) {
-		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-			continue;
-		if (fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW))
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			fd = openat(dir_fd, d->d_name,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0) {
-				e = rm_contents(fd, depth + 1);
-				close(fd);
-				if (e && !err)
-					err = e;
-			}
-			if (unlinkat(dir_fd, d->d_name, AT_REMOVEDIR) && !err)
-				err = -errno;
-		} else if (unlinkat(dir_fd, d->d_name, 0) && !err) {
-			err = -errno;
-		}
-	}
-	closedir(dir);
-	return err;
-}
-
 int ag_sbx_state_remove(const char *name)
 {
-	int root, fd, err;
+	char path[sizeof(AG_SBX_STATE_ROOT) + AG_SBX_NAME_MAX + 2];
 
-	root = open(AG_SBX_STATE_ROOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (root < 0)
-		return errno == ENOENT ? 0 : -errno;
-	fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno == ENOENT ? 0 : -errno;
-		goto cleanup;
-	}
-	err = rm_contents(fd, 0);
-	close(fd);
-	if (unlinkat(root, name, AT_REMOVEDIR) && !err && errno != ENOENT)
-		err = -errno;
-
-cleanup:
-	close(root);
-	return err;
+	if (!ag_sbx_name_valid(name))
+		return -EINVAL;
+	snprintf(path, sizeof(path), AG_SBX_STATE_ROOT "/%s", name);
+	return ag_state_dir_remove(path);
 }
 
 /* 1 if NAME's lock is held by a live runner, 0 if not (or no lock file), -errno. */

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "events.h"
 #include "sandbox_state.h"
+#include "seqstore.h"
 #include "sink_journal.h"
 
 static char tmpdir[64];
@@ -82,6 +83,57 @@ static void test_destroy_absent_ok(void **state)
 	snprintf(p, sizeof(p), "%s/absent", tmpdir);
 	assert_int_equal(ag_cgroup_destroy(p), 0);
 	assert_int_equal(ag_cgroup_kill_wait(p), -ENOENT);
+}
+
+static void make_file(const char *dir, const char *name)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("x\n", f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * One removal for run's and sandbox run's state: the tree goes, a link in it goes as a link,
+ * and what it points to (outside) stays.
+ */
+static void test_state_dir_remove_tree_not_links(void **state)
+{
+	char st[128], p[256], outside[128];
+
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	make_file(outside, "keep");
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	assert_int_equal(mkdir(st, 0700), 0);
+	make_file(st, "seq");
+	snprintf(p, sizeof(p), "%s/spec", st);
+	assert_int_equal(mkdir(p, 0700), 0);
+	make_file(p, "argv");
+	snprintf(p, sizeof(p), "%s/spec/policy", st);
+	assert_int_equal(mkdir(p, 0700), 0);
+	make_file(p, "p.yaml");
+	snprintf(p, sizeof(p), "%s/spec/dirlink", st);
+	assert_int_equal(symlink(outside, p), 0);
+	snprintf(p, sizeof(p), "%s/filelink", st);
+	snprintf(outside + strlen(outside), sizeof(outside) - strlen(outside), "/keep");
+	assert_int_equal(symlink(outside, p), 0);
+
+	assert_int_equal(ag_state_dir_remove(st), 0);
+	assert_int_equal(access(st, F_OK), -1);
+	assert_int_equal(access(outside, F_OK), 0);
+	/* Gone is done. */
+	assert_int_equal(ag_state_dir_remove(st), 0);
+	/* The directory itself through a link: refused, the target untouched. */
+	outside[strlen(outside) - 5] = '\0';
+	assert_int_equal(symlink(outside, st), 0);
+	assert_int_equal(ag_state_dir_remove(st), -ENOTDIR);
+	snprintf(p, sizeof(p), "%s/keep", outside);
+	assert_int_equal(access(p, F_OK), 0);
 }
 
 /* --timeout: strictly a number of seconds that fits, never wrapped. */
@@ -181,6 +233,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_absent_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_wait_empty_without_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir_remove_tree_not_links, setup,
+						teardown),
 		cmocka_unit_test(test_parse_uint_strict),
 		cmocka_unit_test(test_journal_ids_by_kind),
 		cmocka_unit_test_setup_teardown(test_events_finish_write_error, setup, teardown),
