@@ -427,18 +427,27 @@ cleanup:
 	return err;
 }
 
-/* spec/net: "ADDR/PREFIX GATEWAY MAC" (vm/guest-init's configure_net). 0 or -errno. */
-static int write_net_spec(int state_fd, const struct ag_sbx_net_plan *plan)
+/*
+ * spec/net (vm/guest-init's configure_net and start_sandbox):
+ *   ADDR/PREFIX GATEWAY MAC
+ *   resolver NAMESERVER
+ * The nameserver is the guest daemon's resolver (127.0.0.53) when the policy has domain rules
+ * (it then starts one, with the gateway as its upstream), else the host's on the gateway: the
+ * host knows that from the compiled policy, so the guest need not guess. 0 or -errno.
+ */
+static int write_net_spec(int state_fd, const struct ag_sbx_net_plan *plan,
+			  const struct ag_compiled *c)
 {
-	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], line[128];
+	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], line[160];
 	int spec, err;
 
 	if (!inet_ntop(AF_INET, &plan->guest_addr, addr, sizeof(addr)) ||
 	    !inet_ntop(AF_INET, &plan->host_addr, gw, sizeof(gw)))
 		return -EINVAL;
-	snprintf(line, sizeof(line), "%s/%u %s %02x:%02x:%02x:%02x:%02x:%02x", addr,
+	snprintf(line, sizeof(line), "%s/%u %s %02x:%02x:%02x:%02x:%02x:%02x\nresolver %s", addr,
 		 plan->prefix_len, gw, plan->guest_mac[0], plan->guest_mac[1], plan->guest_mac[2],
-		 plan->guest_mac[3], plan->guest_mac[4], plan->guest_mac[5]);
+		 plan->guest_mac[3], plan->guest_mac[4], plan->guest_mac[5],
+		 c->n_dom ? "127.0.0.53" : gw);
 	spec = openat(state_fd, "spec", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (spec < 0)
 		return -errno;
@@ -1390,7 +1399,7 @@ static int sandbox_run(int argc, char **argv)
 			goto cleanup;
 		}
 		/* The guest's address, gateway (and resolver) and MAC, for guest-init. */
-		err = write_net_spec(state_fd, &plan);
+		err = write_net_spec(state_fd, &plan, c);
 		if (err) {
 			ag_log_error("sandbox: writing the guest's network spec: %s",
 				     strerror(-err));
