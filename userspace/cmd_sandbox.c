@@ -542,10 +542,39 @@ static void qa_free(struct qemu_argv *q)
 		ag_buf_free(&q->arena[i]);
 }
 
+/*
+ * The guest kernel's command line, shared with the test bed: the first line of
+ * <top>/vm/guest/cmdline that is neither empty nor a comment. 0, -ENOENT (no such line),
+ * -E2BIG or -errno.
+ */
+static int read_cmdline(const char *top, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vm/guest/cmdline", top);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || !line[strspn(line, " \t")])
+			continue;
+		err = (size_t)snprintf(buf, len, "%s", line) < len ? 0 : -E2BIG;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
 /* QEMU's command line (docs/sandbox.md#what-happens-in-order). 0 or -ENOMEM. */
 static int build_qemu_args(struct qemu_argv *q, const char *state_path, const char *boot_kernel,
-			   const char *initrd, const char *accel, const char *ws,
-			   const char *ws_mode, const struct ag_sbx_net_plan *plan)
+			   const char *initrd, const char *accel, const char *cmdline,
+			   const char *ws, const char *ws_mode, const struct ag_sbx_net_plan *plan)
 {
 	char mac[24];
 	int i;
@@ -573,9 +602,7 @@ static int build_qemu_args(struct qemu_argv *q, const char *state_path, const ch
 	qa_add(q, "-initrd");
 	qa_add(q, initrd);
 	qa_add(q, "-append");
-	/* Without the tsc options about 1 TCG boot in 4 hangs calibrating the TSC. */
-	qa_add(q, "console=ttyS0 panic=-1 quiet lsm=lockdown,capability,landlock,yama,bpf "
-		   "tsc_early_khz=2000000 tsc=reliable no_timer_check");
+	qa_add(q, cmdline);
 	qa_add(q, "-chardev");
 	qa_path(q, "file,id=con,path=", state_path, "/console.log");
 	qa_add(q, "-serial");
@@ -1131,7 +1158,7 @@ static int sandbox_run(int argc, char **argv)
 	struct ag_sbx_net_plan plan = {};
 	struct qemu_argv q = {};
 	char top[PATH_MAX], kdir[PATH_MAX], ws[PATH_MAX], state_path[PATH_MAX], cgpath[4096];
-	char images[2 * PATH_MAX + 8], tmp[PATH_MAX + 64], defname[32];
+	char images[2 * PATH_MAX + 8], tmp[PATH_MAX + 64], defname[32], cmdline[1024];
 	char (*copies)[PATH_MAX] = NULL, *copy_names[SBX_MAX_POLICIES];
 	char *mk_argv[3], *boot_kernel, *initrd;
 	const char *ws_mode = NULL, *accel = "tcg";
@@ -1407,8 +1434,14 @@ static int sandbox_run(int argc, char **argv)
 		}
 	}
 
-	err = build_qemu_args(&q, state_path, boot_kernel, initrd, accel, ws_mode ? ws : NULL,
-			      ws_mode, net_on ? &plan : NULL);
+	err = read_cmdline(top, cmdline, sizeof(cmdline));
+	if (err) {
+		ag_log_error("sandbox: the guest kernel's command line (%s/vm/guest/cmdline): %s",
+			     top, strerror(-err));
+		goto cleanup;
+	}
+	err = build_qemu_args(&q, state_path, boot_kernel, initrd, accel, cmdline,
+			      ws_mode ? ws : NULL, ws_mode, net_on ? &plan : NULL);
 	if (err) {
 		ag_log_error("sandbox: QEMU's command line: %s", strerror(-err));
 		goto cleanup;
