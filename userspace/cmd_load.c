@@ -103,7 +103,7 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
  * keep writing to the old one (renamed, but still ours): a lost event is worse than a late
  * rotation.
  */
-static void reag_event_stream_open(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
+static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
 			  struct event_files *ef)
 {
 	FILE *f;
@@ -1047,7 +1047,7 @@ int cmd_load(int argc, char **argv)
 			reopen_requested = 0;
 			pthread_mutex_lock(&sink_lock);
 			if (events_path)
-				reag_event_stream_open(&sink, events_path, l, &event_files);
+				reopen_events(&sink, events_path, l, &event_files);
 			pthread_mutex_unlock(&sink_lock);
 			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 				   (unsigned long long)ag_mono_ns() / 1000);

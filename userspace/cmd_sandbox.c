@@ -680,7 +680,6 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	const char *kind = cJSON_GetObjectItemCaseSensitive(ev, "kind")->valuestring;
 	const char *op = cJSON_GetObjectItemCaseSensitive(ev, "operation")->valuestring;
 	const char *dec = cJSON_GetObjectItemCaseSensitive(ev, "decision")->valuestring;
-
 	int err;
 
 	/* A short write sets the stream's error flag, which ag_cli_events_finish reports. */
@@ -694,8 +693,9 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	err = msg.oom ? -ENOMEM :
 	      sd_journal_send("MESSAGE=%s", msg.p, "MESSAGE_ID=%s", ag_journal_message_id(kind),
 			      "PRIORITY=%d", ag_journal_priority(dec),
-			      "SYSLOG_IDENTIFIER=agentguard", "AGENTGUARD_ORIGIN=guest", "AGENTGUARD_SANDBOX_NAME=%s", r->o->name,
-			      "AGENTGUARD_KIND=%s", kind, "AGENTGUARD_DECISION=%s", dec,
+			      "SYSLOG_IDENTIFIER=agentguard", "AGENTGUARD_ORIGIN=guest",
+			      "AGENTGUARD_SANDBOX_NAME=%s", r->o->name, "AGENTGUARD_KIND=%s", kind,
+			      "AGENTGUARD_DECISION=%s", dec,
 			      "AGENTGUARD_JSON=%.*s", (int)(len - 1), line, NULL);
 	if (err < 0) {
 		r->sink.journal_failed++;
@@ -708,6 +708,7 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 static void report_guest_drops(struct sbx_run *r)
 {
 	long long now = ag_wall_ns();
+	bool any = false;
 	struct {
 		unsigned long long *now, *then;
 		__u8 reason;
@@ -716,8 +717,6 @@ static void report_guest_drops(struct sbx_run *r)
 		{ &r->rx.st.oversized, &r->reported.oversized, AG_DROP_GUEST_OVERSIZED },
 		{ &r->rx.st.rate_limited, &r->reported.rate_limited, AG_DROP_GUEST_RATE },
 	};
-
-	bool any = false;
 
 	pthread_mutex_lock(&sink_lock);
 	/* since: the previous report's time, or the run's start (docs/event.schema.json). */
@@ -1305,8 +1304,10 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 
-	/* Host sinks: the runner's own events (origin host) and the guest's (origin guest). */
-	/* Events are the run's record: no stream, no run. */
+	/*
+	 * Host sinks: the runner's own events (origin host) and the guest's (origin guest). They
+	 * are the run's record: no stream, no run.
+	 */
 	if (o.journal && (err = ag_journal_check())) {
 		ag_log_error("journal: \"%s\": %s; is systemd-journald running? Nothing was started",
 			     AG_JOURNAL_SOCKET, strerror(-err));

@@ -11,9 +11,10 @@
  *   <cgroup2>/agentguard-sandboxes/NAME      QEMU's cgroup (cgroup.kill ends it)
  *
  * A sandbox whose lock nobody holds is stale: its runner died (kill -9). Cleaning it kills what
- * is left in its cgroup, removes the cgroup, the network half's tap and table
- * (ag_sbx_net_cleanup_stale) and the state directory (cgroup.c's ag_cgroup_destroy). Only root writes under these paths, and
- * nothing here follows a symlink. Library code: returns -errno, never logs.
+ * is left in its cgroup and removes the cgroup (cgroup.c's ag_cgroup_destroy), the network
+ * half's tap and table (ag_sbx_net_cleanup_stale) and the state directory (seqstore.c's
+ * ag_state_dir_remove). Only root writes under these paths, and nothing here follows a
+ * symlink. Library code: returns -errno, never logs.
  */
 #ifndef AG_SANDBOX_STATE_H
 #define AG_SANDBOX_STATE_H
