@@ -123,9 +123,10 @@ $(BUILD)/bench/fs_lookup.skel.h: $(BUILD)/bench/bpf/fs_lookup.bpf.o
 
 # Compiler and Landlock-mapping unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock \
-	$(BUILD)/tests/unit/test_guest_rx $(BUILD)/tests/unit/test_sbx_policy
+	$(BUILD)/tests/unit/test_guest_rx $(BUILD)/tests/unit/test_sbx_policy \
+	$(BUILD)/tests/unit/test_sandbox_runner
 $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock $(BUILD)/tests/unit/test_guest_rx \
-		$(BUILD)/tests/unit/test_sbx_policy: \
+		$(BUILD)/tests/unit/test_sbx_policy $(BUILD)/tests/unit/test_sandbox_runner: \
 		$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "compile.h"
 
 int ag_cgroup2_mount(char *buf, size_t len)
@@ -115,6 +116,71 @@ int ag_cgroup_enter(const struct ag_cgroup *cg, int pid)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+int ag_cgroup_kill_wait(const char *path)
+{
+	char file[4200], buf[64];
+	struct stat st;
+	ssize_t n;
+	int i, fd;
+
+	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return -errno;
+	if (fd < 0) {
+		/*
+		 * Gone only if the directory itself is. Without cgroup.kill, only a cgroup known
+		 * to be empty is done: anything else (processes, or not a cgroup) fails closed.
+		 */
+		if (lstat(path, &st))
+			return -errno;
+		snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (fd >= 0)
+			close(fd);
+		return n == 0 ? 0 : -EOPNOTSUPP;
+	}
+	if (write(fd, "1", 1) != 1) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	for (i = 0; i < 1000; i++) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n == 0)
+			return 0;
+		ag_sleep_ms(10);
+	}
+	return -EBUSY;
+}
+
+int ag_cgroup_destroy(const char *path)
+{
+	int err = ag_cgroup_kill_wait(path), i;
+
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	/* A process that just died may still be leaving: rmdir says EBUSY for a moment. */
+	for (i = 0; i < 100; i++) {
+		if (!rmdir(path) || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		ag_sleep_ms(10);
+	}
+	return -EBUSY;
 }
 
 #define AG_DEFAULT_PIDS_MAX 4096

@@ -31,5 +31,18 @@ struct ag_compiled;
 struct ag_policy;
 int ag_cli_compile(char **files, int n, struct ag_policy ***pols, struct ag_compiled **out);
 void ag_cli_free_policies(struct ag_policy **pols, int n);
+/*
+ * The end of an event sink, shared by load and sandbox run: flushes the line stream and
+ * reports what was lost (a failed stream as an error; malformed records, seq past the
+ * reservation, entries journald refused as warnings). AG_EXIT_OK, or AG_EXIT_IOERR if the
+ * line stream failed at any point. The stream stays open (its owner closes it).
+ */
+struct ag_event_sink;
+int ag_cli_events_finish(struct ag_event_sink *s);
+/*
+ * A whole decimal number of at most max: digits only (no sign, space or suffix, which strtoul
+ * would take or wrap). 0, -EINVAL (not a number) or -ERANGE (above max).
+ */
+int ag_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
 #endif /* AG_CLI_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Parse and compile policy files with diagnostics: shared by load, check, reload and the
- * daemon's policy store. */
+ * daemon's policy store; and the other helpers the commands share (cli.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "compile.h"
+#include "events.h"
 #include "log.h"
 #include "policy.h"
 
@@ -21,6 +22,41 @@ void ag_cli_free_policies(struct ag_policy **pols, int n)
 	for (i = 0; i < n; i++)
 		ag_policy_free(pols[i]);
 	free(pols);
+}
+
+int ag_cli_events_finish(struct ag_event_sink *s)
+{
+	int err = ag_event_sink_flush(s);
+
+	if (err)
+		ag_log_error("events: writing the event stream failed; events were lost");
+	if (s->malformed)
+		ag_log_warn("events: %llu malformed records skipped", s->malformed);
+	if (s->seq_failed)
+		ag_log_warn("events: %llu events were numbered past the reserved seq; a crash "
+			    "before the next reservation could repeat their numbers",
+			    s->seq_failed);
+	if (s->journal_failed)
+		ag_log_warn("journal: %llu events not accepted by journald (last: %s)",
+			    s->journal_failed, strerror(-s->journal_err));
+	return err ? AG_EXIT_IOERR : AG_EXIT_OK;
+}
+
+int ag_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (v > (max - (*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return 0;
 }
 
 static double elapsed_ms(const struct timespec *since)

@@ -32,6 +32,7 @@
 #include "backend.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "clock.h"
 #include "compile.h"
 #include "events.h"
 #include "fallback.h"
@@ -76,31 +77,6 @@ struct event_files {
 	unsigned int n;		/* keys in use; the oldest first */
 };
 
-/*
- * Open the event file for appending; never through a symlink, nor a regular file with a
- * second name (a hard link the sandbox made to a file of its choosing): errno ELOOP or EMLINK.
- */
-static FILE *open_events(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	struct stat st;
-	FILE *f;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && st.st_nlink != 1)) {
-		int err = S_ISREG(st.st_mode) && st.st_nlink != 1 ? EMLINK : errno;
-
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	f = fdopen(fd, "ae");
-	if (!f)
-		close(fd);
-	return f;
-}
-
 /* Protect the regular file f (a pipe or a port needs no rule); forget the oldest beyond 8. */
 static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
 {
@@ -134,7 +110,7 @@ static void reopen_events(struct ag_event_sink *sink, const char *path, struct a
 	int err;
 
 	fflush(sink->out);
-	f = open_events(path);
+	f = ag_event_stream_open(path);
 	if (!f) {
 		ag_log_warn("events: cannot reopen \"%s\": %s; still writing to the previous file",
 			    path, strerror(errno));
@@ -179,22 +155,6 @@ static void random_session(char *buf, size_t len)
 		memset(r, 0, sizeof(r));
 	for (i = 0; i < sizeof(r) && 2 * i + 2 < len; i++)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
-}
-
-static long long wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /*
@@ -273,7 +233,7 @@ static void report_upgrade_leftovers(const struct ag_loader *l, struct ring_buff
 static void report_loss(struct ag_event_sink *sink, struct ag_loss *loss, long long *since_ns)
 {
 	struct ag_loss_count counts[64];
-	long long now = wall_ns();
+	long long now = ag_wall_ns();
 	int n, i;
 
 	n = ag_loss_poll(loss, counts, sizeof(counts) / sizeof(counts[0]));
@@ -903,7 +863,7 @@ int cmd_load(int argc, char **argv)
 	/* Events sink ready before anything can be denied. */
 	sink.out = sink.journal && !events_stdout ? NULL : stdout;
 	if (events_path) {
-		sink.out = open_events(events_path);
+		sink.out = ag_event_stream_open(events_path);
 		if (!sink.out) {
 			ag_log_error("events: cannot open \"%s\": %s", events_path,
 				     strerror(errno));
@@ -1043,7 +1003,7 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_SOFTWARE;
 		goto cleanup;
 	}
-	loss_since_ns = wall_ns();
+	loss_since_ns = ag_wall_ns();
 	{
 		char detail[4400];
 
@@ -1078,10 +1038,10 @@ int cmd_load(int argc, char **argv)
 			break;
 		}
 		pending |= err > 0;
-		if (wall_ns() - last_metrics_ns >= 1000000000LL) {
+		if (ag_wall_ns() - last_metrics_ns >= 1000000000LL) {
 			flush_folds(l, rb, false);
 			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
-			last_metrics_ns = wall_ns();
+			last_metrics_ns = ag_wall_ns();
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
@@ -1090,7 +1050,7 @@ int cmd_load(int argc, char **argv)
 				reopen_events(&sink, events_path, l, &event_files);
 			pthread_mutex_unlock(&sink_lock);
 			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-				   (unsigned long long)mono_ns() / 1000);
+				   (unsigned long long)ag_mono_ns() / 1000);
 			reload_own(l, pin_dir, state_dirfd, argv + optind, n_files, &cg,
 				   &policy_files, res);
 			sd_notifyf(0, "READY=1\nSTATUS=enforcing generation %u",
@@ -1105,14 +1065,14 @@ int cmd_load(int argc, char **argv)
 			ag_log_warn("dns: rewriting the bindings for generation %u failed: %s; "
 				    "names resolved before it have no say until resolved again",
 				    sink.generation, strerror(-err));
-		if (!pending || mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
+		if (!pending || ag_mono_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
 			/* After the records that did fit: the loss event follows them in order. */
 			pthread_mutex_lock(&sink_lock);
 			report_loss(&sink, &loss, &loss_since_ns);
 			if (sink.out)
 				fflush(sink.out);
 			pthread_mutex_unlock(&sink_lock);
-			flushed_ns = mono_ns();
+			flushed_ns = ag_mono_ns();
 			pending = false;
 		}
 	}
@@ -1131,17 +1091,8 @@ int cmd_load(int argc, char **argv)
 				"stopped on an error; enforcement stays pinned until agentguard unload");
 	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
 	pinned_here = false;	/* in force: it stays */
-	if (sink.out && fflush(sink.out) && status == AG_EXIT_OK)
+	if (ag_cli_events_finish(&sink) != AG_EXIT_OK && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
-	if (sink.malformed)
-		ag_log_warn("events: %llu malformed records skipped", sink.malformed);
-	if (sink.seq_failed)
-		ag_log_warn("events: %llu events were numbered past the reserved seq; a crash "
-			    "before the next reservation could repeat their numbers",
-			    sink.seq_failed);
-	if (sink.journal_failed)
-		ag_log_warn("journal: %llu events not accepted by journald (last: %s)",
-			    sink.journal_failed, strerror(-sink.journal_err));
 
 cleanup:
 	ag_resolver_close(res);

@@ -33,6 +33,7 @@
 
 #include "backend.h"
 #include "cgroup.h"
+#include "clock.h"
 #include "cli.h"
 #include "compile.h"
 #include "fallback.h"
@@ -44,13 +45,6 @@
 #include "seqstore.h"
 
 #define AG_RUN_MAX_ARGS 64
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /*
  * Start the daemon and wait for its ready file: its pid, or -errno (it exited or took 60 s).
@@ -73,7 +67,7 @@ static pid_t start_daemon(char **args, const char *ready)
 			return pid;
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return -ECHILD;
-		sleep_ms(10);
+		ag_sleep_ms(10);
 	}
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
@@ -257,28 +251,6 @@ cleanup:
 	ag_ll_assessment_free(&a);
 	free(ps);
 	return status;
-}
-
-/* Kill what CMD left in the sandbox and wait until it is empty (up to 10 s). */
-static int empty_sandbox(const struct ag_cgroup *cg)
-{
-	char path[4200], buf[64];
-	int i, fd;
-	ssize_t n;
-
-	ag_cgroup_write(cg, "cgroup.kill", "1");
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
-	for (i = 0; i < 1000; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n == 0)
-			return 0;
-		sleep_ms(10);
-	}
-	return -EBUSY;
 }
 
 int cmd_run(int argc, char **argv)
@@ -466,7 +438,8 @@ int cmd_run(int argc, char **argv)
 	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
 cleanup:
-	if (cg.fd >= 0 && (err = empty_sandbox(&cg)))
+	/* What CMD left in the sandbox is killed before enforcement goes (up to 10 s). */
+	if (cg.fd >= 0 && (err = ag_cgroup_kill_wait(cg.path)))
 		ag_log_error("run: processes left in \"%s\" could not be stopped: %s; enforcement "
 			     "stays pinned at \"%s\"", cg.path, strerror(-err), pin_dir);
 	if (daemon > 0) {
@@ -476,9 +449,12 @@ cleanup:
 	if (loaded && !err && (err = ag_loader_unpin_dir(pin_dir)))
 		ag_log_error("run: unloading \"%s\": %s", pin_dir, strerror(-err));
 	if (cg.fd >= 0) {
+		int e;
+
 		ag_cgroup_close(&cg);
-		if (cg.created && !err)
-			rmdir(cg.path);
+		if (cg.created && !err && (e = ag_cgroup_destroy(cg.path)))
+			ag_log_warn("run: cannot remove the sandbox cgroup \"%s\": %s", cg.path,
+				    strerror(-e));
 	}
 	/* Its seq and policy copies served this run only; kept while enforcement stays pinned. */
 	if (state_made && !err && (err = ag_state_dir_remove(state_dir)))

@@ -46,6 +46,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "clock.h"
 #include "compile.h"
 #include "dns.h"
 #include "events.h"
@@ -54,6 +55,7 @@
 #include "log.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
+#include "sink_journal.h"
 
 #define SBX_MAX_POLICIES	32
 /* Boot to "enforcing": loading BPF under TCG is slow. */
@@ -87,14 +89,6 @@ struct sbx_user {
 	gid_t gid;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void sandbox_usage(FILE *f)
 {
 	fputs("usage: agentguard sandbox run --policy FILE [--policy FILE]... [--workspace DIR]\n"
@@ -125,24 +119,6 @@ static int tree_top(char *buf, size_t len)
 	if ((size_t)snprintf(buf, len, "%s", exe[0] ? exe : "/") >= len)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-/* Does the compiled policy allow a write anywhere at or under /workspace? */
-static bool workspace_writable(const struct ag_compiled *c)
-{
-	__u32 rule;
-	size_t i;
-
-	if (ag_fs_decide_user(c, "/workspace", AG_FS_WANT_WRITE, &rule) != AG_DENY)
-		return true;
-	for (i = 0; i < c->n_fs; i++) {
-		const struct ag_fs_entry *e = &c->fs[i];
-
-		if (!e->guard_only && !strncmp(e->path, "/workspace/", 11) &&
-		    e->val.verdict[AG_FS_WRITE] != AG_DENY)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -280,48 +256,24 @@ static int run_capture(char *const argv[], char *out, size_t len, int log_fd)
 }
 
 /*
- * TCG unless KVM is forced (AGENTGUARD_ACCEL=kvm|tcg) or probed good: on some of our machines
- * /dev/kvm exists and hangs. The probe is the test bed's (vm/agentguard-vm boots a guest under
- * KVM once per host boot and caches the answer in build/vm/kvm-probe); KVM is then used only if
- * QEMU's user can open /dev/kvm.
+ * The test bed's choice (vm/agentguard-vm --probe-accel: TCG unless AGENTGUARD_ACCEL forces
+ * one, or /dev/kvm exists and a probe boot under KVM worked, cached per host boot; on some of
+ * our machines /dev/kvm exists and hangs), made in that one place. QEMU runs as the sandbox
+ * user, so KVM also needs that user to be able to open /dev/kvm, unless it was forced. Any
+ * failure of the probe means TCG: slower, never less enforced.
  */
 static const char *choose_accel(const char *top, const char *kdir, int log_fd,
 				const struct sbx_user *u)
 {
 	const char *forced = getenv("AGENTGUARD_ACCEL");
-	char cache[PATH_MAX + 32], boot_id[64] = "", line[128] = "", vm[PATH_MAX + 32], out[64];
-	char *argv[] = { vm, "--kernel", (char *)kdir, "--timeout", "60", "--", "true", NULL };
-	FILE *f;
+	char vm[PATH_MAX + 32], out[16];
+	char *argv[] = { vm, "--kernel", (char *)kdir, "--probe-accel", NULL };
 
-	if (forced && (!strcmp(forced, "kvm") || !strcmp(forced, "tcg")))
-		return !strcmp(forced, "kvm") ? "kvm" : "tcg";
-	if (access("/dev/kvm", R_OK | W_OK))
-		return "tcg";
-	snprintf(cache, sizeof(cache), "%s/build/vm/kvm-probe", top);
 	snprintf(vm, sizeof(vm), "%s/vm/agentguard-vm", top);
-	f = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (f) {
-		if (!fgets(boot_id, sizeof(boot_id), f))
-			boot_id[0] = '\0';
-		boot_id[strcspn(boot_id, "\n")] = '\0';
-		fclose(f);
-	}
-	for (int i = 0; i < 2; i++) {
-		f = fopen(cache, "re");
-		if (f) {
-			if (!fgets(line, sizeof(line), f))
-				line[0] = '\0';
-			fclose(f);
-		}
-		if (boot_id[0] && !strncmp(line, boot_id, strlen(boot_id)) &&
-		    line[strlen(boot_id)] == ' ')
-			break;
-		line[0] = '\0';
-		if (!i)
-			run_capture(argv, out, sizeof(out), log_fd);
-	}
-	if (!line[0] || strncmp(line + strlen(boot_id) + 1, "yes", 3))
+	if (run_capture(argv, out, sizeof(out), log_fd) || strcmp(out, "kvm\n"))
 		return "tcg";
+	if (forced && !strcmp(forced, "kvm"))
+		return "kvm";
 	return user_can_use(u, "/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm";
 }
 
@@ -451,18 +403,27 @@ cleanup:
 	return err;
 }
 
-/* spec/net: "ADDR/PREFIX GATEWAY MAC" (vm/guest-init's configure_net). 0 or -errno. */
-static int write_net_spec(int state_fd, const struct ag_sbx_net_plan *plan)
+/*
+ * spec/net (vm/guest-init's configure_net and start_sandbox):
+ *   ADDR/PREFIX GATEWAY MAC
+ *   resolver NAMESERVER
+ * The nameserver is the guest daemon's resolver (127.0.0.53) when the policy has domain rules
+ * (it then starts one, with the gateway as its upstream), else the host's on the gateway: the
+ * host knows that from the compiled policy, so the guest need not guess. 0 or -errno.
+ */
+static int write_net_spec(int state_fd, const struct ag_sbx_net_plan *plan,
+			  const struct ag_compiled *c)
 {
-	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], line[128];
+	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], line[160];
 	int spec, err;
 
 	if (!inet_ntop(AF_INET, &plan->guest_addr, addr, sizeof(addr)) ||
 	    !inet_ntop(AF_INET, &plan->host_addr, gw, sizeof(gw)))
 		return -EINVAL;
-	snprintf(line, sizeof(line), "%s/%u %s %02x:%02x:%02x:%02x:%02x:%02x", addr,
+	snprintf(line, sizeof(line), "%s/%u %s %02x:%02x:%02x:%02x:%02x:%02x\nresolver %s", addr,
 		 plan->prefix_len, gw, plan->guest_mac[0], plan->guest_mac[1], plan->guest_mac[2],
-		 plan->guest_mac[3], plan->guest_mac[4], plan->guest_mac[5]);
+		 plan->guest_mac[3], plan->guest_mac[4], plan->guest_mac[5],
+		 c->n_dom ? "127.0.0.53" : gw);
 	spec = openat(state_fd, "spec", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (spec < 0)
 		return -errno;
@@ -557,10 +518,39 @@ static void qa_free(struct qemu_argv *q)
 		ag_buf_free(&q->arena[i]);
 }
 
+/*
+ * The guest kernel's command line, shared with the test bed: the first line of
+ * <top>/vm/guest/cmdline that is neither empty nor a comment. 0, -ENOENT (no such line),
+ * -E2BIG or -errno.
+ */
+static int read_cmdline(const char *top, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vm/guest/cmdline", top);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || !line[strspn(line, " \t")])
+			continue;
+		err = (size_t)snprintf(buf, len, "%s", line) < len ? 0 : -E2BIG;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
 /* QEMU's command line (docs/sandbox.md#what-happens-in-order). 0 or -ENOMEM. */
 static int build_qemu_args(struct qemu_argv *q, const char *state_path, const char *boot_kernel,
-			   const char *initrd, const char *accel, const char *ws,
-			   const char *ws_mode, const struct ag_sbx_net_plan *plan)
+			   const char *initrd, const char *accel, const char *cmdline,
+			   const char *ws, const char *ws_mode, const struct ag_sbx_net_plan *plan)
 {
 	char mac[24];
 	int i;
@@ -588,9 +578,7 @@ static int build_qemu_args(struct qemu_argv *q, const char *state_path, const ch
 	qa_add(q, "-initrd");
 	qa_add(q, initrd);
 	qa_add(q, "-append");
-	/* Without the tsc options about 1 TCG boot in 4 hangs calibrating the TSC. */
-	qa_add(q, "console=ttyS0 panic=-1 quiet lsm=lockdown,capability,landlock,yama,bpf "
-		   "tsc_early_khz=2000000 tsc=reliable no_timer_check");
+	qa_add(q, cmdline);
 	qa_add(q, "-chardev");
 	qa_path(q, "file,id=con,path=", state_path, "/console.log");
 	qa_add(q, "-serial");
@@ -653,7 +641,8 @@ struct sbx_run {
 	struct ag_guest_rx rx;
 	struct ag_guest_rx_stats reported;
 	struct ag_sbx_net *net;		/* the host filter, NULL with --network none */
-	long long reported_ms;		/* when counts last became loss events */
+	long long reported_ms;		/* when counts were last looked at (monotonic) */
+	long long loss_since_ns;	/* the last loss report's wall time, at first the start's */
 	FILE *events;
 	int ch[SBX_CHANNELS];		/* the runner's ends, by CH_*; -1 once closed */
 	char ctl[512];
@@ -691,7 +680,9 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	const char *kind = cJSON_GetObjectItemCaseSensitive(ev, "kind")->valuestring;
 	const char *op = cJSON_GetObjectItemCaseSensitive(ev, "operation")->valuestring;
 	const char *dec = cJSON_GetObjectItemCaseSensitive(ev, "decision")->valuestring;
+	int err;
 
+	/* A short write sets the stream's error flag, which ag_cli_events_finish reports. */
 	if (r->events)
 		fwrite(line, 1, len, r->events);
 	if (!r->o->journal)
@@ -699,20 +690,25 @@ static void guest_event(void *ctx, const char *line, size_t len, const cJSON *ev
 	/* MESSAGE is for people: escaped. The checked record itself goes in AGENTGUARD_JSON. */
 	ag_buf_printf(&msg, "sandbox %s (guest): %s %s ", r->o->name, dec, kind);
 	ag_text_str(&msg, op, strlen(op));
-	if (!msg.oom &&
-	    sd_journal_send("MESSAGE=%s", msg.p, "PRIORITY=%d", strcmp(dec, "deny") ? 5 : 4,
-			    "AGENTGUARD_ORIGIN=guest", "AGENTGUARD_SANDBOX_NAME=%s", r->o->name,
-			    "AGENTGUARD_KIND=%s", kind, "AGENTGUARD_DECISION=%s", dec,
-			    "AGENTGUARD_JSON=%.*s", (int)(len - 1), line, NULL) < 0)
+	err = msg.oom ? -ENOMEM :
+	      sd_journal_send("MESSAGE=%s", msg.p, "MESSAGE_ID=%s", ag_journal_message_id(kind),
+			      "PRIORITY=%d", ag_journal_priority(dec),
+			      "SYSLOG_IDENTIFIER=agentguard", "AGENTGUARD_ORIGIN=guest",
+			      "AGENTGUARD_SANDBOX_NAME=%s", r->o->name, "AGENTGUARD_KIND=%s", kind,
+			      "AGENTGUARD_DECISION=%s", dec,
+			      "AGENTGUARD_JSON=%.*s", (int)(len - 1), line, NULL);
+	if (err < 0) {
 		r->sink.journal_failed++;
+		r->sink.journal_err = err;
+	}
 	ag_buf_free(&msg);
 }
 
 /* Every count that grew since the last report becomes one host loss event. */
 static void report_guest_drops(struct sbx_run *r)
 {
-	struct timespec rt;
-	long long now;
+	long long now = ag_wall_ns();
+	bool any = false;
 	struct {
 		unsigned long long *now, *then;
 		__u8 reason;
@@ -722,16 +718,18 @@ static void report_guest_drops(struct sbx_run *r)
 		{ &r->rx.st.rate_limited, &r->reported.rate_limited, AG_DROP_GUEST_RATE },
 	};
 
-	clock_gettime(CLOCK_REALTIME, &rt);
-	now = rt.tv_sec * 1000000000LL + rt.tv_nsec;
 	pthread_mutex_lock(&sink_lock);
+	/* since: the previous report's time, or the run's start (docs/event.schema.json). */
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		if (*c[i].now == *c[i].then)
 			continue;
 		ag_event_sink_loss(&r->sink, ~0u, AG_DENY, AG_RULE_NONE, c[i].reason,
-				   *c[i].now - *c[i].then, now);
+				   *c[i].now - *c[i].then, r->loss_since_ns);
 		*c[i].then = *c[i].now;
+		any = true;
 	}
+	if (any)
+		r->loss_since_ns = now;
 	if (r->events)
 		fflush(r->events);
 	pthread_mutex_unlock(&sink_lock);
@@ -804,7 +802,7 @@ static void pump(struct sbx_run *r, int *fdp)
 			write_all(STDERR_FILENO, buf, n, &r->err_closed);
 		} else if (fd == r->ch[CH_EV]) {
 			pthread_mutex_lock(&sink_lock);
-			ag_guest_rx_feed(&r->rx, buf, n, now_ms() * 1000000LL);
+			ag_guest_rx_feed(&r->rx, buf, n, ag_mono_ms() * 1000000LL);
 			pthread_mutex_unlock(&sink_lock);
 		} else if (fd == r->ch[CH_CTL]) {
 			for (ssize_t i = 0; i < n; i++) {
@@ -919,7 +917,7 @@ static int parse_run(int argc, char **argv, struct sbx_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
 	};
-	char *end;
+	unsigned long long v;
 	int opt;
 
 	o->kernel = "6.12";
@@ -957,9 +955,10 @@ static int parse_run(int argc, char **argv, struct sbx_opts *o)
 			o->network = optarg;
 			break;
 		case 't':
-			o->timeout_s = strtoul(optarg, &end, 10);
-			if (*end || !o->timeout_s)
+			/* Strictly: strtoul would wrap 4294967297 to 1 s once stored. */
+			if (ag_cli_parse_uint(optarg, UINT_MAX, &v) || !v)
 				return -EINVAL;
+			o->timeout_s = v;
 			break;
 		case 'T':
 			o->test_unenforced = true;
@@ -997,7 +996,7 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = pidfd, .events = POLLIN },
 		};
-		long long left = deadline - now_ms();
+		long long left = deadline - ag_mono_ms();
 		struct signalfd_siginfo si;
 		bool was_started = r->started;
 
@@ -1021,12 +1020,12 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 		for (i = 0; i < SBX_CHANNELS; i++)
 			pump(r, &r->ch[i]);
 		/* A flood of bad records makes one loss event a second, not one per read. */
-		if (now_ms() - r->reported_ms >= 1000) {
+		if (ag_mono_ms() - r->reported_ms >= 1000) {
 			report_guest_drops(r);
-			r->reported_ms = now_ms();
+			r->reported_ms = ag_mono_ms();
 		}
 		if (r->started && !was_started) {
-			t_enforcing = now_ms();
+			t_enforcing = ag_mono_ms();
 			deadline = o->timeout_s ? t_enforcing + o->timeout_s * 1000LL : LLONG_MAX;
 			snprintf(memo, sizeof(memo),
 				 "sandbox %s: %s in the guest after %lld ms (%s, kernel %s, "
@@ -1053,14 +1052,16 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 
 	/* Stop QEMU if it still runs: SIGTERM, then the cgroup. */
 	if (waitpid(qemu, &status, WNOHANG) == 0) {
-		long long until = now_ms() + SBX_STOP_GRACE_MS;
+		long long until = ag_mono_ms() + SBX_STOP_GRACE_MS;
 		struct pollfd pp = { .fd = pidfd, .events = POLLIN };
 
 		kill(qemu, SIGTERM);
-		while (now_ms() < until && poll(&pp, 1, 100) == 0)
+		while (ag_mono_ms() < until && poll(&pp, 1, 100) == 0)
 			;
-		if (!(pp.revents & POLLIN))
-			ag_sbx_cgroup_destroy(cgpath);
+		/* A QEMU that ignored SIGTERM in a cgroup that could not be killed: SIGKILL, so
+		 * the wait below cannot block for ever. */
+		if (!(pp.revents & POLLIN) && ag_cgroup_destroy(cgpath))
+			kill(qemu, SIGKILL);
 		waitpid(qemu, &status, 0);
 	}
 	for (i = 0; i < SBX_CHANNELS; i++)
@@ -1132,7 +1133,7 @@ static int sandbox_run(int argc, char **argv)
 	struct ag_sbx_net_plan plan = {};
 	struct qemu_argv q = {};
 	char top[PATH_MAX], kdir[PATH_MAX], ws[PATH_MAX], state_path[PATH_MAX], cgpath[4096];
-	char images[2 * PATH_MAX + 8], tmp[PATH_MAX + 64], defname[32];
+	char images[2 * PATH_MAX + 8], tmp[PATH_MAX + 64], defname[32], cmdline[1024];
 	char (*copies)[PATH_MAX] = NULL, *copy_names[SBX_MAX_POLICIES];
 	char *mk_argv[3], *boot_kernel, *initrd;
 	const char *ws_mode = NULL, *accel = "tcg";
@@ -1140,7 +1141,7 @@ static int sandbox_run(int argc, char **argv)
 	int sfd = -1, pidfd = -1, tap_fd = -1, status, i, cg_err = 0;
 	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1 };
 	bool state_made = false, net_on, cg_made = false;
-	long long t0 = now_ms();
+	long long t0 = ag_mono_ms();
 	pid_t qemu = -1;
 	sigset_t mask;
 
@@ -1198,7 +1199,7 @@ static int sandbox_run(int argc, char **argv)
 			ag_log_error("sandbox: workspace \"%s\": %s", o.workspace, strerror(errno));
 			goto cleanup;
 		}
-		ws_mode = workspace_writable(c) ? "rw" : "ro";
+		ws_mode = ag_fs_write_possible_under(c, "/workspace") ? "rw" : "ro";
 		if (user_can_use(&u, ws, R_OK | X_OK | (ws_mode[1] == 'w' ? W_OK : 0))) {
 			ag_log_error("sandbox: the workspace \"%s\" is %s by uid %u, which QEMU "
 				     "runs as (the policy makes it %s); nothing was started", ws,
@@ -1303,18 +1304,35 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 
-	/* Host sinks: the runner's own events (origin host) and the guest's (origin guest). */
+	/*
+	 * Host sinks: the runner's own events (origin host) and the guest's (origin guest). They
+	 * are the run's record: no stream, no run.
+	 */
+	if (o.journal && (err = ag_journal_check())) {
+		ag_log_error("journal: \"%s\": %s; is systemd-journald running? Nothing was started",
+			     AG_JOURNAL_SOCKET, strerror(-err));
+		goto cleanup;
+	}
 	if (!o.events || !strcmp(o.events, "-")) {
-		r.events = o.events || !o.journal ? fdopen(dup(STDERR_FILENO), "w") : NULL;
-	} else {
-		int efd = open(o.events, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-			       0640);
+		if (o.events || !o.journal) {
+			int efd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 
-		r.events = efd >= 0 ? fdopen(efd, "a") : NULL;
+			r.events = efd >= 0 ? fdopen(efd, "w") : NULL;
+			if (!r.events) {
+				ag_log_error("sandbox: events to stderr: %s; nothing was started",
+					     strerror(errno));
+				if (efd >= 0)
+					close(efd);
+				ret = AG_EXIT_IOERR;
+				goto cleanup;
+			}
+		}
+	} else {
+		r.events = ag_event_stream_open(o.events);
 		if (!r.events) {
-			ag_log_error("sandbox: --events \"%s\": %s", o.events, strerror(errno));
-			if (efd >= 0)
-				close(efd);
+			ag_log_error("sandbox: --events \"%s\": %s; nothing was started", o.events,
+				     strerror(errno));
+			ret = AG_EXIT_IOERR;
 			goto cleanup;
 		}
 	}
@@ -1328,6 +1346,7 @@ static int sandbox_run(int argc, char **argv)
 	gethostname(r.sink.host, sizeof(r.sink.host) - 1);
 	snprintf(r.sink.session, sizeof(r.sink.session), "%s", o.name);
 	ag_guest_rx_init(&r.rx, o.name, AG_GUEST_RATE, AG_GUEST_BURST, guest_event, &r);
+	r.loss_since_ns = ag_wall_ns();
 
 	/* QEMU's cgroup: stop and stale cleanup end it with cgroup.kill. */
 	err = ag_sbx_cgroup_path(o.name, cgpath, sizeof(cgpath));
@@ -1347,7 +1366,12 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 	cg_made = true;
-	ag_sbx_state_put(state_fd, "cgroup", cg.path);
+	/* ls, stop and stale cleanup find the sandbox by its state: no state, no run. */
+	err = ag_sbx_state_put(state_fd, "cgroup", cg.path);
+	if (err) {
+		ag_log_error("sandbox: writing the state of \"%s\": %s", o.name, strerror(-err));
+		goto cleanup;
+	}
 	snprintf(r.sink.sandbox, sizeof(r.sink.sandbox), "%s", cg.rel);
 
 	if (net_on) {
@@ -1372,9 +1396,14 @@ static int sandbox_run(int argc, char **argv)
 			goto cleanup;
 		}
 		r.net = net;
-		ag_sbx_state_put(state_fd, "tap", plan.tap);
+		err = ag_sbx_state_put(state_fd, "tap", plan.tap);
+		if (err) {
+			ag_log_error("sandbox: writing the state of \"%s\": %s", o.name,
+				     strerror(-err));
+			goto cleanup;
+		}
 		/* The guest's address, gateway (and resolver) and MAC, for guest-init. */
-		err = write_net_spec(state_fd, &plan);
+		err = write_net_spec(state_fd, &plan, c);
 		if (err) {
 			ag_log_error("sandbox: writing the guest's network spec: %s",
 				     strerror(-err));
@@ -1382,8 +1411,14 @@ static int sandbox_run(int argc, char **argv)
 		}
 	}
 
-	err = build_qemu_args(&q, state_path, boot_kernel, initrd, accel, ws_mode ? ws : NULL,
-			      ws_mode, net_on ? &plan : NULL);
+	err = read_cmdline(top, cmdline, sizeof(cmdline));
+	if (err) {
+		ag_log_error("sandbox: the guest kernel's command line (%s/vm/guest/cmdline): %s",
+			     top, strerror(-err));
+		goto cleanup;
+	}
+	err = build_qemu_args(&q, state_path, boot_kernel, initrd, accel, cmdline,
+			      ws_mode ? ws : NULL, ws_mode, net_on ? &plan : NULL);
 	if (err) {
 		ag_log_error("sandbox: QEMU's command line: %s", strerror(-err));
 		goto cleanup;
@@ -1431,9 +1466,22 @@ static int sandbox_run(int argc, char **argv)
 		close(qemu_ends[i]);
 		qemu_ends[i] = -1;
 	}
+	/* Without it the loop never sees QEMU exit (and, with no --timeout, waits for ever). */
 	pidfd = syscall(SYS_pidfd_open, qemu, 0);
+	if (pidfd < 0) {
+		ag_log_error("sandbox: pidfd_open of QEMU (pid %d): %s; QEMU is killed", qemu,
+			     strerror(errno));
+		ret = AG_EXIT_SOFTWARE;
+		goto cleanup;
+	}
 	snprintf(tmp, sizeof(tmp), "%d", qemu);
-	ag_sbx_state_put(state_fd, "qemu.pid", tmp);
+	err = ag_sbx_state_put(state_fd, "qemu.pid", tmp);
+	if (err) {
+		ag_log_error("sandbox: writing the state of \"%s\": %s; QEMU is killed", o.name,
+			     strerror(-err));
+		ret = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 
 	ret = supervise(&r, qemu, pidfd, sfd, cg.path, t0, accel, ws_mode);
 	qemu = -1;
@@ -1443,15 +1491,21 @@ cleanup:
 		kill(qemu, SIGKILL);
 		waitpid(qemu, NULL, 0);
 	}
-	if (cg_made && (cg_err = ag_sbx_cgroup_destroy(cg.path)))
+	if (cg_made && (cg_err = ag_cgroup_destroy(cg.path)))
 		ag_log_error("sandbox: removing the cgroup \"%s\": %s; `agentguard sandbox ls` "
 			     "retries", cg.path, strerror(-cg_err));
 	ag_cgroup_close(&cg);
 	/* It closes the tap (tap_fd) and the guard's socket. */
 	if (net)
 		ag_sbx_net_down(net);
-	if (r.events)
-		fclose(r.events);
+	/* After the resolver's thread is gone: nothing writes the sinks any more. */
+	if (ag_cli_events_finish(&r.sink) != AG_EXIT_OK && ret == AG_EXIT_OK)
+		ret = AG_EXIT_IOERR;
+	if (r.events && fclose(r.events) && ret == AG_EXIT_OK) {
+		ag_log_error("sandbox: closing the event stream: %s; events may be lost",
+			     strerror(errno));
+		ret = AG_EXIT_IOERR;
+	}
 	ag_guest_rx_free(&r.rx);
 	ag_event_sink_free(&r.sink);
 	for (i = 0; i < SBX_CHANNELS; i++) {
@@ -1490,9 +1544,18 @@ cleanup:
 
 struct ls_ctx {
 	bool json;
-	unsigned int n;
+	unsigned int n, unreadable;
 	struct ag_buf b;
 };
+
+static void ls_unreadable(void *ctx, const char *name, int err)
+{
+	struct ls_ctx *l = ctx;
+
+	l->unreadable++;
+	ag_log_error("sandbox: the state of \"%s\" cannot be read (%s); it is neither listed nor "
+		     "cleaned", name, strerror(-err));
+}
 
 static void ls_one(void *ctx, const struct ag_sbx_info *i)
 {
@@ -1548,7 +1611,7 @@ static int sandbox_ls(int argc, char **argv)
 	if (!l.json)
 		printf("%-20s %8s %8s %-8s %-3s %s\n", "NAME", "RUNNER", "QEMU", "NETWORK", "WS",
 		       "WORKSPACE");
-	err = ag_sbx_list(ls_one, &l, &cleaned);
+	err = ag_sbx_list(ls_one, ls_unreadable, &l, &cleaned);
 	if (l.json)
 		printf("[%s]\n", l.b.p ? l.b.p : "");
 	ag_buf_free(&l.b);
@@ -1558,7 +1621,7 @@ static int sandbox_ls(int argc, char **argv)
 		ag_log_error("sandbox: cleaning stale sandboxes: %s", strerror(-err));
 		return AG_EXIT_SOFTWARE;
 	}
-	return AG_EXIT_OK;
+	return l.unreadable ? AG_EXIT_SOFTWARE : AG_EXIT_OK;
 }
 
 /* SIGTERM to the runner, which stops QEMU and tears down; after 30 s, the cgroup goes. */

@@ -1287,6 +1287,26 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 	return ag_fs_val_verdict(&c->fs[best].val, want, rule);
 }
 
+bool ag_fs_write_possible_under(const struct ag_compiled *c, const char *dir)
+{
+	size_t dl = strlen(dir), i;
+	__u32 rule;
+
+	/* would-deny counts: an audit-mode rule lets the kernel allow the write. */
+	if (ag_fs_decide_user(c, dir, AG_FS_WANT_WRITE, &rule) != AG_DENY)
+		return true;
+	for (i = 0; i < c->n_fs; i++) {
+		const struct ag_fs_entry *e = &c->fs[i];
+
+		/* Closure and guard entries decide as their prefix: no write of their own. */
+		if (e->guard_only || strncmp(e->path, dir, dl) || e->path[dl] != '/')
+			continue;
+		if (ag_fs_decide_user(c, e->path, AG_FS_WANT_WRITE, &rule) != AG_DENY)
+			return true;
+	}
+	return false;
+}
+
 enum ag_verdict ag_fs_guarded_user(const struct ag_compiled *c, const char *path, __u32 *rule)
 {
 	enum ag_verdict v = ag_fs_decide_user(c, path, AG_FS_WANT_WRITE, rule);

@@ -124,6 +124,13 @@ enum ag_verdict ag_fs_decide_user(const struct ag_compiled *c, const char *path,
 enum ag_verdict ag_net_decide_user(const struct ag_compiled *c, const __u8 addr[16], __u8 proto,
 				   __u16 port, __u32 *rule);
 /*
+ * Could the kernel let anything write at dir or anywhere below it (a normalised absolute path
+ * without a trailing slash)? Allowed or would-deny (audit mode writes) at dir itself, or at a
+ * rule's path below it, in the verdicts ag_fs_decide_user gives. Decides whether the sandbox
+ * runner shares the workspace read-write (cmd_sandbox.c).
+ */
+bool ag_fs_write_possible_under(const struct ag_compiled *c, const char *dir);
+/*
  * As the kernel judges renaming, removing or replacing path itself (rename, rmdir, unlink,
  * symlink): its write verdict, then the guard of its own entry (threat model R11).
  */

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <linux/bpf.h>
 
 #include "events.h"
@@ -974,6 +977,41 @@ int ag_event_sink_setbuf(struct ag_event_sink *s, FILE *f)
 	if (setvbuf(f, *b, _IOFBF, AG_EVENTS_STREAM_BUF))
 		return -EINVAL;
 	s->stream_buf_next ^= 1;
+	return 0;
+}
+
+FILE *ag_event_stream_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && st.st_nlink != 1)) {
+		int err = S_ISREG(st.st_mode) && st.st_nlink != 1 ? EMLINK : errno;
+
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	f = fdopen(fd, "ae");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
+int ag_event_sink_flush(struct ag_event_sink *s)
+{
+	if (!s->out)
+		return 0;
+	/* ferror: a write that failed earlier (unchecked fwrite or fflush) is sticky. */
+	if (fflush(s->out) || ferror(s->out))
+		return -EIO;
 	return 0;
 }
 

@@ -224,6 +224,17 @@ int ag_event_format(struct ag_event_sink *s, const void *data, size_t size);
  * slower.
  */
 int ag_event_sink_setbuf(struct ag_event_sink *s, FILE *f);
+/*
+ * Open an event file for appending; never through a symlink, nor a regular file with a second
+ * name (a hard link the sandbox made to a file of its choosing): NULL with errno ELOOP, EMLINK
+ * or open's.
+ */
+FILE *ag_event_stream_open(const char *path);
+/*
+ * Flush the line stream: 0, or -EIO if it failed now or at any earlier write (stdio's error
+ * flag is sticky, so a lost line is never forgotten). 0 without a line stream.
+ */
+int ag_event_sink_flush(struct ag_event_sink *s);
 void ag_event_sink_free(struct ag_event_sink *s);
 
 #endif /* AG_EVENTS_H */

@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "sandbox_net.h"
 #include "sandbox_state.h"
+#include "seqstore.h"
 
 bool ag_sbx_name_valid(const char *name)
 {
@@ -102,117 +103,14 @@ int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len)
 	return 0;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-int ag_sbx_cgroup_destroy(const char *path)
-{
-	char file[4200], buf[64];
-	int i, fd;
-	ssize_t n;
-
-	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
-	fd = open(file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (write(fd, "1", 1) != 1) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
-	for (i = 0; i < 1000; i++) {
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n == 0)
-			break;
-		sleep_ms(10);
-	}
-	if (i == 1000)
-		return -EBUSY;
-	/* A process that just died may still be leaving: rmdir says EBUSY for a moment. */
-	for (i = 0; i < 100; i++) {
-		if (!rmdir(path) || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		sleep_ms(10);
-	}
-	return -EBUSY;
-}
-
-/* Remove the entries of dir_fd and below; never follows a link (unlinkat removes the link). */
-static int rm_contents(int dir_fd, int depth)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int fd, err = 0, e;
-
-	if (depth > 8)
-		return -ELOOP;
-	fd = dup(dir_fd);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	while ((d = readdir(dir))) {
-		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-			continue;
-		if (fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW))
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			fd = openat(dir_fd, d->d_name,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0) {
-				e = rm_contents(fd, depth + 1);
-				close(fd);
-				if (e && !err)
-					err = e;
-			}
-			if (unlinkat(dir_fd, d->d_name, AT_REMOVEDIR) && !err)
-				err = -errno;
-		} else if (unlinkat(dir_fd, d->d_name, 0) && !err) {
-			err = -errno;
-		}
-	}
-	closedir(dir);
-	return err;
-}
-
 int ag_sbx_state_remove(const char *name)
 {
-	int root, fd, err;
+	char path[sizeof(AG_SBX_STATE_ROOT) + AG_SBX_NAME_MAX + 2];
 
-	root = open(AG_SBX_STATE_ROOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (root < 0)
-		return errno == ENOENT ? 0 : -errno;
-	fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno == ENOENT ? 0 : -errno;
-		goto cleanup;
-	}
-	err = rm_contents(fd, 0);
-	close(fd);
-	if (unlinkat(root, name, AT_REMOVEDIR) && !err && errno != ENOENT)
-		err = -errno;
-
-cleanup:
-	close(root);
-	return err;
+	if (!ag_sbx_name_valid(name))
+		return -EINVAL;
+	snprintf(path, sizeof(path), AG_SBX_STATE_ROOT "/%s", name);
+	return ag_state_dir_remove(path);
 }
 
 /* 1 if NAME's lock is held by a live runner, 0 if not (or no lock file), -errno. */
@@ -239,7 +137,7 @@ static int clean(const char *name)
 	/* The cgroup's path is made from the name, never read from the state directory. */
 	err = ag_sbx_cgroup_path(name, cg, sizeof(cg));
 	if (!err)
-		err = ag_sbx_cgroup_destroy(cg);
+		err = ag_cgroup_destroy(cg);
 	e = ag_sbx_net_cleanup_stale(name);
 	if (e && !err)
 		err = e;
@@ -348,7 +246,8 @@ int ag_sbx_lookup(const char *name, struct ag_sbx_info *info)
 	return h < 0 ? h : h ? 0 : -ENOENT;
 }
 
-int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
+int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i),
+		void (*unreadable)(void *ctx, const char *name, int err), void *ctx,
 		unsigned int *cleaned)
 {
 	char cgdir[4096], *slash;
@@ -370,9 +269,15 @@ int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
 		if (!ag_sbx_name_valid(d->d_name))
 			continue;
 		fd = openat(dirfd(dir), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Removed meanwhile is no sandbox; anything else is one we cannot see. */
+			if (errno != ENOENT)
+				unreadable(ctx, d->d_name, -errno);
 			continue;
+		}
 		h = held(fd);
+		if (h < 0)
+			unreadable(ctx, d->d_name, h);
 		if (h == 1) {
 			read_info(fd, d->d_name, &info);
 			live(ctx, &info);
@@ -402,6 +307,11 @@ int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
 		snprintf(p, sizeof(p), AG_SBX_STATE_ROOT "/%s", d->d_name);
 		if (!lstat(p, &st))
 			continue;
+		/* Only a state known to be absent makes the cgroup stale: fail closed. */
+		if (errno != ENOENT) {
+			unreadable(ctx, d->d_name, -errno);
+			continue;
+		}
 		e = clean(d->d_name);
 		if (e && !err)
 			err = e;

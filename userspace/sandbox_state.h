@@ -11,9 +11,10 @@
  *   <cgroup2>/agentguard-sandboxes/NAME      QEMU's cgroup (cgroup.kill ends it)
  *
  * A sandbox whose lock nobody holds is stale: its runner died (kill -9). Cleaning it kills what
- * is left in its cgroup, removes the cgroup, the network half's tap and table
- * (ag_sbx_net_cleanup_stale) and the state directory. Only root writes under these paths, and
- * nothing here follows a symlink. Library code: returns -errno, never logs.
+ * is left in its cgroup and removes the cgroup (cgroup.c's ag_cgroup_destroy), the network
+ * half's tap and table (ag_sbx_net_cleanup_stale) and the state directory (seqstore.c's
+ * ag_state_dir_remove). Only root writes under these paths, and nothing here follows a
+ * symlink. Library code: returns -errno, never logs.
  */
 #ifndef AG_SANDBOX_STATE_H
 #define AG_SANDBOX_STATE_H
@@ -44,8 +45,6 @@ int ag_sbx_state_put(int dir_fd, const char *file, const char *value);
 /* Read one (first line, at most len - 1 bytes, no newline). 0 or -errno. */
 int ag_sbx_state_get(int dir_fd, const char *file, char *buf, size_t len);
 
-/* Kill everything in cgroup path (cgroup.kill), wait up to 10 s, remove it. 0 or -errno. */
-int ag_sbx_cgroup_destroy(const char *path);
 /* Remove NAME's state directory, whatever it holds, never following a link. 0 or -errno. */
 int ag_sbx_state_remove(const char *name);
 
@@ -61,10 +60,12 @@ struct ag_sbx_info {
 
 /*
  * Every sandbox: calls live() for each one whose runner holds its lock, cleans each stale one
- * (counted in *cleaned; the first cleaning error is returned after the walk). Takes the
- * global lock. 0 or -errno.
+ * (counted in *cleaned; the first cleaning error is returned after the walk), and calls
+ * unreadable() for each whose state cannot be opened or whose lock cannot be tested (it is
+ * neither listed nor cleaned). Takes the global lock. 0 or -errno.
  */
-int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i), void *ctx,
+int ag_sbx_list(void (*live)(void *ctx, const struct ag_sbx_info *i),
+		void (*unreadable)(void *ctx, const char *name, int err), void *ctx,
 		unsigned int *cleaned);
 /* Clean NAME if it is stale: 0 if cleaned or absent, -EBUSY if live. Global lock held. */
 int ag_sbx_clean_if_stale(const char *name);

@@ -40,27 +40,62 @@ int ag_state_dir_open(const char *dir)
 	return fd < 0 ? -errno : fd;
 }
 
-int ag_state_dir_remove(const char *dir)
+/* Remove the entries of dir_fd and below; never follows a link (unlinkat removes the link). */
+static int rm_contents(int dir_fd, int depth)
 {
-	struct dirent *de;
-	int fd, err = 0;
-	DIR *d;
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int fd, err = 0, e;
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (depth > 8)
+		return -ELOOP;
+	fd = dup(dir_fd);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	d = fdopendir(fd);
-	if (!d) {
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    unlinkat(fd, de->d_name, 0) && !err)
+	while ((d = readdir(dir))) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		if (fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
+			if (errno != ENOENT && !err)
+				err = -errno;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			fd = openat(dir_fd, d->d_name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0) {
+				e = rm_contents(fd, depth + 1);
+				close(fd);
+				if (e && !err)
+					err = e;
+			}
+			if (unlinkat(dir_fd, d->d_name, AT_REMOVEDIR) && !err)
+				err = -errno;
+		} else if (unlinkat(dir_fd, d->d_name, 0) && !err) {
 			err = -errno;
-	closedir(d);
-	if (!err && rmdir(dir))
+		}
+	}
+	closedir(dir);
+	return err;
+}
+
+int ag_state_dir_remove(const char *dir)
+{
+	int fd, err;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = rm_contents(fd, 0);
+	close(fd);
+	if (!err && rmdir(dir) && errno != ENOENT)
 		err = -errno;
 	return err;
 }

@@ -26,8 +26,10 @@ int ag_state_dir_make(const char *dir);
 /* Create (as ag_state_dir_make) and open the state directory: an O_DIRECTORY fd or -errno. */
 int ag_state_dir_open(const char *dir);
 /*
- * Remove a state directory made for one run (agentguard run): the files in it, then itself.
- * Only once nothing stays pinned that would need it. 0 or -errno.
+ * Remove a state directory made for one run (agentguard run, sandbox run): what it holds, at
+ * most 8 directories deep, then itself; never following a link (a link is removed, not its
+ * target; dir itself must not be one). Only once nothing stays pinned that would need it.
+ * 0 (also when dir does not exist) or -errno.
  */
 int ag_state_dir_remove(const char *dir);
 /* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */

@@ -71,23 +71,30 @@ static void add_raw(struct fields *f, const char *line)
 	f->n++;
 }
 
-static const char *message_id(__u32 kind)
+const char *ag_journal_message_id(const char *kind)
 {
-	switch (kind) {
-	case AG_EV_FILE:
-		return AG_MSGID_FILE;
-	case AG_EV_EXEC:
-		return AG_MSGID_EXEC;
-	case AG_EV_NETWORK:
-		return AG_MSGID_NETWORK;
-	case AG_EV_LOSS:
-		return AG_MSGID_LOSS;
-	case AG_EV_LIFECYCLE:
-		return AG_MSGID_LIFECYCLE;
-	case AG_EV_DNS:
-		return AG_MSGID_DNS;
-	}
+	static const struct {
+		const char *kind, *id;
+	} ids[] = {
+		{ "file", AG_MSGID_FILE },	   { "exec", AG_MSGID_EXEC },
+		{ "network", AG_MSGID_NETWORK },   { "loss", AG_MSGID_LOSS },
+		{ "lifecycle", AG_MSGID_LIFECYCLE }, { "dns", AG_MSGID_DNS },
+	};
+
+	for (size_t i = 0; kind && i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (!strcmp(kind, ids[i].kind))
+			return ids[i].id;
 	return AG_MSGID_CONTAINMENT;
+}
+
+int ag_journal_priority(const char *decision)
+{
+	/* deny: warning; would-deny: notice (an audit-mode finding, nothing was stopped). */
+	if (decision && !strcmp(decision, "deny"))
+		return 4;
+	if (decision && !strcmp(decision, "would-deny"))
+		return 5;
+	return 6;
 }
 
 /* The exec ancestry as one field, one exe per line, most recent first; none when unknown. */
@@ -152,11 +159,10 @@ int ag_journal_send(struct ag_event_sink *s, const struct ag_event *ev)
 	ag_event_summary(f.b, ev);
 	f.len[0] = f.b->len;
 	f.n = 1;
-	snprintf(line, sizeof(line), "MESSAGE_ID=%s", message_id(h->kind));
+	snprintf(line, sizeof(line), "MESSAGE_ID=%s", ag_journal_message_id(ev->kind));
 	add_raw(&f, line);
-	/* deny: warning; would-deny: notice (an audit-mode finding, nothing was stopped). */
-	add_raw(&f, h->verdict == AG_DENY ? "PRIORITY=4" :
-		    h->verdict == AG_WOULD_DENY ? "PRIORITY=5" : "PRIORITY=6");
+	snprintf(line, sizeof(line), "PRIORITY=%d", ag_journal_priority(ev->decision));
+	add_raw(&f, line);
 	add_raw(&f, "SYSLOG_IDENTIFIER=agentguard");
 	/* journald adds OBJECT_COMM, OBJECT_EXE... from /proc when it receives this, if it can. */
 	snprintf(line, sizeof(line), "OBJECT_PID=%u", h->pid);

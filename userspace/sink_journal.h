@@ -24,6 +24,14 @@
 struct ag_event_sink;
 struct ag_event;
 
+/*
+ * What the journal sees of an event by its schema v1 kind and decision, the same for a host
+ * event (ag_journal_send) and a sandbox guest's record (cmd_sandbox.c): the MESSAGE_ID of
+ * kind (containment's for any name not listed above), and the PRIORITY of decision: deny 4
+ * (warning), would-deny 5 (notice, an audit-mode finding), anything else 6 (info).
+ */
+const char *ag_journal_message_id(const char *kind);
+int ag_journal_priority(const char *decision);
 /* Sends one event (fields assembled in s->jbuf). 0, or -errno from sd_journal_sendv. */
 int ag_journal_send(struct ag_event_sink *s, const struct ag_event *ev);
 /* 0 if journald's socket exists, else -errno: checked before events depend on it. */

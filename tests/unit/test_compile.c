@@ -289,6 +289,90 @@ static void test_fs_prefix_closed(void **state)
 	unbuild_layers(&b);
 }
 
+/* The sandbox runner shares /workspace rw exactly when the kernel could let a write through. */
+static bool ws_writable(const char *const *y, size_t n)
+{
+	struct built_layers b;
+	bool w;
+
+	build_layers(&b, y, n);
+	assert_int_equal(b.err, 0);
+	w = ag_fs_write_possible_under(b.c, "/workspace");
+	unbuild_layers(&b);
+	return w;
+}
+
+static void test_workspace_write_possible(void **state)
+{
+	static const char *const ro_out_rw[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: ro\n"
+		"      - path: /workspace/out\n        access: rw\n" };
+	static const char *const all_ro[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: ro\n"
+		"      - path: /workspace/src\n        access: ro\n"
+		"      - path: /tmp\n        access: rw\n"
+		"      - path: /workspacefoo\n        access: rw\n" };
+	/* A write an audit-mode rule would deny is one the kernel allows: the share is rw, also
+	 * when the audit rule is below /workspace. */
+	static const char *const audit_ro[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: ro\n        mode: audit\n" };
+	static const char *const audit_below[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: ro\n"
+		"      - path: /workspace/log\n        access: none\n        mode: audit\n" };
+	/* A lower layer that tries to widen below the org's read-only /workspace does not. */
+	static const char *const layered[] = {
+		HDR("org", "org", "enforce")
+		"  filesystem:\n    default: allow\n    rules:\n"
+		"      - path: /workspace\n        access: ro\n",
+		HDR("dev", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: rw\n"
+		"      - path: /workspace/out\n        access: rw\n",
+	};
+	/* Control: both layers let /workspace/out be written. */
+	static const char *const layered_both[] = {
+		HDR("org", "org", "enforce")
+		"  filesystem:\n    default: allow\n    rules:\n"
+		"      - path: /workspace\n        access: ro\n"
+		"      - path: /workspace/out\n        access: rw\n",
+		HDR("dev", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /workspace\n        access: rw\n",
+	};
+	/*
+	 * Closure and guard entries: /workspace/a and /workspace/a/b exist only because of the
+	 * stricter rule below them, with /workspace's verdicts; the writable /outside rule's
+	 * closure stays outside. None of them makes /workspace writable.
+	 */
+	static const char *const closure[] = { HDR("p", "local", "enforce")
+		"  filesystem:\n    default: deny\n    rules:\n"
+		"      - path: /\n        access: rw\n"
+		"      - path: /workspace\n        access: ro\n"
+		"      - path: /workspace/a/b/c\n        access: none\n" };
+	struct built_layers b;
+	size_t i, guards = 0;
+
+	assert_true(ws_writable(ro_out_rw, 1));
+	assert_false(ws_writable(all_ro, 1));
+	assert_true(ws_writable(audit_ro, 1));
+	/* /workspace/log's own (audit) rule replaces /workspace's there: writes go through. */
+	assert_true(ws_writable(audit_below, 1));
+	assert_false(ws_writable(layered, 2));
+	assert_true(ws_writable(layered_both, 2));
+	assert_false(ws_writable(closure, 1));
+	build_layers(&b, closure, 1);
+	assert_int_equal(b.err, 0);
+	for (i = 0; i < b.c->n_fs; i++)
+		if (b.c->fs[i].guard_only && !strncmp(b.c->fs[i].path, "/workspace/", 11))
+			guards++;
+	assert_int_equal(guards, 2);
+	unbuild_layers(&b);
+}
+
 static void test_duplicate_path_rejected(void **state)
 {
 	static const char *const y[] = { HDR("p", "local", "enforce")
@@ -741,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_longest_prefix_component_wise),
 		cmocka_unit_test(test_lower_layer_cannot_widen),
 		cmocka_unit_test(test_audit_vs_enforce),
+		cmocka_unit_test(test_workspace_write_possible),
 		cmocka_unit_test(test_duplicate_path_rejected),
 		cmocka_unit_test(test_fs_ancestor_guards),
 		cmocka_unit_test(test_fs_prefix_closed),
