@@ -507,7 +507,7 @@ static bool rule_cross_ok(const cJSON *ev)
 	const char *kind = GET(ev, "kind")->valuestring, *op = GET(ev, "operation")->valuestring;
 	const cJSON *rule = GET(ev, "rule"), *id = GET(rule, "id"), *proc = GET(ev, "process");
 	const cJSON *pname = GET(GET(ev, "policy"), "name");
-	bool no_ppid;
+	bool no_ppid, own, xattr;
 
 	/* would-deny is audit, anything else enforce. */
 	if (strcmp(GET(ev, "mode")->valuestring,
@@ -522,12 +522,10 @@ static bool rule_cross_ok(const cJSON *ev)
 		    strncmp(id->valuestring, "builtin:", 8) || strchr(id->valuestring + 8, ':') ||
 		    !cJSON_IsNull(pname))
 			return false;
-		if (!strcmp(kind, "file") &&
-		    !(in_set(op, own_file_ops) && !strcmp(id->valuestring, "builtin:protected-files")) &&
-		    !(in_set(op, xattr_ops) && !strcmp(id->valuestring, "builtin:privileged-xattr")))
-			return false;
-		if (strcmp(kind, "file") && strcmp(kind, "containment") && strcmp(kind, "network") &&
-		    strcmp(kind, "dns"))
+		own = in_set(op, own_file_ops) && str_is(id, "builtin:protected-files");
+		xattr = in_set(op, xattr_ops) && str_is(id, "builtin:privileged-xattr");
+		if (!strcmp(kind, "file") ? !own && !xattr :
+		    strcmp(kind, "containment") && strcmp(kind, "network") && strcmp(kind, "dns"))
 			return false;
 	}
 	/* The kernel cannot see the parent of a network, device or sysctl-write event's task. */
