@@ -76,8 +76,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 84,
-      "%d lines, want 84 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 90,
+      "%d lines, want 90 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -153,6 +153,25 @@ check("schema-has-every-exec-op", x_ops <= schema_xops and x_ops <= f_ops,
 seen_xops = {e["operation"] for e in good if e["kind"] == "exec"}
 check("samples-cover-every-exec-op", x_ops <= seen_xops,
       "no sample for: %s" % sorted(x_ops - seen_xops))
+# Every loss operation ag_event_sink_loss can write (the daemon's and the sandbox runner's
+# guest-* ones) is in the schema's loss branch, and has a sample.
+m = re.search(r"void ag_event_sink_loss\(.*?\n}\n", src, re.S)
+m = re.search(r"ev\.operation = (.*?);", m.group(0), re.S) if m else None
+l_ops = set(re.findall(r'"([a-z-]+)"', m.group(1))) if m else set()
+loss_branch = next(c["then"] for c in schema["allOf"]
+                   if c.get("if", {}).get("properties", {}).get("kind", {}).get("const") == "loss")
+schema_lops = set(loss_branch["properties"]["operation"]["enum"])
+want_lops = {"ring-full", "rate-limited", "folded", "upgrade", "guest-malformed",
+             "guest-oversized", "guest-rate-limited"}
+check("schema-has-every-loss-op", want_lops <= l_ops and l_ops <= schema_lops,
+      "events.c writes %s; not in the schema: %s" % (sorted(l_ops), sorted(l_ops - schema_lops)))
+seen_lops = {e["operation"] for e in good if e["kind"] == "loss"}
+check("samples-cover-every-loss-op", l_ops and l_ops <= seen_lops,
+      "no sample for: %s" % sorted(l_ops - seen_lops))
+check("guest-loss-lost-kind-unknown", all(e["target"]["lost_kind"] == "unknown"
+                                          and e["rule"] == {"id": None, "layer": None}
+                                          for e in good if e["operation"].startswith("guest-")),
+      "")
 check("path-ops-are-writes", all(e["target"]["access"] == ["write"] for e in good
                                  if e["kind"] == "file" and e["operation"] not in
                                  ("open", "receive")), "")
