@@ -11,41 +11,22 @@
 # anything starts (65, FILE:LINE:COL); the test-only
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
 # forged and oversized records are counted and reported, never forwarded, and a valid one is.
+# A "nothing left" check fails when its sandbox never started (there was nothing to clean).
 #
 # Runs in network and mount namespaces of its own (the sandbox runs with --network none; the
 # network is tested by test_sandbox_vmnet.sh), with a tmpfs on /run: the sandboxes' state
 # and a journald of the test's own live there (one boot writes to it with --journal). Needs
-# root, build/agentguard, the 6.12 kernel (vm/fetch-kernel), qemu-system-x86,
-# systemd-journald and journalctl. One guest at a time.
+# root, build/agentguard, the 6.12 kernel (vm/fetch-kernel), qemu-system-x86, nft,
+# systemd-journald and journalctl (tests/sandbox/lib.sh). One guest at a time.
 # Prints one "PASS name" or "FAIL name: why" line per check; exits 1 if any check failed.
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd -P)
-ag=${AGENTGUARD:-$top/build/agentguard}
-
-if [ "${AG_SBX_INNER:-}" != 1 ]; then
-	for need in "$ag" "$(command -v qemu-system-x86_64)" "$(command -v unshare)"; do
-		if [ ! -x "$need" ]; then
-			echo "FAIL setup: ${need:-qemu-system-x86_64/unshare} not found (make; scripts/deps.sh)"
-			exit 1
-		fi
-	done
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "FAIL setup: needs root (cgroups, /run/agentguard)"
-		exit 1
-	fi
-	if [ ! -f "$top/build/kernels/6.12/vmlinuz" ] && ! "$top/vm/fetch-kernel" 6.12 >/dev/null 2>&1; then
-		echo "FAIL setup: cannot fetch the 6.12 guest kernel (vm/fetch-kernel 6.12)"
-		exit 1
-	fi
-	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$(realpath -- "$0")"
-fi
+SUITE=sandbox
+# shellcheck source=tests/sandbox/lib.sh
+. "$(dirname "$0")/lib.sh"
+sbx_enter agsbx-run
 
 journald=${JOURNALD:-/lib/systemd/systemd-journald}
-if ! mount -t tmpfs -o mode=0755 agsbx-run /run; then
-	echo "FAIL setup: cannot mount a tmpfs on /run in a private mount namespace"
-	exit 1
-fi
 jdir=$(mktemp -d /tmp/agsbx-journal.XXXXXX)
 mkdir -p /run/systemd/journal /run/systemd/journald.conf.d /run/log/journal
 mount --bind "$jdir" /run/log/journal
@@ -61,18 +42,6 @@ if [ -x "$journald" ]; then
 	done
 fi
 
-failed=0
-pass() { echo "PASS sandbox/$1"; }
-fail() { echo "FAIL sandbox/$1: $2"; failed=1; }
-expect() { # NAME WANT GOT
-	if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
-}
-expect_grep() { # NAME FIXED-STRING FILE
-	if grep -qF -e "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3: $(tail -n 3 "$3" | tr '\n' ' ' | cut -c1-400)"; fi
-}
-
-state=/run/agentguard/sandboxes
-cgmnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 T=$(mktemp -d /tmp/agsbx.XXXXXX)
 chmod 755 "$T"
 names=()
@@ -87,30 +56,6 @@ cleanup() {
 	rm -rf "$T" "$jdir" "$jdir.log"
 }
 trap cleanup EXIT
-
-# left_behind NAME [QEMU_PID]: what of sandbox NAME still exists, "" when nothing.
-left_behind() {
-	local out=
-	[ -e "$state/$1" ] && out="$out state"
-	[ -e "$cgmnt/agentguard-sandboxes/$1" ] && out="$out cgroup"
-	ip -o link show | grep -q ': agt-' && out="$out tap"
-	nft list tables 2>/dev/null | grep -q "agentguard-$1" && out="$out table"
-	if [ -n "${2:-}" ] && [ -e "/proc/$2" ] && grep -q qemu "/proc/$2/comm" 2>/dev/null; then
-		out="$out qemu($2)"
-	fi
-	pgrep -f "agentguard-sandboxes/$1\b|sandboxes/$1/" >/dev/null && out="$out process"
-	echo "${out# }"
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.
-wait_for() {
-	local until=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $until ] || return 1
-		sleep 0.2
-	done
-}
 
 cat >"$T/rw.yaml" <<'EOF'
 apiVersion: agentguard/v1
@@ -177,8 +122,9 @@ expect bad_runas_nothing_left "" "$(left_behind sbx-uid)"
 # the resolver are made (the guest reaches nothing beyond them) and gone afterwards (the
 # network itself: test_sandbox_vmnet.sh).
 out=$("$ag" sandbox run --policy "$T/ro.yaml" --name sbx-net -- true 2>&1)
-expect network_filtered_without_uplink_runs 0 "$?"
-expect network_filtered_nothing_left "" "$(left_behind sbx-net)"
+rc=$?
+expect network_filtered_without_uplink_runs 0 "$rc"
+expect_nothing_left network_filtered_nothing_left sbx-net "$([ $rc -eq 0 ] && echo 1)"
 
 # --- Boot 1: status, EPERM and its event, allowed read, rw workspace, symlink. ---
 ws=$T/ws-rw
@@ -230,7 +176,7 @@ case ",$opts," in
 *,nosuid,*nodev,* | *,nodev,*nosuid,*) pass workspace_mounted_nosuid_nodev ;;
 *) fail workspace_mounted_nosuid_nodev "options '$opts'" ;;
 esac
-expect normal_exit_nothing_left "" "$(left_behind sbx-one)"
+expect_nothing_left normal_exit_nothing_left sbx-one "$([ $rc -eq 7 ] && echo 1)"
 
 # --- Boot 2: read-only workspace. ---
 ws=$T/ws-ro
@@ -277,7 +223,8 @@ names+=(sbx-stop)
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-stop --events "$T/stop.jsonl" \
 	-- /bin/sh -c 'echo UP; sleep 600' >"$T/stop.out" 2>"$T/stop.err" &
 runner=$!
-if wait_for 120 grep -q UP "$T/stop.out"; then pass stop_guest_running; else fail stop_guest_running "$(tail -n 5 "$T/stop.err")"; fi
+up=
+if wait_for 120 grep -q UP "$T/stop.out"; then up=1; pass stop_guest_running; else fail stop_guest_running "$(tail -n 5 "$T/stop.err")"; fi
 "$ag" sandbox ls --json >"$T/ls.json" 2>&1
 qpid=$(sed -n 's/.*"name":"sbx-stop","runner_pid":[0-9]*,"qemu_pid":\([0-9]*\).*/\1/p' "$T/ls.json")
 if grep -q "\"name\":\"sbx-stop\",\"runner_pid\":$runner," "$T/ls.json"; then pass ls_shows_running; else fail ls_shows_running "$(cat "$T/ls.json")"; fi
@@ -288,14 +235,15 @@ if [ -n "$qpid" ] && grep -qx "0::/agentguard-sandboxes/sbx-stop" "/proc/$qpid/c
 expect stop_command_ok 0 "$?"
 wait "$runner"
 expect stop_runner_exit_143 143 "$?"
-expect stop_nothing_left "" "$(left_behind sbx-stop "$qpid")"
+expect_nothing_left stop_nothing_left sbx-stop "$up" "$qpid"
 
 # --- Boot 4: kill -9 of the runner; QEMU dies with it, ls cleans the rest. ---
 names+=(sbx-kill)
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-kill \
 	-- /bin/sh -c 'echo UP; sleep 600' >"$T/kill.out" 2>"$T/kill.err" &
 runner=$!
-wait_for 120 grep -q UP "$T/kill.out" || fail kill_guest_running "$(tail -n 5 "$T/kill.err")"
+up=
+if wait_for 120 grep -q UP "$T/kill.out"; then up=1; else fail kill_guest_running "$(tail -n 5 "$T/kill.err")"; fi
 qpid=$(cat "$state/sbx-kill/qemu.pid" 2>/dev/null)
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
@@ -311,7 +259,7 @@ expect kill9_ls_exit 0 "$?"
 { wait "$straggler"; } 2>/dev/null
 expect kill9_ls_kills_cgroup_leftovers 137 "$?"
 if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
-expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
+expect_nothing_left kill9_ls_cleans_everything sbx-kill "$up" "$qpid"
 
 # --- Boot 5: --timeout counts from the start and ends the guest: 124. ---
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-time --timeout 2 \
@@ -319,13 +267,13 @@ expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
 expect timeout_exit_124 124 "$?"
 expect_grep timeout_after_start UP "$T/time.out"
 expect_grep timeout_message "timeout after 2 s" "$T/time.err"
-expect timeout_nothing_left "" "$(left_behind sbx-time)"
+expect_nothing_left timeout_nothing_left sbx-time "$(grep -qx UP "$T/time.out" && echo 1)"
 
 # --- Boot 6: nobody reads CMD's output any more: the guest is stopped, 141. ---
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-pipe --events /dev/null \
 	-- yes 2>"$T/pipe.err" | head -n 2 >"$T/pipe.out"
 expect closed_output_exit_141 141 "${PIPESTATUS[0]}"
-expect closed_output_nothing_left "" "$(left_behind sbx-pipe)"
+expect_nothing_left closed_output_nothing_left sbx-pipe "$(grep -qx y "$T/pipe.out" && echo 1)"
 
 # --- Boot 7: a compromised guest's records (test-only: no daemon holds ag.events). ---
 ws=$T/ws-inj
@@ -354,7 +302,8 @@ chown -R nobody "$ws"
 AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --policy "$T/ro.yaml" \
 	--workspace "$ws" --network none --name sbx-inj --events "$T/inj.jsonl" \
 	-- /bin/sh /workspace/inject.sh >"$T/inj.out" 2>&1
-expect inject_exit 0 "$?"
+rc=$?
+expect inject_exit 0 "$rc"
 guest_lines=$(grep -c '"origin":"guest"' "$T/inj.jsonl")
 loss() { # operation -> count
 	grep '"origin":"host"' "$T/inj.jsonl" | grep "\"operation\":\"$1\"" |
@@ -370,6 +319,6 @@ expect every_valid_record_accounted "$n_flood" $((guest_lines + limited))
 if [ "$limited" -gt 0 ]; then pass flood_rate_limited; else fail flood_rate_limited "none of $n_flood was over the rate"; fi
 if grep -m1 '"origin":"guest"' "$T/inj.jsonl" | grep -q '"sandbox_name":"sbx-inj"}$'; then pass valid_record_forwarded; else fail valid_record_forwarded "$(head -c 400 "$T/inj.jsonl")"; fi
 if grep -q '"operation":"start".*TEST ONLY' "$T/inj.jsonl"; then pass unenforced_run_labelled; else fail unenforced_run_labelled "no TEST ONLY start event"; fi
-expect inject_nothing_left "" "$(left_behind sbx-inj)"
+expect_nothing_left inject_nothing_left sbx-inj "$([ $rc -eq 0 ] && echo 1)"
 
 exit $failed
