@@ -10,7 +10,9 @@
 # state directory; ls kills what is left in a stale cgroup); a bad policy is refused before
 # anything starts (65, FILE:LINE:COL); the test-only
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
-# forged and oversized records are counted and reported, never forwarded, and a valid one is.
+# forged and oversized records are counted and reported, never forwarded, and a valid one is;
+# CMD cannot open the control or events port to forge a status or records; a guest that says
+# "unenforced" to a runner without the test-only flag is not started (69, CMD's output dropped).
 # A "nothing left" check fails when its sandbox never started (there was nothing to clean).
 #
 # Runs in network and mount namespaces of its own (the sandbox runs with --network none; the
@@ -147,7 +149,8 @@ rc=$?
 expect exit_status_passes_through 7 "$rc"
 expect_grep allowed_file_read hello "$T/one.out"
 expect_grep denied_file_eperm "/workspace/secret': Operation not permitted" "$T/one.out"
-if grep -q SECRET-READ "$T/one.out"; then fail denied_file_not_read "the guest read it"; else pass denied_file_not_read; fi
+if [ $rc -ne 7 ]; then fail denied_file_not_read "sbx-one never ran CMD (exit $rc)"
+elif grep -q SECRET-READ "$T/one.out"; then fail denied_file_not_read "the guest read it"; else pass denied_file_not_read; fi
 deny=$(grep '"kind":"file"' "$T/one.jsonl" | grep '"path":"/workspace/secret"' | head -n 1)
 if printf '%s' "$deny" | grep -q '"decision":"deny"'; then pass deny_event_on_host; else fail deny_event_on_host "none in $T/one.jsonl: $(head -c 600 "$T/one.jsonl")"; fi
 if printf '%s' "$deny" | grep -q '"rule":{"id":"ws-secret"'; then pass deny_event_names_rule; else fail deny_event_names_rule "$deny"; fi
@@ -189,13 +192,15 @@ chown -R nobody "$ws"
 	echo x >/workspace/new 2>&1 || echo WRITE-FAILED
 	echo y >>/workspace/file 2>&1 || echo APPEND-FAILED
 	exit 0' >"$T/ro.out" 2>&1
-expect ro_exit 0 "$?"
+rc=$?
+expect ro_exit 0 "$rc"
 latency=$(grep '"origin":"host"' "$T/ro.jsonl" | sed -n 's/.*after \([0-9]*\) ms.*/\1/p' | head -n 1)
 echo "# start to enforcing (TCG, 6.12, cached image): ${latency:-?} ms"
 expect_grep ro_read_works keep "$T/ro.out"
 expect_grep ro_write_erofs "Read-only file system" "$T/ro.out"
 expect_grep ro_write_fails WRITE-FAILED "$T/ro.out"
-if [ -e "$ws/new" ] || [ "$(cat "$ws/file")" != keep ]; then fail ro_host_unchanged "$(ls -la "$ws")"; else pass ro_host_unchanged; fi
+if [ $rc -ne 0 ]; then fail ro_host_unchanged "sbx-ro never ran CMD (exit $rc)"
+elif [ -e "$ws/new" ] || [ "$(cat "$ws/file")" != keep ]; then fail ro_host_unchanged "$(ls -la "$ws")"; else pass ro_host_unchanged; fi
 # --journal: the guest's records and the runner's own, each labelled.
 if [ -S /run/systemd/journal/socket ]; then
 	journalctl --sync 2>/dev/null
@@ -258,7 +263,8 @@ echo "$straggler" >"$cgmnt/agentguard-sandboxes/sbx-kill/cgroup.procs" 2>/dev/nu
 expect kill9_ls_exit 0 "$?"
 { wait "$straggler"; } 2>/dev/null
 expect kill9_ls_kills_cgroup_leftovers 137 "$?"
-if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
+if [ -z "$up" ]; then fail kill9_not_listed "sbx-kill never started"
+elif awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
 expect_nothing_left kill9_ls_cleans_everything sbx-kill "$up" "$qpid"
 
 # --- Boot 5: --timeout counts from the start and ends the guest: 124. ---
@@ -287,7 +293,10 @@ n_flood=6000
 cat >"$ws/inject.sh" <<'EOF'
 for f in /sys/class/virtio-ports/*/name; do
 	[ "$(cat "$f")" = ag.events ] && { d=${f%/name}; port=/dev/${d##*/}; }
+	[ "$(cat "$f")" = ag.ctl ] && { d=${f%/name}; ctl=/dev/${d##*/}; }
 done
+# No enforcement here: only init's hold on ag.ctl stands between CMD and a forged status.
+if err=$( { echo "exit 9" >"$ctl"; } 2>&1); then echo CTL-OPENED; else echo "CTL-REFUSED $err"; fi
 exec 5>"$port" || exit 3
 cat /workspace/valid >&5
 head -c 20000 /dev/zero | tr '\0' a >&5; echo >&5
@@ -304,13 +313,18 @@ AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --p
 	-- /bin/sh /workspace/inject.sh >"$T/inj.out" 2>&1
 rc=$?
 expect inject_exit 0 "$rc"
+# A virtio console port admits one opener, and init holds ag.ctl: EBUSY, whatever CMD's uid.
+expect_grep ctl_port_held_by_init "CTL-REFUSED" "$T/inj.out"
+expect_grep ctl_port_busy "Device or resource busy" "$T/inj.out"
 guest_lines=$(grep -c '"origin":"guest"' "$T/inj.jsonl")
 loss() { # operation -> count
 	grep '"origin":"host"' "$T/inj.jsonl" | grep "\"operation\":\"$1\"" |
 		sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
 }
-if grep -q FORGED-MARKER "$T/inj.jsonl"; then fail malformed_not_forwarded "$(grep FORGED-MARKER "$T/inj.jsonl" | head -c 300)"; else pass malformed_not_forwarded; fi
-if grep '"evil"' "$T/inj.jsonl" | grep -q .; then fail unknown_field_not_forwarded "found"; else pass unknown_field_not_forwarded; fi
+if [ "$guest_lines" -eq 0 ]; then fail malformed_not_forwarded "no guest record came through at all"
+elif grep -q FORGED-MARKER "$T/inj.jsonl"; then fail malformed_not_forwarded "$(grep FORGED-MARKER "$T/inj.jsonl" | head -c 300)"; else pass malformed_not_forwarded; fi
+if [ "$guest_lines" -eq 0 ]; then fail unknown_field_not_forwarded "no guest record came through at all"
+elif grep '"evil"' "$T/inj.jsonl" | grep -q .; then fail unknown_field_not_forwarded "found"; else pass unknown_field_not_forwarded; fi
 expect malformed_reported 4 "$(loss guest-malformed)"
 expect oversized_reported 1 "$(loss guest-oversized)"
 limited=$(loss guest-rate-limited)
@@ -320,5 +334,93 @@ if [ "$limited" -gt 0 ]; then pass flood_rate_limited; else fail flood_rate_limi
 if grep -m1 '"origin":"guest"' "$T/inj.jsonl" | grep -q '"sandbox_name":"sbx-inj"}$'; then pass valid_record_forwarded; else fail valid_record_forwarded "$(head -c 400 "$T/inj.jsonl")"; fi
 if grep -q '"operation":"start".*TEST ONLY' "$T/inj.jsonl"; then pass unenforced_run_labelled; else fail unenforced_run_labelled "no TEST ONLY start event"; fi
 expect_nothing_left inject_nothing_left sbx-inj "$([ $rc -eq 0 ] && echo 1)"
+
+# --- Boot 8: CMD in an enforced guest opens the control and events ports to forge a status
+# and records. The guest's kernel denies the devices (EPERM, reported as device events); behind
+# that, a virtio console port admits one opener: init holds ag.ctl for the whole run (Boot 7
+# shows EBUSY without enforcement), the guest daemon (agentguard load --events) holds
+# ag.events. Both opens fail, the real status comes back and no forged record reaches the host. ---
+ws=$T/ws-forge
+mkdir "$ws"
+sed 's/"host":"[^"]*"/"host":"FORGED-HOST"/' "$top/tests/fuzz/seeds-fuzz_guest_rx/sample-0" >"$ws/record"
+cat >"$ws/forge.sh" <<'EOF'
+for f in /sys/class/virtio-ports/*/name; do
+	n=$(cat "$f")
+	d=${f%/name}
+	dev=/dev/${d##*/}
+	case $n in
+	ag.ctl) what="echo exit 0" ;;
+	ag.events) what="cat /workspace/record" ;;
+	*) continue ;;
+	esac
+	echo "DEV $n $(cat "$d/dev")"
+	if err=$( { $what >"$dev"; } 2>&1); then echo "OPENED $n"; else echo "REFUSED $n"; echo "# $n: $err"; fi
+done
+exit 5
+EOF
+chown -R nobody "$ws"
+"$ag" sandbox run --policy "$T/ro.yaml" --workspace "$ws" --network none --name sbx-forge \
+	--events "$T/forge.jsonl" -- /bin/sh /workspace/forge.sh >"$T/forge.out" 2>"$T/forge.err"
+rc=$?
+grep '^# ' "$T/forge.out"
+expect forge_real_status_returned 5 "$rc"
+expect_grep forge_ctl_port_refused "REFUSED ag.ctl" "$T/forge.out"
+expect_grep forge_events_port_refused "REFUSED ag.events" "$T/forge.out"
+if [ "$(grep -c '^DEV ' "$T/forge.out")" -ne 2 ]; then fail forge_no_port_opened "the two ports were not both tried"
+elif grep -q OPENED "$T/forge.out"; then fail forge_no_port_opened "$(grep OPENED "$T/forge.out")"; else pass forge_no_port_opened; fi
+if grep -q '"origin":"guest"' "$T/forge.jsonl" && ! grep -q FORGED-HOST "$T/forge.jsonl"; then
+	pass forge_no_forged_record
+else
+	fail forge_no_forged_record "$(grep -c '"origin":"guest"' "$T/forge.jsonl") guest records, $(grep -c FORGED-HOST "$T/forge.jsonl") forged"
+fi
+# The first wall is the guest's own kernel (the built-in device rule), which reports it.
+for port in ag.ctl ag.events; do
+	dev=$(sed -n "s/^DEV $port //p" "$T/forge.out")
+	if [ -n "$dev" ] && grep '"origin":"guest"' "$T/forge.jsonl" | grep '"operation":"device"' |
+		grep -q "\"device\":\"char $dev\""; then
+		pass "forge_${port#ag.}_denial_reported"
+	else
+		fail "forge_${port#ag.}_denial_reported" "no guest device event for $port ('$dev')"
+	fi
+done
+expect_nothing_left forge_nothing_left sbx-forge "$([ $rc -eq 5 ] && echo 1)"
+
+# --- Boot 9: a guest that says "unenforced" to a runner without --test-unenforced-guest (its
+# gate set, the flag absent) is not a started sandbox: 69, no start event, CMD's output not
+# passed on. Provoked from the host: the spec share gets the marker the runner writes only for
+# that flag, after the runner wrote the spec and before the guest reads it (it boots for
+# seconds first); the guest's init then starts no daemon and says "unenforced", as a guest
+# without enforcement would. If the marker came too late, the guest enforces, CMD runs until
+# the timeout (124) and its output shows: every check below fails. ---
+AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --policy "$T/ro.yaml" --network none \
+	--name sbx-unenf --events "$T/unenf.jsonl" --timeout 20 \
+	-- /bin/sh -c 'while :; do echo CMD-RAN-MARKER; sleep 0.05; done' >"$T/unenf.out" 2>"$T/unenf.err" &
+runner=$!
+if wait_for 60 test -s "$state/sbx-unenf/spec/policies"; then
+	echo "test only" >"$state/sbx-unenf/spec/unenforced"
+else
+	fail unenforced_marker_placed "no spec share at $state/sbx-unenf/spec"
+fi
+wait "$runner"
+rc=$?
+expect_grep unenforced_claim_reported "it ran without enforcement" "$T/unenf.err"
+claimed=$(grep -q 'ran without enforcement' "$T/unenf.err" && echo 1)
+# Without the claim (QEMU never booted, say) those below would hold for nothing: they fail.
+if [ -z "$claimed" ]; then fail unenforced_claim_exit_69 "the guest never said unenforced (exit $rc)"; else expect unenforced_claim_exit_69 69 "$rc"; fi
+if [ -z "$claimed" ]; then
+	fail unenforced_claim_output_dropped "the guest never said unenforced"
+elif grep -q CMD-RAN-MARKER "$T/unenf.out" "$T/unenf.err"; then
+	fail unenforced_claim_output_dropped "$(grep -c CMD-RAN-MARKER "$T/unenf.out") lines of CMD's output passed on"
+else
+	pass unenforced_claim_output_dropped
+fi
+if [ -z "$claimed" ]; then
+	fail unenforced_claim_no_start_event "the guest never said unenforced"
+elif grep -q '"operation":"start"' "$T/unenf.jsonl"; then
+	fail unenforced_claim_no_start_event "$(grep '"operation":"start"' "$T/unenf.jsonl" | head -c 300)"
+else
+	pass unenforced_claim_no_start_event
+fi
+expect_nothing_left unenforced_claim_nothing_left sbx-unenf "$claimed"
 
 exit $failed
