@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A sandbox guest's event stream on the host: framing, strict parsing, rate limit (guest_rx.h). */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -69,6 +70,19 @@ static bool is_str(const cJSON *j)
 {
 	return cJSON_IsString(j) && j->valuestring &&
 	       utf8_valid((const unsigned char *)j->valuestring, strlen(j->valuestring));
+}
+
+/* A string of at most max characters (code points, as JSON Schema counts maxLength). */
+static bool is_str_max(const cJSON *j, size_t max)
+{
+	const unsigned char *s;
+	size_t n = 0;
+
+	if (!is_str(j))
+		return false;
+	for (s = (const unsigned char *)j->valuestring; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n <= max;
 }
 
 static bool is_int(const cJSON *j, double min)
@@ -200,7 +214,8 @@ static bool process_ok(const cJSON *j)
 	b64 = GET(j, "exe_b64");
 	return is_int(GET(j, "pid"), 0) && is_int(GET(j, "tid"), 0) &&
 	       (cJSON_IsNull(ppid) || is_int(ppid, 0)) && is_int(GET(j, "cgroup_id"), 0) &&
-	       is_str(GET(j, "comm")) && is_str_or_null(GET(j, "exe")) && (!b64 || is_str(b64)) &&
+	       is_str_max(GET(j, "comm"), 16) && is_str_or_null(GET(j, "exe")) &&
+	       (!b64 || is_str(b64)) &&
 	       cJSON_IsBool(GET(j, "exe_cut")) && ancestry_ok(GET(j, "ancestry")) &&
 	       cJSON_IsBool(GET(j, "ancestry_complete"));
 }
@@ -217,16 +232,154 @@ static bool rule_ok(const cJSON *j)
 	return is_str_or_null(GET(j, "id")) && (cJSON_IsNull(layer) || is_enum(layer, layers));
 }
 
+/* "": the consumer did not know the policy; else 64 lower-case hex digits. */
+static bool is_sha256(const cJSON *j)
+{
+	size_t n, i;
+
+	if (!is_str(j))
+		return false;
+	n = strlen(j->valuestring);
+	if (n != 0 && n != 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!strchr("0123456789abcdef", j->valuestring[i]))
+			return false;
+	return true;
+}
+
 static bool policy_ok(const cJSON *j)
 {
 	static const char *const keys[] = { "name", "sha256", "generation", NULL };
 
 	return cJSON_IsObject(j) && keys_ok(j, keys, 3) && has_all(j, keys) &&
-	       is_str_or_null(GET(j, "name")) && is_str(GET(j, "sha256")) &&
+	       is_str_or_null(GET(j, "name")) && is_sha256(GET(j, "sha256")) &&
 	       is_int(GET(j, "generation"), 0);
 }
 
-/* Key names as the schema's targets spell them: [a-z0-9_]{1,32}. */
+/* Every byte of a non-empty string (min 1) or any string (min 0) is in set. */
+static bool str_of(const cJSON *j, const char *set, size_t min)
+{
+	return is_str(j) && strlen(j->valuestring) >= min &&
+	       strspn(j->valuestring, set) == strlen(j->valuestring);
+}
+
+#define B64_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/* ^[A-Za-z0-9+/]*={0,2}$ */
+static bool is_b64(const cJSON *j)
+{
+	size_t n;
+
+	if (!is_str(j))
+		return false;
+	n = strspn(j->valuestring, B64_CHARS);
+	return strspn(j->valuestring + n, "=") <= 2 &&
+	       n + strspn(j->valuestring + n, "=") == strlen(j->valuestring);
+}
+
+static bool is_addr(const cJSON *j, int family)
+{
+	unsigned char a[16];
+
+	return is_str(j) && inet_pton(family, j->valuestring, a) == 1;
+}
+
+/* $defs/file_target: kinds file and exec. */
+static bool file_target_ok(const cJSON *t)
+{
+	static const char *const keys[] = { "access", "path", "path_b64", "path_error", NULL };
+	static const char *const req[] = { "access", "path", NULL };
+	static const char *const accesses[] = { "read", "write", "exec", NULL };
+	const cJSON *acc = GET(t, "access"), *path = GET(t, "path"), *e, *f;
+	const cJSON *b64 = GET(t, "path_b64"), *err = GET(t, "path_error");
+
+	if (!keys_ok(t, keys, 4) || !has_all(t, req) || !cJSON_IsArray(acc) ||
+	    cJSON_GetArraySize(acc) < 1)
+		return false;
+	cJSON_ArrayForEach(e, acc) {
+		if (!is_enum(e, accesses))
+			return false;
+		for (f = e->next; f; f = f->next)	/* uniqueItems */
+			if (cJSON_IsString(f) && !strcmp(e->valuestring, f->valuestring))
+				return false;
+	}
+	if ((b64 && !is_b64(b64)) || (err && !is_int(err, 0)))
+		return false;
+	/* A path, or null with the reason; never both, and no bytes of a path that is not there. */
+	if (cJSON_IsNull(path))
+		return err && !b64;
+	return is_str(path) && !err;
+}
+
+/* $defs/network_target. */
+static bool network_target_ok(const cJSON *t)
+{
+	static const char *const keys[] = { "address", "judged_as", "port", "protocol", "family",
+					    "domain", NULL };
+	static const char *const req[] = { "address", "port", "protocol", "family", NULL };
+	static const char *const protos[] = { "tcp", "udp", "other", NULL };
+	static const char *const families[] = { "ipv4", "ipv6", NULL };
+	const cJSON *addr = GET(t, "address"), *judged = GET(t, "judged_as");
+	const cJSON *port = GET(t, "port"), *fam = GET(t, "family"), *dom = GET(t, "domain");
+
+	if (!keys_ok(t, keys, 6) || !has_all(t, req))
+		return false;
+	if (!(is_addr(addr, AF_INET) || is_addr(addr, AF_INET6)) ||
+	    !is_int(port, 0) || port->valuedouble > 65535 ||
+	    !is_enum(GET(t, "protocol"), protos) || !is_enum(fam, families))
+		return false;
+	if (dom && !(is_str(dom) && dom->valuestring[0]))
+		return false;
+	return !judged || (is_addr(judged, AF_INET) && !strcmp(fam->valuestring, "ipv6"));
+}
+
+/* $defs/dns_target. */
+static bool dns_target_ok(const cJSON *t)
+{
+	static const char *const keys[] = { "name", "qtype", "rcode", "client", "transport",
+					    NULL };
+	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					      "NOTIMP", "REFUSED", "OTHER", NULL };
+	static const char *const transports[] = { "udp", "tcp", NULL };
+	const cJSON *name = GET(t, "name"), *qtype = GET(t, "qtype");
+	const char *q;
+	size_t i;
+
+	if (!keys_ok(t, keys, 5) || !has_all(t, keys) || !is_str(name) || !is_str(qtype) ||
+	    !is_enum(GET(t, "rcode"), rcodes) || !is_enum(GET(t, "transport"), transports) ||
+	    !(is_str(GET(t, "client")) && GET(t, "client")->valuestring[0]))
+		return false;
+	for (i = 0; name->valuestring[i]; i++)	/* ^[\x20-\x7e]*$ */
+		if (name->valuestring[i] < 0x20 || name->valuestring[i] > 0x7e)
+			return false;
+	/* ^([A-Z]+|TYPE[0-9]+)$ */
+	q = qtype->valuestring;
+	if (!strncmp(q, "TYPE", 4) && q[4] && strspn(q + 4, "0123456789") == strlen(q + 4))
+		return true;
+	return q[0] && strspn(q, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(q);
+}
+
+/* $defs/loss_target. */
+static bool loss_target_ok(const cJSON *t)
+{
+	static const char *const keys[] = { "lost_kind", "count", "since", NULL };
+	static const char *const kinds[] = { "file", "exec", "network", "containment", "unknown",
+					     NULL };
+
+	return keys_ok(t, keys, 3) && has_all(t, keys) && is_enum(GET(t, "lost_kind"), kinds) &&
+	       is_int(GET(t, "count"), 1) && is_str(GET(t, "since"));
+}
+
+/* $defs/lifecycle_target. */
+static bool lifecycle_target_ok(const cJSON *t)
+{
+	static const char *const keys[] = { "detail", NULL };
+
+	return keys_ok(t, keys, 1) && has_all(t, keys) && is_str(GET(t, "detail"));
+}
+
+/* Key names as the schema's containment targets spell them: [a-z0-9_]{1,32}. */
 static bool target_key_ok(const char *k)
 {
 	size_t n = strlen(k), i;
@@ -240,15 +393,16 @@ static bool target_key_ok(const char *k)
 }
 
 /*
- * The target's shape depends on kind and operation (the schema's $defs): here every value is
- * a string, an exact integer, a boolean, null, or an array of at most 16 strings.
+ * A containment target's fields depend on its operation ($defs/containment_target, 30
+ * operations): that table is not repeated here. What is checked: every value is a string, an
+ * exact integer, a boolean, null, or an array of at most 16 strings.
  */
-static bool target_ok(const cJSON *j)
+static bool containment_target_ok(const cJSON *j)
 {
 	const cJSON *v, *e;
 	int n;
 
-	if (!cJSON_IsObject(j) || !keys_ok(j, NULL, MAX_TARGET_KEYS))
+	if (!keys_ok(j, NULL, MAX_TARGET_KEYS))
 		return false;
 	cJSON_ArrayForEach(v, j) {
 		if (!target_key_ok(v->string))
@@ -261,6 +415,125 @@ static bool target_ok(const cJSON *j)
 		cJSON_ArrayForEach(e, v)
 			if (++n > MAX_ARRAY || !is_str(e))
 				return false;
+	}
+	return true;
+}
+
+static const char *const file_ops[] = { "open", "receive", "mknod", "mkdir", "rmdir", "unlink",
+					 "symlink", "link", "rename", "truncate", "chmod", "chown",
+					 "setattr", "setxattr", "removexattr", "setacl",
+					 "removeacl", "unknown", NULL };
+/* File operations without an open: judged as a write of the path. */
+static const char *const path_ops[] = { "mknod", "mkdir", "rmdir", "unlink", "symlink", "link",
+					 "rename", "truncate", "chmod", "chown", "setattr",
+					 "setxattr", "removexattr", "setacl", "removeacl", NULL };
+static const char *const exec_ops[] = { "exec", "execve", "mmap", "mprotect", NULL };
+static const char *const net_ops[] = { "connect", "sendmsg", "bind", "listen", "egress-drop",
+					NULL };
+static const char *const contain_ops[] = {
+	"capable", "cgroup-write", "clone-into-cgroup", "userns-create", "mount", "move-mount",
+	"pivot-root", "chroot", "umount", "module-request", "kernel-read-file", "kernel-load-data",
+	"bpf", "perf-event-open", "ptrace", "signal", "sigio", "fcntl-setown", "task-change",
+	"protected-write", "protected-unlink", "kernel-interface-access", "unix-connect",
+	"unix-send", "fd-receive", "sysctl-write", "device", "socket-create", "setsockopt",
+	"unknown", NULL };
+static const char *const loss_ops[] = { "ring-full", "rate-limited", "folded", "upgrade",
+					 "guest-malformed", "guest-oversized",
+					 "guest-rate-limited", NULL };
+static const char *const life_ops[] = { "start", "reload", "stop", NULL };
+
+static bool str_is(const cJSON *j, const char *s)
+{
+	return cJSON_IsString(j) && !strcmp(j->valuestring, s);
+}
+
+/* Is the only write access of a file target "write" (a path operation's)? */
+static bool access_is_write(const cJSON *t)
+{
+	const cJSON *acc = GET(t, "access");
+
+	return cJSON_GetArraySize(acc) == 1 && str_is(cJSON_GetArrayItem(acc, 0), "write");
+}
+
+/*
+ * The schema's per-kind branches (its allOf): the operation, the target's fields, and what a
+ * kind made by the consumer (dns, loss, lifecycle) has instead of a process.
+ */
+static bool kind_ok(const cJSON *ev)
+{
+	const char *kind = GET(ev, "kind")->valuestring, *op = GET(ev, "operation")->valuestring;
+	const cJSON *t = GET(ev, "target"), *rule = GET(ev, "rule");
+	const char *decision = GET(ev, "decision")->valuestring;
+	bool consumer = !strcmp(kind, "dns") || !strcmp(kind, "loss") ||
+			!strcmp(kind, "lifecycle");
+
+	if (!cJSON_IsObject(t))
+		return false;
+	if (consumer) {
+		if (!cJSON_IsNull(GET(ev, "kseq")) || !cJSON_IsNull(GET(ev, "process")) ||
+		    !cJSON_IsNull(GET(ev, "identity")))
+			return false;
+	} else if (!cJSON_IsNumber(GET(ev, "kseq")) || !cJSON_IsObject(GET(ev, "process")) ||
+		   !cJSON_IsObject(GET(ev, "identity"))) {
+		return false;
+	}
+	if (!strcmp(kind, "file"))
+		return in_set(op, file_ops) && file_target_ok(t) &&
+		       (!in_set(op, path_ops) || access_is_write(t));
+	if (!strcmp(kind, "exec"))
+		return in_set(op, exec_ops) && file_target_ok(t);
+	if (!strcmp(kind, "network"))
+		return in_set(op, net_ops) && network_target_ok(t);
+	if (!strcmp(kind, "containment"))
+		return in_set(op, contain_ops) && !strcmp(decision, "deny") &&
+		       str_is(GET(rule, "layer"), "builtin") && containment_target_ok(t);
+	if (!strcmp(kind, "dns"))
+		return !strcmp(op, "query") && strcmp(decision, "allow") && dns_target_ok(t);
+	if (!strcmp(kind, "loss"))
+		return in_set(op, loss_ops) && loss_target_ok(t);
+	/* lifecycle */
+	return in_set(op, life_ops) && !strcmp(decision, "allow") &&
+	       cJSON_IsNull(GET(rule, "id")) && lifecycle_target_ok(t);
+}
+
+/*
+ * The schema's cross-field rules on rule, policy and process (its allOf), after kind_ok.
+ */
+static bool rule_cross_ok(const cJSON *ev)
+{
+	static const char *const own_file_ops[] = { "open", "setattr", "setxattr", "removexattr",
+						    "setacl", "removeacl", NULL };
+	static const char *const xattr_ops[] = { "setxattr", "removexattr", NULL };
+	const char *kind = GET(ev, "kind")->valuestring, *op = GET(ev, "operation")->valuestring;
+	const cJSON *rule = GET(ev, "rule"), *id = GET(rule, "id"), *proc = GET(ev, "process");
+	const cJSON *pname = GET(GET(ev, "policy"), "name");
+	bool no_ppid, own, xattr;
+
+	/* would-deny is audit, anything else enforce. */
+	if (strcmp(GET(ev, "mode")->valuestring,
+		   str_is(GET(ev, "decision"), "would-deny") ? "audit" : "enforce"))
+		return false;
+	/* No rule: no layer and no policy name. */
+	if (cJSON_IsNull(id) && (!cJSON_IsNull(GET(rule, "layer")) || !cJSON_IsNull(pname)))
+		return false;
+	/* Built-in rules: "builtin:NAME", no policy name, and only where one can decide. */
+	if (str_is(GET(rule, "layer"), "builtin")) {
+		if (!str_of(id, "abcdefghijklmnopqrstuvwxyz-:", 9) ||
+		    strncmp(id->valuestring, "builtin:", 8) || strchr(id->valuestring + 8, ':') ||
+		    !cJSON_IsNull(pname))
+			return false;
+		own = in_set(op, own_file_ops) && str_is(id, "builtin:protected-files");
+		xattr = in_set(op, xattr_ops) && str_is(id, "builtin:privileged-xattr");
+		if (!strcmp(kind, "file") ? !own && !xattr :
+		    strcmp(kind, "containment") && strcmp(kind, "network") && strcmp(kind, "dns"))
+			return false;
+	}
+	/* The kernel cannot see the parent of a network, device or sysctl-write event's task. */
+	if (cJSON_IsObject(proc)) {
+		no_ppid = !strcmp(kind, "network") || !strcmp(op, "device") ||
+			  !strcmp(op, "sysctl-write");
+		if (no_ppid != cJSON_IsNull(GET(proc, "ppid")))
+			return false;
 	}
 	return true;
 }
@@ -297,9 +570,9 @@ static bool event_ok(const cJSON *ev)
 	       is_str(GET(ev, "sandbox")) && is_enum(GET(ev, "backend"), backends) &&
 	       identity_ok(GET(ev, "identity")) && process_ok(GET(ev, "process")) &&
 	       is_enum(GET(ev, "kind"), kinds) && is_str(GET(ev, "operation")) &&
-	       target_ok(GET(ev, "target")) && is_int(GET(ev, "repeats"), 0) &&
-	       is_enum(GET(ev, "decision"), decisions) && is_enum(GET(ev, "mode"), modes) &&
-	       rule_ok(GET(ev, "rule")) && policy_ok(GET(ev, "policy"));
+	       is_int(GET(ev, "repeats"), 0) && is_enum(GET(ev, "decision"), decisions) &&
+	       is_enum(GET(ev, "mode"), modes) && rule_ok(GET(ev, "rule")) &&
+	       policy_ok(GET(ev, "policy")) && kind_ok(ev) && rule_cross_ok(ev);
 }
 
 int ag_guest_rx_parse(const char *line, size_t len, cJSON **out)

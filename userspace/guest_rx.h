@@ -7,9 +7,11 @@
  *
  *   bytes --frame--> lines of at most AG_GUEST_LINE_MAX bytes (a longer one is dropped whole,
  *     counted as oversized; reading resumes after its newline)
- *   --parse--> cJSON, then checked against the structure of event schema v1 (docs/events.md):
- *     every property known and of its type, no duplicate key, strings valid UTF-8 without
- *     NUL, integers exact (|n| < 2^53). Anything else is counted as malformed, never passed on
+ *   --parse--> cJSON, then checked against event schema v1 (docs/event.schema.json): every
+ *     property known and of its type, the per-kind targets and the cross-field rules, no
+ *     duplicate key, strings valid UTF-8 without NUL, integers exact (|n| < 2^53); not a
+ *     containment target's fields per operation (docs/sandbox.md). Anything else is counted as
+ *     malformed, never passed on
  *   --admit--> a token bucket (rate per second, burst); the excess is counted as rate-limited
  *   --write--> re-serialised from the parsed values (never the guest's bytes), with
  *     "origin":"guest" and "sandbox_name" added by the host.

@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct ag_guest_rx_stats *st = &rx.st;
 	unsigned long long lines = 0, before;
 	size_t i, chunk, off = 0;
+	bool skipping;
 
 	emitted = 0;
 	ag_guest_rx_init(&rx, "fuzz", 5.0, 10.0, check_line, NULL);
@@ -72,10 +74,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		off += chunk;
 	}
 	before = st->accepted + st->oversized + st->malformed + st->rate_limited;
+	skipping = rx.skipping;
 	ag_guest_rx_finish(&rx);
 	assert(st->accepted == emitted);
-	/* Each newline ends at most one record; a last line without one adds at most one. */
-	assert(before <= lines);
+	/*
+	 * Each newline ends at most one record; a last line without one adds at most one. Before
+	 * the end, that last line is counted already only if it is oversized: it is counted as soon
+	 * as it passes the limit, and the reader is still skipping it.
+	 */
+	assert(before <= lines + (skipping ? 1 : 0));
 	assert(st->accepted + st->oversized + st->malformed + st->rate_limited <= lines + 1);
 	ag_guest_rx_free(&rx);
 	return 0;

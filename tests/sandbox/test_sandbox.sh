@@ -10,42 +10,25 @@
 # state directory; ls kills what is left in a stale cgroup); a bad policy is refused before
 # anything starts (65, FILE:LINE:COL); the test-only
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
-# forged and oversized records are counted and reported, never forwarded, and a valid one is.
+# forged and oversized records are counted and reported, never forwarded, and a valid one is;
+# CMD cannot open the control or events port to forge a status or records; a guest that says
+# "unenforced" to a runner without the test-only flag is not started (69, CMD's output dropped).
+# A "nothing left" check fails when its sandbox never started (there was nothing to clean).
 #
 # Runs in network and mount namespaces of its own (the sandbox runs with --network none; the
 # network is tested by test_sandbox_vmnet.sh), with a tmpfs on /run: the sandboxes' state
 # and a journald of the test's own live there (one boot writes to it with --journal). Needs
-# root, build/agentguard, the 6.12 kernel (vm/fetch-kernel), qemu-system-x86,
-# systemd-journald and journalctl. One guest at a time.
+# root, build/agentguard, the 6.12 kernel (vm/fetch-kernel), qemu-system-x86, nft,
+# systemd-journald and journalctl (tests/sandbox/lib.sh). One guest at a time.
 # Prints one "PASS name" or "FAIL name: why" line per check; exits 1 if any check failed.
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd -P)
-ag=${AGENTGUARD:-$top/build/agentguard}
-
-if [ "${AG_SBX_INNER:-}" != 1 ]; then
-	for need in "$ag" "$(command -v qemu-system-x86_64)" "$(command -v unshare)"; do
-		if [ ! -x "$need" ]; then
-			echo "FAIL setup: ${need:-qemu-system-x86_64/unshare} not found (make; scripts/deps.sh)"
-			exit 1
-		fi
-	done
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "FAIL setup: needs root (cgroups, /run/agentguard)"
-		exit 1
-	fi
-	if [ ! -f "$top/build/kernels/6.12/vmlinuz" ] && ! "$top/vm/fetch-kernel" 6.12 >/dev/null 2>&1; then
-		echo "FAIL setup: cannot fetch the 6.12 guest kernel (vm/fetch-kernel 6.12)"
-		exit 1
-	fi
-	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$(realpath -- "$0")"
-fi
+SUITE=sandbox
+# shellcheck source=tests/sandbox/lib.sh
+. "$(dirname "$0")/lib.sh"
+sbx_enter agsbx-run
 
 journald=${JOURNALD:-/lib/systemd/systemd-journald}
-if ! mount -t tmpfs -o mode=0755 agsbx-run /run; then
-	echo "FAIL setup: cannot mount a tmpfs on /run in a private mount namespace"
-	exit 1
-fi
 jdir=$(mktemp -d /tmp/agsbx-journal.XXXXXX)
 mkdir -p /run/systemd/journal /run/systemd/journald.conf.d /run/log/journal
 mount --bind "$jdir" /run/log/journal
@@ -61,18 +44,6 @@ if [ -x "$journald" ]; then
 	done
 fi
 
-failed=0
-pass() { echo "PASS sandbox/$1"; }
-fail() { echo "FAIL sandbox/$1: $2"; failed=1; }
-expect() { # NAME WANT GOT
-	if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
-}
-expect_grep() { # NAME FIXED-STRING FILE
-	if grep -qF -e "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3: $(tail -n 3 "$3" | tr '\n' ' ' | cut -c1-400)"; fi
-}
-
-state=/run/agentguard/sandboxes
-cgmnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 T=$(mktemp -d /tmp/agsbx.XXXXXX)
 chmod 755 "$T"
 names=()
@@ -87,30 +58,6 @@ cleanup() {
 	rm -rf "$T" "$jdir" "$jdir.log"
 }
 trap cleanup EXIT
-
-# left_behind NAME [QEMU_PID]: what of sandbox NAME still exists, "" when nothing.
-left_behind() {
-	local out=
-	[ -e "$state/$1" ] && out="$out state"
-	[ -e "$cgmnt/agentguard-sandboxes/$1" ] && out="$out cgroup"
-	ip -o link show | grep -q ': agt-' && out="$out tap"
-	nft list tables 2>/dev/null | grep -q "agentguard-$1" && out="$out table"
-	if [ -n "${2:-}" ] && [ -e "/proc/$2" ] && grep -q qemu "/proc/$2/comm" 2>/dev/null; then
-		out="$out qemu($2)"
-	fi
-	pgrep -f "agentguard-sandboxes/$1\b|sandboxes/$1/" >/dev/null && out="$out process"
-	echo "${out# }"
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.
-wait_for() {
-	local until=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $until ] || return 1
-		sleep 0.2
-	done
-}
 
 cat >"$T/rw.yaml" <<'EOF'
 apiVersion: agentguard/v1
@@ -177,8 +124,9 @@ expect bad_runas_nothing_left "" "$(left_behind sbx-uid)"
 # the resolver are made (the guest reaches nothing beyond them) and gone afterwards (the
 # network itself: test_sandbox_vmnet.sh).
 out=$("$ag" sandbox run --policy "$T/ro.yaml" --name sbx-net -- true 2>&1)
-expect network_filtered_without_uplink_runs 0 "$?"
-expect network_filtered_nothing_left "" "$(left_behind sbx-net)"
+rc=$?
+expect network_filtered_without_uplink_runs 0 "$rc"
+expect_nothing_left network_filtered_nothing_left sbx-net "$([ $rc -eq 0 ] && echo 1)"
 
 # --- Boot 1: status, EPERM and its event, allowed read, rw workspace, symlink. ---
 ws=$T/ws-rw
@@ -201,7 +149,8 @@ rc=$?
 expect exit_status_passes_through 7 "$rc"
 expect_grep allowed_file_read hello "$T/one.out"
 expect_grep denied_file_eperm "/workspace/secret': Operation not permitted" "$T/one.out"
-if grep -q SECRET-READ "$T/one.out"; then fail denied_file_not_read "the guest read it"; else pass denied_file_not_read; fi
+if [ $rc -ne 7 ]; then fail denied_file_not_read "sbx-one never ran CMD (exit $rc)"
+elif grep -q SECRET-READ "$T/one.out"; then fail denied_file_not_read "the guest read it"; else pass denied_file_not_read; fi
 deny=$(grep '"kind":"file"' "$T/one.jsonl" | grep '"path":"/workspace/secret"' | head -n 1)
 if printf '%s' "$deny" | grep -q '"decision":"deny"'; then pass deny_event_on_host; else fail deny_event_on_host "none in $T/one.jsonl: $(head -c 600 "$T/one.jsonl")"; fi
 if printf '%s' "$deny" | grep -q '"rule":{"id":"ws-secret"'; then pass deny_event_names_rule; else fail deny_event_names_rule "$deny"; fi
@@ -230,7 +179,7 @@ case ",$opts," in
 *,nosuid,*nodev,* | *,nodev,*nosuid,*) pass workspace_mounted_nosuid_nodev ;;
 *) fail workspace_mounted_nosuid_nodev "options '$opts'" ;;
 esac
-expect normal_exit_nothing_left "" "$(left_behind sbx-one)"
+expect_nothing_left normal_exit_nothing_left sbx-one "$([ $rc -eq 7 ] && echo 1)"
 
 # --- Boot 2: read-only workspace. ---
 ws=$T/ws-ro
@@ -243,13 +192,15 @@ chown -R nobody "$ws"
 	echo x >/workspace/new 2>&1 || echo WRITE-FAILED
 	echo y >>/workspace/file 2>&1 || echo APPEND-FAILED
 	exit 0' >"$T/ro.out" 2>&1
-expect ro_exit 0 "$?"
+rc=$?
+expect ro_exit 0 "$rc"
 latency=$(grep '"origin":"host"' "$T/ro.jsonl" | sed -n 's/.*after \([0-9]*\) ms.*/\1/p' | head -n 1)
 echo "# start to enforcing (TCG, 6.12, cached image): ${latency:-?} ms"
 expect_grep ro_read_works keep "$T/ro.out"
 expect_grep ro_write_erofs "Read-only file system" "$T/ro.out"
 expect_grep ro_write_fails WRITE-FAILED "$T/ro.out"
-if [ -e "$ws/new" ] || [ "$(cat "$ws/file")" != keep ]; then fail ro_host_unchanged "$(ls -la "$ws")"; else pass ro_host_unchanged; fi
+if [ $rc -ne 0 ]; then fail ro_host_unchanged "sbx-ro never ran CMD (exit $rc)"
+elif [ -e "$ws/new" ] || [ "$(cat "$ws/file")" != keep ]; then fail ro_host_unchanged "$(ls -la "$ws")"; else pass ro_host_unchanged; fi
 # --journal: the guest's records and the runner's own, each labelled.
 if [ -S /run/systemd/journal/socket ]; then
 	journalctl --sync 2>/dev/null
@@ -277,7 +228,8 @@ names+=(sbx-stop)
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-stop --events "$T/stop.jsonl" \
 	-- /bin/sh -c 'echo UP; sleep 600' >"$T/stop.out" 2>"$T/stop.err" &
 runner=$!
-if wait_for 120 grep -q UP "$T/stop.out"; then pass stop_guest_running; else fail stop_guest_running "$(tail -n 5 "$T/stop.err")"; fi
+up=
+if wait_for 120 grep -q UP "$T/stop.out"; then up=1; pass stop_guest_running; else fail stop_guest_running "$(tail -n 5 "$T/stop.err")"; fi
 "$ag" sandbox ls --json >"$T/ls.json" 2>&1
 qpid=$(sed -n 's/.*"name":"sbx-stop","runner_pid":[0-9]*,"qemu_pid":\([0-9]*\).*/\1/p' "$T/ls.json")
 if grep -q "\"name\":\"sbx-stop\",\"runner_pid\":$runner," "$T/ls.json"; then pass ls_shows_running; else fail ls_shows_running "$(cat "$T/ls.json")"; fi
@@ -288,14 +240,15 @@ if [ -n "$qpid" ] && grep -qx "0::/agentguard-sandboxes/sbx-stop" "/proc/$qpid/c
 expect stop_command_ok 0 "$?"
 wait "$runner"
 expect stop_runner_exit_143 143 "$?"
-expect stop_nothing_left "" "$(left_behind sbx-stop "$qpid")"
+expect_nothing_left stop_nothing_left sbx-stop "$up" "$qpid"
 
 # --- Boot 4: kill -9 of the runner; QEMU dies with it, ls cleans the rest. ---
 names+=(sbx-kill)
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-kill \
 	-- /bin/sh -c 'echo UP; sleep 600' >"$T/kill.out" 2>"$T/kill.err" &
 runner=$!
-wait_for 120 grep -q UP "$T/kill.out" || fail kill_guest_running "$(tail -n 5 "$T/kill.err")"
+up=
+if wait_for 120 grep -q UP "$T/kill.out"; then up=1; else fail kill_guest_running "$(tail -n 5 "$T/kill.err")"; fi
 qpid=$(cat "$state/sbx-kill/qemu.pid" 2>/dev/null)
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
@@ -310,8 +263,9 @@ echo "$straggler" >"$cgmnt/agentguard-sandboxes/sbx-kill/cgroup.procs" 2>/dev/nu
 expect kill9_ls_exit 0 "$?"
 { wait "$straggler"; } 2>/dev/null
 expect kill9_ls_kills_cgroup_leftovers 137 "$?"
-if awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
-expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
+if [ -z "$up" ]; then fail kill9_not_listed "sbx-kill never started"
+elif awk 'NR > 1 && $1 == "sbx-kill"' "$T/ls2.out" | grep -q .; then fail kill9_not_listed "$(cat "$T/ls2.out")"; else pass kill9_not_listed; fi
+expect_nothing_left kill9_ls_cleans_everything sbx-kill "$up" "$qpid"
 
 # --- Boot 5: --timeout counts from the start and ends the guest: 124. ---
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-time --timeout 2 \
@@ -319,13 +273,13 @@ expect kill9_ls_cleans_everything "" "$(left_behind sbx-kill "$qpid")"
 expect timeout_exit_124 124 "$?"
 expect_grep timeout_after_start UP "$T/time.out"
 expect_grep timeout_message "timeout after 2 s" "$T/time.err"
-expect timeout_nothing_left "" "$(left_behind sbx-time)"
+expect_nothing_left timeout_nothing_left sbx-time "$(grep -qx UP "$T/time.out" && echo 1)"
 
 # --- Boot 6: nobody reads CMD's output any more: the guest is stopped, 141. ---
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-pipe --events /dev/null \
 	-- yes 2>"$T/pipe.err" | head -n 2 >"$T/pipe.out"
 expect closed_output_exit_141 141 "${PIPESTATUS[0]}"
-expect closed_output_nothing_left "" "$(left_behind sbx-pipe)"
+expect_nothing_left closed_output_nothing_left sbx-pipe "$(grep -qx y "$T/pipe.out" && echo 1)"
 
 # --- Boot 7: a compromised guest's records (test-only: no daemon holds ag.events). ---
 ws=$T/ws-inj
@@ -339,7 +293,10 @@ n_flood=6000
 cat >"$ws/inject.sh" <<'EOF'
 for f in /sys/class/virtio-ports/*/name; do
 	[ "$(cat "$f")" = ag.events ] && { d=${f%/name}; port=/dev/${d##*/}; }
+	[ "$(cat "$f")" = ag.ctl ] && { d=${f%/name}; ctl=/dev/${d##*/}; }
 done
+# No enforcement here: only init's hold on ag.ctl stands between CMD and a forged status.
+if err=$( { echo "exit 9" >"$ctl"; } 2>&1); then echo CTL-OPENED; else echo "CTL-REFUSED $err"; fi
 exec 5>"$port" || exit 3
 cat /workspace/valid >&5
 head -c 20000 /dev/zero | tr '\0' a >&5; echo >&5
@@ -354,14 +311,20 @@ chown -R nobody "$ws"
 AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --policy "$T/ro.yaml" \
 	--workspace "$ws" --network none --name sbx-inj --events "$T/inj.jsonl" \
 	-- /bin/sh /workspace/inject.sh >"$T/inj.out" 2>&1
-expect inject_exit 0 "$?"
+rc=$?
+expect inject_exit 0 "$rc"
+# A virtio console port admits one opener, and init holds ag.ctl: EBUSY, whatever CMD's uid.
+expect_grep ctl_port_held_by_init "CTL-REFUSED" "$T/inj.out"
+expect_grep ctl_port_busy "Device or resource busy" "$T/inj.out"
 guest_lines=$(grep -c '"origin":"guest"' "$T/inj.jsonl")
 loss() { # operation -> count
 	grep '"origin":"host"' "$T/inj.jsonl" | grep "\"operation\":\"$1\"" |
 		sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
 }
-if grep -q FORGED-MARKER "$T/inj.jsonl"; then fail malformed_not_forwarded "$(grep FORGED-MARKER "$T/inj.jsonl" | head -c 300)"; else pass malformed_not_forwarded; fi
-if grep '"evil"' "$T/inj.jsonl" | grep -q .; then fail unknown_field_not_forwarded "found"; else pass unknown_field_not_forwarded; fi
+if [ "$guest_lines" -eq 0 ]; then fail malformed_not_forwarded "no guest record came through at all"
+elif grep -q FORGED-MARKER "$T/inj.jsonl"; then fail malformed_not_forwarded "$(grep FORGED-MARKER "$T/inj.jsonl" | head -c 300)"; else pass malformed_not_forwarded; fi
+if [ "$guest_lines" -eq 0 ]; then fail unknown_field_not_forwarded "no guest record came through at all"
+elif grep '"evil"' "$T/inj.jsonl" | grep -q .; then fail unknown_field_not_forwarded "found"; else pass unknown_field_not_forwarded; fi
 expect malformed_reported 4 "$(loss guest-malformed)"
 expect oversized_reported 1 "$(loss guest-oversized)"
 limited=$(loss guest-rate-limited)
@@ -370,6 +333,94 @@ expect every_valid_record_accounted "$n_flood" $((guest_lines + limited))
 if [ "$limited" -gt 0 ]; then pass flood_rate_limited; else fail flood_rate_limited "none of $n_flood was over the rate"; fi
 if grep -m1 '"origin":"guest"' "$T/inj.jsonl" | grep -q '"sandbox_name":"sbx-inj"}$'; then pass valid_record_forwarded; else fail valid_record_forwarded "$(head -c 400 "$T/inj.jsonl")"; fi
 if grep -q '"operation":"start".*TEST ONLY' "$T/inj.jsonl"; then pass unenforced_run_labelled; else fail unenforced_run_labelled "no TEST ONLY start event"; fi
-expect inject_nothing_left "" "$(left_behind sbx-inj)"
+expect_nothing_left inject_nothing_left sbx-inj "$([ $rc -eq 0 ] && echo 1)"
+
+# --- Boot 8: CMD in an enforced guest opens the control and events ports to forge a status
+# and records. The guest's kernel denies the devices (EPERM, reported as device events); behind
+# that, a virtio console port admits one opener: init holds ag.ctl for the whole run (Boot 7
+# shows EBUSY without enforcement), the guest daemon (agentguard load --events) holds
+# ag.events. Both opens fail, the real status comes back and no forged record reaches the host. ---
+ws=$T/ws-forge
+mkdir "$ws"
+sed 's/"host":"[^"]*"/"host":"FORGED-HOST"/' "$top/tests/fuzz/seeds-fuzz_guest_rx/sample-0" >"$ws/record"
+cat >"$ws/forge.sh" <<'EOF'
+for f in /sys/class/virtio-ports/*/name; do
+	n=$(cat "$f")
+	d=${f%/name}
+	dev=/dev/${d##*/}
+	case $n in
+	ag.ctl) what="echo exit 0" ;;
+	ag.events) what="cat /workspace/record" ;;
+	*) continue ;;
+	esac
+	echo "DEV $n $(cat "$d/dev")"
+	if err=$( { $what >"$dev"; } 2>&1); then echo "OPENED $n"; else echo "REFUSED $n"; echo "# $n: $err"; fi
+done
+exit 5
+EOF
+chown -R nobody "$ws"
+"$ag" sandbox run --policy "$T/ro.yaml" --workspace "$ws" --network none --name sbx-forge \
+	--events "$T/forge.jsonl" -- /bin/sh /workspace/forge.sh >"$T/forge.out" 2>"$T/forge.err"
+rc=$?
+grep '^# ' "$T/forge.out"
+expect forge_real_status_returned 5 "$rc"
+expect_grep forge_ctl_port_refused "REFUSED ag.ctl" "$T/forge.out"
+expect_grep forge_events_port_refused "REFUSED ag.events" "$T/forge.out"
+if [ "$(grep -c '^DEV ' "$T/forge.out")" -ne 2 ]; then fail forge_no_port_opened "the two ports were not both tried"
+elif grep -q OPENED "$T/forge.out"; then fail forge_no_port_opened "$(grep OPENED "$T/forge.out")"; else pass forge_no_port_opened; fi
+if grep -q '"origin":"guest"' "$T/forge.jsonl" && ! grep -q FORGED-HOST "$T/forge.jsonl"; then
+	pass forge_no_forged_record
+else
+	fail forge_no_forged_record "$(grep -c '"origin":"guest"' "$T/forge.jsonl") guest records, $(grep -c FORGED-HOST "$T/forge.jsonl") forged"
+fi
+# The first wall is the guest's own kernel (the built-in device rule), which reports it.
+for port in ag.ctl ag.events; do
+	dev=$(sed -n "s/^DEV $port //p" "$T/forge.out")
+	if [ -n "$dev" ] && grep '"origin":"guest"' "$T/forge.jsonl" | grep '"operation":"device"' |
+		grep -q "\"device\":\"char $dev\""; then
+		pass "forge_${port#ag.}_denial_reported"
+	else
+		fail "forge_${port#ag.}_denial_reported" "no guest device event for $port ('$dev')"
+	fi
+done
+expect_nothing_left forge_nothing_left sbx-forge "$([ $rc -eq 5 ] && echo 1)"
+
+# --- Boot 9: a guest that says "unenforced" to a runner without --test-unenforced-guest (its
+# gate set, the flag absent) is not a started sandbox: 69, no start event, CMD's output not
+# passed on. Provoked from the host: the spec share gets the marker the runner writes only for
+# that flag, after the runner wrote the spec and before the guest reads it (it boots for
+# seconds first); the guest's init then starts no daemon and says "unenforced", as a guest
+# without enforcement would. If the marker came too late, the guest enforces, CMD runs until
+# the timeout (124) and its output shows: every check below fails. ---
+AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --policy "$T/ro.yaml" --network none \
+	--name sbx-unenf --events "$T/unenf.jsonl" --timeout 20 \
+	-- /bin/sh -c 'while :; do echo CMD-RAN-MARKER; sleep 0.05; done' >"$T/unenf.out" 2>"$T/unenf.err" &
+runner=$!
+if wait_for 60 test -s "$state/sbx-unenf/spec/policies"; then
+	echo "test only" >"$state/sbx-unenf/spec/unenforced"
+else
+	fail unenforced_marker_placed "no spec share at $state/sbx-unenf/spec"
+fi
+wait "$runner"
+rc=$?
+expect_grep unenforced_claim_reported "it ran without enforcement" "$T/unenf.err"
+claimed=$(grep -q 'ran without enforcement' "$T/unenf.err" && echo 1)
+# Without the claim (QEMU never booted, say) those below would hold for nothing: they fail.
+if [ -z "$claimed" ]; then fail unenforced_claim_exit_69 "the guest never said unenforced (exit $rc)"; else expect unenforced_claim_exit_69 69 "$rc"; fi
+if [ -z "$claimed" ]; then
+	fail unenforced_claim_output_dropped "the guest never said unenforced"
+elif grep -q CMD-RAN-MARKER "$T/unenf.out" "$T/unenf.err"; then
+	fail unenforced_claim_output_dropped "$(grep -c CMD-RAN-MARKER "$T/unenf.out") lines of CMD's output passed on"
+else
+	pass unenforced_claim_output_dropped
+fi
+if [ -z "$claimed" ]; then
+	fail unenforced_claim_no_start_event "the guest never said unenforced"
+elif grep -q '"operation":"start"' "$T/unenf.jsonl"; then
+	fail unenforced_claim_no_start_event "$(grep '"operation":"start"' "$T/unenf.jsonl" | head -c 300)"
+else
+	pass unenforced_claim_no_start_event
+fi
+expect_nothing_left unenforced_claim_nothing_left sbx-unenf "$claimed"
 
 exit $failed

@@ -12,50 +12,29 @@
 # stop event counts the drops; then a guest with enforcement ON and a domain rule resolves
 # through its own agentguard resolver and the host's (both in the path) and connects, and its
 # own kernel denies and reports a denied address. After a
-# normal exit, and after kill -9 of the runner followed by `sandbox ls`: no tap, no nft table,
-# no state, no cgroup.
+# normal exit (unenforced and enforced), and after kill -9 of the runner followed by `sandbox ls`:
+# no tap (by name or alias), no nft table, no state, no cgroup, no QEMU. A "nothing left" check
+# fails when its sandbox never started.
 #
 # Namespaces of its own: the runner's ("host", with the uplink up0 and forwarding on it) and
 # "world" (servers on 198.51.100.0/24 and a dnsmasq on 192.0.2.2). Needs root, build/agentguard,
-# the 6.12 kernel, qemu-system-x86, dnsmasq, python3, nft (only to look). One guest at a time.
+# the 6.12 kernel, qemu-system-x86, dnsmasq, python3, nft (only to look; tests/sandbox/lib.sh).
+# One guest at a time.
 # Prints one "PASS name" or "FAIL name: why" line per check; exits 1 if any check failed.
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd -P)
-ag=${AGENTGUARD:-$top/build/agentguard}
+SUITE=sandbox_net_vm
+# shellcheck source=tests/sandbox/lib.sh
+. "$(dirname "$0")/lib.sh"
+sbx_enter agsbxnet-run dnsmasq python3
 
-if [ "${AG_SBX_INNER:-}" != 1 ]; then
-	for need in "$ag" "$(command -v qemu-system-x86_64)" "$(command -v unshare)" \
-		"$(command -v dnsmasq)" "$(command -v nft)" "$(command -v python3)"; do
-		if [ ! -x "$need" ]; then
-			echo "FAIL setup: ${need:-a tool} not found (make; scripts/deps.sh)"
-			exit 1
-		fi
-	done
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "FAIL setup: needs root"
-		exit 1
-	fi
-	if [ ! -f "$top/build/kernels/6.12/vmlinuz" ] && ! "$top/vm/fetch-kernel" 6.12 >/dev/null 2>&1; then
-		echo "FAIL setup: cannot fetch the 6.12 guest kernel (vm/fetch-kernel 6.12)"
-		exit 1
-	fi
-	AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$(realpath -- "$0")"
-fi
-
-failed=0
-pass() { echo "PASS sandbox_net_vm/$1"; }
-fail() { echo "FAIL sandbox_net_vm/$1: $2"; failed=1; }
 # check NAME WANT-LINE FILE: FILE has the line WANT-LINE exactly.
 check() {
 	if grep -qxF -e "$2" "$3"; then pass "$1"; else fail "$1" "no line '$2' in: $(tr '\n' '|' <"$3" | cut -c1-600)"; fi
 }
 
-mount -t tmpfs -o mode=0755 agsbxnet-run /run || { echo "FAIL setup: tmpfs on /run"; exit 1; }
 T=$(mktemp -d /tmp/agsbxnet.XXXXXX)
 chmod 755 "$T"
-state=/run/agentguard/sandboxes
-cgmnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 pids=()
 cleanup() {
 	local p
@@ -131,17 +110,6 @@ spec:
         ports: [8080]
 EOF
 
-# left_behind NAME: what of sandbox NAME still exists, "" when nothing.
-left_behind() {
-	local out=
-	[ -e "$state/$1" ] && out="$out state"
-	[ -e "$cgmnt/agentguard-sandboxes/$1" ] && out="$out cgroup"
-	ip -o link show | grep -q ': agt-' && out="$out tap"
-	nft list tables 2>/dev/null | grep -q "agentguard-$1" && out="$out table"
-	pgrep -f "sandboxes/$1/" >/dev/null && out="$out process"
-	echo "${out# }"
-}
-
 # What the guest runs: busybox nc and nslookup. "ok WHAT" or "no WHAT" per probe.
 cat >"$T/probe.sh" <<'EOF'
 probe() { # WHAT ADDR PORT
@@ -186,8 +154,7 @@ fi
 stop=$(grep '"operation":"stop"' "$T/ev.jsonl" | tail -n 1)
 fwd=$(printf '%s' "$stop" | sed -n 's/.*host filter: \([0-9]*\) packets dropped.*/\1/p')
 if [ -n "$fwd" ] && [ "$fwd" -gt 0 ]; then pass stop_event_counts_drops; else fail stop_event_counts_drops "stop event: ${stop:0:400}"; fi
-out=$(left_behind sbxnet)
-if [ -z "$out" ]; then pass nothing_left_after_exit; else fail nothing_left_after_exit "$out"; fi
+expect_nothing_left nothing_left_after_exit sbxnet "$([ $st -eq 0 ] && echo 1)"
 
 # Enforcement on in the guest, domain rule: the guest's own resolver, then the host's.
 cat >"$T/on.sh" <<'EOF'
@@ -207,21 +174,28 @@ if grep '"origin":"guest"' "$T/on.jsonl" | grep '"kind":"network"' | grep -q '19
 else
 	fail enforced_guest_denial_event "no guest network event for 198.51.100.20"
 fi
+expect_nothing_left nothing_left_after_enforced sbxnet-on "$([ $st -eq 0 ] && echo 1)"
 
 # kill -9 of the runner: the next `sandbox ls` leaves nothing.
 AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --policy "$T/net.yaml" \
 	--workspace "$T" --name sbxnet-kill --timeout 300 -- /bin/sleep 600 >/dev/null 2>&1 &
 runner=$!
-for _ in $(seq 600); do
-	ip -o link show | grep -q ': agt-' && nft list tables 2>/dev/null | grep -q agentguard-sbxnet-kill && break
-	sleep 0.2
-done
-if ip -o link show | grep -q ': agt-'; then pass tap_made; else fail tap_made "no agt- tap while running"; fi
+qpid=
+# Its own tap (by name or alias) and both its tables, not another sandbox's.
+made() {
+	[ -n "$(taps_of sbxnet-kill)" ] && [ "$(tables_of sbxnet-kill | wc -l)" -eq 2 ] &&
+		[ -s "$state/sbxnet-kill/qemu.pid" ]
+}
+if wait_for 120 made; then
+	pass tap_made
+	qpid=$(cat "$state/sbxnet-kill/qemu.pid" 2>/dev/null)
+else
+	fail tap_made "while running: tap '$(taps_of sbxnet-kill)', tables '$(tables_of sbxnet-kill | tr '\n' ',')'"
+fi
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
 "$ag" sandbox ls >/dev/null 2>&1
 sleep 1
-out=$(left_behind sbxnet-kill)
-if [ -z "$out" ]; then pass nothing_left_after_kill9; else fail nothing_left_after_kill9 "$out"; fi
+expect_nothing_left nothing_left_after_kill9 sbxnet-kill "$([ -n "$qpid" ] && echo 1)" "$qpid"
 
 exit $failed

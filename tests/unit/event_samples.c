@@ -381,6 +381,36 @@ int main(int argc, char **argv)
 	}
 
 	/*
+	 * Loss events of every reason: as cmd_load writes them (ring full and over budget, per
+	 * kind and rule; undecodable after an upgrade) and as the sandbox runner does for a guest's
+	 * malformed, oversized and rate-limited records (no kind, no rule: lost_kind unknown).
+	 */
+	{
+		static const struct {
+			__u32 kind;
+			__u8 verdict, reason;
+		} losses[] = {
+			{ AG_EV_FILE, AG_DENY, AG_DROP_RING_FULL },
+			{ AG_EV_NETWORK, AG_WOULD_DENY, AG_DROP_RATE_LIMITED },
+			{ 0, AG_DENY, AG_DROP_UPGRADE },
+			{ ~0u, AG_DENY, AG_DROP_GUEST_MALFORMED },
+			{ ~0u, AG_DENY, AG_DROP_GUEST_OVERSIZED },
+			{ ~0u, AG_DENY, AG_DROP_GUEST_RATE },
+		};
+
+		fflush(stdout);
+		sink.out = stdout;
+		sink.format = ocsf ? AG_EVENTS_OCSF : AG_EVENTS_JSON;
+		for (i = 0; i < sizeof(losses) / sizeof(losses[0]); i++)
+			ag_event_sink_loss(&sink, losses[i].kind, losses[i].verdict,
+					   losses[i].kind == AG_EV_FILE ? work :
+					   losses[i].kind == AG_EV_NETWORK ? netdef : AG_RULE_NONE,
+					   losses[i].reason, 3 + i, 1764000000123456789LL);
+		fflush(stdout);
+		sink.out = NULL;
+	}
+
+	/*
 	 * Folding, through the sink as the daemon runs it: a report with a signature, the
 	 * kernel's fold record for it (written as a copy with its repeats), and one for a signature
 	 * the consumer never saw (a "folded" loss event with the count).

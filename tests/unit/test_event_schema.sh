@@ -5,15 +5,20 @@
 # kind and operation, through userspace/events.c) is valid, the schema rejects what the formatter
 # must never write (so it has teeth), the hostile strings come out escaped and exact, every
 # containment operation events.c can name is in the schema, and every field is in docs/events.md.
+# The host's reader of a sandbox guest's records (userspace/guest_rx.c) is held to the same
+# schema: every sample and fuzz seed goes through ag_guest_rx_parse and ag_guest_rx_format
+# (build/tests/unit/test_guest_rx --filter) and must come out schema-valid, and every record the
+# schema rejects below must be refused, but for the checks guest_rx leaves out (docs/sandbox.md).
 #
 # Needs Debian's python3-jsonschema (scripts/deps.sh). Prints one "PASS name" or
 # "FAIL name: why" line per check; exits 1 if any check failed.
-#   EVENT_SAMPLES=path PYTHON=path/to/python3 tests/unit/test_event_schema.sh
+#   EVENT_SAMPLES=path GUEST_RX=path PYTHON=path/to/python3 tests/unit/test_event_schema.sh
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 samples=${EVENT_SAMPLES:-build/tests/unit/event_samples}
+guest_rx=${GUEST_RX:-build/tests/unit/test_guest_rx}
 py=${PYTHON:-/usr/bin/python3}
 [ -x "$py" ] || py=python3
 tmp=$(mktemp -d)
@@ -21,6 +26,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 if [ ! -x "$samples" ]; then
 	echo "FAIL setup: $samples not built (make; the rule is in tests/unit/events.mk)"
+	exit 1
+fi
+if [ ! -x "$guest_rx" ]; then
+	echo "FAIL setup: $guest_rx not built (make $guest_rx)"
 	exit 1
 fi
 if ! "$py" -c 'import jsonschema; jsonschema.Draft202012Validator' 2>"$tmp/py.err"; then
@@ -32,11 +41,12 @@ if ! "$samples" >"$tmp/events.jsonl" 2>"$tmp/samples.err"; then
 	exit 1
 fi
 
-"$py" - docs/event.schema.json "$tmp/events.jsonl" userspace/events.c docs/events.md <<'EOF'
-import base64, copy, json, re, sys
+"$py" - docs/event.schema.json "$tmp/events.jsonl" userspace/events.c docs/events.md "$guest_rx" \
+	tests/fuzz/seeds-fuzz_guest_rx <<'EOF'
+import base64, copy, glob, json, re, subprocess, sys
 import jsonschema
 
-schema_path, events_path, events_c, events_md = sys.argv[1:5]
+schema_path, events_path, events_c, events_md, guest_rx, seeds_dir = sys.argv[1:7]
 failed = False
 
 def check(name, ok, why=""):
@@ -66,8 +76,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 84,
-      "%d lines, want 84 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 90,
+      "%d lines, want 90 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -143,6 +153,25 @@ check("schema-has-every-exec-op", x_ops <= schema_xops and x_ops <= f_ops,
 seen_xops = {e["operation"] for e in good if e["kind"] == "exec"}
 check("samples-cover-every-exec-op", x_ops <= seen_xops,
       "no sample for: %s" % sorted(x_ops - seen_xops))
+# Every loss operation ag_event_sink_loss can write (the daemon's and the sandbox runner's
+# guest-* ones) is in the schema's loss branch, and has a sample.
+m = re.search(r"void ag_event_sink_loss\(.*?\n}\n", src, re.S)
+m = re.search(r"ev\.operation = (.*?);", m.group(0), re.S) if m else None
+l_ops = set(re.findall(r'"([a-z-]+)"', m.group(1))) if m else set()
+loss_branch = next(c["then"] for c in schema["allOf"]
+                   if c.get("if", {}).get("properties", {}).get("kind", {}).get("const") == "loss")
+schema_lops = set(loss_branch["properties"]["operation"]["enum"])
+want_lops = {"ring-full", "rate-limited", "folded", "upgrade", "guest-malformed",
+             "guest-oversized", "guest-rate-limited"}
+check("schema-has-every-loss-op", want_lops <= l_ops and l_ops <= schema_lops,
+      "events.c writes %s; not in the schema: %s" % (sorted(l_ops), sorted(l_ops - schema_lops)))
+seen_lops = {e["operation"] for e in good if e["kind"] == "loss"}
+check("samples-cover-every-loss-op", l_ops and l_ops <= seen_lops,
+      "no sample for: %s" % sorted(l_ops - seen_lops))
+check("guest-loss-lost-kind-unknown", all(e["target"]["lost_kind"] == "unknown"
+                                          and e["rule"] == {"id": None, "layer": None}
+                                          for e in good if e["operation"].startswith("guest-")),
+      "")
 check("path-ops-are-writes", all(e["target"]["access"] == ["write"] for e in good
                                  if e["kind"] == "file" and e["operation"] not in
                                  ("open", "receive")), "")
@@ -178,8 +207,11 @@ check("builtin-rule-named", any(x["rule"] == {"id": "builtin:unknown", "layer": 
 def first(pred):
     return copy.deepcopy(next(x for x in good if pred(x)))
 
+refused = []  # (name, record) the schema rejects: guest_rx must refuse them too
+
 def rejects(name, doc):
     check("rejects-" + name, first_error(doc) is not None, "the schema accepted it")
+    refused.append((name, doc))
 
 d = first(lambda x: x["kind"] == "file"); d["extra"] = 1; rejects("unknown-field", d)
 d = first(lambda x: x["kind"] == "file"); d["target"]["inode"] = 1; rejects("unknown-target-field", d)
@@ -231,6 +263,66 @@ life = {"schema_version": 1, "seq": 1, "kseq": None, "time": "2026-11-24T05:27:4
         "policy": {"name": None, "sha256": "0" * 64, "generation": 1}}
 check("accepts-lifecycle-event", first_error(life) is None, str(first_error(life)))
 d = copy.deepcopy(life); d["operation"] = "pause"; rejects("lifecycle-unknown-operation", d)
+
+# (f) guest_rx agrees with the schema. Its output for every sample and seed is schema-valid,
+# with origin guest and the sandbox's name; whatever the schema rejects, it refuses.
+def through_guest_rx(lines):
+    p = subprocess.run([guest_rx, "--filter", "box-1"], input=b"".join(l + b"\n" for l in lines),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = p.stdout.split(b"\n")
+    if p.returncode or out[-1] != b"" or len(out) - 1 != len(lines):
+        return None
+    return out[:-1]
+
+d = copy.deepcopy(good[0]); d["policy"]["sha256"] = "00"; rejects("sha256-not-64-hex", d)
+d = copy.deepcopy(good[0]); d["policy"]["sha256"] = "A" * 64; rejects("sha256-upper-case", d)
+d = first(lambda x: x["kind"] == "file"); d["target"] = {"inode": 1}; rejects("target-only-inode", d)
+d = first(lambda x: x["kind"] == "file"); d["process"]["comm"] = "x" * 17; rejects("comm-17", d)
+d = first(lambda x: x["kind"] == "network"); d["target"]["address"] = "192.0.2.300"; rejects("network-bad-address", d)
+d = first(lambda x: x["kind"] == "network"); d["target"]["port"] = 65536; rejects("network-port-65536", d)
+d = first(lambda x: x["kind"] == "dns"); d["target"]["rcode"] = "NOPE"; rejects("dns-unknown-rcode", d)
+d = first(lambda x: x["kind"] == "dns"); d["kseq"] = 7; rejects("dns-with-kseq", d)
+d = copy.deepcopy(loss); d["operation"] = "guest-lost"; rejects("loss-unknown-operation", d)
+d = copy.deepcopy(loss); d["target"]["lost_kind"] = "dns"; rejects("loss-lost-kind-dns", d)
+d = copy.deepcopy(life); d["decision"] = "deny"; rejects("lifecycle-deny", d)
+d = first(lambda x: x["kind"] == "containment"); d["operation"] = "reboot"; rejects("containment-unknown-operation", d)
+d = first(lambda x: x["kind"] == "exec"); d["operation"] = "open"; rejects("exec-open", d)
+
+seeds = []
+for f in sorted(glob.glob(seeds_dir + "/sample-*")):
+    seeds += [l for l in open(f, "rb").read().split(b"\n") if l]
+inputs = [json.dumps(e).encode() for e in good] + [json.dumps(loss).encode(),
+                                                   json.dumps(life).encode()] + seeds
+out = through_guest_rx(inputs)
+check("guest-rx-filter-runs", out is not None, "%s --filter failed or lost lines" % guest_rx)
+for i, l in enumerate(out or []):
+    name = "guest-rx-accepts-%02d" % (i + 1)
+    if l == b"REFUSED":
+        check(name, False, "refused: %s" % inputs[i][:200].decode("utf-8", "replace"))
+        continue
+    try:
+        ev = json.loads(l)
+    except ValueError as e:
+        check(name, False, "not JSON: %s" % e)
+        continue
+    err = first_error(ev)
+    check(name, err is None and ev.get("origin") == "guest" and ev.get("sandbox_name") == "box-1"
+          and {k: v for k, v in ev.items() if k not in ("origin", "sandbox_name")} ==
+          {k: v for k, v in json.loads(inputs[i]).items() if k != "origin"},
+          err or "origin, sandbox_name or a value differs: %s" % l[:200])
+check("guest-rx-seeds-read", len(seeds) >= 14, "%d seed records" % len(seeds))
+
+# What guest_rx does not check (docs/sandbox.md, "Parsing"): a containment target's fields per
+# operation. Every other record the schema rejects must be refused.
+not_checked = {"signal-as-string", "capable-wrong-target"}
+out = through_guest_rx([json.dumps(doc).encode() for _, doc in refused])
+check("guest-rx-filter-runs-refused", out is not None, "%s --filter failed" % guest_rx)
+for (name, doc), l in zip(refused, out or []):
+    if name in not_checked:
+        check("guest-rx-not-checked-" + name, l != b"REFUSED",
+              "now refused: take it out of not_checked and docs/sandbox.md")
+    else:
+        check("guest-rx-refuses-" + name, l == b"REFUSED", "accepted: %s" % l[:200])
 
 # (e) every field the schema names is documented in docs/events.md.
 md = open(events_md).read()

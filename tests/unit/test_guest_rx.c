@@ -17,6 +17,7 @@
 
 #include "guest_rx.h"
 
+#define SHA "ded9d6be325cdfefe3bd724c17bfebc99760175e79e07ce1ca9641d7bce7cbc0"
 #define VALID "{\"schema_version\":1,\"seq\":3,\"kseq\":2,\"time\":\"2026-11-24T17:25:18.739558213Z\"," \
 	"\"host\":\"agentguard-vm\",\"session\":\"s\",\"sandbox\":\"/agentguard-sandbox\"," \
 	"\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":0,\"user\":\"root\",\"operator\":null}," \
@@ -25,7 +26,7 @@
 	"\"ancestry_complete\":false},\"kind\":\"file\",\"operation\":\"open\"," \
 	"\"target\":{\"access\":[\"read\"],\"path\":\"/workspace/secret\"},\"decision\":\"deny\"," \
 	"\"mode\":\"enforce\",\"rule\":{\"id\":\"ws-secret\",\"layer\":\"local\"}," \
-	"\"policy\":{\"name\":\"p\",\"sha256\":\"00\",\"generation\":1},\"repeats\":0"
+	"\"policy\":{\"name\":\"p\",\"sha256\":\"" SHA "\",\"generation\":1},\"repeats\":0"
 
 struct out {
 	int n;
@@ -100,6 +101,15 @@ static void test_rejects(void **state)
 	expect_malformed("[" VALID "}]");
 }
 
+/* VALID "}" with its first from replaced by to. */
+static void swap(char *line, size_t size, const char *from, const char *to)
+{
+	const char *at = strstr(VALID, from);
+
+	assert_non_null(at);
+	snprintf(line, size, "%.*s%s%s}", (int)(at - VALID), VALID, to, at + strlen(from));
+}
+
 static void test_rejects_values(void **state)
 {
 	char line[8192];
@@ -122,14 +132,30 @@ static void test_rejects_values(void **state)
 		{ "\"layer\":\"local\"", "\"layer\":\"root\"" },
 		{ "\"access\":[\"read\"]", "\"access\":[{\"x\":1}]" },
 		{ "\"path\":\"/workspace/secret\"", "\"PATH\":\"/x\"" },
+		/* What the schema refuses besides the structure: its patterns and allOf rules. */
+		{ SHA, "00" },
+		{ SHA, "DED9D6BE325CDFEFE3BD724C17BFEBC99760175E79E07CE1CA9641D7BCE7CBC0" },
+		{ "\"mode\":\"enforce\"", "\"mode\":\"audit\"" },	/* deny + audit */
+		{ "\"decision\":\"deny\"", "\"decision\":\"would-deny\"" },	/* + enforce */
+		{ "\"path\":\"/workspace/secret\"", "\"inode\":1" },
+		{ "\"path\":\"/workspace/secret\"", "\"path\":\"/w\",\"inode\":1" },
+		{ "\"path\":\"/workspace/secret\"", "\"path\":null" },	/* no path_error */
+		{ "\"path\":\"/workspace/secret\"", "\"path\":\"/w\",\"path_error\":2" },
+		{ "\"access\":[\"read\"]", "\"access\":[]" },
+		{ "\"access\":[\"read\"]", "\"access\":[\"read\",\"read\"]" },
+		{ "\"operation\":\"open\"", "\"operation\":\"connect\"" },
+		{ "\"operation\":\"open\"", "\"operation\":\"unlink\"" },	/* not write */
+		{ "\"kind\":\"file\"", "\"kind\":\"loss\"" },
+		{ "\"kind\":\"file\"", "\"kind\":\"network\"" },
+		{ "\"ppid\":678", "\"ppid\":null" },
+		{ "\"comm\":\"cat\"", "\"comm\":\"0123456789abcdefg\"" },
+		{ "\"id\":\"ws-secret\"", "\"id\":null" },	/* a layer without a rule */
+		{ "\"layer\":\"local\"", "\"layer\":\"builtin\"" },
+		{ "\"kseq\":2", "\"kseq\":null" },
 	};
 
 	for (size_t i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
-		const char *at = strstr(VALID, swaps[i].from);
-
-		assert_non_null(at);
-		snprintf(line, sizeof(line), "%.*s%s%s}", (int)(at - VALID), VALID, swaps[i].to,
-			 at + strlen(swaps[i].from));
+		swap(line, sizeof(line), swaps[i].from, swaps[i].to);
 		expect_malformed(line);
 	}
 }
@@ -204,8 +230,62 @@ static void test_unterminated_last_line(void **state)
 	assert_int_equal(rx.st.malformed, 1);
 }
 
-int main(void)
+/* Variants the schema allows: an unknown policy's empty sha256, an unresolved path. */
+static void test_accepts_variants(void **state)
 {
+	char line[8192];
+
+	swap(line, sizeof(line), SHA, "");
+	feed(line);
+	feed("\n");
+	swap(line, sizeof(line), "\"path\":\"/workspace/secret\"",
+	     "\"path\":null,\"path_error\":36");
+	feed(line);
+	feed("\n");
+	assert_int_equal(rx.st.malformed, 0);
+	assert_int_equal(o.n, 2);
+}
+
+/*
+ * test_guest_rx --filter NAME: each line of stdin through ag_guest_rx_parse and
+ * ag_guest_rx_format, as the runner does; out goes the host's line, or "REFUSED". Used by
+ * tests/unit/test_event_schema.sh to hold guest_rx and docs/event.schema.json equal.
+ */
+static int filter(const char *name)
+{
+	struct ag_buf b = { 0 };
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	cJSON *ev;
+	int rc = 0;
+
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (ag_guest_rx_parse(line, (size_t)n, &ev)) {
+			puts("REFUSED");
+			continue;
+		}
+		ag_buf_reset(&b);
+		ag_guest_rx_format(&b, ev, name);
+		cJSON_Delete(ev);
+		if (b.oom) {
+			rc = 1;
+			break;
+		}
+		fwrite(b.p, 1, b.len, stdout);
+	}
+	free(line);
+	ag_buf_free(&b);
+	return rc || fflush(stdout) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--filter"))
+		return filter(argv[2]);
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_valid_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whitespace_normalised, setup, teardown),
@@ -216,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_counts_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unterminated_last_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accepts_variants, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
