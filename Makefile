@@ -96,7 +96,8 @@ include vm/vm.mk
 -include tests/unit/unit.mk
 
 # Host-native benchmarks (make bench): link the same library objects as the tests.
-BENCH_BINS := $(BUILD)/bench/connect_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/compile_bench
+BENCH_BINS := $(BUILD)/bench/connect_bench $(BUILD)/bench/dns_bench $(BUILD)/bench/compile_bench \
+	$(BUILD)/bench/sbxnet_bench
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

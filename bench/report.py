@@ -114,6 +114,14 @@ add("sandbox_start_ms", [r["start_ms"] for r in sbx], "host (%s)" % accel, unit=
 add("sandbox_boot_only_ms", [r["boot_ms"] for r in sbx], "host (%s)" % accel, unit="ms",
     digits=0)
 
+# The sandbox's host filter (issue #11): a new TCP flow from the guest through its tables, against
+# the same tap, frame pipe and masquerade with no agentguard rule (bench/sbxnet_bench.c).
+sbxnet = jsonl("sbxnet.txt")
+res["sandbox_filter_rounds"] = sbxnet
+add("sandbox_filter_connect_vs_plain", [r["filtered_us"] / r["plain_us"] for r in sbxnet], "host")
+add("sandbox_filter_connect_added_us", [r["filtered_us"] - r["plain_us"] for r in sbxnet], "host",
+    unit="us", digits=2)
+
 # Audit pipeline (issue #6): events/s are absolute; deny loss must be 0.
 audit = jsonl("audit.txt")
 res["audit_rounds"] = audit
