@@ -19,6 +19,8 @@
  * QEMU inherits (-chardev socket,fd=N): no path another process could write. Events are
  * checked as untrusted input
  * (guest_rx.c) and written to the host's sinks with origin guest and the sandbox's name.
+ * What the guest can make QEMU write to the host's disk (the serial console, QEMU's own
+ * messages) passes through the runner and is bounded (struct sbx_log).
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -61,11 +63,17 @@
 /* Boot to "enforcing": loading BPF under TCG is slow. */
 #define SBX_BOOT_TIMEOUT_S	180
 #define SBX_STOP_GRACE_MS	5000	/* QEMU's SIGTERM to cgroup.kill */
-/* ag.ctl, ag.stdout, ag.stderr, ag.events: QEMU's fds 3-6 (socketpairs); the tap is fd 7. */
-#define SBX_CHANNELS		4
+/*
+ * Socketpairs from QEMU to the runner. ag.ctl, ag.stdout, ag.stderr, ag.events and the serial
+ * console are QEMU's fds 3-7 (-chardev socket,fd=N); the tap is fd 8, the guard's socket 9.
+ * CH_QLOG is QEMU's stdout and stderr.
+ */
+enum { CH_CTL, CH_OUT, CH_ERR, CH_EV, CH_CON, CH_QLOG, SBX_CHANNELS };
+#define SBX_CHARDEVS		(CH_CON + 1)
 #define SBX_FIRST_FD		3
-#define SBX_QEMU_FDS		(SBX_CHANNELS + 2)	/* the channels, the tap, the guard */
-enum { CH_CTL, CH_OUT, CH_ERR, CH_EV };
+#define SBX_QEMU_FDS		(SBX_CHARDEVS + 2)	/* the chardevs, the tap, the guard */
+/* Each of console.log and qemu.log, before it becomes NAME.1: docs/sandbox.md. */
+#define SBX_LOG_MAX		(256 << 10)
 
 /* The runner's own exit statuses (besides CMD's 0-255); docs/sandbox.md#exit-status. */
 #define SBX_EXIT_UNENFORCED	AG_EXIT_UNAVAILABLE	/* 69: enforcement never confirmed */
@@ -456,24 +464,6 @@ static int make_channel(int *runner_end, int *qemu_end)
 	return 0;
 }
 
-/* A file QEMU opens for writing as the sandbox user (the console log). */
-static int make_user_file(int state_fd, const char *name, const struct sbx_user *u)
-{
-	int fd;
-
-	fd = openat(state_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchown(fd, u->uid, u->gid)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	return 0;
-}
-
 /* QEMU splits option values at commas; a literal comma is written twice. */
 static void qemu_escape(struct ag_buf *b, const char *s)
 {
@@ -580,7 +570,7 @@ static int build_qemu_args(struct qemu_argv *q, const char *state_path, const ch
 	qa_add(q, "-append");
 	qa_add(q, cmdline);
 	qa_add(q, "-chardev");
-	qa_path(q, "file,id=con,path=", state_path, "/console.log");
+	qa_add(q, "socket,id=con,fd=7");
 	qa_add(q, "-serial");
 	qa_add(q, "chardev:con");
 	qa_add(q, "-device");
@@ -617,14 +607,14 @@ static int build_qemu_args(struct qemu_argv *q, const char *state_path, const ch
 	}
 	if (plan) {
 		/*
-		 * The tap (sandbox_net.h) as fd 7 of QEMU; fd 8 holds the guard table, which QEMU
+		 * The tap (sandbox_net.h) as fd 8 of QEMU; fd 9 holds the guard table, which QEMU
 		 * never uses: while QEMU lives, a tap the runner no longer filters is cut off.
 		 */
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", plan->guest_mac[0],
 			 plan->guest_mac[1], plan->guest_mac[2], plan->guest_mac[3],
 			 plan->guest_mac[4], plan->guest_mac[5]);
 		qa_add(q, "-netdev");
-		qa_add(q, "tap,id=n0,fd=7,vhost=off");
+		qa_add(q, "tap,id=n0,fd=8,vhost=off");
 		qa_add(q, "-device");
 		qa_path(q, "virtio-net-device,netdev=n0,mac=", mac, "");
 	}
@@ -634,9 +624,24 @@ static int build_qemu_args(struct qemu_argv *q, const char *state_path, const ch
 	return q->n < 95 && q->na < 16 ? 0 : -E2BIG;
 }
 
+/*
+ * A log the guest can fill: the serial console (console.log) and QEMU's own messages, which a
+ * guest can provoke (qemu.log). The runner writes it in the state directory: at most
+ * SBX_LOG_MAX bytes, then NAME becomes NAME.1 (the one before is dropped) and NAME starts
+ * again. The newest output is kept and at most twice SBX_LOG_MAX is on disk per log, whatever
+ * the guest writes; a compromised guest cannot fill the host's /run.
+ */
+struct sbx_log {
+	const char *name;
+	int fd;			/* -1: not open (a failed rotation drops the rest) */
+	size_t len;
+};
+
 struct sbx_run {
 	struct sbx_opts *o;
 	const char *state_path;
+	int state_fd;
+	struct sbx_log console, qemu_log;
 	struct ag_event_sink sink;
 	struct ag_guest_rx rx;
 	struct ag_guest_rx_stats reported;
@@ -783,6 +788,43 @@ static void ctl_line(struct sbx_run *r, const char *l)
 	}
 }
 
+static void log_rotate(int dir_fd, struct sbx_log *l)
+{
+	char old[64];
+
+	close(l->fd);
+	snprintf(old, sizeof(old), "%s.1", l->name);
+	l->len = 0;
+	if (renameat(dir_fd, l->name, dir_fd, old)) {
+		l->fd = -1;
+		return;
+	}
+	l->fd = openat(dir_fd, l->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
+}
+
+static void log_write(int dir_fd, struct sbx_log *l, const char *buf, size_t n)
+{
+	while (n && l->fd >= 0) {
+		size_t k = n < SBX_LOG_MAX - l->len ? n : SBX_LOG_MAX - l->len;
+		ssize_t w = k ? write(l->fd, buf, k) : 0;
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			/* A full disk: the log stops; the run does not depend on it. */
+			close(l->fd);
+			l->fd = -1;
+			return;
+		}
+		l->len += w;
+		buf += w;
+		n -= w;
+		if (l->len >= SBX_LOG_MAX)
+			log_rotate(dir_fd, l);
+	}
+}
+
 /* Drain one channel; at its end of file (QEMU closed it), close it and set *fdp to -1. */
 static void pump(struct sbx_run *r, int *fdp)
 {
@@ -800,6 +842,10 @@ static void pump(struct sbx_run *r, int *fdp)
 			write_all(STDOUT_FILENO, buf, n, &r->out_closed);
 		} else if (fd == r->ch[CH_ERR]) {
 			write_all(STDERR_FILENO, buf, n, &r->err_closed);
+		} else if (fd == r->ch[CH_CON]) {
+			log_write(r->state_fd, &r->console, buf, n);
+		} else if (fd == r->ch[CH_QLOG]) {
+			log_write(r->state_fd, &r->qemu_log, buf, n);
 		} else if (fd == r->ch[CH_EV]) {
 			pthread_mutex_lock(&sink_lock);
 			ag_guest_rx_feed(&r->rx, buf, n, ag_mono_ms() * 1000000LL);
@@ -826,9 +872,9 @@ static void pump(struct sbx_run *r, int *fdp)
 
 /* The child that becomes QEMU: cgroup, sandbox user, parent-death signal, exec. */
 static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_t runner,
-		      int log_fd, const int *chan, int tap_fd, int guard_fd, char **argv)
+		      const int *chan, int tap_fd, int guard_fd, char **argv)
 {
-	int err, null_fd, from[SBX_QEMU_FDS], high[SBX_QEMU_FDS], n = SBX_CHANNELS, i;
+	int err, null_fd, from[SBX_QEMU_FDS], high[SBX_QEMU_FDS], n = SBX_CHARDEVS, i;
 
 	err = ag_cgroup_enter(cg, getpid());
 	if (!err)
@@ -839,14 +885,14 @@ static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_
 	if (!err && getppid() != runner)
 		err = -ESRCH;
 	if (err) {
-		dprintf(log_fd, "agentguard: sandbox: starting QEMU: %s\n", strerror(-err));
+		dprintf(chan[CH_QLOG], "agentguard: sandbox: starting QEMU: %s\n", strerror(-err));
 		_exit(126);
 	}
 	/*
-	 * The channels at 3-6, the tap at 7 and the guard's socket at 8, whatever numbers they
-	 * had: via fds above 100. Everything else is closed.
+	 * The chardevs' channels at 3-7, the tap at 8 and the guard's socket at 9, whatever
+	 * numbers they had: via fds above 100. Everything else is closed.
 	 */
-	for (i = 0; i < SBX_CHANNELS; i++)
+	for (i = 0; i < SBX_CHARDEVS; i++)
 		from[i] = chan[i];
 	if (tap_fd >= 0) {
 		from[n++] = tap_fd;
@@ -859,8 +905,8 @@ static void exec_qemu(const struct ag_cgroup *cg, const struct sbx_user *u, pid_
 	}
 	null_fd = open("/dev/null", O_RDONLY);
 	dup2(null_fd, STDIN_FILENO);
-	dup2(log_fd, STDOUT_FILENO);
-	dup2(log_fd, STDERR_FILENO);
+	dup2(chan[CH_QLOG], STDOUT_FILENO);
+	dup2(chan[CH_QLOG], STDERR_FILENO);
 	for (i = 0; i < n; i++) {
 		if (dup2(high[i], SBX_FIRST_FD + i) < 0)
 			_exit(126);
@@ -1125,7 +1171,9 @@ static int sandbox_run(int argc, char **argv)
 {
 	struct sbx_opts o = {};
 	struct sbx_user u;
-	struct sbx_run r = { .ch = { -1, -1, -1, -1 }, .o = &o };
+	struct sbx_run r = { .ch = { -1, -1, -1, -1, -1, -1 }, .o = &o, .state_fd = -1,
+			     .console = { .name = "console.log", .fd = -1 },
+			     .qemu_log = { .name = "qemu.log", .fd = -1 } };
 	struct ag_cgroup cg = { .fd = -1 };
 	struct ag_policy **pols = NULL, **pols2 = NULL;
 	struct ag_compiled *c = NULL, *c2 = NULL;
@@ -1139,7 +1187,7 @@ static int sandbox_run(int argc, char **argv)
 	const char *ws_mode = NULL, *accel = "tcg";
 	int ret = AG_EXIT_SOFTWARE, err, state_fd = -1, lock_fd = -1, glock = -1, log_fd = -1;
 	int sfd = -1, pidfd = -1, tap_fd = -1, status, i, cg_err = 0;
-	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1 };
+	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1, -1, -1 };
 	bool state_made = false, net_on, cg_made = false;
 	long long t0 = ag_mono_ms();
 	pid_t qemu = -1;
@@ -1246,6 +1294,7 @@ static int sandbox_run(int argc, char **argv)
 	glock = -1;
 	snprintf(state_path, sizeof(state_path), AG_SBX_STATE_ROOT "/%s", o.name);
 	r.state_path = state_path;
+	r.state_fd = state_fd;
 	snprintf(tmp, sizeof(tmp), "%d", getpid());
 	err = ag_sbx_state_put(state_fd, "runner.pid", tmp);
 	if (!err)
@@ -1297,8 +1346,20 @@ static int sandbox_run(int argc, char **argv)
 	err = 0;
 	for (i = 0; i < SBX_CHANNELS && !err; i++)
 		err = make_channel(&r.ch[i], &qemu_ends[i]);
-	if (!err)
-		err = make_user_file(state_fd, "console.log", &u);
+	if (!err) {
+		r.console.fd = openat(state_fd, "console.log",
+				      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		err = r.console.fd < 0 ? -errno : 0;
+	}
+	if (!err) {
+		struct stat st;
+
+		/* From here on qemu.log is QEMU's, through the runner: bounded. */
+		err = fstat(log_fd, &st) ? -errno : 0;
+		r.qemu_log.fd = log_fd;
+		r.qemu_log.len = err ? 0 : st.st_size;
+		log_fd = -1;
+	}
 	if (err) {
 		ag_log_error("sandbox: making the guest's channels: %s", strerror(-err));
 		goto cleanup;
@@ -1458,7 +1519,7 @@ static int sandbox_run(int argc, char **argv)
 		if (!qemu) {
 			sigprocmask(SIG_UNBLOCK, &mask, NULL);
 			signal(SIGPIPE, SIG_DFL);
-			exec_qemu(&cg, &u, runner, log_fd, qemu_ends, tap_fd,
+			exec_qemu(&cg, &u, runner, qemu_ends, tap_fd,
 				  net ? plan.guard_fd : -1, q.v);
 		}
 	}
@@ -1524,6 +1585,10 @@ cleanup:
 		close(pidfd);
 	if (log_fd >= 0)
 		close(log_fd);
+	if (r.console.fd >= 0)
+		close(r.console.fd);
+	if (r.qemu_log.fd >= 0)
+		close(r.qemu_log.fd);
 	if (state_fd >= 0)
 		close(state_fd);
 	/* A cgroup left behind keeps its state, so that ls finds and retries it. */

@@ -11,6 +11,7 @@
 # anything starts (65, FILE:LINE:COL); the test-only
 # --test-unenforced-guest is refused without its gate; a compromised guest's malformed,
 # forged and oversized records are counted and reported, never forwarded, and a valid one is;
+# a flooded serial console fills at most two 256 KiB files on the host, the newest kept;
 # CMD cannot open the control or events port to forge a status or records; a guest that says
 # "unenforced" to a runner without the test-only flag is not started (69, CMD's output dropped).
 # A "nothing left" check fails when its sandbox never started (there was nothing to clean).
@@ -305,12 +306,39 @@ cat /workspace/extra /workspace/forged >&5
 printf 'no newline at the end FORGED-MARKER' >&5
 sleep 1
 cat /workspace/flood >&5
+# The serial console, as a compromised guest kernel may fill it: 640 KiB, then a last line.
+head -c 655360 /dev/zero | tr '\0' x >/dev/ttyS0
+echo NEWEST-CONSOLE-LINE >/dev/ttyS0
+echo CONSOLE-FLOODED
+sleep 5
 exit 0
 EOF
 chown -R nobody "$ws"
 AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --policy "$T/ro.yaml" \
 	--workspace "$ws" --network none --name sbx-inj --events "$T/inj.jsonl" \
-	-- /bin/sh /workspace/inject.sh >"$T/inj.out" 2>&1
+	-- /bin/sh /workspace/inject.sh >"$T/inj.out" 2>&1 &
+runner=$!
+# The runner keeps each of console.log and qemu.log to 256 KiB and one older file: 640 KiB
+# written makes two rotations; the newest output is in console.log.
+if wait_for 200 grep -q CONSOLE-FLOODED "$T/inj.out"; then
+	sizes=$(stat -c '%n %s' "$state/sbx-inj"/console.log* 2>&1 | sed "s|$state/sbx-inj/||")
+	total=$(cat "$state/sbx-inj"/console.log* | wc -c)
+	if [ "$(ls "$state/sbx-inj" | grep -c '^console')" -eq 2 ] && [ "$total" -le 524288 ] &&
+		[ "$total" -gt 262144 ]; then
+		pass console_flood_bounded
+	else
+		fail console_flood_bounded "$sizes"
+	fi
+	if tail -c 200 "$state/sbx-inj/console.log" | grep -q NEWEST-CONSOLE-LINE; then
+		pass console_flood_newest_kept
+	else
+		fail console_flood_newest_kept "$sizes; tail: $(tail -c 100 "$state/sbx-inj/console.log")"
+	fi
+else
+	fail console_flood_bounded "CMD never got past the flood: $(tail -c 300 "$T/inj.out")"
+	fail console_flood_newest_kept "CMD never got past the flood"
+fi
+wait "$runner"
 rc=$?
 expect inject_exit 0 "$rc"
 # A virtio console port admits one opener, and init holds ag.ctl: EBUSY, whatever CMD's uid.
