@@ -120,7 +120,9 @@ left_behind() {
 	[ -n "$(taps_of "$1")" ] && out="$out tap($(taps_of "$1" | tr '\n' ' '))"
 	[ -n "$(tables_of "$1")" ] && out="$out table($(tables_of "$1" | tr '\n' ','))"
 	[ -z "$q" ] && q=$(cat "$state/$1/qemu.pid" 2>/dev/null)
-	if [ -n "$q" ] && [ -e "/proc/$q" ] && grep -q qemu "/proc/$q/comm" 2>/dev/null; then
+	# A zombie (its runner gone, not yet reaped by init) holds nothing but its pid.
+	if [ -n "$q" ] && [ -e "/proc/$q" ] && grep -q qemu "/proc/$q/comm" 2>/dev/null &&
+		! awk '{ exit !($3 == "Z" || $3 == "X") }' "/proc/$q/stat" 2>/dev/null; then
 		out="$out qemu($q)"
 	fi
 	pgrep -f "agentguard-sandboxes/$1\b|sandboxes/$1/" >/dev/null && out="$out process"
@@ -134,5 +136,7 @@ expect_nothing_left() {
 		fail "$1" "sandbox $2 never started: nothing to check"
 		return
 	fi
+	# A killed QEMU frees its guest's memory before it is gone: up to 10 s on a loaded host.
+	wait_for 10 test -z "$(left_behind "$2" "${4:-}")"
 	expect "$1" "" "$(left_behind "$2" "${4:-}")"
 }

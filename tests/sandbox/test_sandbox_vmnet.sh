@@ -181,9 +181,10 @@ AGENTGUARD_TEST_UNENFORCED_GUEST=1 "$ag" sandbox run --test-unenforced-guest --p
 	--workspace "$T" --name sbxnet-kill --timeout 300 -- /bin/sleep 600 >/dev/null 2>&1 &
 runner=$!
 qpid=
-# Its own tap (by name or alias) and both its tables, not another sandbox's.
+# Its own tap (by name or alias) and its three tables (inet and netdev filter, netdev guard),
+# not another sandbox's.
 made() {
-	[ -n "$(taps_of sbxnet-kill)" ] && [ "$(tables_of sbxnet-kill | wc -l)" -eq 2 ] &&
+	[ -n "$(taps_of sbxnet-kill)" ] && [ "$(tables_of sbxnet-kill | wc -l)" -eq 3 ] &&
 		[ -s "$state/sbxnet-kill/qemu.pid" ]
 }
 if wait_for 120 made; then
