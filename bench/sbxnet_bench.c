@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tests/host/frame_pipe.h"
 #include "compile.h"
 #include "policy.h"
 #include "sandbox_net.h"
@@ -68,9 +69,8 @@ static const char policy_yaml[] =
 struct bench {
 	char ns_host[32], ns_world[32], ns_guest[32], dir[64], resolv[96];
 	int fd_host, fd_world, fd_guest, fd_orig;
-	int listen_fd, tap_fd, gtap_fd, stop[2];
-	pthread_t bridge;
-	bool bridging;
+	int listen_fd, tap_fd, gtap_fd;
+	struct frame_pipe pipe;
 	struct ag_sbx_net_plan plan;
 };
 
@@ -105,54 +105,6 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static void *bridge(void *p)
-{
-	struct bench *b = p;
-	struct pollfd fds[3] = { { .fd = b->tap_fd, .events = POLLIN },
-				 { .fd = b->gtap_fd, .events = POLLIN },
-				 { .fd = b->stop[0], .events = POLLIN } };
-	char buf[65536];
-	ssize_t k;
-
-	for (;;) {
-		if (poll(fds, 3, -1) < 0)
-			continue;
-		if (fds[2].revents)
-			break;
-		if (fds[0].revents & POLLIN) {
-			k = read(b->tap_fd, buf, sizeof(buf));
-			if (k > 0 && write(b->gtap_fd, buf, k) < 0)
-				continue;
-		}
-		if (fds[1].revents & POLLIN) {
-			k = read(b->gtap_fd, buf, sizeof(buf));
-			if (k > 0 && write(b->tap_fd, buf, k) < 0)
-				continue;
-		}
-	}
-	return NULL;
-}
-
-static int bridge_start(struct bench *b)
-{
-	if (pipe2(b->stop, O_CLOEXEC) || pthread_create(&b->bridge, NULL, bridge, b))
-		return -1;
-	b->bridging = true;
-	return 0;
-}
-
-static void bridge_stop(struct bench *b)
-{
-	if (!b->bridging)
-		return;
-	if (write(b->stop[1], "x", 1) != 1)
-		pthread_cancel(b->bridge);
-	pthread_join(b->bridge, NULL);
-	close(b->stop[0]);
-	close(b->stop[1]);
-	b->bridging = false;
 }
 
 static int world_up(struct bench *b)
@@ -299,7 +251,7 @@ static double phase(struct bench *b)
 	double r = 0;
 	int i;
 
-	if (guest_addr_up(b) || bridge_start(b))
+	if (guest_addr_up(b) || frame_pipe_start(&b->pipe, b->tap_fd, b->gtap_fd))
 		return -EIO;
 	enter(b->fd_guest);
 	for (i = 0; i < WARMUP + CONNECTS; i++) {
@@ -310,7 +262,7 @@ static double phase(struct bench *b)
 			t[i - WARMUP] = r;
 	}
 	enter(b->fd_host);
-	bridge_stop(b);
+	frame_pipe_stop(&b->pipe);
 	if (r < 0)
 		return r;
 	qsort(t, CONNECTS, sizeof(t[0]), cmp_double);
@@ -410,7 +362,7 @@ int main(void)
 cleanup:
 	if (err)
 		fprintf(stderr, "sbxnet_bench: failed\n");
-	bridge_stop(&b);
+	frame_pipe_stop(&b.pipe);
 	if (b.gtap_fd >= 0)
 		close(b.gtap_fd);
 	if (b.listen_fd >= 0)

@@ -45,6 +45,7 @@
 #include <cmocka.h>
 
 #include "compile.h"
+#include "frame_pipe.h"
 #include "policy.h"
 #include "sandbox_net.h"
 #include "sandbox_nft.h"
@@ -114,9 +115,8 @@ struct env {
 	struct ag_compiled *c_b;
 	struct ag_sbx_net *net;
 	struct ag_sbx_net_plan plan;
-	int tap_fd, gtap_fd, stop[2];
-	pthread_t bridge;
-	bool bridging;
+	int tap_fd, gtap_fd;
+	struct frame_pipe pipe;
 	unsigned char tap_mac[6];
 };
 
@@ -173,54 +173,6 @@ static void enter(int fd)
 
 /* ---- the guest stand-in --------------------------------------------------------------- */
 
-static void *bridge(void *p)
-{
-	struct env *e = p;
-	struct pollfd fds[3] = { { .fd = e->tap_fd, .events = POLLIN },
-				 { .fd = e->gtap_fd, .events = POLLIN },
-				 { .fd = e->stop[0], .events = POLLIN } };
-	char buf[65536];
-	ssize_t k;
-
-	for (;;) {
-		if (poll(fds, 3, -1) < 0)
-			continue;
-		if (fds[2].revents)
-			break;
-		if (fds[0].revents & POLLIN) {
-			k = read(e->tap_fd, buf, sizeof(buf));
-			if (k > 0 && write(e->gtap_fd, buf, k) < 0)
-				continue;
-		}
-		if (fds[1].revents & POLLIN) {
-			k = read(e->gtap_fd, buf, sizeof(buf));
-			if (k > 0 && write(e->tap_fd, buf, k) < 0)
-				continue;
-		}
-	}
-	return NULL;
-}
-
-static int bridge_start(struct env *e)
-{
-	if (pipe2(e->stop, O_CLOEXEC) || pthread_create(&e->bridge, NULL, bridge, e))
-		return -1;
-	e->bridging = true;
-	return 0;
-}
-
-static void bridge_stop(struct env *e)
-{
-	if (!e->bridging)
-		return;
-	if (write(e->stop[1], "x", 1) != 1)
-		pthread_cancel(e->bridge);
-	pthread_join(e->bridge, NULL);
-	close(e->stop[0]);
-	close(e->stop[1]);
-	e->bridging = false;
-}
-
 static int guest_up(struct env *e)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
@@ -242,7 +194,7 @@ static int guest_up(struct env *e)
 	       "ip -n %s addr add %s/30 dev gtap && ip -n %s route add default via %s",
 	       e->ns_guest, e->ns_guest, e->ns_guest, mac, e->ns_guest, guest, e->ns_guest, host))
 		return -1;
-	return bridge_start(e);
+	return frame_pipe_start(&e->pipe, e->tap_fd, e->gtap_fd);
 }
 
 static __u16 csum(const void *p, size_t n);
@@ -616,7 +568,7 @@ static int teardown(void **state)
 		kill(e->runner, SIGKILL);
 		waitpid(e->runner, NULL, 0);
 	}
-	bridge_stop(e);
+	frame_pipe_stop(&e->pipe);
 	ag_sbx_net_down(e->net);
 	if (e->gtap_fd >= 0)
 		close(e->gtap_fd);
@@ -1454,7 +1406,7 @@ static void test_conntrack_cleared_between_runs(void **state)
 	assert_true(ct_has(ct_old, "dport=8080 "));
 	assert_true(ct_has("src=192.0.2.1 ", "dport=9090"));
 
-	bridge_stop(g);
+	frame_pipe_stop(&g->pipe);
 	ag_sbx_net_down(g->net);
 	g->net = NULL;
 	assert_int_equal(compile_yaml(policy_b_yaml, &g->pol_b, g->pols_b, &g->c_b), 0);
@@ -1464,7 +1416,7 @@ static void test_conntrack_cleared_between_runs(void **state)
 	assert_int_equal(plan.guest_addr.s_addr, g->plan.guest_addr.s_addr);
 	assert_memory_equal(plan.guest_mac, g->plan.guest_mac, 6);
 	g->plan = plan;
-	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(frame_pipe_start(&g->pipe, g->tap_fd, g->gtap_fd), 0);
 	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
 
 	/* Control: B's own destination connects. */
@@ -1499,14 +1451,14 @@ static void test_conn_limit(void **state)
 	unsigned long long before;
 	int fd[5], i;
 
-	bridge_stop(g);
+	frame_pipe_stop(&g->pipe);
 	ag_sbx_net_down(g->net);
 	g->net = NULL;
 	compile_only(&o, NAME);
 	o.conn_max = 4;
 	assert_int_equal(ag_sbx_net_up(&o, g->c, &g->net, &plan, &g->tap_fd), 0);
 	g->plan = plan;
-	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(frame_pipe_start(&g->pipe, g->tap_fd, g->gtap_fd), 0);
 	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
 	inet_pton(AF_INET, "198.51.100.10", &sa.sin_addr);
 	udp_received(g->udp_allowed);
@@ -1549,7 +1501,7 @@ static void test_refresh_near_expiry(void **state)
 	ssize_t len = 0;
 	char host[INET_ADDRSTRLEN];
 
-	bridge_stop(g);
+	frame_pipe_stop(&g->pipe);
 	ag_sbx_net_down(g->net);
 	g->net = NULL;
 	compile_only(&o, NAME);
@@ -1557,7 +1509,7 @@ static void test_refresh_near_expiry(void **state)
 	o.ttl_cap_s = 2;
 	assert_int_equal(ag_sbx_net_up(&o, g->c, &g->net, &plan, &g->tap_fd), 0);
 	g->plan = plan;
-	assert_int_equal(bridge_start(g), 0);
+	assert_int_equal(frame_pipe_start(&g->pipe, g->tap_fd, g->gtap_fd), 0);
 	assert_int_equal(sh("ip -n %s neigh flush dev gtap", g->ns_guest), 0);
 	inet_ntop(AF_INET, &plan.host_addr, host, sizeof(host));
 
