@@ -393,6 +393,9 @@ static int write_spec(int state_fd, const struct sbx_opts *o, const char *ws_mod
 	f = NULL;
 	snprintf(line, sizeof(line), ws_mode ? "t0\t%s\t/workspace" : "%s", ws_mode ? ws_mode : "");
 	err = ag_sbx_state_put(spec, "shares", line);
+	/* CMD starts in the workspace when there is one, else in /. */
+	if (!err && ws_mode)
+		err = ag_sbx_state_put(spec, "cwd", "/workspace");
 	if (!err)
 		err = ag_sbx_state_put(spec, "sandbox", o->name);
 	if (!err && o->test_unenforced)

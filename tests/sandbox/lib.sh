@@ -42,11 +42,13 @@ sbx_enter() {
 			echo "FAIL setup: needs root (cgroups, taps, /run/agentguard)"
 			exit 1
 		fi
-		if [ ! -f "$top/build/kernels/6.12/vmlinuz" ] &&
-			! "$top/vm/fetch-kernel" 6.12 >/dev/null 2>&1; then
-			echo "FAIL setup: cannot fetch the 6.12 guest kernel (vm/fetch-kernel 6.12)"
-			exit 1
-		fi
+		for k in 6.12 6.1; do
+			if [ ! -f "$top/build/kernels/$k/vmlinuz" ] &&
+				! "$top/vm/fetch-kernel" "$k" >/dev/null 2>&1; then
+				echo "FAIL setup: cannot fetch the $k guest kernel (vm/fetch-kernel $k)"
+				exit 1
+			fi
+		done
 		AG_SBX_INNER=1 exec unshare -n -m --propagation private bash "$(realpath -- "$0")"
 	fi
 	if ! mount -t tmpfs -o mode=0755 "$run" /run; then

@@ -138,6 +138,7 @@ chown -R nobody "$ws"
 names+=(sbx-one)
 "$ag" sandbox run --policy "$T/rw.yaml" --workspace "$ws" --network none --name sbx-one \
 	--events "$T/one.jsonl" -- /bin/sh -c '
+	echo "CWD [$(pwd)]"
 	cat /workspace/ok
 	cat /workspace/secret 2>&1 && echo SECRET-READ
 	echo made >/workspace/new && echo WROTE
@@ -149,6 +150,7 @@ names+=(sbx-one)
 rc=$?
 expect exit_status_passes_through 7 "$rc"
 expect_grep allowed_file_read hello "$T/one.out"
+expect_grep cmd_starts_in_workspace "CWD [/workspace]" "$T/one.out"
 expect_grep denied_file_eperm "/workspace/secret': Operation not permitted" "$T/one.out"
 if [ $rc -ne 7 ]; then fail denied_file_not_read "sbx-one never ran CMD (exit $rc)"
 elif grep -q SECRET-READ "$T/one.out"; then fail denied_file_not_read "the guest read it"; else pass denied_file_not_read; fi
@@ -227,10 +229,11 @@ fi
 # --- Boot 3: ls while running, then stop. ---
 names+=(sbx-stop)
 "$ag" sandbox run --policy "$T/ro.yaml" --network none --name sbx-stop --events "$T/stop.jsonl" \
-	-- /bin/sh -c 'echo UP; sleep 600' >"$T/stop.out" 2>"$T/stop.err" &
+	-- /bin/sh -c 'echo "UP in [$(pwd)]"; sleep 600' >"$T/stop.out" 2>"$T/stop.err" &
 runner=$!
 up=
 if wait_for 120 grep -q UP "$T/stop.out"; then up=1; pass stop_guest_running; else fail stop_guest_running "$(tail -n 5 "$T/stop.err")"; fi
+expect_grep cmd_without_workspace_starts_in_root "UP in [/]" "$T/stop.out"
 "$ag" sandbox ls --json >"$T/ls.json" 2>&1
 qpid=$(sed -n 's/.*"name":"sbx-stop","runner_pid":[0-9]*,"qemu_pid":\([0-9]*\).*/\1/p' "$T/ls.json")
 if grep -q "\"name\":\"sbx-stop\",\"runner_pid\":$runner," "$T/ls.json"; then pass ls_shows_running; else fail ls_shows_running "$(cat "$T/ls.json")"; fi
@@ -367,11 +370,13 @@ expect_nothing_left inject_nothing_left sbx-inj "$([ $rc -eq 0 ] && echo 1)"
 # and records. The guest's kernel denies the devices (EPERM, reported as device events); behind
 # that, a virtio console port admits one opener: init holds ag.ctl for the whole run (Boot 7
 # shows EBUSY without enforcement), the guest daemon (agentguard load --events) holds
-# ag.events. Both opens fail, the real status comes back and no forged record reaches the host. ---
+# ag.events. Both opens fail, the real status comes back and no forged record reaches the host.
+# This boot runs the 6.1 guest kernel (--kernel 6.1); the others run 6.12. ---
 ws=$T/ws-forge
 mkdir "$ws"
 sed 's/"host":"[^"]*"/"host":"FORGED-HOST"/' "$top/tests/fuzz/seeds-fuzz_guest_rx/sample-0" >"$ws/record"
 cat >"$ws/forge.sh" <<'EOF'
+echo "UNAME [$(uname -r)]"
 for f in /sys/class/virtio-ports/*/name; do
 	n=$(cat "$f")
 	d=${f%/name}
@@ -387,9 +392,11 @@ done
 exit 5
 EOF
 chown -R nobody "$ws"
-"$ag" sandbox run --policy "$T/ro.yaml" --workspace "$ws" --network none --name sbx-forge \
-	--events "$T/forge.jsonl" -- /bin/sh /workspace/forge.sh >"$T/forge.out" 2>"$T/forge.err"
+"$ag" sandbox run --kernel 6.1 --policy "$T/ro.yaml" --workspace "$ws" --network none \
+	--name sbx-forge --events "$T/forge.jsonl" \
+	-- /bin/sh /workspace/forge.sh >"$T/forge.out" 2>"$T/forge.err"
 rc=$?
+expect_grep forge_guest_kernel_6_1 "UNAME [6.1." "$T/forge.out"
 grep '^# ' "$T/forge.out"
 expect forge_real_status_returned 5 "$rc"
 expect_grep forge_ctl_port_refused "REFUSED ag.ctl" "$T/forge.out"

@@ -2,13 +2,14 @@
 /*
  * ag-spawn: start the test bed's command inside the guest.
  *
- *   ag-spawn [--cgroup DIR] [--uid UID] [--setup-failed-file FILE] --argv-file FILE
- *   ag-spawn [--cgroup DIR] [--uid UID] [--setup-failed-file FILE] -- CMD [ARG...]
+ *   ag-spawn [--cgroup DIR] [--uid UID] [--cwd DIR] [--setup-failed-file FILE] --argv-file FILE
+ *   ag-spawn [--cgroup DIR] [--uid UID] [--cwd DIR] [--setup-failed-file FILE] -- CMD [ARG...]
  *
  * Forks the command. The child joins DIR (by writing its pid to DIR/cgroup.procs) before anything
  * else, so the command is governed from its first instruction; then drops to UID (gid UID, no
  * supplementary groups), builds a fresh environment (PATH, HOME), resets signal dispositions,
- * changes to /, closes every fd above 2 and execs the command.
+ * changes to --cwd (as UID, so a directory UID may not enter is a setup failure; default /),
+ * closes every fd above 2 and execs the command.
  *
  * The command's stdout and stderr are pipes that this process (the parent, which stays in
  * /init's cgroup and keeps root) copies to its own stdout and stderr, the virtio-serial ports.
@@ -134,7 +135,7 @@ static void drop_to_uid(uid_t uid)
 }
 
 /* The command starts with nothing inherited from /init but stdin and its two pipes. */
-static void reset_process_state(uid_t uid)
+static void reset_process_state(uid_t uid, const char *cwd)
 {
 	sigset_t none;
 	int sig;
@@ -148,8 +149,8 @@ static void reset_process_state(uid_t uid)
 	if (clearenv() != 0 || setenv("PATH", GUEST_PATH, 1) < 0 ||
 	    setenv("HOME", uid == 0 ? "/root" : "/tmp", 1) < 0)
 		setup_fail("cannot build the environment");
-	if (chdir("/") < 0)
-		setup_fail("chdir /: %s", strerror(errno));
+	if (chdir(cwd) < 0)
+		setup_fail("chdir %s: %s", cwd, strerror(errno));
 
 	/* close_range exists since 5.9; both supported guest kernels have it. */
 	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
@@ -158,7 +159,8 @@ static void reset_process_state(uid_t uid)
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: ag-spawn [--cgroup DIR] [--uid UID] [--setup-failed-file FILE] "
+	fprintf(stderr, "usage: ag-spawn [--cgroup DIR] [--uid UID] [--cwd DIR] "
+			"[--setup-failed-file FILE] "
 			"{--argv-file FILE | -- CMD [ARG...]}\n");
 	exit(EXIT_SETUP);
 }
@@ -247,7 +249,7 @@ static int relay_until_exit(pid_t child, int out_r, int err_r)
 
 int main(int argc, char **argv)
 {
-	const char *cgroup = NULL, *argv_file = NULL;
+	const char *cgroup = NULL, *argv_file = NULL, *cwd = "/";
 	int out_pipe[2], err_pipe[2], status;
 	char **cmd = NULL, *end;
 	unsigned long uid = 0;
@@ -268,6 +270,8 @@ int main(int argc, char **argv)
 			uid = strtoul(argv[++i], &end, 10);
 			if (errno || *end || end == argv[i] || uid >= (uid_t)-1)
 				usage();
+		} else if (strcmp(argv[i], "--cwd") == 0) {
+			cwd = argv[++i];
 		} else if (strcmp(argv[i], "--setup-failed-file") == 0) {
 			setup_failed_file = argv[++i];
 		} else if (strcmp(argv[i], "--argv-file") == 0) {
@@ -298,7 +302,7 @@ int main(int argc, char **argv)
 			join_cgroup(cgroup);
 		if (uid != 0)
 			drop_to_uid(uid);
-		reset_process_state(uid);
+		reset_process_state(uid, cwd);
 		execvp(cmd[0], cmd);
 		/* The command itself failed; stderr is already the command's stderr. */
 		fprintf(stderr, "ag-spawn: %s: %s\n", cmd[0], strerror(errno));
