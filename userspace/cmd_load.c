@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,9 +76,28 @@ static void on_hup(int sig)
 struct event_files {
 	struct ag_inode_key key[AG_PROTECTED_EVENT_FILES];
 	unsigned int n;		/* keys in use; the oldest first */
+	/*
+	 * The event file's directory, opened at start: a reopen names the file relative to it,
+	 * so a sandbox that may rename the directory's parent cannot aim a reopen elsewhere.
+	 */
+	int dirfd;
+	const char *base;	/* the file's name in it */
+	bool warned;		/* about a file system without O_TMPFILE */
 };
 
-/* Protect the regular file f (a pipe or a port needs no rule); forget the oldest beyond 8. */
+/* Remember a protected event file's key; forget (unprotect) the oldest beyond 8. */
+static void remember_events(struct ag_loader *l, struct event_files *ef,
+			    const struct ag_inode_key *key)
+{
+	if (ef->n == AG_PROTECTED_EVENT_FILES) {
+		ag_loader_unprotect(l, &ef->key[0]);
+		memmove(&ef->key[0], &ef->key[1], sizeof(ef->key[0]) * (ef->n - 1));
+		ef->n--;
+	}
+	ef->key[ef->n++] = *key;
+}
+
+/* Protect the regular file f (a pipe or a port needs no rule). */
 static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
 {
 	struct ag_inode_key key;
@@ -87,15 +107,77 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
 		return 0;
 	err = ag_loader_protect_fd(l, fileno(f), &key);
-	if (err)
+	if (!err)
+		remember_events(l, ef, &key);
+	return err;
+}
+
+/*
+ * A new event file that nothing but the daemon has ever held (threat model A11): an unnamed
+ * O_TMPFILE in the directory, protected from the sandbox before it has a name, then linked
+ * under a temporary name and renamed over the file's name. Whatever stood there (the file
+ * logrotate's "create" made, one the sandbox made first and still holds open, a symlink or a
+ * hard link it planted) is replaced, never opened: a descriptor to it now writes to a file
+ * no one reads. *out, or -errno; -EOPNOTSUPP where the file system has no O_TMPFILE.
+ */
+static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **out)
+{
+	struct ag_inode_key key;
+	char tmp[64];
+	unsigned int rnd;
+	int fd, err = -EEXIST, i;
+
+	fd = openat(ef->dirfd, ".", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP : -errno;
+	err = ag_loader_protect_fd(l, fd, &key);
+	if (err) {
+		close(fd);
 		return err;
-	if (ef->n == AG_PROTECTED_EVENT_FILES) {
-		ag_loader_unprotect(l, &ef->key[0]);
-		memmove(&ef->key[0], &ef->key[1], sizeof(ef->key[0]) * (ef->n - 1));
-		ef->n--;
 	}
-	ef->key[ef->n++] = key;
+	err = -EEXIST;
+	for (i = 0; i < 8 && err == -EEXIST; i++) {
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (unsigned int)ag_mono_ns() ^ i;
+		snprintf(tmp, sizeof(tmp), ".agentguard-events.%08x", rnd);
+		err = linkat(fd, "", ef->dirfd, tmp, AT_EMPTY_PATH) ? -errno : 0;
+	}
+	if (!err && renameat(ef->dirfd, tmp, ef->dirfd, ef->base)) {
+		err = -errno;
+		unlinkat(ef->dirfd, tmp, 0);
+	}
+	if (!err) {
+		*out = fdopen(fd, "ae");
+		err = *out ? 0 : -errno;
+	}
+	if (err) {
+		ag_loader_unprotect(l, &key);
+		close(fd);
+		return err;
+	}
+	remember_events(l, ef, &key);
 	return 0;
+}
+
+/* ef->dirfd and ef->base for path (which must outlive ef). */
+static int open_events_dir(const char *path, struct event_files *ef)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if ((size_t)(slash - path) >= sizeof(dir)) {
+		return -ENAMETOOLONG;
+	} else {
+		memcpy(dir, path, slash - path);
+		dir[slash - path] = '\0';
+		if (!dir[0])
+			snprintf(dir, sizeof(dir), "/");
+	}
+	ef->base = slash ? slash + 1 : path;
+	ef->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return ef->dirfd < 0 ? -errno : 0;
 }
 
 /*
@@ -106,21 +188,27 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
 static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
 			  struct event_files *ef)
 {
-	FILE *f;
+	FILE *f = NULL;
 	int err;
 
 	fflush(sink->out);
-	f = ag_event_stream_open(path);
-	if (!f) {
-		ag_log_warn("events: cannot reopen \"%s\": %s; still writing to the previous file",
-			    path, strerror(errno));
-		return;
+	err = ef->dirfd >= 0 ? replace_events(l, ef, &f) : -EOPNOTSUPP;
+	if (err == -EOPNOTSUPP) {
+		if (!ef->warned)
+			ag_log_warn("events: \"%s\": no O_TMPFILE here, so the file is reopened by "
+				    "name; a sandbox that may write its directory can create it "
+				    "first (docs/events.md)", path);
+		ef->warned = true;
+		f = ag_event_stream_open(path);
+		err = f ? 0 : -errno;
+		if (!err && (err = protect_events(l, ef, f))) {
+			fclose(f);
+			f = NULL;
+		}
 	}
-	err = protect_events(l, ef, f);
 	if (err) {
-		ag_log_warn("events: cannot protect the reopened \"%s\" from the sandbox: %s; "
-			    "still writing to the previous file", path, strerror(-err));
-		fclose(f);
+		ag_log_warn("events: cannot reopen \"%s\": %s; still writing to the previous file",
+			    path, strerror(-err));
 		return;
 	}
 	ag_event_sink_setbuf(sink, f);	/* if it fails: the default buffer, only slower */
@@ -508,7 +596,7 @@ int cmd_load(int argc, char **argv)
 	struct ag_resolver *res = NULL;
 	struct ag_resolver_opts ropts = {};
 	const char *dns_listen = NULL;
-	struct event_files event_files = {};
+	struct event_files event_files = { .dirfd = -1 };
 	struct ag_inode_key state_key;
 	struct ring_buffer *rb = NULL;
 	struct ag_loss loss = {};
@@ -881,6 +969,12 @@ int cmd_load(int argc, char **argv)
 			status = AG_EXIT_UNAVAILABLE;
 			goto cleanup;
 		}
+		if ((err = open_events_dir(events_path, &event_files))) {
+			ag_log_error("events: cannot open the directory of \"%s\": %s", events_path,
+				     strerror(-err));
+			status = AG_EXIT_IOERR;
+			goto cleanup;
+		}
 	}
 	sink.policy = c;
 	sink.generation = ag_loader_generation(l);
@@ -1107,6 +1201,8 @@ cleanup:
 		close(pin_lock);
 	ag_seqstore_close(&seqs);
 	ag_loss_close(&loss);
+	if (event_files.dirfd >= 0)
+		close(event_files.dirfd);
 	ring_buffer__free(rb);
 	if (sink.out && sink.out != stdout)
 		fclose(sink.out);

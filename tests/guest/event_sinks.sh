@@ -86,30 +86,56 @@ else
 	fail failed_reopen_keeps_old_file "$(tail -n 2 /tmp/agtest-daemon.log)"
 fi
 rmdir "$AG_EVENTS"
-# A symlink planted where the file was: never followed (the sandbox could aim it anywhere).
+# A reopen never opens what stands at the name: it makes a new file (O_TMPFILE, protected
+# before it has a name) and renames it over the name (threat model A11).
+# A symlink planted where the file was: replaced, never followed (it could aim anywhere).
 ln -s /tmp/sinks-target "$AG_EVENTS"
 kill -HUP "$AG_PID"
 usleep 300000
 expect symlink_reopen_denied EPERM inside agt connect 127.0.0.1 7105
-if wait_for "$AG_EVENTS.2" '"port":7105' && [ ! -e /tmp/sinks-target ]; then
+if wait_for "$AG_EVENTS" '"port":7105' && [ ! -L "$AG_EVENTS" ] && [ ! -e /tmp/sinks-target ]; then
 	pass symlink_not_followed
 else
-	fail symlink_not_followed "$(ls -l /tmp/sinks-target 2>&1); $(tail -n 1 "$AG_EVENTS.2")"
+	fail symlink_not_followed "$(ls -l "$AG_EVENTS" /tmp/sinks-target 2>&1)"
 fi
 rm -f "$AG_EVENTS"
-# A hard link planted where the file was, to a file outside (threat model A11's cousin): never
-# used, the daemon keeps writing to the previous file.
+# A hard link planted where the file was, to a file outside: replaced, the file outside
+# untouched.
 echo victim >/tmp/victim
 expect planted_link_made ok inside agt link /tmp/victim "$AG_EVENTS"
 kill -HUP "$AG_PID"
 usleep 300000
 expect planted_link_reopen_denied EPERM inside agt connect 127.0.0.1 7107
-if wait_for "$AG_EVENTS.2" '"port":7107' && [ "$(cat /tmp/victim)" = victim ]; then
+if wait_for "$AG_EVENTS" '"port":7107' && [ "$(cat /tmp/victim)" = victim ]; then
 	pass hard_link_not_used
 else
 	fail hard_link_not_used "victim: $(head -c 200 /tmp/victim)"
 fi
-rm -f "$AG_EVENTS"
+# The sandbox makes the file first, after logrotate moved it and before the daemon reopens
+# it, and keeps a write descriptor (A11): its later line lands in the file it made, which
+# the reopen replaced; the daemon's file has the real event and not the forged line.
+mv "$AG_EVENTS" "$AG_EVENTS.3"
+rm -f /tmp/held /tmp/go
+inside sh -c 'exec 7>>"$1" && echo HELD >/tmp/held
+	while [ ! -e /tmp/go ]; do usleep 50000; done
+	echo "{\"forged\":\"FORGED-LINE\"}" >&7 && echo WROTE >>/tmp/held' precreate "$AG_EVENTS" &
+held=$!
+i=0
+while ! grep -q HELD /tmp/held 2>/dev/null && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+kill -HUP "$AG_PID"
+usleep 300000
+touch /tmp/go
+wait "$held"
+expect precreated_reopen_denied EPERM inside agt connect 127.0.0.1 7108
+if ! grep -q WROTE /tmp/held 2>/dev/null; then
+	fail precreated_file_replaced "the sandbox's descriptor never wrote: $(cat /tmp/held 2>&1)"
+elif wait_for "$AG_EVENTS" '"port":7108' && ! grep -q FORGED-LINE "$AG_EVENTS"; then
+	pass precreated_file_replaced
+else
+	fail precreated_file_replaced "$(grep -c FORGED-LINE "$AG_EVENTS") forged lines; $(tail -n 2 "$AG_EVENTS")"
+fi
+expect precreated_replacement_protected EPERM inside agt open "$AG_EVENTS" w
+rm -f "$AG_EVENTS" "$AG_EVENTS.3"
 # Many rotations: the current file and the last 8 rotated ones stay protected, older ones are
 # logrotate's again, and the protected-inode table (64 entries) never fills up.
 i=0
