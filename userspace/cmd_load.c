@@ -433,7 +433,8 @@ static void dns_report(void *ctx, const struct ag_dns_report *r)
 	char qt[16];
 
 	pthread_mutex_lock(&sink_lock);
-	ag_event_sink_dns(sink, r->name, ag_dns_type_name(r->qtype, qt, sizeof(qt)),
+	ag_event_sink_dns(sink, r->name, r->address,
+			  ag_dns_type_name(r->qtype, qt, sizeof(qt)),
 			  ag_dns_rcode_name(r->rcode), r->client, r->transport, r->verdict,
 			  r->rule, r->generation);
 	pthread_mutex_unlock(&sink_lock);

@@ -665,7 +665,8 @@ static void host_dns_report(void *ctx, const struct ag_dns_report *rep)
 	char qt[16];
 
 	pthread_mutex_lock(&sink_lock);
-	ag_event_sink_dns(sink, rep->name, ag_dns_type_name(rep->qtype, qt, sizeof(qt)),
+	ag_event_sink_dns(sink, rep->name, rep->address,
+			  ag_dns_type_name(rep->qtype, qt, sizeof(qt)),
 			  ag_dns_rcode_name(rep->rcode), rep->client, rep->transport, rep->verdict,
 			  rep->rule, rep->generation);
 	if (sink->out)

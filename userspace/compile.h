@@ -20,6 +20,16 @@ enum ag_rule_kind {
 	AG_RK_INBOUND_RULE,
 };
 
+/*
+ * Built-in rules userspace alone applies (the resolver, issue #9), numbered after the kernel's
+ * (enum ag_builtin_rule in agentguard_abi.h), which no kernel record goes beyond; events name
+ * them like the others, as builtin:NAME.
+ */
+enum {
+	AG_BR_DNS_REBIND = AG_BR_COUNT,	/* internal addresses in answers (DNS rebinding) */
+	AG_BR_ALL_COUNT,
+};
+
 /* What a rule index in the kernel tables and events refers to. */
 struct ag_rule_ref {
 	char *id;			/* "ci-agent:filesystem[2]", an explicit id, or "...default" */

@@ -31,9 +31,13 @@ struct ag_resolver_opts {
 	unsigned int timeout_ms;		/* per upstream attempt (2000) */
 };
 
-/* One refused (or, in audit mode, would-be refused) query, for a dns event. */
+/*
+ * One refused (or, in audit mode, would-be refused) query, or one address withheld from an
+ * answer (DNS rebinding: ag_dns_answer_withheld), for a dns event.
+ */
 struct ag_dns_report {
 	const char *name;		/* escaped text (dns.h), "" when there was no question */
+	const char *address;		/* a withheld address ("10.0.0.5"), else NULL */
 	__u16 qtype;
 	__u8 rcode;			/* what the client got */
 	__u8 verdict;			/* AG_DENY or AG_WOULD_DENY */

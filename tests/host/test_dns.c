@@ -119,7 +119,8 @@ static void dns_report(void *ctx, const struct ag_dns_report *r)
 	char qt[16];
 
 	pthread_mutex_lock(&e->lock);
-	ag_event_sink_dns(&e->sink, r->name, ag_dns_type_name(r->qtype, qt, sizeof(qt)),
+	ag_event_sink_dns(&e->sink, r->name, r->address,
+			  ag_dns_type_name(r->qtype, qt, sizeof(qt)),
 			  ag_dns_rcode_name(r->rcode), r->client, r->transport, r->verdict,
 			  r->rule, r->generation);
 	pthread_mutex_unlock(&e->lock);
