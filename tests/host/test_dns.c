@@ -9,8 +9,9 @@
  * Addresses: the resolver listens on 127.0.0.53:53; dnsmasq on 127.0.0.2:53 (its upstream);
  * 127.0.0.3 is "another DNS server". Test records point into 198.18.0.0/16 and 198.19.0.0/16
  * (a local route on lo: the benchmarking range, not internal, so the resolver relays them) and
- * 2001:db8:77::/48. dnsmasq serves every record with TTL 1 and the resolver's floor is TTL_FLOOR seconds, so a
- * binding lasts exactly the floor.
+ * 2001:db8:77::/48. dnsmasq serves every record with TTL 1 and the resolver's floor is
+ * TTL_FLOOR seconds, so a binding lasts exactly the floor. DNS rebinding cases answer
+ * 10.66.0.0/16 (a local route on lo too), loopback, link-local and IPv6 forms of them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -84,7 +85,11 @@ static const char policy_yaml[] =
 	"      - id: burst\n        action: allow\n        domain: \"*.burst.test\"\n"
 	"        ports: [18080]\n"
 	"      - id: everything-else\n        action: allow\n        cidr: 0.0.0.0/0\n"
-	"        ports: [53, 853]\n";
+	"        ports: [53, 853]\n"
+	"      - id: rebind\n        action: allow\n        domain: \"*.rebind.test\"\n"
+	"        ports: [18080, 18081]\n"
+	"      - id: nexus-ip\n        action: allow\n        ip: 10.66.0.7\n"
+	"        ports: [18080]\n";
 
 struct env {
 	struct ag_policy *pol;
@@ -163,9 +168,36 @@ static int make_query(const char *name, __u16 qtype, __u16 id, __u8 *out, size_t
 #define R_TIMEOUT 103
 #define R_WRONG 104
 #define R_GARBLED 105
+#define R_PRESENT 106	/* an address that must not be in the answer is */
+#define R_COUNT 107	/* not as many addresses as expected */
+
+/* The 16 bytes of an A or AAAA record's address in text, as the record carries it. */
+static bool rr_is(const struct ag_dns_rr *rr, const char *text)
+{
+	__u8 a[16];
+
+	if (rr->type == AG_DNS_T_A)
+		return inet_pton(AF_INET, text, a) == 1 && !memcmp(rr->rdata, a, 4);
+	if (rr->type == AG_DNS_T_AAAA)
+		return inet_pton(AF_INET6, text, a) == 1 && !memcmp(rr->rdata, a, 16);
+	return false;
+}
+
+/*
+ * A lookup, and what its answer must hold: want (an A or AAAA address) in it, absent not, and
+ * n_addr A/AAAA records in all (-1: any number).
+ */
+static int lookup_ex(const char *server, int port, const char *name, __u16 qtype, bool tcp,
+		     const char *want_a, const char *absent, int n_addr);
 
 static int lookup(const char *server, int port, const char *name, __u16 qtype, bool tcp,
 		  const char *want_a)
+{
+	return lookup_ex(server, port, name, qtype, tcp, want_a, NULL, -1);
+}
+
+static int lookup_ex(const char *server, int port, const char *name, __u16 qtype, bool tcp,
+		     const char *want_a, const char *absent, int n_addr)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct ag_dns_question q;
@@ -214,15 +246,19 @@ static int lookup(const char *server, int port, const char *name, __u16 qtype, b
 	if (ag_dns_parse_response(in, k, &q, r))
 		return (in[3] & 0xf) == AG_DNS_FORMERR ? AG_DNS_FORMERR : R_GARBLED;
 	if (want_a) {
-		struct in_addr a;
-
-		inet_pton(AF_INET, want_a, &a);
 		for (i = 0; i < (int)r->n_rr; i++)
-			if (r->rr[i].type == AG_DNS_T_A && !memcmp(r->rr[i].rdata, &a, 4))
+			if (rr_is(&r->rr[i], want_a))
 				break;
 		if (i == (int)r->n_rr)
 			return R_WRONG;
 	}
+	for (i = 0, n = 0; i < (int)r->n_rr; i++) {
+		if (absent && rr_is(&r->rr[i], absent))
+			return R_PRESENT;
+		n += r->rr[i].type == AG_DNS_T_A || r->rr[i].type == AG_DNS_T_AAAA;
+	}
+	if (n_addr >= 0 && n != n_addr)
+		return R_COUNT;
 	return r->rcode;
 }
 
@@ -274,7 +310,17 @@ static int start_dnsmasq(struct env *e)
 		      "--cname=sneaky.test,x.evil.test", "--host-record=x.evil.test,198.18.0.8",
 		      "--cname=sneaky2.test,y.evil.test", "--cname=y.evil.test,plain.test",
 		      "--host-record=plain.test,198.18.0.9",
-		      "--txt-record=allowed.test,exfiltrated-bytes", (char *)NULL);
+		      "--txt-record=allowed.test,exfiltrated-bytes",
+		      /* DNS rebinding: names of an allowed zone that answer internal addresses. */
+		      "--host-record=lan.rebind.test,10.66.0.1",
+		      "--host-record=lo.rebind.test,127.0.0.1",
+		      "--host-record=meta.rebind.test,169.254.169.254",
+		      "--host-record=mixed.rebind.test,198.18.1.1",
+		      "--host-record=mixed.rebind.test,10.66.0.4",
+		      "--host-record=ula.rebind.test,fd66::1",
+		      "--host-record=mapped.rebind.test,::ffff:10.66.0.2",
+		      "--host-record=nat64.rebind.test,64:ff9b::a42:3",
+		      "--host-record=nexus.rebind.test,10.66.0.7", (char *)NULL);
 		_exit(127);
 	}
 	if (e->dnsmasq < 0)
@@ -318,6 +364,7 @@ static int setup(void **state)
 	if (unshare(CLONE_NEWNET) || lo_up() ||
 	    run("ip addr add 127.0.0.2/32 dev lo && ip addr add 127.0.0.3/32 dev lo && "
 		"ip route add local 198.18.0.0/15 dev lo && "
+		"ip route add local 10.66.0.0/16 dev lo && "
 		"ip -6 addr add 2001:db8:77::1/128 dev lo nodad && "
 		"ip -6 addr add 2001:db8:77::2/128 dev lo nodad"))
 		return -1;
@@ -418,6 +465,22 @@ static int do_lookup(void *p)
 	const struct lookup_arg *a = p;
 
 	return lookup(a->server, a->port, a->name, a->qtype, a->tcp, a->want_a);
+}
+
+struct answer_arg {
+	const char *name;
+	__u16 qtype;
+	const char *want;	/* in the answer */
+	const char *absent;	/* not in the answer */
+	int n_addr;		/* A/AAAA records in all */
+};
+
+static int do_answer(void *p)
+{
+	const struct answer_arg *a = p;
+
+	return lookup_ex("127.0.0.53", 53, a->name, a->qtype, false, a->want, a->absent,
+			 a->n_addr);
 }
 
 /* A lookup through agentguard's resolver from inside the sandbox. */
@@ -849,6 +912,158 @@ static void test_forged_answer_learns_nothing(void **state)
 }
 
 /* BURST queries on one socket back to back, then every answer; then every address. */
+/* ---- DNS rebinding ----------------------------------------------------------------------- */
+
+/* Is addr (IPv4 text) in the learned map? */
+static bool learned(struct env *e, const char *addr)
+{
+	struct ag_dns_key k = {};
+	struct ag_dns_learned v;
+
+	k.addr[10] = k.addr[11] = 0xff;
+	inet_pton(AF_INET, addr, k.addr + 12);
+	return !bpf_map_lookup_elem(ag_loader_dns_learned_fd(e->l), &k, &v);
+}
+
+/*
+ * An allowed name (a wildcard the attacker's zone answers) resolving to the LAN, the host's
+ * loopback or the metadata endpoint: REFUSED, nothing learned, the address unreachable from
+ * inside, one dns event and one count for each.
+ */
+static void test_rebind_internal_refused(void **state)
+{
+	static const struct {
+		const char *name, *addr;
+	} t[] = {
+		{ "lan.rebind.test", "10.66.0.1" },
+		{ "lo.rebind.test", "127.0.0.1" },
+		{ "meta.rebind.test", "169.254.169.254" },
+	};
+	struct env *e = *state;
+	unsigned long long before = ag_resolver_withheld(e->res);
+	char want[256];
+	const char *ev;
+	size_t i;
+
+	drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lookup_arg up = { "127.0.0.2", 53, t[i].name, AG_DNS_T_A, false, t[i].addr };
+
+		/* Control: upstream answers it (asked from outside the sandbox). */
+		assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+		assert_int_equal(resolve_in(e, t[i].name, AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
+		assert_int_equal(resolve_in(e, t[i].name, AG_DNS_T_A, true, NULL), AG_DNS_REFUSED);
+		assert_false(learned(e, t[i].addr));
+	}
+	assert_int_equal(ag_resolver_withheld(e->res), before + 6);
+	assert_int_equal(try_connect(e, true, "10.66.0.1", 18080, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "127.0.0.1", 18080, 0), EPERM);
+	/* Control: the address is there, reachable from outside the sandbox. */
+	assert_int_equal(try_connect(e, false, "10.66.0.1", 18080, 0), 0);
+	ev = drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(want, sizeof(want), "\"kind\":\"dns\",\"operation\":\"answer\",\"target\":"
+			 "{\"name\":\"%s\",\"address\":\"%s\",\"qtype\":\"A\","
+			 "\"rcode\":\"REFUSED\",\"client\":", t[i].name, t[i].addr);
+		assert_contains(ev, want);
+	}
+	assert_contains(ev, "\"transport\":\"tcp\"},\"decision\":\"deny\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"builtin:dns-rebind\",\"layer\":\"builtin\"}");
+	assert_contains(ev, "\"address\":\"10.66.0.1\",\"port\":18080,\"protocol\":\"udp\"");
+}
+
+/* A mixed answer: the public address is relayed and learned, the internal one withheld. */
+static void test_rebind_mixed_answer_keeps_public(void **state)
+{
+	struct env *e = *state;
+	struct answer_arg a = { "mixed.rebind.test", AG_DNS_T_A, "198.18.1.1", "10.66.0.4", 1 };
+	struct lookup_arg up = { "127.0.0.2", 53, "mixed.rebind.test", AG_DNS_T_A, false,
+				 "10.66.0.4" };
+	unsigned long long before = ag_resolver_withheld(e->res);
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+	assert_int_equal(in_child(e, true, do_answer, &a), AG_DNS_NOERROR);
+	assert_int_equal(ag_resolver_withheld(e->res), before + 1);
+	assert_true(learned(e, "198.18.1.1"));
+	assert_false(learned(e, "10.66.0.4"));
+	assert_int_equal(try_connect(e, true, "198.18.1.1", 18080, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.1.1", 18081, 0), 0);
+	assert_int_equal(try_connect(e, true, "10.66.0.4", 18080, 0), EPERM);
+	assert_int_equal(try_connect(e, false, "10.66.0.4", 18080, 0), 0);
+	ev = drain_events(e);
+	assert_contains(ev, "{\"name\":\"mixed.rebind.test\",\"address\":\"10.66.0.4\","
+			    "\"qtype\":\"A\",\"rcode\":\"NOERROR\"");
+	assert_lacks(ev, "\"address\":\"198.18.1.1\"");
+}
+
+/* AAAA: a ULA, and internal IPv4 addresses carried in IPv6 (v4-mapped, NAT64). */
+static void test_rebind_ipv6_forms(void **state)
+{
+	static const struct {
+		const char *name, *addr;
+	} t[] = {
+		{ "ula.rebind.test", "fd66::1" },
+		{ "mapped.rebind.test", "::ffff:10.66.0.2" },
+		{ "nat64.rebind.test", "64:ff9b::a42:3" },
+	};
+	struct env *e = *state;
+	struct conn_arg mapped = { "::ffff:10.66.0.2", 18080, SOCK_DGRAM };
+	unsigned long long before = ag_resolver_withheld(e->res);
+	char want[256];
+	const char *ev;
+	size_t i;
+
+	drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lookup_arg up = { "127.0.0.2", 53, t[i].name, AG_DNS_T_AAAA, false,
+					 t[i].addr };
+
+		assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+		assert_int_equal(resolve_in(e, t[i].name, AG_DNS_T_AAAA, false, NULL),
+				 AG_DNS_REFUSED);
+	}
+	assert_int_equal(ag_resolver_withheld(e->res), before + 3);
+	assert_false(learned(e, "10.66.0.2"));
+	assert_false(learned(e, "10.66.0.3"));
+	assert_int_equal(in_child(e, true, do_connect6, &mapped), EPERM);
+	/* Control: the public AAAA of an allowed name is relayed. */
+	assert_int_equal(resolve_in(e, "six.test", AG_DNS_T_AAAA, false, NULL), AG_DNS_NOERROR);
+	ev = drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(want, sizeof(want), "{\"name\":\"%s\",\"address\":\"%s\","
+			 "\"qtype\":\"AAAA\",\"rcode\":\"REFUSED\"", t[i].name, t[i].addr);
+		assert_contains(ev, want);
+	}
+}
+
+/*
+ * An ip rule that opens the internal address: its record is relayed (no event), and what the
+ * sandbox may reach there is the ip rule's alone: the domain rule's other port stays closed.
+ */
+static void test_rebind_cidr_allowed_kept(void **state)
+{
+	struct env *e = *state;
+	struct answer_arg a = { "nexus.rebind.test", AG_DNS_T_A, "10.66.0.7", NULL, 1 };
+	unsigned long long before = ag_resolver_withheld(e->res);
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(in_child(e, true, do_answer, &a), AG_DNS_NOERROR);
+	assert_int_equal(ag_resolver_withheld(e->res), before);
+	assert_int_equal(try_connect(e, true, "10.66.0.7", 18080, 0), 0);
+	assert_int_equal(try_connect(e, true, "10.66.0.7", 18081, 0), EPERM);
+	/* Control: 18081 is the domain rule's, open on a public address it answered. */
+	assert_int_equal(resolve_in(e, "mixed.rebind.test", AG_DNS_T_A, false, "198.18.1.1"),
+			 AG_DNS_NOERROR);
+	assert_int_equal(try_connect(e, true, "198.18.1.1", 18081, 0), 0);
+	ev = drain_events(e);
+	assert_lacks(ev, "\"address\":\"10.66.0.7\",\"qtype\"");
+	assert_contains(ev, "\"address\":\"10.66.0.7\",\"port\":18081,\"protocol\":\"udp\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"dns-test:network.default\"");
+}
+
 static int do_burst(void *p)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
@@ -981,6 +1196,10 @@ int main(void)
 		cmocka_unit_test(test_dns_over_tcp),
 		cmocka_unit_test(test_dot_elsewhere_denied),
 		cmocka_unit_test(test_forged_answer_learns_nothing),
+		cmocka_unit_test(test_rebind_internal_refused),
+		cmocka_unit_test(test_rebind_mixed_answer_keeps_public),
+		cmocka_unit_test(test_rebind_ipv6_forms),
+		cmocka_unit_test(test_rebind_cidr_allowed_kept),
 		cmocka_unit_test(test_burst_no_lost_binding),
 		cmocka_unit_test(test_reload_keeps_bindings_of_kept_rules),
 	};
