@@ -65,7 +65,7 @@ agt serve 127.0.0.1 7001 20 >/tmp/l127 2>&1 &
 usleep 300000
 expect upstream_answers_outside "NOERROR 198.18.0.1" agt dns-query 127.0.0.2 allowed.test a
 start_agentguard --dns-listen 127.0.0.53:53 --dns-upstream 127.0.0.2:53 --dns-ttl-floor 60 \
-	/tmp/dns-test.yaml
+	--metrics /tmp/dns.prom /tmp/dns-test.yaml
 
 expect unlearned_ip_denied EPERM inside agt connect 198.18.0.1 7001
 expect allowed_name_answered "NOERROR 198.18.0.1" inside agt dns-query 127.0.0.53 allowed.test a
@@ -97,6 +97,9 @@ expect_event rebind_event '"kind":"dns","operation":"answer"' '"name":"rebind.te
 	'"rcode":"REFUSED"' '"decision":"deny"' '"rule":{"id":"builtin:dns-rebind","layer":"builtin"}'
 expect rebind_not_learned EPERM inside agt connect 127.0.0.1 7001
 expect rebind_outside_ok "ok hi" agt connect 127.0.0.1 7001
+usleep 1500000	# the daemon writes its counters once a second
+expect rebind_counted_metrics 1 sh -c "grep -c '^agentguard_dns_withheld_total 1\$' /tmp/dns.prom"
+expect rebind_counted_status 1 sh -c "grep -c '\"dns_withheld\":1,' /var/lib/agentguard/status.json"
 
 # explain against this instance (pins in /sys/fs/bpf/agentguard, policy copies in
 # /var/lib/agentguard): cdn.test's deny rule for port 7003 beats the CIDR allow only while its
