@@ -320,7 +320,9 @@ static int start_dnsmasq(struct env *e)
 		      "--host-record=ula.rebind.test,fd66::1",
 		      "--host-record=mapped.rebind.test,::ffff:10.66.0.2",
 		      "--host-record=nat64.rebind.test,64:ff9b::a42:3",
-		      "--host-record=nexus.rebind.test,10.66.0.7", (char *)NULL);
+		      "--host-record=nexus.rebind.test,10.66.0.7",
+		      "--cname=cn.rebind.test,inner.test", "--host-record=inner.test,10.66.0.5",
+		      (char *)NULL);
 		_exit(127);
 	}
 	if (e->dnsmasq < 0)
@@ -972,6 +974,27 @@ static void test_rebind_internal_refused(void **state)
 	assert_contains(ev, "\"address\":\"10.66.0.1\",\"port\":18080,\"protocol\":\"udp\"");
 }
 
+/*
+ * Through a CNAME: the allowed name points at a name no rule matches, whose address is
+ * internal. The chain's end is judged, whatever name it carries.
+ */
+static void test_rebind_through_cname(void **state)
+{
+	struct env *e = *state;
+	struct lookup_arg up = { "127.0.0.2", 53, "cn.rebind.test", AG_DNS_T_A, false,
+				 "10.66.0.5" };
+	unsigned long long before = ag_resolver_withheld(e->res);
+
+	drain_events(e);
+	assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+	assert_int_equal(resolve_in(e, "cn.rebind.test", AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
+	assert_int_equal(ag_resolver_withheld(e->res), before + 1);
+	assert_false(learned(e, "10.66.0.5"));
+	assert_int_equal(try_connect(e, true, "10.66.0.5", 18080, 0), EPERM);
+	assert_contains(drain_events(e), "{\"name\":\"cn.rebind.test\",\"address\":\"10.66.0.5\","
+					 "\"qtype\":\"A\",\"rcode\":\"REFUSED\"");
+}
+
 /* A mixed answer: the public address is relayed and learned, the internal one withheld. */
 static void test_rebind_mixed_answer_keeps_public(void **state)
 {
@@ -1197,6 +1220,7 @@ int main(void)
 		cmocka_unit_test(test_dot_elsewhere_denied),
 		cmocka_unit_test(test_forged_answer_learns_nothing),
 		cmocka_unit_test(test_rebind_internal_refused),
+		cmocka_unit_test(test_rebind_through_cname),
 		cmocka_unit_test(test_rebind_mixed_answer_keeps_public),
 		cmocka_unit_test(test_rebind_ipv6_forms),
 		cmocka_unit_test(test_rebind_cidr_allowed_kept),
