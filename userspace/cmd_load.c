@@ -269,7 +269,7 @@ static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 /* Counters to the Prometheus textfile and status.json; a failure is logged, not fatal. */
 static void write_metrics(const struct ag_loader *l, struct ag_status *st, int dirfd,
 			  const struct ag_event_sink *sink, const struct ag_loss *loss,
-			  const char *metrics_path)
+			  struct ag_resolver *res, const char *metrics_path)
 {
 	int err;
 
@@ -277,6 +277,8 @@ static void write_metrics(const struct ag_loader *l, struct ag_status *st, int d
 		return;
 	st->written = sink->written;
 	st->lost = loss->total;
+	if (res)	/* else the count it had when it stopped */
+		st->dns_withheld = ag_resolver_withheld(res);
 	err = ag_metrics_write_status(dirfd, st);
 	if (!err && metrics_path)
 		err = ag_metrics_write_prometheus(metrics_path, st);
@@ -521,7 +523,8 @@ static void dns_report(void *ctx, const struct ag_dns_report *r)
 	char qt[16];
 
 	pthread_mutex_lock(&sink_lock);
-	ag_event_sink_dns(sink, r->name, ag_dns_type_name(r->qtype, qt, sizeof(qt)),
+	ag_event_sink_dns(sink, r->name, r->address,
+			  ag_dns_type_name(r->qtype, qt, sizeof(qt)),
 			  ag_dns_rcode_name(r->rcode), r->client, r->transport, r->verdict,
 			  r->rule, r->generation);
 	pthread_mutex_unlock(&sink_lock);
@@ -1121,7 +1124,7 @@ int cmd_load(int argc, char **argv)
 	st_info.cgroup = cg.path;
 	st_info.policy_sha256 = c->sha256_hex;
 	st_info.started_ns = loss_since_ns;
-	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
 
 	while (!stop_requested) {
 		/* Lines not flushed yet: come back for them within FLUSH_MS. */
@@ -1134,7 +1137,7 @@ int cmd_load(int argc, char **argv)
 		pending |= err > 0;
 		if (ag_wall_ns() - last_metrics_ns >= 1000000000LL) {
 			flush_folds(l, rb, false);
-			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
+			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
 			last_metrics_ns = ag_wall_ns();
 		}
 		if (reopen_requested) {
@@ -1171,6 +1174,8 @@ int cmd_load(int argc, char **argv)
 		}
 	}
 	/* No more dns events: the resolver stops first (its bindings stay until unload). */
+	if (res)
+		st_info.dns_withheld = ag_resolver_withheld(res);
 	ag_resolver_close(res);
 	res = NULL;
 	sink.domain_name = NULL;
@@ -1183,7 +1188,7 @@ int cmd_load(int argc, char **argv)
 				status == AG_EXIT_OK ?
 				"stopped on request; enforcement stays pinned until agentguard unload" :
 				"stopped on an error; enforcement stays pinned until agentguard unload");
-	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, metrics_path);
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
 	pinned_here = false;	/* in force: it stays */
 	if (ag_cli_events_finish(&sink) != AG_EXIT_OK && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;

@@ -673,7 +673,8 @@ static void host_dns_report(void *ctx, const struct ag_dns_report *rep)
 	char qt[16];
 
 	pthread_mutex_lock(&sink_lock);
-	ag_event_sink_dns(sink, rep->name, ag_dns_type_name(rep->qtype, qt, sizeof(qt)),
+	ag_event_sink_dns(sink, rep->name, rep->address,
+			  ag_dns_type_name(rep->qtype, qt, sizeof(qt)),
 			  ag_dns_rcode_name(rep->rcode), rep->client, rep->transport, rep->verdict,
 			  rep->rule, rep->generation);
 	if (sink->out)
@@ -1158,11 +1159,12 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 			snprintf(memo + n, sizeof(memo) - n, "; host filter: %llu packets dropped "
 				 "(%llu spoofed, %llu not IPv4, %llu IPv4 options, %llu to the host, "
 				 "%llu DNS elsewhere, %llu forward, %llu over the flow limit, "
-				 "%llu towards the guest), %llu queries refused",
+				 "%llu towards the guest), %llu queries refused, "
+				 "%llu answer addresses withheld",
 				 ns.dropped_packets, ns.dropped_spoofed, ns.dropped_not_ipv4,
 				 ns.dropped_ip_options, ns.dropped_input, ns.dropped_dns_elsewhere,
 				 ns.dropped_forward, ns.dropped_conn_limit, ns.dropped_to_guest,
-				 ns.dns_refused);
+				 ns.dns_refused, ns.dns_withheld);
 		pthread_mutex_lock(&sink_lock);
 		ag_event_sink_lifecycle(&r->sink, "stop", memo);
 		pthread_mutex_unlock(&sink_lock);

@@ -1447,6 +1447,102 @@ bool ag_domain_match(const char *pattern, const char *name)
 	return nl > pl && !strcmp(name + nl - pl, pattern + 1);
 }
 
+/* Is a judged IPv4 address (network byte order, as bytes) internal? */
+static bool ip4_internal(const __u8 *a)
+{
+	return a[0] == 0 ||					/* 0.0.0.0/8: this host */
+	       a[0] == 10 ||					/* RFC 1918 */
+	       (a[0] == 100 && (a[1] & 0xc0) == 64) ||		/* 100.64.0.0/10: CGNAT */
+	       a[0] == 127 ||					/* loopback */
+	       (a[0] == 169 && a[1] == 254) ||			/* link-local, metadata */
+	       (a[0] == 172 && (a[1] & 0xf0) == 16) ||		/* RFC 1918 */
+	       (a[0] == 192 && a[1] == 168) ||			/* RFC 1918 */
+	       (a[0] & 0xf0) == 224 ||				/* multicast */
+	       (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+}
+
+static bool judged_internal(const __u8 *j)
+{
+	static const __u8 v4[12] = { [10] = 0xff, [11] = 0xff };
+	static const __u8 zero[15];
+
+	if (!memcmp(j, v4, sizeof(v4)))
+		return ip4_internal(j + 12);
+	return (!memcmp(j, zero, sizeof(zero)) && j[15] <= 1) ||	/* :: and ::1 */
+	       (j[0] & 0xfe) == 0xfc ||				/* fc00::/7: ULA */
+	       (j[0] == 0xfe && (j[1] & 0x80) == 0x80) ||	/* fe80::/10, fec0::/10 */
+	       j[0] == 0xff;					/* multicast */
+}
+
+bool ag_net_addr_internal(const __u8 addr[16])
+{
+	__u8 cand[AG_NAT64_LAYOUTS][16];
+	int n = ag_net_judged_addrs(addr, cand), k;
+
+	/* Each form the kernel judges it as: one internal candidate is enough. */
+	for (k = 0; k < n; k++)
+		if (judged_internal(cand[k]))
+			return true;
+	return false;
+}
+
+/*
+ * Does a segment allow some port that is not DNS's? 53 and 853 reach only the resolver while it
+ * runs (builtin:dns-elsewhere), whatever an allow says.
+ */
+static bool seg_allows_beyond_dns(const struct ag_net_seg *g)
+{
+	unsigned int locked = (g->port_lo <= 53 && 53 <= g->port_hi) +
+			      (g->port_lo <= 853 && 853 <= g->port_hi);
+
+	if (g->verdict != AG_ALLOW)
+		return false;
+	return (unsigned int)g->port_hi - g->port_lo + 1 > locked;
+}
+
+/* Does the LPM value of a judged address allow a connection, on some protocol and port? */
+static bool lpm_allows_some(const struct ag_compiled *c, const __u8 judged[16])
+{
+	const struct ag_net_val *v;
+	size_t i, best = SIZE_MAX;
+
+	for (i = 0; i < c->n_net; i++) {
+		const struct ag_net_entry *e = &c->net[i];
+
+		if (prefix_contains(e->key.addr, e->key.prefixlen, judged) &&
+		    (best == SIZE_MAX || e->key.prefixlen > c->net[best].key.prefixlen))
+			best = i;
+	}
+	if (best == SIZE_MAX)
+		return false;	/* a miss denies, as the kernel's */
+	v = &c->net[best].val;
+	if (v->fallback_verdict == AG_ALLOW)
+		return true;
+	for (i = 0; i < v->n_segs && i < AG_NET_MAX_SEGS; i++)
+		if (seg_allows_beyond_dns(&v->seg[i]))
+			return true;
+	return false;
+}
+
+bool ag_dns_answer_withheld(const struct ag_compiled *c, const __u8 addr[16])
+{
+	__u8 cand[AG_NAT64_LAYOUTS][16];
+	int n, k;
+
+	if (!ag_net_addr_internal(addr))
+		return false;
+	/*
+	 * Kept only where the policy itself opens it: then the record grants nothing a
+	 * connect() to the literal address would not get. Audit verdicts (would-deny) do not
+	 * count: withholding is a built-in rule, as the resolver's others, not lifted by audit.
+	 */
+	n = ag_net_judged_addrs(addr, cand);
+	for (k = 0; k < n; k++)
+		if (!lpm_allows_some(c, cand[k]))
+			return true;
+	return false;
+}
+
 static bool rule_all_ports(const struct ag_net_rule *r)
 {
 	return !r->n_ports && (r->protocol & AG_NET_TCP) && (r->protocol & AG_NET_UDP);
@@ -1503,6 +1599,7 @@ struct learned_ctx {
 	const struct ag_domain_rule **m;	/* the domain rules matching one of the names */
 	size_t nm;
 	struct layer_decision *dec;
+	bool no_allow;		/* an internal address: a domain rule may deny, never allow */
 };
 
 static void learned_decide(const void *p, __u8 proto, unsigned int port, __u8 *verdict,
@@ -1547,7 +1644,7 @@ static void learned_decide(const void *p, __u8 proto, unsigned int port, __u8 *v
 		*verdict = fold_layers(x->dec, c->n_policies, rule);
 		return;
 	}
-	if (all_allow && any_allow) {
+	if (all_allow && any_allow && !x->no_allow) {
 		/* The lowest layer's domain rule names the allow. */
 		*rule = AG_RULE_NONE;
 		for (i = c->n_policies; i-- > 0;)
@@ -1561,10 +1658,10 @@ static void learned_decide(const void *p, __u8 proto, unsigned int port, __u8 *v
 	*verdict = AG_DNS_PASS;
 }
 
-int ag_dns_learned_val(const struct ag_compiled *c, const char *const *names, size_t n,
-		       struct ag_net_val *val)
+int ag_dns_learned_val(const struct ag_compiled *c, const __u8 addr[16],
+		       const char *const *names, size_t n, struct ag_net_val *val)
 {
-	struct learned_ctx x = { c, NULL, 0, NULL };
+	struct learned_ctx x = { c, NULL, 0, NULL, addr && ag_net_addr_internal(addr) };
 	const struct ag_net_rule **r = NULL;
 	unsigned int *cuts = NULL;
 	size_t i, k, n_cuts = 0;
@@ -1640,7 +1737,7 @@ enum ag_verdict ag_net_decide_learned(const struct ag_compiled *c, const __u8 ad
 		v = ag_net_val_verdict_f(&c->net[best].val, proto, port, rule, &flags);
 	if (!n || !proto)
 		return v;
-	used = ag_dns_learned_val(c, names, n, &val);
+	used = ag_dns_learned_val(c, judged, names, n, &val);
 	if (used && used != -E2BIG)
 		return v;
 	dv = ag_net_val_verdict_f(&val, proto, port, &dr, &df);

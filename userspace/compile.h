@@ -20,6 +20,16 @@ enum ag_rule_kind {
 	AG_RK_INBOUND_RULE,
 };
 
+/*
+ * Built-in rules userspace alone applies (the resolver, issue #9), numbered after the kernel's
+ * (enum ag_builtin_rule in agentguard_abi.h), which no kernel record goes beyond; events name
+ * them like the others, as builtin:NAME.
+ */
+enum {
+	AG_BR_DNS_REBIND = AG_BR_COUNT,	/* internal addresses in answers (DNS rebinding) */
+	AG_BR_ALL_COUNT,
+};
+
 /* What a rule index in the kernel tables and events refers to. */
 struct ag_rule_ref {
 	char *id;			/* "ci-agent:filesystem[2]", an explicit id, or "...default" */
@@ -198,14 +208,30 @@ bool ag_domain_match(const char *pattern, const char *name);
  */
 enum ag_verdict ag_dns_query_decide(const struct ag_compiled *c, const char *name, __u32 *rule);
 /*
- * The learned value for an address that names[0..n) resolved to (struct ag_dns_learned):
- * per (protocol, port), DENY/WOULD_DENY where a layer denies one of the names by a domain
- * rule, ALLOW where every layer allows (one by a domain rule, the others by one or by their
- * default), else AG_DNS_PASS. 0, or -E2BIG (more segments than fit: then a single fallback of
- * the strictest decision is written), -ENOMEM.
+ * DNS rebinding (docs/policy.md, "Internal addresses"). Is addr (16 bytes, IPv4 as
+ * ::ffff:a.b.c.d; any form, judged here) in a range an answer from the public DNS has no
+ * business naming: RFC 1918 10/8, 172.16/12, 192.168/16; loopback 127/8 and ::1; 0.0.0.0/8 and
+ * ::; link-local 169.254/16 and fe80::/10; CGNAT 100.64/10; ULA fc00::/7; site-local
+ * fec0::/10; multicast 224/4 and ff00::/8; the broadcast 255.255.255.255. An IPv6 form that
+ * carries an IPv4 address is judged as it (every layout of local-use NAT64: any internal one).
  */
-int ag_dns_learned_val(const struct ag_compiled *c, const char *const *names, size_t n,
-		       struct ag_net_val *val);
+bool ag_net_addr_internal(const __u8 addr[16]);
+/*
+ * Does the resolver withhold an answer's address: internal, and the policy alone (its CIDR and
+ * ip rules and defaults, folded across layers, with no learned binding) allows no connection
+ * to it, on any port or protocol? An address the policy already opens keeps its record.
+ */
+bool ag_dns_answer_withheld(const struct ag_compiled *c, const __u8 addr[16]);
+/*
+ * The learned value for addr (any form; NULL: not known) that names[0..n) resolved to
+ * (struct ag_dns_learned): per (protocol, port), DENY/WOULD_DENY where a layer denies one of
+ * the names by a domain rule, ALLOW where every layer allows (one by a domain rule, the others
+ * by one or by their default) and addr is not internal (ag_net_addr_internal: there only the
+ * CIDR rules open anything), else AG_DNS_PASS. 0, or -E2BIG (more segments than fit: then a
+ * single fallback of the strictest decision is written), -ENOMEM.
+ */
+int ag_dns_learned_val(const struct ag_compiled *c, const __u8 addr[16],
+		       const char *const *names, size_t n, struct ag_net_val *val);
 /* As the kernel: an LPM decision with the learned binding of names[] applied. */
 enum ag_verdict ag_net_decide_learned(const struct ag_compiled *c, const __u8 addr[16],
 				      __u8 proto, __u16 port, const char *const *names, size_t n,

@@ -37,7 +37,7 @@ static const char *kind_name(__u32 kind)
 	return NULL;
 }
 
-static const char *const builtin_names[AG_BR_COUNT] = {
+static const char *const builtin_names[AG_BR_ALL_COUNT] = {
 	[AG_BR_CAPABILITY] = "capability", [AG_BR_CGROUP] = "cgroup",
 	[AG_BR_NAMESPACE] = "namespace", [AG_BR_MOUNT] = "mount",
 	[AG_BR_KERNEL] = "kernel", [AG_BR_BPF] = "bpf", [AG_BR_PERF] = "perf",
@@ -47,7 +47,7 @@ static const char *const builtin_names[AG_BR_COUNT] = {
 	[AG_BR_SOCKET_TYPE] = "socket-type", [AG_BR_INBOUND] = "inbound",
 	[AG_BR_SOURCE_ROUTE] = "source-route", [AG_BR_DNS_ELSEWHERE] = "dns-elsewhere",
 	[AG_BR_DNS_QTYPE] = "dns-qtype", [AG_BR_DNS_NAME] = "dns-name",
-	[AG_BR_PRIV_XATTR] = "privileged-xattr",
+	[AG_BR_PRIV_XATTR] = "privileged-xattr", [AG_BR_DNS_REBIND] = "dns-rebind",
 };
 
 static const char *contain_op_name(__u32 op)
@@ -430,7 +430,7 @@ static void decode_rule(const struct ag_event_sink *s, struct ag_event *ev)
 		__u32 n = h->rule & ~AG_RULE_BUILTIN;
 
 		snprintf(ev->rule_buf, sizeof(ev->rule_buf), "builtin:%s",
-			 n < AG_BR_COUNT && builtin_names[n] ? builtin_names[n] : "unknown");
+			 n < AG_BR_ALL_COUNT && builtin_names[n] ? builtin_names[n] : "unknown");
 		ev->rule_id = ev->rule_buf;
 		ev->rule_layer = "builtin";
 		return;
@@ -1052,7 +1052,8 @@ void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, con
 	dispatch(s, &ev);
 }
 
-void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *qtype,
+void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *address,
+		       const char *qtype,
 		       const char *rcode, const char *client, const char *transport, __u8 verdict,
 		       __u32 rule, __u32 generation)
 {
@@ -1069,13 +1070,15 @@ void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *qt
 	ev.hdr.boot_ns = (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
 	ev.synthetic = true;
 	ev.kind = "dns";
-	ev.operation = "query";
+	ev.operation = address ? "answer" : "query";
 	ev.seq = next_seq(s);
 	decode_time(s, &ev);
 	ev.decision = ag_verdict_name(verdict);
 	ev.mode = verdict == AG_WOULD_DENY ? "audit" : "enforce";
 	decode_rule(s, &ev);
 	field_str(&ev, "name", "NAME", name, strlen(name));
+	if (address)
+		field_str(&ev, "address", "ADDRESS", address, strlen(address));
 	field_str(&ev, "qtype", "QTYPE", qtype, strlen(qtype));
 	field_str(&ev, "rcode", "RCODE", rcode, strlen(rcode));
 	field_str(&ev, "client", "CLIENT", client, strlen(client));

@@ -206,12 +206,15 @@ _Static_assert((int)AG_DROP_UPGRADE < (int)AG_DROP_GUEST_MALFORMED,
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,
 			__u8 reason, unsigned long long count, long long since_ns);
 /*
- * Emit a "dns" event (operation "query"): agentguard's resolver refused a query (decision deny)
- * or, under an audit-mode rule, answered one it would have refused (would-deny). name is the
- * escaped query name; rule and generation as in a kernel record. Made by the consumer: no
- * kseq, no process (the resolver sees only the client's address).
+ * Emit a "dns" event. Operation "query" (address NULL): agentguard's resolver refused a query
+ * (decision deny) or, under an audit-mode rule, answered one it would have refused
+ * (would-deny). Operation "answer": it withheld address from the answer to the query (DNS
+ * rebinding, builtin:dns-rebind). name is the escaped query name; rule and generation as in a
+ * kernel record. Made by the consumer: no kseq, no process (the resolver sees only the
+ * client's address).
  */
-void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *qtype,
+void ag_event_sink_dns(struct ag_event_sink *s, const char *name, const char *address,
+		       const char *qtype,
 		       const char *rcode, const char *client, const char *transport, __u8 verdict,
 		       __u32 rule, __u32 generation);
 /* Decodes one record and formats it as JSON into s->buf; 0, -EINVAL or -ENOMEM. For tests. */

@@ -334,11 +334,13 @@ static bool network_target_ok(const cJSON *t)
 	return !judged || (is_addr(judged, AF_INET) && !strcmp(fam->valuestring, "ipv6"));
 }
 
-/* $defs/dns_target. */
-static bool dns_target_ok(const cJSON *t)
+/* $defs/dns_target; address with operation answer only, and then required. */
+static bool dns_target_ok(const cJSON *t, bool answer)
 {
 	static const char *const keys[] = { "name", "qtype", "rcode", "client", "transport",
-					    NULL };
+					    "address", NULL };
+	static const char *const req[] = { "name", "qtype", "rcode", "client", "transport",
+					   NULL };
 	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
 					      "NOTIMP", "REFUSED", "OTHER", NULL };
 	static const char *const transports[] = { "udp", "tcp", NULL };
@@ -346,7 +348,11 @@ static bool dns_target_ok(const cJSON *t)
 	const char *q;
 	size_t i;
 
-	if (!keys_ok(t, keys, 5) || !has_all(t, keys) || !is_str(name) || !is_str(qtype) ||
+	const cJSON *addr = GET(t, "address");
+
+	if (answer ? !(is_addr(addr, AF_INET) || is_addr(addr, AF_INET6)) : addr != NULL)
+		return false;
+	if (!keys_ok(t, keys, 6) || !has_all(t, req) || !is_str(name) || !is_str(qtype) ||
 	    !is_enum(GET(t, "rcode"), rcodes) || !is_enum(GET(t, "transport"), transports) ||
 	    !(is_str(GET(t, "client")) && GET(t, "client")->valuestring[0]))
 		return false;
@@ -488,7 +494,8 @@ static bool kind_ok(const cJSON *ev)
 		return in_set(op, contain_ops) && !strcmp(decision, "deny") &&
 		       str_is(GET(rule, "layer"), "builtin") && containment_target_ok(t);
 	if (!strcmp(kind, "dns"))
-		return !strcmp(op, "query") && strcmp(decision, "allow") && dns_target_ok(t);
+		return (!strcmp(op, "query") || !strcmp(op, "answer")) &&
+		       strcmp(decision, "allow") && dns_target_ok(t, !strcmp(op, "answer"));
 	if (!strcmp(kind, "loss"))
 		return in_set(op, loss_ops) && loss_target_ok(t);
 	/* lifecycle */

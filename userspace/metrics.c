@@ -62,10 +62,14 @@ int ag_metrics_write_prometheus(const char *path, const struct ag_status *s)
 			  "agentguard_ring_size_bytes %llu\n"
 			  "# HELP agentguard_policy_generation Policy generations installed.\n"
 			  "# TYPE agentguard_policy_generation gauge\n"
-			  "agentguard_policy_generation %u\n",
+			  "agentguard_policy_generation %u\n"
+			  "# HELP agentguard_dns_withheld_total Internal addresses agentguard's "
+			  "resolver withheld from answers (DNS rebinding).\n"
+			  "# TYPE agentguard_dns_withheld_total counter\n"
+			  "agentguard_dns_withheld_total %llu\n",
 		      s->written, s->lost, (unsigned long long)s->m.ring_used[0],
 		      (unsigned long long)s->m.ring_used[1], (unsigned long long)s->m.ring_size,
-		      s->m.generation);
+		      s->m.generation, s->dns_withheld);
 	err = write_atomic(AT_FDCWD, path, &b);
 	ag_buf_free(&b);
 	return err;
@@ -81,9 +85,11 @@ int ag_metrics_write_status(int dirfd, const struct ag_status *s)
 	ag_buf_printf(&b, "{\"pid\":%d,\"enforcing\":true,\"cgroup\":", s->pid);
 	ag_json_str(&b, s->cgroup, strlen(s->cgroup));
 	ag_buf_printf(&b, ",\"policy_sha256\":\"%s\",\"generation\":%u,\"started_ns\":%lld,"
-			  "\"events_written\":%llu,\"events_lost\":%llu,\"ring_used_bytes\":"
-			  "{\"deny\":%llu,\"other\":%llu},\"ring_size_bytes\":%llu,\"decisions\":{",
+			  "\"events_written\":%llu,\"events_lost\":%llu,\"dns_withheld\":%llu,"
+			  "\"ring_used_bytes\":{\"deny\":%llu,\"other\":%llu},"
+			  "\"ring_size_bytes\":%llu,\"decisions\":{",
 		      s->policy_sha256, s->m.generation, s->started_ns, s->written, s->lost,
+		      s->dns_withheld,
 		      (unsigned long long)s->m.ring_used[0], (unsigned long long)s->m.ring_used[1],
 		      (unsigned long long)s->m.ring_size);
 	for (k = 1; k <= 4; k++)

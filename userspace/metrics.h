@@ -14,6 +14,7 @@ struct ag_status {
 	const char *policy_sha256;
 	unsigned long long written;	/* events written */
 	unsigned long long lost;	/* records reported as loss */
+	unsigned long long dns_withheld; /* internal addresses the resolver withheld */
 	long long started_ns;		/* wall clock */
 	struct ag_metrics m;
 };

@@ -77,9 +77,16 @@ void ag_ocsf_classify(const struct ag_event *ev, struct ag_ocsf_class *cls)
 						       "Network Activity", "Open" };
 		break;
 	case AG_EV_DNS:
-		/* A query to agentguard's resolver: its verdict is the disposition. */
-		*cls = (struct ag_ocsf_class){ 4003, 4, 1, "DNS Activity", "Network Activity",
-					       "Query" };
+		/*
+		 * A query to agentguard's resolver: its verdict is the disposition. An address
+		 * withheld from an answer (DNS rebinding) is about the response.
+		 */
+		if (ev->operation && !strcmp(ev->operation, "answer"))
+			*cls = (struct ag_ocsf_class){ 4003, 4, 2, "DNS Activity",
+						       "Network Activity", "Response" };
+		else
+			*cls = (struct ag_ocsf_class){ 4003, 4, 1, "DNS Activity",
+						       "Network Activity", "Query" };
 		break;
 	default:
 		/*
@@ -207,9 +214,13 @@ static void put_network(struct ag_buf *b, const struct ag_event_sink *s,
 	ag_buf_puts(b, "}");
 }
 
-/* OCSF 4003: query {hostname, type, class}, rcode, and the client as src_endpoint. */
+/*
+ * OCSF 4003: query {hostname, type, class}, rcode, and the client as src_endpoint; a withheld
+ * address as the one record of answers.
+ */
 static void put_dns(struct ag_buf *b, const struct ag_event *ev)
 {
+	const struct ag_event_field *addr = target_field(ev, "address");
 	const struct ag_event_field *name = target_field(ev, "name");
 	const struct ag_event_field *qtype = target_field(ev, "qtype");
 	const struct ag_event_field *rcode = target_field(ev, "rcode");
@@ -221,6 +232,13 @@ static void put_dns(struct ag_buf *b, const struct ag_event *ev)
 	if (qtype)
 		put_str(b, "type", qtype->str, qtype->len);
 	ag_buf_puts(b, "}");
+	if (addr) {
+		ag_buf_puts(b, ",\"answers\":[{\"class\":\"IN\"");
+		if (qtype)
+			put_str(b, "type", qtype->str, qtype->len);
+		put_str(b, "rdata", addr->str, addr->len);
+		ag_buf_puts(b, "}]");
+	}
 	if (rcode)
 		put_str(b, "rcode", rcode->str, rcode->len);
 	if (client) {

@@ -57,6 +57,7 @@ struct ag_resolver {
 	__u32 stamp;
 	ag_resolver_report_fn report;
 	void *report_ctx;
+	unsigned long long withheld;	/* atomic: addresses withheld from answers */
 };
 
 static void close_fd(int *fd)
@@ -280,6 +281,11 @@ static const char *name_of(const struct ag_resolver *r, __u32 id)
 	return id && s->id == id ? s->name : NULL;
 }
 
+unsigned long long ag_resolver_withheld(struct ag_resolver *r)
+{
+	return __atomic_load_n(&r->withheld, __ATOMIC_RELAXED);
+}
+
 const char *ag_resolver_name(void *p, __u32 id, char *buf, size_t len)
 {
 	struct ag_resolver *r = p;
@@ -308,10 +314,11 @@ static bool val_denies(const struct ag_net_val *v)
 }
 
 /*
- * The verdicts of e's live names under c, for generation seq, into e's slot for it. Drops names
- * that expired or are no longer known. Returns whether the value denies anything. Locked.
+ * The verdicts of e's live names under c, for generation seq, into e's slot for it; addr is
+ * e's key (judged form). Drops names that expired or are no longer known. Returns whether the
+ * value denies anything. Locked.
  */
-static int binding_compute(struct ag_resolver *r, struct ag_dns_learned *e,
+static int binding_compute(struct ag_resolver *r, struct ag_dns_learned *e, const __u8 addr[16],
 			   const struct ag_compiled *c, __u32 seq, __u64 now, bool *denies)
 {
 	const char *names[AG_DNS_NAMES];
@@ -334,7 +341,7 @@ static int binding_compute(struct ag_resolver *r, struct ag_dns_learned *e,
 	e->n_names = k;
 	memset(g, 0, sizeof(*g));
 	g->generation_seq = seq;
-	err = ag_dns_learned_val(c, names, k, &g->val);
+	err = ag_dns_learned_val(c, addr, names, k, &g->val);
 	if (err == -E2BIG)
 		err = 0;	/* the strictest single verdict was written */
 	if (err) {
@@ -381,7 +388,7 @@ static int learn(struct ag_resolver *r, const __u8 addr[16], __u32 name_id, __u3
 	e.name_id = name_id;
 	/* Only the active generation's slot: a reload rewrites the next one (pre_flip). */
 	memset(&e.gen, 0, sizeof(e.gen));
-	err = binding_compute(r, &e, r->c, r->generation, now, &denies);
+	err = binding_compute(r, &e, addr, r->c, r->generation, now, &denies);
 	if (err)
 		return err;
 	e.name_id = name_id;
@@ -428,7 +435,7 @@ static int pre_flip(void *ctx, const struct ag_compiled *c, __u32 seq)
 		if (bpf_map_lookup_elem(r->learned_fd, &keys[i], &e))
 			continue;	/* evicted meanwhile */
 		denies = false;
-		err = binding_compute(r, &e, c, seq, now, &denies);
+		err = binding_compute(r, &e, keys[i].addr, c, seq, now, &denies);
 		if (!err && bpf_map_update_elem(r->learned_fd, &keys[i], &e, BPF_EXIST) &&
 		    errno != ENOENT)
 			err = -errno;
@@ -654,10 +661,12 @@ struct client {
 	const char *transport;
 };
 
-static void report(struct ag_resolver *r, const struct ag_dns_question *q, __u8 rcode,
-		   __u8 verdict, __u32 rule, __u32 generation, const struct client *cl)
+static void report_addr(struct ag_resolver *r, const struct ag_dns_question *q,
+			const char *address, __u8 rcode, __u8 verdict, __u32 rule,
+			__u32 generation, const struct client *cl)
 {
-	struct ag_dns_report rep = { .name = q->name, .qtype = q->qtype, .rcode = rcode,
+	struct ag_dns_report rep = { .name = q->name, .address = address, .qtype = q->qtype,
+				     .rcode = rcode,
 				     .verdict = verdict, .rule = rule, .generation = generation,
 				     .transport = cl->transport };
 	char client[INET6_ADDRSTRLEN + 16];
@@ -666,6 +675,26 @@ static void report(struct ag_resolver *r, const struct ag_dns_question *q, __u8 
 	rep.client = client;
 	if (r->report)
 		r->report(r->report_ctx, &rep);
+}
+
+static void report(struct ag_resolver *r, const struct ag_dns_question *q, __u8 rcode,
+		   __u8 verdict, __u32 rule, __u32 generation, const struct client *cl)
+{
+	report_addr(r, q, NULL, rcode, verdict, rule, generation, cl);
+}
+
+/* The 16-byte form of an A or AAAA record's address (IPv4 as ::ffff:a.b.c.d), and its text. */
+static void rr_addr(const struct ag_dns_rr *rr, __u8 a[16], char *text, size_t len)
+{
+	memset(a, 0, 16);
+	if (rr->type == AG_DNS_T_A) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, rr->rdata, 4);
+		inet_ntop(AF_INET, rr->rdata, text, len);
+	} else {
+		memcpy(a, rr->rdata, 16);
+		inet_ntop(AF_INET6, rr->rdata, text, len);
+	}
 }
 
 static bool is_domain_rule(const struct ag_compiled *c, __u32 rule)
@@ -681,13 +710,14 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 			const struct client *cl)
 {
 	const struct ag_dns_rr *keep[AG_DNS_MAX_RRS];
+	char withheld[AG_DNS_MAX_RRS][INET6_ADDRSTRLEN];
 	struct ag_dns_response *resp;
 	struct ag_dns_question q;
 	__u8 cur[AG_DNS_WIRE_MAX], rcode = AG_DNS_NOERROR, verdict;
-	size_t cur_len, n_keep = 0, i, hops;
+	size_t cur_len, n_keep = 0, n_withheld = 0, n_addrs = 0, i, k, hops;
 	__u32 rule, gen, ttl, chain_rule = AG_RULE_NONE;
 	char text[AG_DNS_TEXT_MAX], denied[AG_DNS_TEXT_MAX];
-	bool host, denied_chain = false;
+	bool host, denied_chain = false, all_withheld;
 	int err, n;
 
 	err = ag_dns_parse_question(m, len, false, &q);
@@ -758,6 +788,29 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 		    ag_dns_wire_eq(resp->rr[i].owner, resp->rr[i].owner_len, cur, cur_len))
 			keep[n_keep++] = &resp->rr[i];
 	/*
+	 * DNS rebinding: an allowed name must not lead the sandbox to an internal address the
+	 * policy does not open (its LAN, the host's loopback, the metadata endpoint), whoever
+	 * runs its zone. Such a record is neither learned nor relayed. A refused chain needs no
+	 * such care: it is not relayed, and its addresses are learned as denied.
+	 */
+	for (i = 0, k = 0; i < n_keep && !denied_chain; i++) {
+		__u8 a[16];
+
+		if (keep[i]->type == AG_DNS_T_CNAME) {
+			keep[k++] = keep[i];
+			continue;
+		}
+		rr_addr(keep[i], a, withheld[n_withheld], sizeof(withheld[0]));
+		if (ag_dns_answer_withheld(r->c, a)) {
+			n_withheld++;
+			continue;
+		}
+		keep[k++] = keep[i];
+		n_addrs++;
+	}
+	if (!denied_chain)
+		n_keep = k;
+	/*
 	 * Learn before relaying, under the policy of now. The binding is named by the question's
 	 * name (what the policy allowed), or by the first denied name in its chain, wherever in
 	 * the chain it is.
@@ -783,10 +836,26 @@ static int handle_query(struct ag_resolver *r, const __u8 *m, size_t len, __u8 *
 	}
 	gen = r->generation;
 	pthread_mutex_unlock(&r->lock);
+	/*
+	 * Every address withheld: REFUSED, as for a refused name (the policy's answer, not the
+	 * zone's: NXDOMAIN would be cached as the name's absence, and an empty NOERROR would
+	 * look like a name without addresses). Some kept: the answer without the others.
+	 */
+	all_withheld = n_withheld && !n_addrs;
+	rcode = err ? AG_DNS_SERVFAIL : all_withheld ? AG_DNS_REFUSED : resp->rcode;
+	if (n_withheld)
+		__atomic_add_fetch(&r->withheld, n_withheld, __ATOMIC_RELAXED);
+	for (i = 0; i < n_withheld; i++)
+		report_addr(r, &q, withheld[i], rcode, AG_DENY,
+			    AG_RULE_BUILTIN | AG_BR_DNS_REBIND, gen, cl);
 	if (err) {
 		/* Not learned: relaying it would only promise a connection that fails. */
 		free(resp);
 		return ag_dns_build_reply(out, cap, &q, AG_DNS_SERVFAIL, false, NULL, 0);
+	}
+	if (all_withheld) {
+		free(resp);
+		return ag_dns_build_reply(out, cap, &q, AG_DNS_REFUSED, false, NULL, 0);
 	}
 	if (denied_chain) {
 		free(resp);

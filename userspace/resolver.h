@@ -31,9 +31,13 @@ struct ag_resolver_opts {
 	unsigned int timeout_ms;		/* per upstream attempt (2000) */
 };
 
-/* One refused (or, in audit mode, would-be refused) query, for a dns event. */
+/*
+ * One refused (or, in audit mode, would-be refused) query, or one address withheld from an
+ * answer (DNS rebinding: ag_dns_answer_withheld), for a dns event.
+ */
 struct ag_dns_report {
 	const char *name;		/* escaped text (dns.h), "" when there was no question */
+	const char *address;		/* a withheld address ("10.0.0.5"), else NULL */
 	__u16 qtype;
 	__u8 rcode;			/* what the client got */
 	__u8 verdict;			/* AG_DENY or AG_WOULD_DENY */
@@ -55,7 +59,8 @@ int ag_resolver_upstreams_from(const char *resolv_conf, struct ag_resolver_opts 
 void ag_resolver_drop_upstream(struct ag_resolver_opts *o, const struct sockaddr_storage *addr);
 /*
  * Where the answers of allowed names are learned. learn is called from the resolver's thread
- * with its lock held, for every A and AAAA of an answer (judged form), before the answer is
+ * with its lock held, for every A and AAAA of an answer (judged form) that is relayed (an
+ * internal address the policy does not open is withheld, not learned), before the answer is
  * relayed: the binding's name (the question's, or the first name of its CNAME chain that a
  * deny rule matches), and its lifetime in seconds (the upstream's TTL raised to ttl_floor_s,
  * capped at ttl_cap_s). 0, or -errno: then the client gets SERVFAIL, not the answer.
@@ -100,6 +105,8 @@ int ag_resolver_follow(struct ag_resolver *r, const struct ag_compiled *c, __u32
 /* Hold off learning while this thread installs a generation (the hook runs in it). */
 void ag_resolver_lock(struct ag_resolver *r);
 void ag_resolver_unlock(struct ag_resolver *r);
+/* Addresses withheld from answers so far (ag_dns_answer_withheld), each also reported. */
+unsigned long long ag_resolver_withheld(struct ag_resolver *r);
 /* The name behind a name id in a network event, into buf; NULL if no longer known. */
 const char *ag_resolver_name(void *r, __u32 id, char *buf, size_t len);
 /* Stops the thread, closes the sockets. The bindings stay in the loader's map. NULL-safe. */

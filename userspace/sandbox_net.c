@@ -1684,8 +1684,13 @@ static int learned_elems(const struct ag_compiled *c, const char *const *names, 
 			 __u32 addr, __u64 t_allow, __u64 t_deny, struct elems *allow,
 			 struct elems *deny)
 {
+	__u8 a[16] = { [10] = 0xff, [11] = 0xff };
 	struct ag_net_val val;
-	int err = ag_dns_learned_val(c, names, n, &val);
+	__u32 be = htonl(addr);
+	int err;
+
+	memcpy(a + 12, &be, 4);
+	err = ag_dns_learned_val(c, a, names, n, &val);
 
 	if (err == -E2BIG)
 		err = 0;	/* the strictest single verdict was written */
@@ -1763,7 +1768,8 @@ static void dns_report(void *ctx, const struct ag_dns_report *r)
 {
 	struct ag_sbx_net *n = ctx;
 
-	if (r->verdict == AG_DENY)
+	/* Withheld addresses (r->address) are counted by the resolver itself. */
+	if (r->verdict == AG_DENY && !r->address)
 		__atomic_add_fetch(&n->dns_refused, 1, __ATOMIC_RELAXED);
 	if (n->report)
 		n->report(n->report_ctx, r);
@@ -1944,6 +1950,7 @@ int ag_sbx_net_stats(struct ag_sbx_net *n, struct ag_sbx_net_stats *s)
 	s->dropped_conn_limit = v[CTR_CONN_LIMIT];
 	s->dropped_to_guest = v[CTR_TO_GUEST];
 	s->dns_refused = __atomic_load_n(&n->dns_refused, __ATOMIC_RELAXED);
+	s->dns_withheld = n->res ? ag_resolver_withheld(n->res) : 0;
 	return 0;
 }
 

@@ -63,6 +63,7 @@ struct ag_sbx_net_stats {
 	unsigned long long dropped_packets;	/* everything the table dropped, forward + input */
 	unsigned long long dropped_spoofed;	/* of those, with a source not the guest's */
 	unsigned long long dns_refused;		/* queries the host resolver refused */
+	unsigned long long dns_withheld;	/* internal addresses withheld from answers */
 	/* The named counters behind dropped_packets (docs/sandbox.md, "What is counted"). */
 	unsigned long long dropped_not_ipv4;	/* IPv6, VLAN, anything but IPv4 and ARP */
 	unsigned long long dropped_ip_options;	/* IPv4 with options (ip hdrlength != 5) */

@@ -7,9 +7,11 @@
  * refused or denied action with its exact rcode or errno, the allowed control, and the event.
  *
  * Addresses: the resolver listens on 127.0.0.53:53; dnsmasq on 127.0.0.2:53 (its upstream);
- * 127.0.0.3 is "another DNS server". Test records point into 127.77.0.0/16 and 127.78.0.0/16.
- * dnsmasq serves every record with TTL 1 and the resolver's floor is TTL_FLOOR seconds, so a
- * binding lasts exactly the floor.
+ * 127.0.0.3 is "another DNS server". Test records point into 198.18.0.0/16 and 198.19.0.0/16
+ * (a local route on lo: the benchmarking range, not internal, so the resolver relays them) and
+ * 2001:db8:77::/48. dnsmasq serves every record with TTL 1 and the resolver's floor is
+ * TTL_FLOOR seconds, so a binding lasts exactly the floor. DNS rebinding cases answer
+ * 10.66.0.0/16 (a local route on lo too), loopback, link-local and IPv6 forms of them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,17 +75,21 @@ static const char policy_yaml[] =
 	"        ports: [18080]\n"
 	"      - id: sneaky\n        action: allow\n        domain: sneaky.test\n"
 	"      - id: evil\n        action: deny\n        domain: \"*.evil.test\"\n"
-	"      - id: evil-ip-allowed\n        action: allow\n        ip: 127.77.0.8\n"
+	"      - id: evil-ip-allowed\n        action: allow\n        ip: 198.18.0.8\n"
 	"        ports: [18080]\n"
 	"      - id: sneaky2\n        action: allow\n        domain: sneaky2.test\n"
-	"      - id: evil-mid-ip-allowed\n        action: allow\n        ip: 127.77.0.9\n"
+	"      - id: evil-mid-ip-allowed\n        action: allow\n        ip: 198.18.0.9\n"
 	"        ports: [18080]\n"
 	"      - id: forged\n        action: allow\n        domain: forged.test\n"
 	"      - id: six\n        action: allow\n        domain: six.test\n        ports: [18080]\n"
 	"      - id: burst\n        action: allow\n        domain: \"*.burst.test\"\n"
 	"        ports: [18080]\n"
 	"      - id: everything-else\n        action: allow\n        cidr: 0.0.0.0/0\n"
-	"        ports: [53, 853]\n";
+	"        ports: [53, 853]\n"
+	"      - id: rebind\n        action: allow\n        domain: \"*.rebind.test\"\n"
+	"        ports: [18080, 18081]\n"
+	"      - id: nexus-ip\n        action: allow\n        ip: 10.66.0.7\n"
+	"        ports: [18080]\n";
 
 struct env {
 	struct ag_policy *pol;
@@ -118,7 +124,8 @@ static void dns_report(void *ctx, const struct ag_dns_report *r)
 	char qt[16];
 
 	pthread_mutex_lock(&e->lock);
-	ag_event_sink_dns(&e->sink, r->name, ag_dns_type_name(r->qtype, qt, sizeof(qt)),
+	ag_event_sink_dns(&e->sink, r->name, r->address,
+			  ag_dns_type_name(r->qtype, qt, sizeof(qt)),
 			  ag_dns_rcode_name(r->rcode), r->client, r->transport, r->verdict,
 			  r->rule, r->generation);
 	pthread_mutex_unlock(&e->lock);
@@ -161,9 +168,36 @@ static int make_query(const char *name, __u16 qtype, __u16 id, __u8 *out, size_t
 #define R_TIMEOUT 103
 #define R_WRONG 104
 #define R_GARBLED 105
+#define R_PRESENT 106	/* an address that must not be in the answer is */
+#define R_COUNT 107	/* not as many addresses as expected */
+
+/* The 16 bytes of an A or AAAA record's address in text, as the record carries it. */
+static bool rr_is(const struct ag_dns_rr *rr, const char *text)
+{
+	__u8 a[16];
+
+	if (rr->type == AG_DNS_T_A)
+		return inet_pton(AF_INET, text, a) == 1 && !memcmp(rr->rdata, a, 4);
+	if (rr->type == AG_DNS_T_AAAA)
+		return inet_pton(AF_INET6, text, a) == 1 && !memcmp(rr->rdata, a, 16);
+	return false;
+}
+
+/*
+ * A lookup, and what its answer must hold: want (an A or AAAA address) in it, absent not, and
+ * n_addr A/AAAA records in all (-1: any number).
+ */
+static int lookup_ex(const char *server, int port, const char *name, __u16 qtype, bool tcp,
+		     const char *want_a, const char *absent, int n_addr);
 
 static int lookup(const char *server, int port, const char *name, __u16 qtype, bool tcp,
 		  const char *want_a)
+{
+	return lookup_ex(server, port, name, qtype, tcp, want_a, NULL, -1);
+}
+
+static int lookup_ex(const char *server, int port, const char *name, __u16 qtype, bool tcp,
+		     const char *want_a, const char *absent, int n_addr)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct ag_dns_question q;
@@ -212,15 +246,19 @@ static int lookup(const char *server, int port, const char *name, __u16 qtype, b
 	if (ag_dns_parse_response(in, k, &q, r))
 		return (in[3] & 0xf) == AG_DNS_FORMERR ? AG_DNS_FORMERR : R_GARBLED;
 	if (want_a) {
-		struct in_addr a;
-
-		inet_pton(AF_INET, want_a, &a);
 		for (i = 0; i < (int)r->n_rr; i++)
-			if (r->rr[i].type == AG_DNS_T_A && !memcmp(r->rr[i].rdata, &a, 4))
+			if (rr_is(&r->rr[i], want_a))
 				break;
 		if (i == (int)r->n_rr)
 			return R_WRONG;
 	}
+	for (i = 0, n = 0; i < (int)r->n_rr; i++) {
+		if (absent && rr_is(&r->rr[i], absent))
+			return R_PRESENT;
+		n += r->rr[i].type == AG_DNS_T_A || r->rr[i].type == AG_DNS_T_AAAA;
+	}
+	if (n_addr >= 0 && n != n_addr)
+		return R_COUNT;
 	return r->rcode;
 }
 
@@ -252,7 +290,7 @@ static int start_dnsmasq(struct env *e)
 	if (!f)
 		return -1;
 	for (i = 0; i < BURST; i++)
-		fprintf(f, "127.78.%d.%d b%d.burst.test\n", i / 250, i % 250 + 1, i);
+		fprintf(f, "198.19.%d.%d b%d.burst.test\n", i / 250, i % 250 + 1, i);
 	fclose(f);
 	snprintf(arg_hosts, sizeof(arg_hosts), "--addn-hosts=%s", hosts);
 	e->dnsmasq = fork();
@@ -262,24 +300,36 @@ static int start_dnsmasq(struct env *e)
 		      "--bind-interfaces", "--port=53", "--user=root", "--group=root",
 		      "--pid-file", "--log-facility=/dev/null", "--local-ttl=1",
 		      "--dns-forward-max=2000", "--local=/test/", arg_hosts,
-		      "--host-record=allowed.test,127.77.0.1",
-		      "--host-record=denied.test,127.77.0.3",
-		      "--host-record=a.share.test,127.77.0.5",
-		      "--host-record=b.share.test,127.77.0.5",
-		      "--host-record=short.test,127.77.0.6",
-		      "--host-record=six.test,fd77::1",
-		      "--cname=alias.test,target.test", "--host-record=target.test,127.77.0.7",
-		      "--cname=sneaky.test,x.evil.test", "--host-record=x.evil.test,127.77.0.8",
+		      "--host-record=allowed.test,198.18.0.1",
+		      "--host-record=denied.test,198.18.0.3",
+		      "--host-record=a.share.test,198.18.0.5",
+		      "--host-record=b.share.test,198.18.0.5",
+		      "--host-record=short.test,198.18.0.6",
+		      "--host-record=six.test,2001:db8:77::1",
+		      "--cname=alias.test,target.test", "--host-record=target.test,198.18.0.7",
+		      "--cname=sneaky.test,x.evil.test", "--host-record=x.evil.test,198.18.0.8",
 		      "--cname=sneaky2.test,y.evil.test", "--cname=y.evil.test,plain.test",
-		      "--host-record=plain.test,127.77.0.9",
-		      "--txt-record=allowed.test,exfiltrated-bytes", (char *)NULL);
+		      "--host-record=plain.test,198.18.0.9",
+		      "--txt-record=allowed.test,exfiltrated-bytes",
+		      /* DNS rebinding: names of an allowed zone that answer internal addresses. */
+		      "--host-record=lan.rebind.test,10.66.0.1",
+		      "--host-record=lo.rebind.test,127.0.0.1",
+		      "--host-record=meta.rebind.test,169.254.169.254",
+		      "--host-record=mixed.rebind.test,198.18.1.1",
+		      "--host-record=mixed.rebind.test,10.66.0.4",
+		      "--host-record=ula.rebind.test,fd66::1",
+		      "--host-record=mapped.rebind.test,::ffff:10.66.0.2",
+		      "--host-record=nat64.rebind.test,64:ff9b::a42:3",
+		      "--host-record=nexus.rebind.test,10.66.0.7",
+		      "--cname=cn.rebind.test,inner.test", "--host-record=inner.test,10.66.0.5",
+		      (char *)NULL);
 		_exit(127);
 	}
 	if (e->dnsmasq < 0)
 		return -1;
 	/* Ready when it answers (from outside the sandbox). */
 	for (i = 0; i < 100; i++) {
-		if (lookup("127.0.0.2", 53, "allowed.test", AG_DNS_T_A, false, "127.77.0.1") == 0)
+		if (lookup("127.0.0.2", 53, "allowed.test", AG_DNS_T_A, false, "198.18.0.1") == 0)
 			return 0;
 		usleep(50000);
 	}
@@ -315,8 +365,10 @@ static int setup(void **state)
 		return -1;
 	if (unshare(CLONE_NEWNET) || lo_up() ||
 	    run("ip addr add 127.0.0.2/32 dev lo && ip addr add 127.0.0.3/32 dev lo && "
-		"ip -6 addr add fd77::1/128 dev lo nodad && "
-		"ip -6 addr add fd77::2/128 dev lo nodad"))
+		"ip route add local 198.18.0.0/15 dev lo && "
+		"ip route add local 10.66.0.0/16 dev lo && "
+		"ip -6 addr add 2001:db8:77::1/128 dev lo nodad && "
+		"ip -6 addr add 2001:db8:77::2/128 dev lo nodad"))
 		return -1;
 	if (start_dnsmasq(e))
 		return -1;
@@ -417,6 +469,22 @@ static int do_lookup(void *p)
 	return lookup(a->server, a->port, a->name, a->qtype, a->tcp, a->want_a);
 }
 
+struct answer_arg {
+	const char *name;
+	__u16 qtype;
+	const char *want;	/* in the answer */
+	const char *absent;	/* not in the answer */
+	int n_addr;		/* A/AAAA records in all */
+};
+
+static int do_answer(void *p)
+{
+	const struct answer_arg *a = p;
+
+	return lookup_ex("127.0.0.53", 53, a->name, a->qtype, false, a->want, a->absent,
+			 a->n_addr);
+}
+
 /* A lookup through agentguard's resolver from inside the sandbox. */
 static int resolve_in(struct env *e, const char *name, __u16 qtype, bool tcp, const char *want)
 {
@@ -504,20 +572,20 @@ static void test_allowed_name_then_its_ip_only(void **state)
 
 	drain_events(e);
 	/* Before any lookup the address is unknown: the default denies. */
-	assert_int_equal(try_connect(e, true, "127.77.0.1", PORT_OK, 0), EPERM);
-	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, false, "127.77.0.1"),
+	assert_int_equal(try_connect(e, true, "198.18.0.1", PORT_OK, 0), EPERM);
+	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, false, "198.18.0.1"),
 			 AG_DNS_NOERROR);
-	assert_int_equal(try_connect(e, true, "127.77.0.1", PORT_OK, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.1", PORT_OK, SOCK_STREAM), ECONNREFUSED);
+	assert_int_equal(try_connect(e, true, "198.18.0.1", PORT_OK, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.1", PORT_OK, SOCK_STREAM), ECONNREFUSED);
 	/* The rule's port only, and no other address. */
-	assert_int_equal(try_connect(e, true, "127.77.0.1", PORT_OTHER, 0), EPERM);
-	assert_int_equal(try_connect(e, true, "127.77.0.2", PORT_OK, 0), EPERM);
-	assert_int_equal(try_connect(e, false, "127.77.0.2", PORT_OK, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.1", PORT_OTHER, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.2", PORT_OK, 0), EPERM);
+	assert_int_equal(try_connect(e, false, "198.18.0.2", PORT_OK, 0), 0);
 	ev = drain_events(e);
-	assert_contains(ev, "\"target\":{\"address\":\"127.77.0.2\",\"port\":18080,"
+	assert_contains(ev, "\"target\":{\"address\":\"198.18.0.2\",\"port\":18080,"
 			    "\"protocol\":\"udp\",\"family\":\"ipv4\"}");
 	/* The denied port on the learned address names the domain the address is known by. */
-	assert_contains(ev, "\"address\":\"127.77.0.1\",\"port\":18081,\"protocol\":\"udp\","
+	assert_contains(ev, "\"address\":\"198.18.0.1\",\"port\":18081,\"protocol\":\"udp\","
 			    "\"family\":\"ipv4\",\"domain\":\"allowed.test\"}");
 	assert_contains(ev, "\"rule\":{\"id\":\"dns-test:network.default\"");
 }
@@ -526,9 +594,9 @@ static void test_allowed_name_then_its_ip_only(void **state)
 static void test_aaaa_then_connect6(void **state)
 {
 	struct env *e = *state;
-	struct conn_arg one = { "fd77::1", PORT_OK, SOCK_DGRAM };
-	struct conn_arg two = { "fd77::2", PORT_OK, SOCK_DGRAM };
-	struct conn_arg other_port = { "fd77::1", PORT_OTHER, SOCK_DGRAM };
+	struct conn_arg one = { "2001:db8:77::1", PORT_OK, SOCK_DGRAM };
+	struct conn_arg two = { "2001:db8:77::2", PORT_OK, SOCK_DGRAM };
+	struct conn_arg other_port = { "2001:db8:77::1", PORT_OTHER, SOCK_DGRAM };
 	const char *ev;
 
 	drain_events(e);
@@ -539,9 +607,9 @@ static void test_aaaa_then_connect6(void **state)
 	assert_int_equal(in_child(e, true, do_connect6, &other_port), EPERM);
 	assert_int_equal(in_child(e, false, do_connect6, &two), 0);
 	ev = drain_events(e);
-	assert_contains(ev, "\"address\":\"fd77::2\",\"port\":18080,\"protocol\":\"udp\","
+	assert_contains(ev, "\"address\":\"2001:db8:77::2\",\"port\":18080,\"protocol\":\"udp\","
 			    "\"family\":\"ipv6\"}");
-	assert_contains(ev, "\"address\":\"fd77::1\",\"port\":18081,\"protocol\":\"udp\","
+	assert_contains(ev, "\"address\":\"2001:db8:77::1\",\"port\":18081,\"protocol\":\"udp\","
 			    "\"family\":\"ipv6\",\"domain\":\"six.test\"}");
 }
 
@@ -555,12 +623,12 @@ static void test_denied_name_refused(void **state)
 	/* Control: upstream has it; asked from outside the sandbox it answers. */
 	{
 		struct lookup_arg a = { "127.0.0.2", 53, "denied.test", AG_DNS_T_A, false,
-					"127.77.0.3" };
+					"198.18.0.3" };
 
 		assert_int_equal(in_child(e, false, do_lookup, &a), AG_DNS_NOERROR);
 	}
 	/* Not forwarded, so nothing learned. */
-	assert_int_equal(try_connect(e, true, "127.77.0.3", PORT_OK, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.3", PORT_OK, 0), EPERM);
 	ev = drain_events(e);
 	assert_contains(ev, "\"kind\":\"dns\",\"operation\":\"query\",\"target\":{\"name\":"
 			    "\"denied.test\",\"qtype\":\"A\",\"rcode\":\"REFUSED\",\"client\":"
@@ -575,17 +643,17 @@ static void test_two_names_share_an_ip(void **state)
 	const char *ev;
 
 	drain_events(e);
-	assert_int_equal(resolve_in(e, "a.share.test", AG_DNS_T_A, false, "127.77.0.5"), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18001, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18002, 0), EPERM);
+	assert_int_equal(resolve_in(e, "a.share.test", AG_DNS_T_A, false, "198.18.0.5"), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18001, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18002, 0), EPERM);
 	/* b's lookup adds its rule: the address admits both (the CDN caveat, docs/policy.md). */
-	assert_int_equal(resolve_in(e, "b.share.test", AG_DNS_T_A, false, "127.77.0.5"), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18002, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18001, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18003, 0), EPERM);
+	assert_int_equal(resolve_in(e, "b.share.test", AG_DNS_T_A, false, "198.18.0.5"), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18002, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18001, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18003, 0), EPERM);
 	ev = drain_events(e);
-	assert_contains(ev, "\"address\":\"127.77.0.5\",\"port\":18002");
-	assert_contains(ev, "\"address\":\"127.77.0.5\",\"port\":18003");
+	assert_contains(ev, "\"address\":\"198.18.0.5\",\"port\":18002");
+	assert_contains(ev, "\"address\":\"198.18.0.5\",\"port\":18003");
 }
 
 static void test_binding_expires(void **state)
@@ -594,15 +662,15 @@ static void test_binding_expires(void **state)
 	struct timespec t = { TTL_FLOOR, 600000000 };
 
 	drain_events(e);
-	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "127.77.0.6"), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.6", PORT_OK, 0), 0);
+	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "198.18.0.6"), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.6", PORT_OK, 0), 0);
 	/* TTL 1 from upstream, floor TTL_FLOOR: past it the address is unknown again. */
 	nanosleep(&t, NULL);
-	assert_int_equal(try_connect(e, true, "127.77.0.6", PORT_OK, 0), EPERM);
-	assert_contains(drain_events(e), "\"address\":\"127.77.0.6\",\"port\":18080");
+	assert_int_equal(try_connect(e, true, "198.18.0.6", PORT_OK, 0), EPERM);
+	assert_contains(drain_events(e), "\"address\":\"198.18.0.6\",\"port\":18080");
 	/* A fresh lookup learns it again. */
-	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "127.77.0.6"), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.6", PORT_OK, 0), 0);
+	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "198.18.0.6"), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.6", PORT_OK, 0), 0);
 }
 
 /*
@@ -616,7 +684,7 @@ static int do_connect_wait_send(void *p)
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), fd2 = socket(AF_INET, SOCK_DGRAM, 0);
 
 	(void)p;
-	inet_pton(AF_INET, "127.77.0.6", &sa.sin_addr);
+	inet_pton(AF_INET, "198.18.0.6", &sa.sin_addr);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return 10;
 	nanosleep(&t, NULL);
@@ -632,9 +700,9 @@ static void test_established_survives_expiry(void **state)
 	struct env *e = *state;
 
 	drain_events(e);
-	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "127.77.0.6"), 0);
+	assert_int_equal(resolve_in(e, "short.test", AG_DNS_T_A, false, "198.18.0.6"), 0);
 	assert_int_equal(in_child(e, true, do_connect_wait_send, NULL), 0);
-	assert_contains(drain_events(e), "\"address\":\"127.77.0.6\",\"port\":18080");
+	assert_contains(drain_events(e), "\"address\":\"198.18.0.6\",\"port\":18080");
 }
 
 static void test_cname_chain(void **state)
@@ -642,11 +710,11 @@ static void test_cname_chain(void **state)
 	struct env *e = *state;
 
 	drain_events(e);
-	/* alias.test -> target.test -> 127.77.0.7: learned for alias.test's rule. */
-	assert_int_equal(try_connect(e, true, "127.77.0.7", PORT_OK, 0), EPERM);
-	assert_int_equal(resolve_in(e, "alias.test", AG_DNS_T_A, false, "127.77.0.7"), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.7", PORT_OK, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.7", PORT_OTHER, 0), EPERM);
+	/* alias.test -> target.test -> 198.18.0.7: learned for alias.test's rule. */
+	assert_int_equal(try_connect(e, true, "198.18.0.7", PORT_OK, 0), EPERM);
+	assert_int_equal(resolve_in(e, "alias.test", AG_DNS_T_A, false, "198.18.0.7"), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.7", PORT_OK, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.7", PORT_OTHER, 0), EPERM);
 	/* Asking for the target itself is still refused: no rule names it. */
 	assert_int_equal(resolve_in(e, "target.test", AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
 	drain_events(e);
@@ -658,15 +726,15 @@ static void test_cname_into_denied_domain(void **state)
 	const char *ev;
 
 	drain_events(e);
-	/* 127.77.0.8 is allowed by an ip rule... */
-	assert_int_equal(try_connect(e, true, "127.77.0.8", PORT_OK, 0), 0);
+	/* 198.18.0.8 is allowed by an ip rule... */
+	assert_int_equal(try_connect(e, true, "198.18.0.8", PORT_OK, 0), 0);
 	/* ...until it is known as x.evil.test: a deny domain wins over an allow CIDR. */
 	assert_int_equal(resolve_in(e, "sneaky.test", AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
-	assert_int_equal(try_connect(e, true, "127.77.0.8", PORT_OK, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.8", PORT_OK, 0), EPERM);
 	ev = drain_events(e);
 	assert_contains(ev, "\"name\":\"sneaky.test\",\"qtype\":\"A\",\"rcode\":\"REFUSED\"");
 	assert_contains(ev, "\"rule\":{\"id\":\"evil\",\"layer\":\"local\"}");
-	assert_contains(ev, "\"address\":\"127.77.0.8\",\"port\":18080,\"protocol\":\"udp\","
+	assert_contains(ev, "\"address\":\"198.18.0.8\",\"port\":18080,\"protocol\":\"udp\","
 			    "\"family\":\"ipv4\",\"domain\":\"x.evil.test\"}");
 	/* And the IPv4 allow cache did not keep the earlier allow (every CPU in turn). */
 	{
@@ -679,7 +747,7 @@ static void test_cname_into_denied_domain(void **state)
 			CPU_SET(cpu, &one);
 			if (sched_setaffinity(0, sizeof(one), &one))
 				continue;
-			assert_int_equal(try_connect(e, true, "127.77.0.8", PORT_OK, 0), EPERM);
+			assert_int_equal(try_connect(e, true, "198.18.0.8", PORT_OK, 0), EPERM);
 		}
 		sched_setaffinity(0, sizeof(saved), &saved);
 	}
@@ -693,13 +761,13 @@ static void test_cname_through_denied_domain(void **state)
 	const char *ev;
 
 	drain_events(e);
-	assert_int_equal(try_connect(e, true, "127.77.0.9", PORT_OK, 0), 0);
-	/* sneaky2.test -> y.evil.test -> plain.test -> 127.77.0.9 */
+	assert_int_equal(try_connect(e, true, "198.18.0.9", PORT_OK, 0), 0);
+	/* sneaky2.test -> y.evil.test -> plain.test -> 198.18.0.9 */
 	assert_int_equal(resolve_in(e, "sneaky2.test", AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
-	assert_int_equal(try_connect(e, true, "127.77.0.9", PORT_OK, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.9", PORT_OK, 0), EPERM);
 	ev = drain_events(e);
 	assert_contains(ev, "\"name\":\"sneaky2.test\",\"qtype\":\"A\",\"rcode\":\"REFUSED\"");
-	assert_contains(ev, "\"address\":\"127.77.0.9\",\"port\":18080,\"protocol\":\"udp\","
+	assert_contains(ev, "\"address\":\"198.18.0.9\",\"port\":18080,\"protocol\":\"udp\","
 			    "\"family\":\"ipv4\",\"domain\":\"y.evil.test\"}");
 }
 
@@ -719,7 +787,7 @@ static void test_txt_for_allowed_name_refused(void **state)
 	/* Control: upstream does have the TXT record. */
 	assert_int_equal(in_child(e, false, do_lookup, &direct), AG_DNS_NOERROR);
 	/* And A for the same name through the resolver works. */
-	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, false, "127.77.0.1"), 0);
+	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, false, "198.18.0.1"), 0);
 	ev = drain_events(e);
 	assert_contains(ev, "\"name\":\"allowed.test\",\"qtype\":\"TXT\",\"rcode\":\"REFUSED\"");
 	assert_contains(ev, "\"name\":\"allowed.test\",\"qtype\":\"ANY\",\"rcode\":\"REFUSED\"");
@@ -777,7 +845,7 @@ static void test_dns_over_tcp(void **state)
 	const char *ev;
 
 	drain_events(e);
-	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, true, "127.77.0.1"), 0);
+	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, true, "198.18.0.1"), 0);
 	assert_int_equal(resolve_in(e, "denied.test", AG_DNS_T_A, true, NULL), AG_DNS_REFUSED);
 	assert_int_equal(in_child(e, true, do_lookup, &up), R_EPERM);
 	assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
@@ -799,7 +867,7 @@ static void test_dot_elsewhere_denied(void **state)
 					 "\"protocol\":\"tcp\"");
 }
 
-/* A response (QR set) claiming forged.test is 127.77.0.66, sent to the resolver's port. */
+/* A response (QR set) claiming forged.test is 198.18.0.66, sent to the resolver's port. */
 static int do_forge(void *p)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
@@ -834,18 +902,191 @@ static void test_forged_answer_learns_nothing(void **state)
 	drain_events(e);
 	/* The resolver reads it as a malformed query: FORMERR, nothing learned. */
 	assert_int_equal(in_child(e, true, do_forge, NULL), AG_DNS_FORMERR);
-	assert_int_equal(try_connect(e, true, "127.77.0.66", PORT_OK, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.66", PORT_OK, 0), EPERM);
 	/* Control: the name is allowed; upstream says it does not exist. */
 	assert_int_equal(resolve_in(e, "forged.test", AG_DNS_T_A, false, NULL),
 			 AG_DNS_NXDOMAIN);
-	assert_int_equal(try_connect(e, true, "127.77.0.66", PORT_OK, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.66", PORT_OK, 0), EPERM);
 	ev = drain_events(e);
 	assert_contains(ev, "\"rcode\":\"FORMERR\"");
 	assert_contains(ev, "\"rule\":{\"id\":\"builtin:dns-name\",\"layer\":\"builtin\"}");
-	assert_contains(ev, "\"address\":\"127.77.0.66\",\"port\":18080");
+	assert_contains(ev, "\"address\":\"198.18.0.66\",\"port\":18080");
 }
 
 /* BURST queries on one socket back to back, then every answer; then every address. */
+/* ---- DNS rebinding ----------------------------------------------------------------------- */
+
+/* Is addr (IPv4 text) in the learned map? */
+static bool learned(struct env *e, const char *addr)
+{
+	struct ag_dns_key k = {};
+	struct ag_dns_learned v;
+
+	k.addr[10] = k.addr[11] = 0xff;
+	inet_pton(AF_INET, addr, k.addr + 12);
+	return !bpf_map_lookup_elem(ag_loader_dns_learned_fd(e->l), &k, &v);
+}
+
+/*
+ * An allowed name (a wildcard the attacker's zone answers) resolving to the LAN, the host's
+ * loopback or the metadata endpoint: REFUSED, nothing learned, the address unreachable from
+ * inside, one dns event and one count for each.
+ */
+static void test_rebind_internal_refused(void **state)
+{
+	static const struct {
+		const char *name, *addr;
+	} t[] = {
+		{ "lan.rebind.test", "10.66.0.1" },
+		{ "lo.rebind.test", "127.0.0.1" },
+		{ "meta.rebind.test", "169.254.169.254" },
+	};
+	struct env *e = *state;
+	unsigned long long before = ag_resolver_withheld(e->res);
+	char want[256];
+	const char *ev;
+	size_t i;
+
+	drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lookup_arg up = { "127.0.0.2", 53, t[i].name, AG_DNS_T_A, false, t[i].addr };
+
+		/* Control: upstream answers it (asked from outside the sandbox). */
+		assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+		assert_int_equal(resolve_in(e, t[i].name, AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
+		assert_int_equal(resolve_in(e, t[i].name, AG_DNS_T_A, true, NULL), AG_DNS_REFUSED);
+		assert_false(learned(e, t[i].addr));
+	}
+	assert_int_equal(ag_resolver_withheld(e->res), before + 6);
+	assert_int_equal(try_connect(e, true, "10.66.0.1", 18080, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "127.0.0.1", 18080, 0), EPERM);
+	/* Control: the address is there, reachable from outside the sandbox. */
+	assert_int_equal(try_connect(e, false, "10.66.0.1", 18080, 0), 0);
+	ev = drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(want, sizeof(want), "\"kind\":\"dns\",\"operation\":\"answer\",\"target\":"
+			 "{\"name\":\"%s\",\"address\":\"%s\",\"qtype\":\"A\","
+			 "\"rcode\":\"REFUSED\",\"client\":", t[i].name, t[i].addr);
+		assert_contains(ev, want);
+	}
+	assert_contains(ev, "\"transport\":\"tcp\"},\"decision\":\"deny\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"builtin:dns-rebind\",\"layer\":\"builtin\"}");
+	assert_contains(ev, "\"address\":\"10.66.0.1\",\"port\":18080,\"protocol\":\"udp\"");
+}
+
+/*
+ * Through a CNAME: the allowed name points at a name no rule matches, whose address is
+ * internal. The chain's end is judged, whatever name it carries.
+ */
+static void test_rebind_through_cname(void **state)
+{
+	struct env *e = *state;
+	struct lookup_arg up = { "127.0.0.2", 53, "cn.rebind.test", AG_DNS_T_A, false,
+				 "10.66.0.5" };
+	unsigned long long before = ag_resolver_withheld(e->res);
+
+	drain_events(e);
+	assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+	assert_int_equal(resolve_in(e, "cn.rebind.test", AG_DNS_T_A, false, NULL), AG_DNS_REFUSED);
+	assert_int_equal(ag_resolver_withheld(e->res), before + 1);
+	assert_false(learned(e, "10.66.0.5"));
+	assert_int_equal(try_connect(e, true, "10.66.0.5", 18080, 0), EPERM);
+	assert_contains(drain_events(e), "{\"name\":\"cn.rebind.test\",\"address\":\"10.66.0.5\","
+					 "\"qtype\":\"A\",\"rcode\":\"REFUSED\"");
+}
+
+/* A mixed answer: the public address is relayed and learned, the internal one withheld. */
+static void test_rebind_mixed_answer_keeps_public(void **state)
+{
+	struct env *e = *state;
+	struct answer_arg a = { "mixed.rebind.test", AG_DNS_T_A, "198.18.1.1", "10.66.0.4", 1 };
+	struct lookup_arg up = { "127.0.0.2", 53, "mixed.rebind.test", AG_DNS_T_A, false,
+				 "10.66.0.4" };
+	unsigned long long before = ag_resolver_withheld(e->res);
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+	assert_int_equal(in_child(e, true, do_answer, &a), AG_DNS_NOERROR);
+	assert_int_equal(ag_resolver_withheld(e->res), before + 1);
+	assert_true(learned(e, "198.18.1.1"));
+	assert_false(learned(e, "10.66.0.4"));
+	assert_int_equal(try_connect(e, true, "198.18.1.1", 18080, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.1.1", 18081, 0), 0);
+	assert_int_equal(try_connect(e, true, "10.66.0.4", 18080, 0), EPERM);
+	assert_int_equal(try_connect(e, false, "10.66.0.4", 18080, 0), 0);
+	ev = drain_events(e);
+	assert_contains(ev, "{\"name\":\"mixed.rebind.test\",\"address\":\"10.66.0.4\","
+			    "\"qtype\":\"A\",\"rcode\":\"NOERROR\"");
+	assert_lacks(ev, "\"address\":\"198.18.1.1\"");
+}
+
+/* AAAA: a ULA, and internal IPv4 addresses carried in IPv6 (v4-mapped, NAT64). */
+static void test_rebind_ipv6_forms(void **state)
+{
+	static const struct {
+		const char *name, *addr;
+	} t[] = {
+		{ "ula.rebind.test", "fd66::1" },
+		{ "mapped.rebind.test", "::ffff:10.66.0.2" },
+		{ "nat64.rebind.test", "64:ff9b::a42:3" },
+	};
+	struct env *e = *state;
+	struct conn_arg mapped = { "::ffff:10.66.0.2", 18080, SOCK_DGRAM };
+	unsigned long long before = ag_resolver_withheld(e->res);
+	char want[256];
+	const char *ev;
+	size_t i;
+
+	drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lookup_arg up = { "127.0.0.2", 53, t[i].name, AG_DNS_T_AAAA, false,
+					 t[i].addr };
+
+		assert_int_equal(in_child(e, false, do_lookup, &up), AG_DNS_NOERROR);
+		assert_int_equal(resolve_in(e, t[i].name, AG_DNS_T_AAAA, false, NULL),
+				 AG_DNS_REFUSED);
+	}
+	assert_int_equal(ag_resolver_withheld(e->res), before + 3);
+	assert_false(learned(e, "10.66.0.2"));
+	assert_false(learned(e, "10.66.0.3"));
+	assert_int_equal(in_child(e, true, do_connect6, &mapped), EPERM);
+	/* Control: the public AAAA of an allowed name is relayed. */
+	assert_int_equal(resolve_in(e, "six.test", AG_DNS_T_AAAA, false, NULL), AG_DNS_NOERROR);
+	ev = drain_events(e);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(want, sizeof(want), "{\"name\":\"%s\",\"address\":\"%s\","
+			 "\"qtype\":\"AAAA\",\"rcode\":\"REFUSED\"", t[i].name, t[i].addr);
+		assert_contains(ev, want);
+	}
+}
+
+/*
+ * An ip rule that opens the internal address: its record is relayed (no event), and what the
+ * sandbox may reach there is the ip rule's alone: the domain rule's other port stays closed.
+ */
+static void test_rebind_cidr_allowed_kept(void **state)
+{
+	struct env *e = *state;
+	struct answer_arg a = { "nexus.rebind.test", AG_DNS_T_A, "10.66.0.7", NULL, 1 };
+	unsigned long long before = ag_resolver_withheld(e->res);
+	const char *ev;
+
+	drain_events(e);
+	assert_int_equal(in_child(e, true, do_answer, &a), AG_DNS_NOERROR);
+	assert_int_equal(ag_resolver_withheld(e->res), before);
+	assert_int_equal(try_connect(e, true, "10.66.0.7", 18080, 0), 0);
+	assert_int_equal(try_connect(e, true, "10.66.0.7", 18081, 0), EPERM);
+	/* Control: 18081 is the domain rule's, open on a public address it answered. */
+	assert_int_equal(resolve_in(e, "mixed.rebind.test", AG_DNS_T_A, false, "198.18.1.1"),
+			 AG_DNS_NOERROR);
+	assert_int_equal(try_connect(e, true, "198.18.1.1", 18081, 0), 0);
+	ev = drain_events(e);
+	assert_lacks(ev, "\"address\":\"10.66.0.7\",\"qtype\"");
+	assert_contains(ev, "\"address\":\"10.66.0.7\",\"port\":18081,\"protocol\":\"udp\"");
+	assert_contains(ev, "\"rule\":{\"id\":\"dns-test:network.default\"");
+}
+
 static int do_burst(void *p)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
@@ -881,7 +1122,7 @@ static int do_burst(void *p)
 	for (i = 0; i < BURST; i++) {
 		struct conn_arg a = { addr, PORT_OK, SOCK_DGRAM };
 
-		snprintf(addr, sizeof(addr), "127.78.%d.%d", i / 250, i % 250 + 1);
+		snprintf(addr, sizeof(addr), "198.19.%d.%d", i / 250, i % 250 + 1);
 		if (do_connect(&a))
 			return 6;
 	}
@@ -905,15 +1146,15 @@ static void test_burst_no_lost_binding(void **state)
 	if (!bpf_map_get_next_key(fd, NULL, &next)) {
 		do {
 			k = next;
-			if (!bpf_map_lookup_elem(fd, &k, &v) && k.addr[12] == 127 &&
-			    k.addr[13] == 78 && v.expiry_ns > now)
+			if (!bpf_map_lookup_elem(fd, &k, &v) && k.addr[12] == 198 &&
+			    k.addr[13] == 19 && v.expiry_ns > now)
 				n++;
 		} while (!bpf_map_get_next_key(fd, &k, &next));
 	}
 	assert_int_equal(n, BURST);
 	/* Control: an address of the same range that no answer gave. */
-	assert_int_equal(try_connect(e, true, "127.78.10.1", PORT_OK, 0), EPERM);
-	assert_lacks(drain_events(e), "\"address\":\"127.78.0.");
+	assert_int_equal(try_connect(e, true, "198.19.10.1", PORT_OK, 0), EPERM);
+	assert_lacks(drain_events(e), "\"address\":\"198.19.0.");
 }
 
 /* A reload keeps bindings whose rule is still there and drops the others. */
@@ -934,25 +1175,25 @@ static void test_reload_keeps_bindings_of_kept_rules(void **state)
 	assert_int_equal(ag_policy_parse_buf("reload.yaml", y, strlen(y), &pol, &d), 0);
 	assert_int_equal(ag_compile(&pol, 1, &c, &d), 0);
 	drain_events(e);
-	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, false, "127.77.0.1"), 0);
-	assert_int_equal(resolve_in(e, "a.share.test", AG_DNS_T_A, false, "127.77.0.5"), 0);
-	assert_int_equal(resolve_in(e, "b.share.test", AG_DNS_T_A, false, "127.77.0.5"), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18002, 0), 0);
+	assert_int_equal(resolve_in(e, "allowed.test", AG_DNS_T_A, false, "198.18.0.1"), 0);
+	assert_int_equal(resolve_in(e, "a.share.test", AG_DNS_T_A, false, "198.18.0.5"), 0);
+	assert_int_equal(resolve_in(e, "b.share.test", AG_DNS_T_A, false, "198.18.0.5"), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18002, 0), 0);
 	pthread_mutex_lock(&e->lock);
 	assert_int_equal(ag_resolver_install(e->res, c), 0);
 	e->sink.policy = c;
 	e->sink.generation = ag_loader_generation(e->l);
 	pthread_mutex_unlock(&e->lock);
-	assert_int_equal(try_connect(e, true, "127.77.0.1", PORT_OK, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18001, 0), 0);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18002, 0), EPERM);
+	assert_int_equal(try_connect(e, true, "198.18.0.1", PORT_OK, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18001, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18002, 0), EPERM);
 	/* And back. */
 	pthread_mutex_lock(&e->lock);
 	assert_int_equal(ag_resolver_install(e->res, e->c), 0);
 	e->sink.policy = e->c;
 	e->sink.generation = ag_loader_generation(e->l);
 	pthread_mutex_unlock(&e->lock);
-	assert_int_equal(try_connect(e, true, "127.77.0.5", 18002, 0), 0);
+	assert_int_equal(try_connect(e, true, "198.18.0.5", 18002, 0), 0);
 	drain_events(e);
 	ag_diags_free(&d);
 	ag_compiled_free(c);
@@ -978,6 +1219,11 @@ int main(void)
 		cmocka_unit_test(test_dns_over_tcp),
 		cmocka_unit_test(test_dot_elsewhere_denied),
 		cmocka_unit_test(test_forged_answer_learns_nothing),
+		cmocka_unit_test(test_rebind_internal_refused),
+		cmocka_unit_test(test_rebind_through_cname),
+		cmocka_unit_test(test_rebind_mixed_answer_keeps_public),
+		cmocka_unit_test(test_rebind_ipv6_forms),
+		cmocka_unit_test(test_rebind_cidr_allowed_kept),
 		cmocka_unit_test(test_burst_no_lost_binding),
 		cmocka_unit_test(test_reload_keeps_bindings_of_kept_rules),
 	};

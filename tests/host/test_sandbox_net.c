@@ -11,6 +11,8 @@
  *          not), 198.51.100.20 (denied address, and to-denied.test's), 198.51.100.54 (allowed
  *          address, DNS ports 53 and 853: "another DNS server"; port-denied.test's, which
  *          denies 7070), 203.0.113.10 (allowed.test), 203.0.113.20 (denied.test);
+ *          10.99.0.1 and 10.99.0.3 ("the LAN", ports 8080 and 9090: internal addresses the
+ *          *.rebind.test zone answers), 203.0.113.30 (mixed.rebind.test's public address);
  *          dnsmasq on 198.51.100.53 (the upstream) and .54
  *   guest  stands in for the VM. A tap's other end is a file descriptor, which QEMU would
  *          hold; here a thread copies frames between it and a second tap, "gtap", in the guest
@@ -45,6 +47,7 @@
 #include <cmocka.h>
 
 #include "compile.h"
+#include "dns.h"
 #include "frame_pipe.h"
 #include "policy.h"
 #include "sandbox_net.h"
@@ -79,10 +82,15 @@ static const char policy_yaml[] =
 	"      - id: allowed-name\n        action: allow\n        domain: allowed.test\n"
 	"        ports: [8080]\n"
 	"      - id: shared-name\n        action: allow\n        domain: shared.test\n"
-	"        ports: [9090]\n";
+	"        ports: [9090]\n"
+	"      - id: rebind\n        action: allow\n        domain: \"*.rebind.test\"\n"
+	"        ports: [8080, 9090]\n"
+	"      - id: nexus-ip\n        action: allow\n        ip: 10.99.0.3\n"
+	"        ports: [8080]\n";
 
 enum { SRV_ALLOWED, SRV_ALLOWED_PORT, SRV_DENIED, SRV_OTHER_DNS_CTL, SRV_NAME, SRV_DENIED_NAME,
-       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_OTHER_DOT, SRV_OTHER_DENIED_PORT, SRV_N };
+       SRV_METADATA, SRV_NAME_OTHER_PORT, SRV_OTHER_DOT, SRV_OTHER_DENIED_PORT, SRV_LAN,
+       SRV_MIXED, SRV_MIXED_OTHER_PORT, SRV_NEXUS, SRV_NEXUS_OTHER_PORT, SRV_N };
 static const struct {
 	const char *addr;
 	int port;
@@ -97,6 +105,11 @@ static const struct {
 	[SRV_NAME_OTHER_PORT] = { "203.0.113.10", 9090 },
 	[SRV_OTHER_DOT] = { "198.51.100.54", 853 },	/* "DNS over TLS" elsewhere */
 	[SRV_OTHER_DENIED_PORT] = { "198.51.100.54", 7070 },	/* port-denied.test's port */
+	[SRV_LAN] = { "10.99.0.1", 8080 },	/* lan.rebind.test, and mixed's internal half */
+	[SRV_MIXED] = { "203.0.113.30", 8080 },	/* mixed.rebind.test's public half */
+	[SRV_MIXED_OTHER_PORT] = { "203.0.113.30", 9090 },
+	[SRV_NEXUS] = { "10.99.0.3", 8080 },	/* nexus.rebind.test: the ip rule's port */
+	[SRV_NEXUS_OTHER_PORT] = { "10.99.0.3", 9090 },	/* the domain rule's only */
 };
 
 struct env {
@@ -118,6 +131,9 @@ struct env {
 	int tap_fd, gtap_fd;
 	struct frame_pipe pipe;
 	unsigned char tap_mac[6];
+	pthread_mutex_t rep_lock;	/* the resolver's reports, from its thread */
+	unsigned int n_withheld_reports;
+	char last_withheld[160];	/* "NAME ADDRESS RCODE RULE" of the last one */
 };
 
 static struct env *g;
@@ -471,7 +487,8 @@ static int world_up(struct env *e)
 	    sh("ip -n %s link set lo up && ip -n %s link set w0 up && "
 	       "ip -n %s addr add 192.0.2.2/24 dev w0 && "
 	       "for a in 198.51.100.10 198.51.100.20 198.51.100.53 198.51.100.54 203.0.113.10 "
-	       "203.0.113.20 169.254.169.254; do ip -n %s addr add $a/32 dev lo || exit 1; done",
+	       "203.0.113.20 203.0.113.30 10.99.0.1 10.99.0.3 169.254.169.254; do "
+	       "ip -n %s addr add $a/32 dev lo || exit 1; done",
 	       e->ns_world, e->ns_world, e->ns_world, e->ns_world))
 		return -1;
 	e->fd_host = ns_fd(e->ns_host);
@@ -505,10 +522,29 @@ static int world_up(struct env *e)
 		      "--host-record=denied.test,203.0.113.20",
 		      "--host-record=shared.test,203.0.113.10",
 		      "--host-record=to-denied.test,198.51.100.20",
-		      "--host-record=port-denied.test,198.51.100.54", (char *)NULL);
+		      "--host-record=port-denied.test,198.51.100.54",
+		      "--host-record=lan.rebind.test,10.99.0.1",
+		      "--host-record=lo.rebind.test,127.0.0.1",
+		      "--host-record=mixed.rebind.test,203.0.113.30",
+		      "--host-record=mixed.rebind.test,10.99.0.1",
+		      "--host-record=nexus.rebind.test,10.99.0.3", (char *)NULL);
 		_exit(127);
 	}
 	return e->dnsmasq < 0 ? -1 : 0;
+}
+
+/* The host resolver's reports: withheld addresses kept for test_rebind_*. */
+static void dns_report(void *ctx, const struct ag_dns_report *r)
+{
+	struct env *e = ctx;
+
+	if (!r->address)
+		return;
+	pthread_mutex_lock(&e->rep_lock);
+	e->n_withheld_reports++;
+	snprintf(e->last_withheld, sizeof(e->last_withheld), "%s %s %s %#x", r->name,
+		 r->address, ag_dns_rcode_name(r->rcode), r->rule);
+	pthread_mutex_unlock(&e->rep_lock);
 }
 
 static int setup(void **state)
@@ -538,6 +574,9 @@ static int setup(void **state)
 		return -1;
 	o.upstream_resolv_conf = e->resolv;
 	o.ttl_floor_s = 30;
+	pthread_mutex_init(&e->rep_lock, NULL);
+	o.dns_report = dns_report;
+	o.dns_report_ctx = e;
 	err = ag_sbx_net_up(&o, e->c, &e->net, &e->plan, &e->tap_fd);
 	if (err) {
 		fprintf(stderr, "test_sandbox_net: ag_sbx_net_up: %s\n", strerror(-err));
@@ -1140,6 +1179,115 @@ static int learn_nothing(void *ctx, const struct ag_compiled *c, const __u8 judg
  * A resolver with a backend (the sandbox's) refuses a new policy: its backend's bindings
  * could not follow it. The resolver is opened but never started.
  */
+/* ---- DNS rebinding (the nft backend) ------------------------------------------------------ */
+
+static unsigned int withheld_reports(char *last, size_t len)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&g->rep_lock);
+	n = g->n_withheld_reports;
+	snprintf(last, len, "%s", g->last_withheld);
+	pthread_mutex_unlock(&g->rep_lock);
+	return n;
+}
+
+/*
+ * An allowed wildcard answering the LAN or loopback: REFUSED, counted and reported, and the
+ * address stays unreachable (dropped by the forward chain, nothing accepted).
+ */
+static void test_rebind_internal_refused(void **state)
+{
+	unsigned long long before = stats().dns_withheld, refused = stats().dns_refused, drops;
+	unsigned int reports;
+	unsigned char buf[512];
+	char last[160], want[160];
+	ssize_t len = 0;
+
+	reports = withheld_reports(last, sizeof(last));
+	/* Control: upstream answers it, asked from the host. */
+	assert_int_equal(dns_from(g->fd_host, "198.51.100.53", "lan.rebind.test", buf,
+				  sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_LAN].addr));
+	len = 0;
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "lan.rebind.test", buf,
+				   sizeof(buf), &len), 5 /* REFUSED */);
+	assert_false(has_addr(buf, len, srv[SRV_LAN].addr));
+	assert_int_equal(stats().dns_withheld, before + 1);
+	assert_int_equal(withheld_reports(last, sizeof(last)), reports + 1);
+	snprintf(want, sizeof(want), "lan.rebind.test 10.99.0.1 REFUSED %#x",
+		 AG_RULE_BUILTIN | AG_BR_DNS_REBIND);
+	assert_string_equal(last, want);
+	drops = stats().dropped_forward;
+	assert_int_equal(guest_connect(srv[SRV_LAN].addr, srv[SRV_LAN].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_LAN]), 0);
+	assert_true(stats().dropped_forward > drops);
+	/* The host's view of loopback, too; withheld without anything to connect to. */
+	len = 0;
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "lo.rebind.test", buf,
+				   sizeof(buf), &len), 5 /* REFUSED */);
+	assert_int_equal(stats().dns_withheld, before + 2);
+	/* Refused queries are counted apart: none of these was one. */
+	assert_int_equal(stats().dns_refused, refused);
+}
+
+/* A mixed answer: the public address relayed and reachable, the internal one neither. */
+static void test_rebind_mixed_answer_keeps_public(void **state)
+{
+	unsigned long long before = stats().dns_withheld, refused = stats().dns_refused;
+	unsigned char buf[512];
+	char last[160];
+	ssize_t len = 0;
+
+	assert_int_equal(dns_from(g->fd_host, "198.51.100.53", "mixed.rebind.test", buf,
+				  sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_MIXED].addr));
+	assert_true(has_addr(buf, len, srv[SRV_LAN].addr));
+	assert_int_equal(guest_connect(srv[SRV_MIXED].addr, srv[SRV_MIXED].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_MIXED]), 0);
+	len = 0;
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "mixed.rebind.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_MIXED].addr));
+	assert_false(has_addr(buf, len, srv[SRV_LAN].addr));
+	assert_int_equal(stats().dns_withheld, before + 1);
+	assert_int_equal(stats().dns_refused, refused);
+	withheld_reports(last, sizeof(last));
+	assert_non_null(strstr(last, "mixed.rebind.test 10.99.0.1 NOERROR "));
+	assert_int_equal(guest_connect(srv[SRV_MIXED].addr, srv[SRV_MIXED].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_MIXED]), 1);
+	assert_int_equal(guest_connect(srv[SRV_LAN].addr, srv[SRV_LAN].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_LAN]), 0);
+}
+
+/*
+ * An ip rule opens the internal address (port 8080): the record is relayed, not counted, and
+ * the domain rule's other port (9090) stays closed there while it opens on a public address.
+ */
+static void test_rebind_cidr_allowed_kept(void **state)
+{
+	unsigned long long before = stats().dns_withheld;
+	unsigned char buf[512];
+	ssize_t len = 0;
+
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "nexus.rebind.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_true(has_addr(buf, len, srv[SRV_NEXUS].addr));
+	assert_int_equal(stats().dns_withheld, before);
+	assert_int_equal(guest_connect(srv[SRV_NEXUS].addr, srv[SRV_NEXUS].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_NEXUS]), 1);
+	assert_int_equal(guest_connect(srv[SRV_NEXUS_OTHER_PORT].addr,
+				       srv[SRV_NEXUS_OTHER_PORT].port), -ETIMEDOUT);
+	assert_int_equal(accepted(g->listen[SRV_NEXUS_OTHER_PORT]), 0);
+	/* Control: 9090 through the same domain rule on a public address it answered. */
+	len = 0;
+	assert_int_equal(guest_dns(inet_ntoa(g->plan.host_addr), "mixed.rebind.test", buf,
+				   sizeof(buf), &len), 0);
+	assert_int_equal(guest_connect(srv[SRV_MIXED_OTHER_PORT].addr,
+				       srv[SRV_MIXED_OTHER_PORT].port), 0);
+	assert_int_equal(accepted(g->listen[SRV_MIXED_OTHER_PORT]), 1);
+}
+
 static void test_backend_resolver_refuses_install(void **state)
 {
 	struct ag_resolver_opts ro = {};
@@ -1679,6 +1827,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dns_elsewhere_dropped),
 		cmocka_unit_test(test_binding_cannot_lift_rule_deny),
 		cmocka_unit_test(test_binding_deny_beats_allowed_address),
+		cmocka_unit_test(test_rebind_internal_refused),
+		cmocka_unit_test(test_rebind_mixed_answer_keeps_public),
+		cmocka_unit_test(test_rebind_cidr_allowed_kept),
 		cmocka_unit_test(test_link_local_dropped),
 		cmocka_unit_test(test_spoofed_dropped),
 		cmocka_unit_test(test_ip_options_dropped),

@@ -358,12 +358,17 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		sink.out = stdout;
 		sink.format = ocsf ? AG_EVENTS_OCSF : AG_EVENTS_JSON;
-		ag_event_sink_dns(&sink, "tunnel.example.com", "TXT", "REFUSED", "127.0.0.1:40000",
-				  "udp", AG_DENY, AG_RULE_BUILTIN | AG_BR_DNS_QTYPE, 1);
-		ag_event_sink_dns(&sink, "a\\092b\\010.example.com", "A", "REFUSED",
+		ag_event_sink_dns(&sink, "tunnel.example.com", NULL, "TXT", "REFUSED",
+				  "127.0.0.1:40000", "udp", AG_DENY,
+				  AG_RULE_BUILTIN | AG_BR_DNS_QTYPE, 1);
+		ag_event_sink_dns(&sink, "a\\092b\\010.example.com", NULL, "A", "REFUSED",
 				  "[::1]:5353", "tcp", AG_DENY, netdef, 1);
-		ag_event_sink_dns(&sink, "", "TYPE0", "FORMERR", "127.0.0.1:40001", "udp", AG_DENY,
-				  AG_RULE_BUILTIN | AG_BR_DNS_NAME, 1);
+		ag_event_sink_dns(&sink, "", NULL, "TYPE0", "FORMERR", "127.0.0.1:40001", "udp",
+				  AG_DENY, AG_RULE_BUILTIN | AG_BR_DNS_NAME, 1);
+		/* DNS rebinding: an internal address withheld from an allowed name's answer. */
+		ag_event_sink_dns(&sink, "rebind.example.com", "10.0.0.5", "A", "REFUSED",
+				  "127.0.0.1:40002", "udp", AG_DENY,
+				  AG_RULE_BUILTIN | AG_BR_DNS_REBIND, 1);
 		sink.domain_name = sample_domain;
 		memset(&e, 0, sizeof(e));
 		hdr(&e.hdr, AG_EV_NETWORK, AG_OP_CONNECT, AG_DENY, netdef);

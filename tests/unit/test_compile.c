@@ -727,6 +727,152 @@ static void test_domain_rules(void **state)
 	}
 }
 
+/* An address in text (IPv4 or IPv6) as 16 bytes, IPv4 as ::ffff:a.b.c.d. */
+static void addr16(const char *text, __u8 a[16])
+{
+	memset(a, 0, 16);
+	if (inet_pton(AF_INET, text, a + 12) == 1) {
+		a[10] = a[11] = 0xff;
+		return;
+	}
+	if (inet_pton(AF_INET6, text, a) != 1)
+		fail_msg("bad address %s", text);
+}
+
+/* DNS rebinding: the ranges an answer must not name, in every form that carries them. */
+static void test_internal_ranges(void **state)
+{
+	static const struct {
+		const char *addr;
+		bool internal;
+	} t[] = {
+		/* Each range with the addresses just outside it. */
+		{ "0.0.0.0", true }, { "0.255.255.255", true }, { "1.0.0.0", false },
+		{ "9.255.255.255", false }, { "10.0.0.0", true }, { "10.255.255.255", true },
+		{ "11.0.0.0", false },
+		{ "100.63.255.255", false }, { "100.64.0.0", true }, { "100.100.100.200", true },
+		{ "100.127.255.255", true }, { "100.128.0.0", false },
+		{ "126.255.255.255", false }, { "127.0.0.1", true }, { "127.255.255.254", true },
+		{ "128.0.0.0", false },
+		{ "169.253.255.255", false }, { "169.254.169.254", true }, { "169.255.0.0", false },
+		{ "172.15.255.255", false }, { "172.16.0.0", true }, { "172.31.255.255", true },
+		{ "172.32.0.0", false },
+		{ "192.167.255.255", false }, { "192.168.0.1", true }, { "192.169.0.0", false },
+		{ "223.255.255.255", false }, { "224.0.0.1", true }, { "239.255.255.255", true },
+		{ "240.0.0.1", false }, { "255.255.255.254", false }, { "255.255.255.255", true },
+		{ "8.8.8.8", false }, { "203.0.113.10", false }, { "198.18.0.1", false },
+		/* IPv6. */
+		{ "::", true }, { "::1", true }, { "::2", false },
+		{ "fe80::1", true }, { "febf:ffff::1", true }, { "fec0::1", true },
+		{ "fbff:ffff::1", false }, { "fc00::1", true }, { "fd00:ec2::254", true },
+		{ "fdff:ffff::1", true }, { "ff02::1", true }, { "2001:db8::1", false },
+		{ "2606:4700::1111", false },
+		/* IPv4 inside IPv6: judged as the IPv4 address. */
+		{ "::ffff:10.0.0.1", true }, { "::ffff:127.0.0.1", true },
+		{ "::ffff:0.0.0.0", true }, { "::ffff:8.8.8.8", false },
+		{ "64:ff9b::a00:1", true }, { "64:ff9b::a9fe:a9fe", true },
+		{ "64:ff9b::7f00:1", true }, { "64:ff9b::808:808", false },
+		{ "2002:c0a8:101::1", true }, { "2002:808:808::1", false },
+		/*
+		 * Local-use NAT64: internal in one layout is enough (here only the /56 one reads
+		 * 10.1.2.3; the others 8.10.1.2, 1.2.3.8, 8.8.8.8). A zero tail reads 0.0.0.0.
+		 */
+		{ "64:ff9b:1:80a:1:203:808:808", true }, { "64:ff9b:1:808:8:808:808:808", false },
+		{ "64:ff9b:1:808:8:808::", true },
+	};
+	__u8 a[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		addr16(t[i].addr, a);
+		if (ag_net_addr_internal(a) != t[i].internal)
+			fail_msg("%s: expected %s", t[i].addr,
+				 t[i].internal ? "internal" : "public");
+	}
+}
+
+/*
+ * The resolver withholds an internal address unless the policy alone opens it (some port), and
+ * a binding never opens an internal address: there only the CIDR rules allow.
+ */
+static void test_rebinding_withheld(void **state)
+{
+	static const char *const y[] = { HDR("n", "local", "enforce")
+		"  network:\n    default: deny\n    rules:\n"
+		"      - id: any\n        action: allow\n        domain: \"*.nip.test\"\n"
+		"      - id: nexus\n        action: allow\n        ip: 10.1.2.3\n"
+		"        ports: [443]\n        protocol: tcp\n"
+		"      - id: audited\n        action: allow\n        cidr: 172.16.0.0/12\n"
+		"        mode: audit\n"
+		"      - id: no-lan\n        action: deny\n        cidr: 192.168.0.0/16\n"
+		"      - id: dns-anywhere\n        action: allow\n        cidr: 0.0.0.0/0\n"
+		"        ports: [53, 853]\n" };
+	static const char *const audit[] = { HDR("a", "local", "audit")
+		"  network:\n    default: deny\n    rules:\n"
+		"      - action: allow\n        domain: \"*.nip.test\"\n" };
+	static const char *const open[] = { HDR("o", "local", "enforce")
+		"  network:\n    default: allow\n    rules:\n"
+		"      - action: allow\n        domain: \"*.nip.test\"\n"
+		"      - action: deny\n        cidr: 10.0.0.0/8\n" };
+	static const struct {
+		const char *addr;
+		bool withheld;
+	} t[] = {
+		{ "10.9.9.9", true }, { "::ffff:10.9.9.9", true }, { "64:ff9b::a09:909", true },
+		{ "2002:a09:909::", true }, { "127.0.0.1", true }, { "169.254.169.254", true },
+		{ "fd00::1", true }, { "::1", true },
+		/* The ip rule opens 10.1.2.3 (port 443): kept, in every form. */
+		{ "10.1.2.3", false }, { "64:ff9b::a01:203", false }, { "::ffff:10.1.2.3", false },
+		/*
+		 * An allow in mode audit still allows: kept. A CIDR deny: withheld. The allow of
+		 * 53 and 853 everywhere opens nothing (only the resolver answers there).
+		 */
+		{ "172.16.0.1", false }, { "192.168.1.1", true },
+		/* Public addresses are never withheld. */
+		{ "8.8.8.8", false }, { "2001:db8::1", false },
+	};
+	const char *nip[] = { "x.nip.test" };
+	__u8 a[16];
+	struct built_layers b;
+	size_t i;
+	__u32 r;
+
+	build_layers(&b, y, 1);
+	assert_int_equal(b.err, 0);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		addr16(t[i].addr, a);
+		if (ag_dns_answer_withheld(b.c, a) != t[i].withheld)
+			fail_msg("%s: expected %s", t[i].addr, t[i].withheld ? "withheld" : "kept");
+	}
+	/* A kept internal address: the domain rule opens none of its ports, the ip rule its own. */
+	addr16("10.1.2.3", a);
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 22, nip, 1, &r), AG_DENY);
+	assert_string_equal(rule_name(&b, r), "n:network.default");
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 443, nip, 1, &r), AG_ALLOW);
+	assert_string_equal(rule_name(&b, r), "nexus");
+	/* Control: a public address learned for the same name is open on every port. */
+	addr16("8.8.8.8", a);
+	assert_int_equal(ag_net_decide_learned(b.c, a, AG_NET_TCP, 22, nip, 1, &r), AG_ALLOW);
+	assert_string_equal(rule_name(&b, r), "any");
+	unbuild_layers(&b);
+
+	/* An audit default does not open anything: withheld there too (a built-in rule). */
+	build_layers(&b, audit, 1);
+	assert_int_equal(b.err, 0);
+	addr16("10.9.9.9", a);
+	assert_true(ag_dns_answer_withheld(b.c, a));
+	unbuild_layers(&b);
+
+	/* default: allow opens the LAN already, but not what a CIDR denies. */
+	build_layers(&b, open, 1);
+	assert_int_equal(b.err, 0);
+	addr16("192.168.1.1", a);
+	assert_false(ag_dns_answer_withheld(b.c, a));
+	addr16("10.9.9.9", a);
+	assert_true(ag_dns_answer_withheld(b.c, a));
+	unbuild_layers(&b);
+}
+
 static void test_rules_inside_ipv4_embedding_refused(void **state)
 {
 	static const char *const y[] = { HDR("n", "local", "enforce")
@@ -840,6 +986,8 @@ int main(void)
 		cmocka_unit_test(test_inbound_entry_bound),
 		cmocka_unit_test(test_port_segment_bound),
 		cmocka_unit_test(test_domain_rules),
+		cmocka_unit_test(test_internal_ranges),
+		cmocka_unit_test(test_rebinding_withheld),
 		cmocka_unit_test(test_rules_inside_ipv4_embedding_refused),
 		cmocka_unit_test(test_duplicate_policy_names_refused),
 	};

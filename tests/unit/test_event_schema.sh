@@ -76,8 +76,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 90,
-      "%d lines, want 90 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 91,
+      "%d lines, want 91 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -120,6 +120,8 @@ check("seq-strictly-increasing", seqs == sorted(set(seqs)) and seqs[0] == 1, str
 # (b) coverage: every kind, and every containment operation events.c can name.
 kinds = {e["kind"] for e in good}
 check("covers-every-kind", kinds == {"file", "exec", "network", "dns", "containment", "loss"}, str(kinds))
+dns_ops = {e["operation"] for e in good if e["kind"] == "dns"}
+check("covers-every-dns-operation", dns_ops == {"query", "answer"}, str(dns_ops))
 backends = {e["backend"] for e in good}
 check("covers-every-backend", backends == {"bpf-lsm", "landlock"}, str(backends))
 src = open(events_c).read()
@@ -282,6 +284,10 @@ d = first(lambda x: x["kind"] == "network"); d["target"]["address"] = "192.0.2.3
 d = first(lambda x: x["kind"] == "network"); d["target"]["port"] = 65536; rejects("network-port-65536", d)
 d = first(lambda x: x["kind"] == "dns"); d["target"]["rcode"] = "NOPE"; rejects("dns-unknown-rcode", d)
 d = first(lambda x: x["kind"] == "dns"); d["kseq"] = 7; rejects("dns-with-kseq", d)
+d = first(lambda x: x["kind"] == "dns" and x["operation"] == "answer"); d["target"]["address"] = "10.0.0.5 x"; rejects("dns-answer-address-not-an-address", d)
+d = first(lambda x: x["kind"] == "dns" and x["operation"] == "answer"); del d["target"]["address"]; rejects("dns-answer-without-address", d)
+d = first(lambda x: x["kind"] == "dns" and x["operation"] == "query"); d["target"]["address"] = "10.0.0.5"; rejects("dns-query-with-address", d)
+d = first(lambda x: x["kind"] == "dns" and x["operation"] == "answer"); d["operation"] = "rebind"; rejects("dns-unknown-operation", d)
 d = copy.deepcopy(loss); d["operation"] = "guest-lost"; rejects("loss-unknown-operation", d)
 d = copy.deepcopy(loss); d["target"]["lost_kind"] = "dns"; rejects("loss-lost-kind-dns", d)
 d = copy.deepcopy(life); d["decision"] = "deny"; rejects("lifecycle-deny", d)

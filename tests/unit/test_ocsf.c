@@ -341,6 +341,48 @@ static void test_hostile_strings(void **state)
 	cJSON_Delete(j);
 }
 
+/* A dns event made by the consumer: an address withheld from an answer (DNS rebinding). */
+static void test_dns_answer_withheld(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	cJSON *j;
+
+	assert_non_null(f);
+	sink.out = f;
+	sink.format = AG_EVENTS_OCSF;
+	ag_event_sink_dns(&sink, "lan.rebind.test", "10.0.0.5", "A", "REFUSED", "127.0.0.1:40000",
+			  "udp", AG_DENY, AG_RULE_BUILTIN | AG_BR_DNS_REBIND, 0);
+	ag_event_sink_dns(&sink, "denied.test", NULL, "A", "REFUSED", "127.0.0.1:40001", "udp",
+			  AG_DENY, AG_RULE_NONE, 0);
+	fclose(f);
+	sink.out = NULL;
+	sink.format = AG_EVENTS_JSON;
+	assert_non_null(strchr(out, '\n'));
+	j = cJSON_ParseWithLength(out, strchr(out, '\n') - out);
+	assert_non_null(j);
+	assert_int_equal(num(j, "class_uid"), 4003);
+	assert_int_equal(num(j, "activity_id"), 2);
+	assert_int_equal(num(j, "type_uid"), 400302);
+	assert_string_equal(str(j, "query.hostname"), "lan.rebind.test");
+	assert_string_equal(str(j, "rcode"), "REFUSED");
+	assert_string_equal(str(cJSON_GetArrayItem(get(j, "answers"), 0), "rdata"), "10.0.0.5");
+	assert_string_equal(str(cJSON_GetArrayItem(get(j, "answers"), 0), "type"), "A");
+	assert_string_equal(str(j, "unmapped.operation"), "answer");
+	assert_string_equal(str(j, "unmapped.target.address"), "10.0.0.5");
+	assert_string_equal(str(j, "unmapped.rule.id"), "builtin:dns-rebind");
+	assert_int_equal(num(j, "disposition_id"), 2);
+	cJSON_Delete(j);
+	/* Control: a refused query is a Query, without answers. */
+	j = cJSON_Parse(strchr(out, '\n') + 1);
+	assert_non_null(j);
+	assert_int_equal(num(j, "activity_id"), 1);
+	assert_null(cJSON_GetObjectItemCaseSensitive(j, "answers"));
+	cJSON_Delete(j);
+	free(out);
+}
+
 static void test_classify_table(void **state)
 {
 	static const struct { __u32 kind; unsigned int cls, act; } want[] = {
@@ -374,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_network_open),
 		cmocka_unit_test(test_containment_invoke),
 		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_dns_answer_withheld),
 		cmocka_unit_test(test_classify_table),
 	};
 	int rc;

@@ -179,9 +179,9 @@ static void test_binding_cannot_lift_rule_deny(void **state)
 	static const char *const y[] = {
 		"apiVersion: agentguard/v1\nkind: Policy\nmetadata:\n  name: p\nspec:\n"
 		"  network:\n    default: deny\n    rules:\n"
-		"      - action: deny\n        cidr: 10.9.0.0/16\n"
+		"      - action: deny\n        cidr: 203.0.113.0/24\n"
 		"      - action: allow\n        domain: a.test\n        ports: [443]\n"
-		"      - action: allow\n        cidr: 10.8.0.0/16\n        ports: [443]\n"
+		"      - action: allow\n        cidr: 198.51.100.0/24\n        ports: [443]\n"
 		"      - action: deny\n        domain: b.test\n"
 	};
 	const char *a[] = { "a.test" }, *bn[] = { "b.test" };
@@ -195,24 +195,24 @@ static void test_binding_cannot_lift_rule_deny(void **state)
 	build_layers(&b, y, 1);
 	assert_int_equal(b.err, 0);
 	assert_int_equal(ag_sbx_policy_elems(b.c, &pa, &pd), 0);
-	/* 10.9.0.1 named a.test: in dns_allow, but in policy_rule_deny (dropped). */
-	assert_int_equal(ag_sbx_learned_elems(b.c, a, 1, 0x0a090001, &da, &dd), 0);
-	assert_true(in(&da, 0x0a090001, IPPROTO_TCP, 443));
-	assert_true(in(&pd, 0x0a090001, IPPROTO_TCP, 443));
-	assert_false(in(&pa, 0x0a090001, IPPROTO_TCP, 443));
-	assert_false(ag_sbx_elems_pass(sets, 0x0a090001, IPPROTO_TCP, 443));
+	/* 203.0.113.1 named a.test: in dns_allow, but in policy_rule_deny (dropped). */
+	assert_int_equal(ag_sbx_learned_elems(b.c, a, 1, 0xcb007101, &da, &dd), 0);
+	assert_true(in(&da, 0xcb007101, IPPROTO_TCP, 443));
+	assert_true(in(&pd, 0xcb007101, IPPROTO_TCP, 443));
+	assert_false(in(&pa, 0xcb007101, IPPROTO_TCP, 443));
+	assert_false(ag_sbx_elems_pass(sets, 0xcb007101, IPPROTO_TCP, 443));
 	free(da.e);
 	free(dd.e);
-	/* 10.8.0.1 named b.test: in policy_allow, but in dns_deny (dropped first). */
-	assert_int_equal(ag_sbx_learned_elems(b.c, bn, 1, 0x0a080001, &da, &dd), 0);
-	assert_true(in(&pa, 0x0a080001, IPPROTO_TCP, 443));
-	assert_true(in(&dd, 0x0a080001, IPPROTO_TCP, 443));
-	assert_false(ag_sbx_elems_pass(sets, 0x0a080001, IPPROTO_TCP, 443));
-	/* Control: 10.8.0.1 with no binding passes (policy_allow). */
+	/* 198.51.100.1 named b.test: in policy_allow, but in dns_deny (dropped first). */
+	assert_int_equal(ag_sbx_learned_elems(b.c, bn, 1, 0xc6336401, &da, &dd), 0);
+	assert_true(in(&pa, 0xc6336401, IPPROTO_TCP, 443));
+	assert_true(in(&dd, 0xc6336401, IPPROTO_TCP, 443));
+	assert_false(ag_sbx_elems_pass(sets, 0xc6336401, IPPROTO_TCP, 443));
+	/* Control: 198.51.100.1 with no binding passes (policy_allow). */
 	free(da.e);
 	free(dd.e);
 	da = dd = (struct ag_sbx_elems){ NULL, 0 };
-	assert_true(ag_sbx_elems_pass(sets, 0x0a080001, IPPROTO_TCP, 443));
+	assert_true(ag_sbx_elems_pass(sets, 0xc6336401, IPPROTO_TCP, 443));
 	free(da.e);
 	free(dd.e);
 	free(pa.e);
