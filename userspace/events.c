@@ -245,23 +245,32 @@ static void decode_contain_target(struct ag_event *ev)
 }
 
 /*
- * Wall time of the event = now - (boot now - boot then). The date part is formatted once per
- * second (s->date): gmtime_r and strftime for every event cost more than the rest of it.
+ * Wall time of the event = boot time then + (wall now - boot now). The difference of the two
+ * clocks moves only when the wall clock is set or slewed, so it is read again once per tick of
+ * CLOCK_MONOTONIC_COARSE (a few ms; a step shows within one), not per event: on kvm-clock
+ * each precise read costs 30-45 ns, and the two per event took 15-20 % of the consumer
+ * (perf, bench/audit_bench.c). The date part is formatted once per second (s->date): gmtime_r
+ * and strftime for every event cost more than the rest of it.
  */
 static void decode_time(struct ag_event_sink *s, struct ag_event *ev)
 {
-	struct timespec rt, bt;
+	struct timespec now, rt, bt;
 	time_t sec;
 	struct tm tm;
-	long long ns;
+	long long ns, coarse;
 	size_t len;
 	int i;
 
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	ev->time_ns = (long long)rt.tv_sec * 1000000000LL + rt.tv_nsec -
-		      ((long long)bt.tv_sec * 1000000000LL + bt.tv_nsec -
-		       (long long)ev->hdr.boot_ns);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	coarse = (long long)now.tv_sec * 1000000000LL + now.tv_nsec + 1;	/* never 0 */
+	if (coarse != s->clock_ns) {
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_BOOTTIME, &bt);
+		s->wall_minus_boot_ns = (long long)rt.tv_sec * 1000000000LL + rt.tv_nsec -
+					((long long)bt.tv_sec * 1000000000LL + bt.tv_nsec);
+		s->clock_ns = coarse;
+	}
+	ev->time_ns = (long long)ev->hdr.boot_ns + s->wall_minus_boot_ns;
 	sec = ev->time_ns / 1000000000LL;
 	ns = ev->time_ns % 1000000000LL;
 	if (!s->date[0] || sec != s->date_sec) {
@@ -287,17 +296,14 @@ static void decode_time(struct ag_event_sink *s, struct ag_event *ev)
 /*
  * The uid's passwd name, or NULL, copied into ev->pwbuf. Looked up at most once a second per
  * uid: getpwuid_r opens and parses the passwd database on every call, which cost more than
- * decoding and formatting the event together. A rename shows within a second.
+ * decoding and formatting the event together. A rename shows within a second. After
+ * decode_time, whose clock reading it uses.
  */
 static const char *lookup_user(struct ag_event_sink *s, struct ag_event *ev, __u32 uid)
 {
 	struct ag_user_cache *c = &s->users[uid % AG_USER_CACHE];
 	struct passwd pw, *pwp = NULL;
-	struct timespec now;
-	long long now_ns;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec + 1;	/* never 0: empty */
+	long long now_ns = s->clock_ns;	/* decode_time's reading, never 0 */
 	if (c->at_ns && c->uid == uid && now_ns - c->at_ns < AG_USER_CACHE_NS) {
 		if (!c->known)
 			return NULL;

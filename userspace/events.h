@@ -69,7 +69,13 @@ struct ag_event_sink {
 	unsigned long long folds_unmatched;	/* fold records whose first report was not seen */
 	struct ag_buf buf;			/* the line being written */
 	struct ag_buf jbuf;			/* journald fields being assembled */
-	/* Hot-path caches (events.c): the date of the last second formatted, and user names. */
+	/*
+	 * Hot-path caches (events.c): wall minus boot time as read at clock_ns (a
+	 * CLOCK_MONOTONIC_COARSE reading, 0: never), the date of the last second formatted, and
+	 * user names.
+	 */
+	long long clock_ns;
+	long long wall_minus_boot_ns;
 	long long date_sec;
 	char date[32];				/* "YYYY-MM-DDTHH:MM:SS" of date_sec; "": none */
 	struct ag_user_cache users[AG_USER_CACHE];
