@@ -398,13 +398,18 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/*
-	 * The daemon's loop (cmd_load.c): poll; loss events after the records that fit, and the
-	 * flush, once the poll finds nothing or FLUSH_MS after the last.
+	 * The daemon's loop (cmd_load.c): poll, at most AG_EVENT_WALK_RECORDS a walk; loss
+	 * events after the records that fit, and the flush, once the poll finds nothing or
+	 * FLUSH_MS after the last.
 	 */
 	for (;;) {
 		bool done = atomic_load(&p.done);
 
+		sink.walk_left = AG_EVENT_WALK_RECORDS;
 		n = ring_buffer__poll(rb, pending ? FLUSH_MS : 100);
+		sink.walk_left = 0;
+		if (n == AG_EVENT_WALK_STOP)
+			n = AG_EVENT_WALK_RECORDS;
 		polls++;
 		if (n < 0 && n != -EINTR) {
 			err = n;

@@ -920,12 +920,12 @@ int ag_event_sink_handle(void *ctx, void *data, size_t size)
 	prefetch_next(data, size);
 	if (size >= sizeof(struct ag_event_fold) && h->kind == AG_EV_FOLD) {
 		fold_replay(s, data);
-		return 0;
+	} else {
+		if (size >= sizeof(*h))
+			fold_remember(s, data, size);
+		handle_record(s, data, size);
 	}
-	if (size >= sizeof(*h))
-		fold_remember(s, data, size);
-	handle_record(s, data, size);
-	return 0;
+	return s->walk_left && !--s->walk_left ? AG_EVENT_WALK_STOP : 0;
 }
 
 void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32 rule,

@@ -11,6 +11,7 @@
 #ifndef AG_EVENTS_H
 #define AG_EVENTS_H
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,6 +81,13 @@ struct ag_event_sink {
 	char date[32];				/* "YYYY-MM-DDTHH:MM:SS" of date_sec; "": none */
 	struct ag_user_cache users[AG_USER_CACHE];
 	char *stream_buf[2];			/* stdio buffers of out, ag_event_sink_setbuf */
+	/*
+	 * Records ag_event_sink_handle may still take before it ends the ring walk
+	 * (AG_EVENT_WALK_STOP); 0: no bound. libbpf's walk goes on for as long as producers keep
+	 * adding, so a daemon's loop sets this before each poll (AG_EVENT_WALK_RECORDS) to get
+	 * back to its flush, loss events and signals under a flood; what is left stays in the ring.
+	 */
+	unsigned int walk_left;
 	unsigned int stream_buf_next;
 	/*
 	 * Optional: the domain name behind a network record's name_id (the resolver's names,
@@ -180,9 +188,15 @@ void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev);
  */
 void ag_event_summary(struct ag_buf *b, const struct ag_event *ev);
 
+/* About 10 ms of records for the consumer (bench/audit_bench.c), its flush interval. */
+#define AG_EVENT_WALK_RECORDS 16384u
+/* What the callback returns to end a walk, and so ring_buffer__poll and __consume. */
+#define AG_EVENT_WALK_STOP (-EAGAIN)
+
 /*
  * libbpf ring_buffer callback: decodes one record and hands it to every sink selected in s.
- * Returns 0 (never stops the poll).
+ * Returns 0, or AG_EVENT_WALK_STOP once s->walk_left records were taken (the record is
+ * consumed; the walk stops after it).
  */
 int ag_event_sink_handle(void *ctx, void *data, size_t size);
 /*
