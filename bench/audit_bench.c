@@ -176,13 +176,18 @@ static void *produce(void *arg)
 }
 
 /* As cmd_load.c's reserve_seq: a failure still numbers the event (counted in seq_failed). */
+static long long reserve_max_ns;	/* the longest reservation: the consumer stalls for it */
+
 static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 {
 	struct ag_seqstore *st = ctx;
+	long long t = now_ns();
+	int err = ag_seqstore_reserve(st, need);
 
-	if (ag_seqstore_reserve(st, need))
-		return 0;
-	return st->reserved;
+	t = now_ns() - t;
+	if (t > reserve_max_ns)
+		reserve_max_ns = t;
+	return err ? 0 : st->reserved;
 }
 
 /* As cmd_load.c's report_loss; returns the records the loss events stand for. */
@@ -463,12 +468,12 @@ int main(int argc, char **argv)
 	       "\"loss_counted\":%llu,\"malformed\":%llu,\"journal_failed\":%llu,"
 	       "\"seq_failed\":%llu,\"lines\":%llu,\"bytes\":%llu,\"offered_per_sec\":%.0f,"
 	       "\"events_per_sec\":%.0f,\"consumer_cpu_ns_per_event\":%.1f,\"polls\":%llu,"
-	       "\"consumer_wait_ms\":%.1f,\"seqstore\":%s}\n",
+	       "\"consumer_wait_ms\":%.1f,\"seqstore\":%s,\"seq_reserve_max_ms\":%.3f}\n",
 	       journal ? "journal" : "file", sink.session, p.rate, elapsed / 1e9, produced, records,
 	       dropped, loss_events, lost, sink.malformed, sink.journal_failed, sink.seq_failed,
 	       lines, bytes, produced * 1e9 / (p.end_ns - p.start_ns), records * 1e9 / elapsed,
 	       records ? (double)cpu_ns / records : 0.0, polls, wait_ns / 1e6,
-	       use_seqstore ? "true" : "false");
+	       use_seqstore ? "true" : "false", reserve_max_ns / 1e6);
 	/* Every record is accounted for, or the figures mean nothing. */
 	if (produced != records + dropped || lost != dropped || sink.malformed ||
 	    (regular && lines != sink.written)) {
