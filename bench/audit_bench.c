@@ -6,9 +6,10 @@
  *
  * A producer thread on one CPU runs bench/bpf/event_gen.bpf.c with BPF_PROG_TEST_RUN: real
  * file-deny records as file.bpf.c writes them (struct ag_event_file: the header with an
- * executable and a two-step ancestry, and a 167-byte path), reserved at full size in a 4 MiB
- * ring defined as the product's deny ring, paced to --rate records per second in batches of
- * BATCH. The main thread, on the other CPU, is the daemon's consumer loop (as in cmd_load.c):
+ * executable and a two-step ancestry, and a 167-byte path: 816 bytes in the ring, a JSON line
+ * of about 940), copied with their path only into the product's deny ring
+ * (AG_DENY_RINGBUF_BYTES), paced to --rate records per second in batches of BATCH, sleeping in
+ * between. The main thread, on the other CPU, is the daemon's consumer loop (as in cmd_load.c):
  * poll; loss events from ag_drops and the flush when the ring runs dry or FLUSH_MS after the
  * last; seq from blocks reserved in a seq store. No BPF-LSM, no cgroup attachment.
  *
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,35 +134,36 @@ static int pin(int cpu)
 	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-/* Offer BATCH records at a time, each batch no earlier than its due time at the rate. */
+/*
+ * Offer BATCH records at a time, each batch no earlier than its due time at the rate. The
+ * producer sleeps until then (an absolute timer with no slack) rather than spinning on its
+ * CPU. A late wake-up is caught up by the batches after it, and at a rate every record the
+ * rate asks for is offered, however long a producer short of CPU takes.
+ */
 static void *produce(void *arg)
 {
 	struct producer *p = arg;
 	struct { __u32 n; } args = { .n = BATCH };
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args, .ctx_size_in = sizeof(args));
-	unsigned long long offered = 0;
+	unsigned long long offered = 0, total = p->rate * p->duration_ns / 1e9;
 	long long now;
 
 	/* Records carry the producer's comm, as the hooks carry the agent's. */
 	pthread_setname_np(pthread_self(), "agent");
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	p->err = pin(PRODUCER_CPU);
 	p->start_ns = now = now_ns();
-	while (!p->err && now - p->start_ns < p->duration_ns) {
+	/* At a rate, all the records the rate asks for, however late a wake-up left them. */
+	while (!p->err && (p->rate > 0 ? offered < total : now - p->start_ns < p->duration_ns)) {
 		if (p->rate > 0) {
 			long long due = p->start_ns + (long long)(offered * 1e9 / p->rate);
+			struct timespec ts = { .tv_sec = due / 1000000000LL,
+					       .tv_nsec = due % 1000000000LL };
 
-			/* Sleep off long waits; spin the last 50 us (this CPU is ours). */
-			if (due - now > 50000) {
-				struct timespec ts = { .tv_nsec = due - now - 50000 };
-
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec = ts.tv_nsec / 1000000000L;
-					ts.tv_nsec %= 1000000000L;
-				}
-				nanosleep(&ts, NULL);
-			}
-			while ((now = now_ns()) < due)
-				;
+			if (due > now)
+				while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+				       EINTR)
+					;
 		}
 		if (bpf_prog_test_run_opts(p->prog_fd, &topts))
 			p->err = -errno;
@@ -173,13 +176,18 @@ static void *produce(void *arg)
 }
 
 /* As cmd_load.c's reserve_seq: a failure still numbers the event (counted in seq_failed). */
+static long long reserve_max_ns;	/* the longest reservation: the consumer stalls for it */
+
 static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 {
 	struct ag_seqstore *st = ctx;
+	long long t = now_ns();
+	int err = ag_seqstore_reserve(st, need);
 
-	if (ag_seqstore_reserve(st, need))
-		return 0;
-	return st->reserved;
+	t = now_ns() - t;
+	if (t > reserve_max_ns)
+		reserve_max_ns = t;
+	return err ? 0 : st->reserved;
 }
 
 /* As cmd_load.c's report_loss; returns the records the loss events stand for. */
@@ -395,13 +403,18 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/*
-	 * The daemon's loop (cmd_load.c): poll; loss events after the records that fit, and the
-	 * flush, once the poll finds nothing or FLUSH_MS after the last.
+	 * The daemon's loop (cmd_load.c): poll, at most AG_EVENT_WALK_RECORDS a walk; loss
+	 * events after the records that fit, and the flush, once the poll finds nothing or
+	 * FLUSH_MS after the last.
 	 */
 	for (;;) {
 		bool done = atomic_load(&p.done);
 
+		sink.walk_left = AG_EVENT_WALK_RECORDS;
 		n = ring_buffer__poll(rb, pending ? FLUSH_MS : 100);
+		sink.walk_left = 0;
+		if (n == AG_EVENT_WALK_STOP)
+			n = AG_EVENT_WALK_RECORDS;
 		polls++;
 		if (n < 0 && n != -EINTR) {
 			err = n;
@@ -455,12 +468,12 @@ int main(int argc, char **argv)
 	       "\"loss_counted\":%llu,\"malformed\":%llu,\"journal_failed\":%llu,"
 	       "\"seq_failed\":%llu,\"lines\":%llu,\"bytes\":%llu,\"offered_per_sec\":%.0f,"
 	       "\"events_per_sec\":%.0f,\"consumer_cpu_ns_per_event\":%.1f,\"polls\":%llu,"
-	       "\"consumer_wait_ms\":%.1f,\"seqstore\":%s}\n",
+	       "\"consumer_wait_ms\":%.1f,\"seqstore\":%s,\"seq_reserve_max_ms\":%.3f}\n",
 	       journal ? "journal" : "file", sink.session, p.rate, elapsed / 1e9, produced, records,
 	       dropped, loss_events, lost, sink.malformed, sink.journal_failed, sink.seq_failed,
 	       lines, bytes, produced * 1e9 / (p.end_ns - p.start_ns), records * 1e9 / elapsed,
 	       records ? (double)cpu_ns / records : 0.0, polls, wait_ns / 1e6,
-	       use_seqstore ? "true" : "false");
+	       use_seqstore ? "true" : "false", reserve_max_ns / 1e6);
 	/* Every record is accounted for, or the figures mean nothing. */
 	if (produced != records + dropped || lost != dropped || sink.malformed ||
 	    (regular && lines != sink.written)) {

@@ -160,6 +160,10 @@ add("audit_deny_lost", [r["deny_dropped"] for r in phase("file")], "host", 0, un
     digits=0)
 add("audit_capacity_per_sec_file", [r["events_per_sec"] for r in phase("overload")], "host",
     higher_is_better=True, unit="/s", digits=0)
+# The consumer's own cost, by its CPU time: what it would take of a core it had to itself (the
+# wall-clock figures above also carry the time other work on this shared machine took from it).
+add("audit_consumer_ns_per_event_file", [r["consumer_cpu_ns_per_event"] for r in phase("file")],
+    "host", unit="ns", digits=0)
 add("audit_events_per_sec_journal", [r["events_per_sec"] for r in phase("journal")], "host",
     higher_is_better=True, unit="/s", digits=0)
 if phase("file"):
@@ -171,7 +175,7 @@ def fmt(v, unit):
         return "(no data)"
     if unit == "ratio":
         return "%.4f" % v
-    if unit in ("bytes", "/s", "records"):
+    if unit in ("bytes", "/s", "records", "ns"):
         return "%d" % round(v)
     if unit.startswith("ms"):
         return "%.3f" % v if v < 10 else "%.1f" % v

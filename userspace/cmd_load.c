@@ -511,10 +511,12 @@ static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int locked_handle(void *ctx, void *data, size_t size)
 {
+	int ret;
+
 	pthread_mutex_lock(&sink_lock);
-	ag_event_sink_handle(ctx, data, size);
+	ret = ag_event_sink_handle(ctx, data, size);
 	pthread_mutex_unlock(&sink_lock);
-	return 0;
+	return ret;
 }
 
 static void dns_report(void *ctx, const struct ag_dns_report *r)
@@ -1127,8 +1129,16 @@ int cmd_load(int argc, char **argv)
 	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
 
 	while (!stop_requested) {
-		/* Lines not flushed yet: come back for them within FLUSH_MS. */
+		/*
+		 * Lines not flushed yet: come back for them within FLUSH_MS. A walk ends after
+		 * AG_EVENT_WALK_RECORDS, so a flood cannot hold off the flush, the loss events
+		 * and signals; the records left make the next poll return at once.
+		 */
+		sink.walk_left = AG_EVENT_WALK_RECORDS;
 		err = ring_buffer__poll(rb, pending ? FLUSH_MS : 200);
+		sink.walk_left = 0;
+		if (err == AG_EVENT_WALK_STOP)
+			err = AG_EVENT_WALK_RECORDS;
 		if (err < 0 && err != -EINTR) {
 			ag_log_error("events: polling the ring buffer failed: %s", strerror(-err));
 			status = AG_EXIT_SOFTWARE;

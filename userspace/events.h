@@ -11,6 +11,7 @@
 #ifndef AG_EVENTS_H
 #define AG_EVENTS_H
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,11 +70,31 @@ struct ag_event_sink {
 	unsigned long long folds_unmatched;	/* fold records whose first report was not seen */
 	struct ag_buf buf;			/* the line being written */
 	struct ag_buf jbuf;			/* journald fields being assembled */
-	/* Hot-path caches (events.c): the date of the last second formatted, and user names. */
+	/*
+	 * The JSON line's host, session, sandbox and backend, as rendered last (head), and what
+	 * it was rendered from (head_key: the backend's byte, then the three strings with their
+	 * NULs): rendered again only when one of them changed.
+	 */
+	struct ag_buf head;
+	struct ag_buf head_key;
+	/*
+	 * Hot-path caches (events.c): wall minus boot time as read at clock_ns (a
+	 * CLOCK_MONOTONIC_COARSE reading, 0: never), the date of the last second formatted, and
+	 * user names.
+	 */
+	long long clock_ns;
+	long long wall_minus_boot_ns;
 	long long date_sec;
 	char date[32];				/* "YYYY-MM-DDTHH:MM:SS" of date_sec; "": none */
 	struct ag_user_cache users[AG_USER_CACHE];
 	char *stream_buf[2];			/* stdio buffers of out, ag_event_sink_setbuf */
+	/*
+	 * Records ag_event_sink_handle may still take before it ends the ring walk
+	 * (AG_EVENT_WALK_STOP); 0: no bound. libbpf's walk goes on for as long as producers keep
+	 * adding, so a daemon's loop sets this before each poll (AG_EVENT_WALK_RECORDS) to get
+	 * back to its flush, loss events and signals under a flood; what is left stays in the ring.
+	 */
+	unsigned int walk_left;
 	unsigned int stream_buf_next;
 	/*
 	 * Optional: the domain name behind a network record's name_id (the resolver's names,
@@ -165,7 +186,7 @@ struct ag_event {
  */
 int ag_event_decode(struct ag_event_sink *s, const void *data, size_t size, struct ag_event *ev);
 /* Appends the schema v1 JSON line (with its newline) to b. */
-void ag_event_json(struct ag_buf *b, const struct ag_event_sink *s, const struct ag_event *ev);
+void ag_event_json(struct ag_buf *b, struct ag_event_sink *s, const struct ag_event *ev);
 /* Appends the target attributes as a JSON object, as in the JSON line. */
 void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev);
 /*
@@ -174,9 +195,15 @@ void ag_event_target_json(struct ag_buf *b, const struct ag_event *ev);
  */
 void ag_event_summary(struct ag_buf *b, const struct ag_event *ev);
 
+/* About 10 ms of records for the consumer (bench/audit_bench.c), its flush interval. */
+#define AG_EVENT_WALK_RECORDS 16384u
+/* What the callback returns to end a walk, and so ring_buffer__poll and __consume. */
+#define AG_EVENT_WALK_STOP (-EAGAIN)
+
 /*
  * libbpf ring_buffer callback: decodes one record and hands it to every sink selected in s.
- * Returns 0 (never stops the poll).
+ * Returns 0, or AG_EVENT_WALK_STOP once s->walk_left records were taken (the record is
+ * consumed; the walk stops after it).
  */
 int ag_event_sink_handle(void *ctx, void *data, size_t size);
 /*

@@ -383,6 +383,61 @@ static void test_dns_answer_withheld(void **state)
 	free(out);
 }
 
+/*
+ * The JSON line (not OCSF): its host, session, sandbox and backend are rendered once per sink
+ * and copied (events.c, put_head). A change to any of them shows in the next line, a hostile
+ * one escaped.
+ */
+static void test_json_head_follows_sink(void **state)
+{
+	static const struct {
+		const char *host, *session, *sandbox;
+		enum ag_backend backend;
+	} steps[] = {
+		{ "h", "s", "", AG_BACKEND_BPF_LSM },
+		{ "h", "s", "", AG_BACKEND_BPF_LSM },
+		{ "h2", "s", "", AG_BACKEND_BPF_LSM },
+		{ "h2", "s2", "", AG_BACKEND_BPF_LSM },
+		{ "h2", "s2", "/agentguard-sandbox/a", AG_BACKEND_BPF_LSM },
+		{ "h2", "s2", "/agentguard-sandbox/a", AG_BACKEND_LANDLOCK },
+		{ "h2", "s2x", "/agentguard-sandbox/a", AG_BACKEND_LANDLOCK },
+		/* Each string changed in place, its length kept. */
+		{ "h3", "s2x", "/agentguard-sandbox/a", AG_BACKEND_LANDLOCK },
+		{ "h3", "s3x", "/agentguard-sandbox/a", AG_BACKEND_LANDLOCK },
+		{ "h3", "s3x", "/agentguard-sandbox/b", AG_BACKEND_LANDLOCK },
+		{ "h\"2\n", "s", "/x\\y", AG_BACKEND_BPF_LSM },
+		{ "h", "s", "", AG_BACKEND_BPF_LSM },
+	};
+	struct ag_event_file *e = &file_rec;
+	size_t i;
+
+	memset(e, 0, sizeof(*e));
+	hdr(&e->hdr, AG_EV_FILE, AG_OP_OPEN, AG_DENY, AG_RULE_NONE);
+	e->want = AG_FS_WANT_READ;
+	e->path_len = 5;
+	strcpy(e->path, "/etc");
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		cJSON *j;
+
+		strcpy(sink.host, steps[i].host);
+		strcpy(sink.session, steps[i].session);
+		strcpy(sink.sandbox, steps[i].sandbox);
+		sink.backend = steps[i].backend;
+		assert_int_equal(ag_event_format(&sink, e, sizeof(*e)), 0);
+		j = cJSON_ParseWithLength(sink.buf.p, sink.buf.len);
+		assert_non_null(j);
+		assert_string_equal(str(j, "host"), steps[i].host);
+		assert_string_equal(str(j, "session"), steps[i].session);
+		assert_string_equal(str(j, "sandbox"), steps[i].sandbox);
+		assert_string_equal(str(j, "backend"), ag_backend_name(steps[i].backend));
+		cJSON_Delete(j);
+	}
+	strcpy(sink.host, "h");
+	strcpy(sink.session, "s");
+	sink.sandbox[0] = '\0';
+	sink.backend = AG_BACKEND_BPF_LSM;
+}
+
 static void test_classify_table(void **state)
 {
 	static const struct { __u32 kind; unsigned int cls, act; } want[] = {
@@ -418,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_dns_answer_withheld),
 		cmocka_unit_test(test_classify_table),
+		cmocka_unit_test(test_json_head_follows_sink),
 	};
 	int rc;
 
