@@ -1032,7 +1032,7 @@ static int parse_run(int argc, char **argv, struct sbx_opts *o)
  * (docs/sandbox.md#exit-status) and writes the lifecycle events.
  */
 static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const char *cgpath,
-		     long long t0, const char *accel, const char *ws_mode)
+		     long long t0, long long t_qemu, const char *accel, const char *ws_mode)
 {
 	const struct sbx_opts *o = r->o;
 	char memo[256], tmp[PATH_MAX + 64];
@@ -1040,7 +1040,8 @@ static int supervise(struct sbx_run *r, pid_t qemu, int pidfd, int sfd, const ch
 	bool timed_out = false;
 	int got_signal = 0, status, ret, i;
 
-	deadline = t0 + SBX_BOOT_TIMEOUT_S * 1000LL;
+	/* From QEMU's start: waiting for the image (its lock) is not the guest's boot. */
+	deadline = t_qemu + SBX_BOOT_TIMEOUT_S * 1000LL;
 	for (;;) {
 		struct pollfd p[2 + SBX_CHANNELS] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -1194,7 +1195,7 @@ static int sandbox_run(int argc, char **argv)
 	int sfd = -1, pidfd = -1, tap_fd = -1, status, i, cg_err = 0;
 	int qemu_ends[SBX_CHANNELS] = { -1, -1, -1, -1, -1, -1 };
 	bool state_made = false, net_on, cg_made = false;
-	long long t0 = ag_mono_ms();
+	long long t0 = ag_mono_ms(), t_qemu = 0;
 	pid_t qemu = -1;
 	sigset_t mask;
 
@@ -1516,6 +1517,7 @@ static int sandbox_run(int argc, char **argv)
 	{
 		pid_t runner = getpid();
 
+		t_qemu = ag_mono_ms();
 		qemu = fork();
 		if (qemu < 0) {
 			ag_log_error("sandbox: fork: %s", strerror(errno));
@@ -1549,7 +1551,7 @@ static int sandbox_run(int argc, char **argv)
 		goto cleanup;
 	}
 
-	ret = supervise(&r, qemu, pidfd, sfd, cg.path, t0, accel, ws_mode);
+	ret = supervise(&r, qemu, pidfd, sfd, cg.path, t0, t_qemu, accel, ws_mode);
 	qemu = -1;
 
 cleanup:

@@ -397,6 +397,7 @@ chown -R nobody "$ws"
 	-- /bin/sh /workspace/forge.sh >"$T/forge.out" 2>"$T/forge.err"
 rc=$?
 expect_grep forge_guest_kernel_6_1 "UNAME [6.1." "$T/forge.out"
+[ $rc -eq 5 ] || echo "# sbx-forge exit $rc: $(tail -n 15 "$T/forge.err")"
 grep '^# ' "$T/forge.out"
 expect forge_real_status_returned 5 "$rc"
 expect_grep forge_ctl_port_refused "REFUSED ag.ctl" "$T/forge.out"
