@@ -366,6 +366,30 @@ struct {
 	__type(value, __u32);
 } ag_protected SEC(".maps") __weak;
 
+/*
+ * Renames and mount changes attempted on the machine, by any task: a 64-bit count that never
+ * wraps, kept beside the kernel's 32-bit rename_lock and mount_lock sequences in the key of
+ * file_open's allow cache (file.bpf.c), which 2^31 changes would bring back round. Counted by
+ * containment.bpf.c's inode_rename, sb_mount, move_mount, sb_umount and sb_pivotroot programs
+ * (ag_count_fs_change), before they judge anything.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ag_fs_changes SEC(".maps") __weak;
+
+static __always_inline void ag_count_fs_change(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&ag_fs_changes, &zero);
+
+	/* An ARRAY lookup of index 0 cannot fail. */
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 /* Per task: what it exec'd (struct ag_proc), captured by proc.bpf.c at each exec. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -403,10 +403,12 @@ int BPF_PROG(ag_inode_link, struct dentry *old_dentry, struct inode *dir, struct
 	return ag_protected_dentry(old_dentry->d_parent);
 }
 
+/* Also counts every rename attempt, by any task, first (ag_fs_changes in common.bpf.h). */
 SEC("lsm/inode_rename")
 int BPF_PROG(ag_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry, int ret)
 {
+	ag_count_fs_change();
 	if (ret)
 		return ret;
 	ret = ag_protected_dentry(old_dentry);
@@ -468,12 +470,17 @@ int BPF_PROG(ag_userns_create, const struct cred *cred, int ret)
 	AG_DENY_IN_SANDBOX(AG_OP_USERNS, AG_BR_NAMESPACE);
 }
 
+/*
+ * The mount hooks also count every attempt, by any task, first (ag_fs_changes in
+ * common.bpf.h): file_open's allow cache must see a mount change even after 2^31 more.
+ */
 SEC("lsm/sb_mount")
 int BPF_PROG(ag_sb_mount, const char *dev_name, const struct path *path, const char *type,
 	     unsigned long flags, void *data, int ret)
 {
 	struct ag_state st;
 
+	ag_count_fs_change();
 	if (ret)
 		return ret;
 	if (!ag_current_governed(&st))
@@ -484,12 +491,14 @@ int BPF_PROG(ag_sb_mount, const char *dev_name, const struct path *path, const c
 SEC("lsm/move_mount")
 int BPF_PROG(ag_move_mount, const struct path *from, const struct path *to, int ret)
 {
+	ag_count_fs_change();
 	AG_DENY_IN_SANDBOX(AG_OP_MOVE_MOUNT, AG_BR_MOUNT);
 }
 
 SEC("lsm/sb_pivotroot")
 int BPF_PROG(ag_sb_pivotroot, const struct path *old, const struct path *new, int ret)
 {
+	ag_count_fs_change();
 	AG_DENY_IN_SANDBOX(AG_OP_PIVOT_ROOT, AG_BR_MOUNT);
 }
 
@@ -502,6 +511,7 @@ int BPF_PROG(ag_path_chroot, const struct path *path, int ret)
 SEC("lsm/sb_umount")
 int BPF_PROG(ag_sb_umount, struct vfsmount *mnt, int flags, int ret)
 {
+	ag_count_fs_change();
 	AG_DENY_IN_SANDBOX(AG_OP_UMOUNT, AG_BR_MOUNT);
 }
 

@@ -14,6 +14,10 @@
  * decision, ag_fs_decide. Fail mode: anything that prevents a decision (no table for the active
  * generation, no scratch memory, a path that cannot be resolved) denies with EPERM.
  *
+ * An allowed open is remembered on its inode, keyed by everything its path string depends on,
+ * so the next open of the same file by the same path skips bpf_d_path and the walk (the allow
+ * cache, below; docs/policy.md).
+ *
  * Some hooks come in per-kernel variants (inode_setattr gained an idmap argument; the xattr
  * hooks allow with 1 before 6.10) or exist only from 6.2 (file_truncate, inode_set_acl,
  * inode_remove_acl): the loader picks by the kernel's BTF (loader.c: lsm_variants).
@@ -166,6 +170,155 @@ static __always_inline bool ag_in_protected_dir(struct file *file)
 	return bpf_map_lookup_elem(&ag_protected, &key) != NULL;
 }
 
+/* ---- the allow cache of file_open and file_receive ---------------------------------------- */
+
+/*
+ * An open that was allowed is remembered on its inode, so the next open of the same file by the
+ * same path skips bpf_d_path and the prefix walk (issue #7; docs/policy.md, "The file_open
+ * allow cache"; threat model R22). Only allows are cached: a miss, or anything this cannot
+ * vouch for, takes the full decision, so the cache can only ever answer what the full decision
+ * answered for the same path.
+ *
+ * The verdict depends on the path string bpf_d_path writes, which is a function of:
+ *   - the dentry and the vfsmount of file->f_path (a hardlink is another dentry, a bind mount
+ *     or another mount namespace another vfsmount, overlayfs's file another dentry);
+ *   - the names and parents of the dentry's ancestors: changed only by d_move and d_exchange,
+ *     under the kernel's rename_lock seqlock;
+ *   - the mount tree: changed (mounts attached, moved, detached, freed, propagated, expired)
+ *     only under the kernel's mount_lock seqlock;
+ *   - the opener's root (fs->root): chroot, pivot_root, setns;
+ *   - whether the dentry is still hashed (an unlinked file's path ends in " (deleted)").
+ * Both sequences are 32 bits: 2^31 renames by the sandbox in its own directories would bring
+ * a stale entry's rename_lock sequence back. So the key also holds ag_fs_changes, a 64-bit
+ * count of the renames and mount changes the LSM hooks saw (common.bpf.h).
+ * The policy depends on generation_seq. The entry is one 64-bit word, a keyed hash of all of
+ * these (the per-load hash_seed, which the sandbox cannot read) with the allowed access bits in
+ * its low bits: one store, one load, so two racing opens can never leave a torn entry. A hit
+ * needs the hash of the values read now to match. rename_lock and mount_lock are read before
+ * bpf_d_path and again after it (as d_path itself does), and nothing is stored unless both
+ * were even and unchanged: a rename or mount racing the resolution stores nothing.
+ *
+ * Pointer reuse: a freed vfsmount passes through mount_lock first, so its address coming back
+ * bumps mount_lock. A freed dentry's address can come back as another name of the same inode;
+ * every dentry attached to an inode passes security_d_instantiate, whose program below drops
+ * the inode's entry. The ancestors of a live dentry are pinned by it.
+ *
+ * Fail mode: if rename_lock or mount_lock cannot be read (their kallsyms addresses missing),
+ * ag_seq_read returns an odd value and nothing is cached: every open takes the full decision.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} ag_fcache SEC(".maps");
+
+/* Data symbols without BTF (6.1 and 6.12 describe only per-CPU variables): read by address. */
+extern const void rename_lock __ksym __weak;
+extern const void mount_lock __ksym __weak;
+
+/* The access bits an entry carries (AG_FS_WANT_*) in its low bits; the rest is the hash. */
+#define AG_FCACHE_BITS	(AG_FS_WANT_READ | AG_FS_WANT_WRITE | AG_FS_WANT_EXEC)
+
+/*
+ * The sequence count of a kernel seqlock_t (its first word, seqcount.sequence, without lockdep
+ * as Debian builds). Odd while written; 1 (odd) if it cannot be read, which caches nothing.
+ */
+static __always_inline __u32 ag_seq_read(const void *lock)
+{
+	__u32 seq = 1;
+
+	if (lock)
+		bpf_probe_read_kernel(&seq, sizeof(seq), lock);
+	return seq;
+}
+
+/*
+ * A kernel pointer as a number to hash. The verifier allows no arithmetic on a pointer but the
+ * difference of two (for programs loaded with CAP_PERFMON, as ours are): the distance from the
+ * map, fixed for the programs' life, is a one-to-one stand-in for the address.
+ */
+#define AG_PTR_VAL(p) ((__u64)(p) - (__u64)(void *)&ag_fcache)
+
+/*
+ * The entry's hash of what the verdict for file depends on, as read now; 0 if it cannot be
+ * cached now (a seqlock being written, no root, an unhashed dentry).
+ */
+static __always_inline __u64 ag_fcache_key(const struct ag_state *st, struct file *file)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dentry *d = file->f_path.dentry;
+	__u32 rseq = ag_seq_read(&rename_lock), mseq = ag_seq_read(&mount_lock), zero = 0;
+	__u64 rd = AG_PTR_VAL(task->fs->root.dentry), rm = AG_PTR_VAL(task->fs->root.mnt), h;
+	__u64 *changes = bpf_map_lookup_elem(&ag_fs_changes, &zero);
+
+	/* Being written, unreadable, no root (a kernel thread), or unlinked: never cached. */
+	if ((rseq | mseq) & 1 || !task->fs->root.dentry || !task->fs->root.mnt || !d->d_hash.pprev)
+		return 0;
+	/* An ARRAY lookup of index 0 cannot fail; if it did, nothing is cached. */
+	if (!changes)
+		return 0;
+	h = ag_mix(st->hash_seed ^ 0x6a09e667f3bcc908ull, AG_PTR_VAL(d));
+	h = ag_mix(h, AG_PTR_VAL(file->f_path.mnt));
+	h = ag_mix(h, rd);
+	h = ag_mix(h, rm);
+	h = ag_mix(h, (__u64)st->generation_seq << 32 | rseq);
+	h = ag_mix(h, mseq);
+	h = ag_mix(h, READ_ONCE(*changes));
+	h &= ~(__u64)AG_FCACHE_BITS;
+	return h ? h : 1ull << 32;
+}
+
+/* Was the access want to file allowed by the full decision under the same key? */
+static __always_inline bool ag_fcache_hit(__u64 key, struct file *file, __u32 want)
+{
+	__u64 *c, v;
+
+	if (!key)
+		return false;
+	c = bpf_inode_storage_get(&ag_fcache, file->f_inode, 0, 0);
+	if (!c)
+		return false;
+	/* One load: the key and the bits of one store, whatever another open stores meanwhile. */
+	v = READ_ONCE(*c);
+	return (v & ~(__u64)AG_FCACHE_BITS) == key && (want & ~v & AG_FCACHE_BITS) == 0;
+}
+
+/*
+ * Remember an allow of want decided under key (read before bpf_d_path), if nothing that
+ * changes paths happened since: key is taken again and must be the same.
+ */
+static __always_inline void ag_fcache_store(const struct ag_state *st, __u64 key,
+					    struct file *file, __u32 want)
+{
+	__u64 *c, v;
+
+	if (!key || ag_fcache_key(st, file) != key)
+		return;
+	c = bpf_inode_storage_get(&ag_fcache, file->f_inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* No memory for the entry: nothing cached, the next open decides in full. */
+	if (!c)
+		return;
+	v = READ_ONCE(*c);
+	/* The same key: add the bits (another access of the same path was allowed too). */
+	if ((v & ~(__u64)AG_FCACHE_BITS) == key)
+		want |= v & AG_FCACHE_BITS;
+	*c = key | (want & AG_FCACHE_BITS);
+}
+
+/*
+ * A dentry is being attached to inode: drop the inode's entry, so a new dentry at a freed
+ * one's address (another name of the same file) can never match it. Runs for every process:
+ * the entry belongs to the inode, not to the sandbox.
+ */
+SEC("lsm/d_instantiate")
+int BPF_PROG(ag_d_instantiate, struct dentry *dentry, struct inode *inode)
+{
+	if (inode)
+		bpf_inode_storage_delete(&ag_fcache, inode);
+	return 0;
+}
+
 /* Judge a file the sandbox is about to hold (opened or received): 0 or -EPERM. */
 static __always_inline int ag_file_judge(struct file *file, __u32 op)
 {
@@ -173,19 +326,27 @@ static __always_inline int ag_file_judge(struct file *file, __u32 op)
 	struct ag_scratch *s;
 	struct ag_state st;
 	__u32 want, rule = AG_RULE_NONE;
-	__u64 hash;
+	__u64 hash, key;
 	__u8 verdict = AG_DENY;
+	bool protected;
 	long n;
 
 	/* No state is impossible (ARRAY index 0) and means no sandbox: nothing to judge. */
 	if (ag_read_state(&st) || !ag_in_sandbox(&st))
 		return 0;
 	want = ag_file_want(file);
+	protected = (want & AG_FS_WANT_WRITE) && ag_in_protected_dir(file);
+	/* Read before bpf_d_path: what the store checks again after it. */
+	key = protected ? 0 : ag_fcache_key(&st, file);
+	if (ag_fcache_hit(key, file, want)) {
+		ag_count_decision(want & AG_FS_WANT_EXEC ? AG_EV_EXEC : AG_EV_FILE, AG_ALLOW);
+		return 0;
+	}
 	s = bpf_task_storage_get(&ag_scratch, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	/* No memory for the scratch buffer: fail closed (verdict stays AG_DENY). */
 	n = s ? bpf_d_path(&file->f_path, s->path, sizeof(s->path)) : -ENOMEM;
-	if ((want & AG_FS_WANT_WRITE) && ag_in_protected_dir(file)) {
+	if (protected) {
 		/* The state directory's files are replaced by rename: keyed by their directory. */
 		rule = AG_RULE_BUILTIN | AG_BR_PROTECTED;
 	} else if (s && n > 1 && n <= AG_PATH_MAX) {
@@ -194,8 +355,10 @@ static __always_inline int ag_file_judge(struct file *file, __u32 op)
 	}
 	/* Otherwise too long or unresolvable: fail closed, the event says why. */
 	ag_count_decision(want & AG_FS_WANT_EXEC ? AG_EV_EXEC : AG_EV_FILE, verdict);
-	if (verdict == AG_ALLOW)
+	if (verdict == AG_ALLOW) {
+		ag_fcache_store(&st, key, file, want);
 		return 0;
+	}
 	ag_file_event(&st, s ? s->path : NULL, n, (__u64)inode->i_sb->s_dev << 32, inode->i_ino,
 		      op, want, verdict, rule);
 	return verdict == AG_DENY ? -EPERM : 0;

@@ -5,13 +5,16 @@
 # changes how that same inode is reached so that the policy denies it; the sandbox's next open
 # through the denied path must fail with the exact errno and report the denied path. A cache
 # that is not invalidated by the change answers "ok" and fails the case. Written before any
-# cache exists, so the cache has to pass them as the decision without one does.
+# cache existed, so the cache has to pass them as the decision without one does; the ro write,
+# unlinked reopen and chroot cases came with the cache's design (docs/policy.md, "The file_open
+# allow cache"): each is a change of the path that no rename or mount marks.
 . /tests/guest/lib.sh
 
 F=/tmp/fc
 rm -rf "$F"
-mkdir -p "$F/pub/d" "$F/pub/b" "$F/pub/m" "$F/secret" "$AG_CG"
+mkdir -p "$F/pub/d" "$F/pub/b" "$F/pub/m" "$F/secret" "$F/u" "$AG_CG"
 for f in hard ren d/f b/f n fd mns; do echo "$f" >"$F/pub/$f"; done
+echo u >"$F/u/f"
 
 policy() { # PUB-ACCESS
 	cat <<Y
@@ -43,6 +46,10 @@ spec:
         access: none
       - path: $F/pub
         access: $1
+      - path: $F/u
+        access: none
+      - path: $F/u/f
+        access: ro
   network:
     default: allow
 Y
@@ -119,6 +126,37 @@ if grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null; then
 else
 	echo "SKIP $(_name overlay_denied): no overlay file system in this guest"
 fi
+
+# A read allowed, then a write of the same path, which its rule ("ro") denies: an allow of one
+# access answers for no other.
+expect ro_first_read_ok ok inside agt read "$F/u/f"
+expect ro_write_after_read_denied EPERM inside agt open "$F/u/f" w
+expect_event ro_write_event '"operation":"open"' "\"access\":[\"write\"],\"path\":\"$F/u/f\"" \
+	'"decision":"deny"' "\"rule\":{\"id\":\"$P:filesystem[10]\""
+
+# The file unlinked by a process outside while the sandbox holds it open: its path is now
+# "$F/u/f (deleted)", which no rule but $F/u's ("none") covers. Unlinking takes neither
+# rename_lock nor mount_lock; the reopen through /proc/self/fd must still be denied.
+inside sh -c "exec 3<$F/u/f && usleep 800000 && agt read /proc/self/fd/3" >/tmp/fc-del.out 2>&1 &
+R=$!
+usleep 400000
+rm "$F/u/f"
+wait $R
+expect deleted_reopen_denied EPERM tail -n 1 /tmp/fc-del.out
+open_event deleted_reopen_event "$F/u/f (deleted)" 9
+
+# Another root: a process outside chroots into an allowed directory, then moves itself into
+# the sandbox. There the file's path is "/x", which only the default ("deny") covers.
+mkdir -p "$F/pub/cr/bin" "$F/pub/cr/cg"
+cp /bin/busybox /usr/local/bin/agt "$F/pub/cr/bin/"
+echo x >"$F/pub/cr/x"
+mount -o bind /sys/fs/cgroup "$F/pub/cr/cg"
+expect chroot_first_open_ok ok inside agt read "$F/pub/cr/x"
+expect chroot_denied EPERM chroot "$F/pub/cr" /bin/busybox sh -c \
+	"echo \$\$ >/cg/${AG_CG#/sys/fs/cgroup/}/cgroup.procs && exec /bin/agt read /x"
+expect_event chroot_event '"operation":"open"' '"path":"/x"' '"decision":"deny"'
+expect chroot_source_ok ok inside agt read "$F/pub/cr/x"
+umount "$F/pub/cr/cg"
 
 # A reload that narrows the policy: the path that was allowed is now denied.
 expect reload_first_open_ok ok inside agt read "$F/pub/n"
