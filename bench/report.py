@@ -64,9 +64,16 @@ for l in lines("open.txt"):
         free_ms.append(float(f[1]))
 res["open_rounds"] = opens
 res["macro_rounds"] = macro
-add("open_outside_cgroup", [r["outside"] / r["base"] for r in opens], "guest", 1.04)
-add("open_inside_allowed_10", [r["inside"] / r["base"] for r in opens], "guest", 1.15)
-add("open_inside_denied_10", [r["denied"] / r["base"] for r in opens], "guest")
+# The baseline of every round is the lowest no-program figure of the run: round 1's, taken
+# before agentguard was ever loaded. After an unload the same opens count about 5 % more
+# instructions on 6.1 (measured, cause not found), so a round's own baseline would credit
+# agentguard with a cost it leaves behind. base_rounds keeps each round's own figure.
+clean = min(r["base"] for r in opens) if opens else 1
+res["open_base_rounds"] = [r["base"] for r in opens]
+add("open_outside_cgroup", [r["outside"] / clean for r in opens], "guest", 1.04)
+add("open_inside_allowed_10", [r["inside"] / clean for r in opens], "guest", 1.15)
+add("open_inside_denied_10", [r["denied"] / clean for r in opens], "guest")
+add("open_base_after_unload", [r["base"] / clean for r in opens[1:]], "guest")
 add("kernel_map_bytes_100k", res.get("kernel_map_bytes_100k_rounds", []), "guest",
     32 * 1024 * 1024, unit="bytes", digits=0)
 add("reload_swap_ms", reload_ms, "guest", unit="ms (icount)", digits=1)
@@ -86,11 +93,13 @@ variants = ("outside", "inside", "denied")
 order = {}
 for name, rounds in (("icount", opens), ("wall", walls)):
     if rounds:
-        med = {v: statistics.median(r[v] / r["base"] for r in rounds) for v in variants}
+        low = min(r["base"] for r in rounds)
+        med = {v: statistics.median(r[v] / low for r in rounds) for v in variants}
         order[name] = sorted(variants, key=med.get)
 for v, key in zip(variants, ("open_outside_cgroup", "open_inside_allowed_10",
                              "open_inside_denied_10")):
-    add(key + "_wall", [r[v] / r["base"] for r in walls], "guest (wall-clock, TCG)")
+    add(key + "_wall", [r[v] / min(w["base"] for w in walls) for r in walls],
+        "guest (wall-clock, TCG)")
 if len(order) == 2:
     res["open_wall_order_agrees"] = order["icount"] == order["wall"]
 
@@ -210,7 +219,9 @@ with open(results, "w") as f:
     f.write("\n")
     f.write("Ratios are medians over rounds measured side by side in one run (variants "
             "alternated); `worst` is the worst round. Guest figures are guest instruction "
-            "counts; host figures are wall-clock on a shared 2-CPU VM.\n\n")
+            "counts; host figures are wall-clock on a shared 2-CPU VM. The guest open ratios "
+            "divide by the run's lowest no-program figure, taken before agentguard was first "
+            "loaded: after an unload the same opens cost more (`open_base_after_unload`).\n\n")
     f.write("| key | median | worst | goal | met | where |\n|---|---|---|---|---|---|\n")
     for key, med, worst, goal, met, where, unit in rows:
         m = "-" if met is None and med is not None else ("yes" if met else "**no**")
