@@ -1211,7 +1211,7 @@ cleanup:
 		close(state_dirfd);
 	/* Pins this run made for enforcement that never came into force: nothing half applied. */
 	if (pinned_here && status != AG_EXIT_OK)
-		ag_loader_unpin_dir(pin_dir);
+		ag_loader_unpin_dir(pin_dir, false);
 	if (pin_lock >= 0)
 		close(pin_lock);
 	ag_seqstore_close(&seqs);

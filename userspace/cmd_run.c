@@ -446,7 +446,11 @@ cleanup:
 		kill(daemon, SIGTERM);
 		waitpid(daemon, NULL, 0);
 	}
-	if (loaded && !err && (err = ag_loader_unpin_dir(pin_dir)))
+	/*
+	 * No wait for the programs to detach (seconds under TCG): they judge the cgroup that goes
+	 * next, whose id is never reused, so from here they match nothing.
+	 */
+	if (loaded && !err && (err = ag_loader_unpin_dir(pin_dir, false)))
 		ag_log_error("run: unloading \"%s\": %s", pin_dir, strerror(-err));
 	if (cg.fd >= 0) {
 		int e;

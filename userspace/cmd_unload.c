@@ -43,7 +43,7 @@ int cmd_unload(int argc, char **argv)
 		return AG_EXIT_CONFIG;
 	}
 	if (!err)
-		err = ag_loader_unpin_dir(pin_dir);
+		err = ag_loader_unpin_dir(pin_dir, true);
 	if (lock >= 0)
 		close(lock);
 	if (err) {

@@ -564,7 +564,7 @@ static int recover_upgrade(struct ag_loader *l)
 	if (access(next, F_OK))
 		return errno == ENOENT ? 0 : -errno;
 	if (read_build(next, &b))
-		return ag_loader_unpin_dir(next);
+		return ag_loader_unpin_dir(next, false);
 	if (ag_loader_pinned(dir) && open_old(l))
 		close_old(&l->old);	/* nothing readable: nothing to report */
 	return promote_next(dir);
@@ -1426,15 +1426,20 @@ static size_t linked_prog_ids(const char *dir, __u32 *ids, size_t max)
 
 /*
  * The kernel frees an unpinned link (and detaches its program) after an RCU grace period and
- * from a work queue: wait until every program is gone, so "unloaded" is true when it is said.
- * A program outlives its detach only by a reference someone else holds (an fd): -EBUSY then.
+ * from a work queue, one trampoline at a time: each LSM hook's last program waits for an
+ * RCU-tasks grace period (measured: 8.3 s for 71 programs in an idle TCG guest, longer under
+ * load). Wait until every program is gone, so "unloaded" is true when it is said, for as long
+ * as programs keep going. A program outlives its detach only by a reference someone else holds
+ * (an fd): none going for AG_UNLOAD_STALL_MS means that, -EBUSY.
  */
+#define AG_UNLOAD_STALL_MS	30000
+
 static int wait_progs_gone(const __u32 *ids, size_t n)
 {
-	size_t i, left;
-	int tries, fd;
+	size_t i, left, last = n + 1;
+	int idle_ms = 0, fd;
 
-	for (tries = 0; tries < 1000; tries++) {
+	for (;;) {
 		for (i = 0, left = 0; i < n; i++) {
 			fd = bpf_prog_get_fd_by_id(ids[i]);
 			if (fd >= 0) {
@@ -1444,12 +1449,17 @@ static int wait_progs_gone(const __u32 *ids, size_t n)
 		}
 		if (!left)
 			return 0;
+		if (left < last)
+			idle_ms = 0;
+		else if (idle_ms >= AG_UNLOAD_STALL_MS)
+			return -EBUSY;
+		last = left;
 		usleep(10000);
+		idle_ms += 10;
 	}
-	return -EBUSY;
 }
 
-int ag_loader_unpin_dir(const char *dir)
+int ag_loader_unpin_dir(const char *dir, bool wait)
 {
 	__u32 ids[AG_MAX_LINKS];
 	size_t n = linked_prog_ids(dir, ids, AG_MAX_LINKS);
@@ -1458,7 +1468,7 @@ int ag_loader_unpin_dir(const char *dir)
 
 	/* An upgrade's half-made enforcement (DIR/next) goes too. */
 	if (!pin_path(path, sizeof(path), dir, "next", NULL) && !access(path, F_OK))
-		err = ag_loader_unpin_dir(path);
+		err = ag_loader_unpin_dir(path, wait);
 	if (!err)
 		err = unpin_sub(dir, "links");
 	if (!err)
@@ -1468,7 +1478,7 @@ int ag_loader_unpin_dir(const char *dir)
 		err = -errno;
 	if (!err && rmdir(dir) && errno != ENOENT)
 		err = -errno;
-	if (!err)
+	if (!err && wait)
 		err = wait_progs_gone(ids, n);
 	return err;
 }
@@ -1539,7 +1549,7 @@ void ag_loader_close(struct ag_loader *l)
 		bpf_link__destroy(l->links[i]);
 	/* An upgrade that did not complete is undone: the old build's enforcement stays. */
 	if (l->upgrading && !l->upgrade_committed)
-		ag_loader_unpin_dir(l->root);
+		ag_loader_unpin_dir(l->root, false);
 	close_old(&l->old);
 	for (i = 0; i < AG_GENERATIONS; i++) {
 		close_fd(&l->fs_inner[i]);

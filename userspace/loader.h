@@ -92,8 +92,10 @@ int ag_loader_pinned_backend(const char *dir);
 /*
  * Remove every pin under dir, links first (their programs detach once no fd holds them) and
  * then maps, and the directories. Enforcement pinned there ends. 0 if there was none.
+ * wait: return only once every program is detached (the kernel does it from a work queue, one
+ * LSM hook at a time: seconds under TCG); -EBUSY if none has gone for 30 s (an fd holds one).
  */
-int ag_loader_unpin_dir(const char *dir);
+int ag_loader_unpin_dir(const char *dir, bool wait);
 /*
  * Create dir (a directory on bpffs) if needed and lock it against other agentguard processes
  * for as long as *fd stays open: -EWOULDBLOCK if one holds it.
