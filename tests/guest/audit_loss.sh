@@ -51,4 +51,4 @@ if [ "$lost" -gt 0 ] && [ $((delivered + lost)) -eq "$N" ]; then
 else
 	fail delivered_plus_lost_is_attempted "delivered $delivered + lost $lost != $N"
 fi
-stop_agentguard
+end_suite

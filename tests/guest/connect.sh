@@ -48,5 +48,5 @@ expect v4mapped_allowed "ok hi" inside agt connect ::ffff:127.0.0.1 7001
 expect udp_connect_denied EPERM inside agt connect 127.0.0.1 7003 udp
 expect udp_connect_allowed ok inside agt connect 127.0.0.1 7001 udp
 
-stop_agentguard
+end_suite
 kill %1 %2 %3 2>/dev/null

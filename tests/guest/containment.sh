@@ -155,4 +155,4 @@ fi
 expect limit_not_writable_inside EPERM inside agt write "$AG_CG/memory.max" max
 
 kill "$OUTSIDE_PID" 2>/dev/null
-stop_agentguard
+end_suite

@@ -108,4 +108,4 @@ for addr in 127.0.0.1 127.0.0.70 127.0.0.200; do
 		esac
 	done
 done
-stop_agentguard
+end_suite

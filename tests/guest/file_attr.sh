@@ -238,5 +238,5 @@ expect outside_rename_ok ok agt rename $F/rw/home $F/rw/home-out
 expect outside_rename_back_ok ok agt rename $F/rw/home-out $F/rw/home
 expect_no_event outside_no_event '/tmp/fa/rw/home-out'
 
-stop_agentguard
+end_suite
 umount $F/rw/alias $F/rw/alias2 $F/ro/alias3 $F

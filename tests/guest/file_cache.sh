@@ -170,4 +170,4 @@ open_event reload_narrowed_event "$F/pub/n" 8
 agentguard reload /tmp/fc.yaml 2>/dev/null
 expect reload_widened_ok ok inside agt read "$F/pub/n"
 
-stop_agentguard
+end_suite

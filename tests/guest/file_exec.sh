@@ -150,4 +150,4 @@ start_agentguard /tmp/exec-allow.yaml
 expect memfd_exec_default_allow ok inside agt memfd-exec read /tmp/xok/agt
 expect default_allow_noexec_denied EPERM inside agt exec /tmp/noexec/agt read /tmp/xok/agt
 expect default_allow_mmap_denied EPERM inside agt mmap-exec /tmp/noexec/agt
-stop_agentguard
+end_suite

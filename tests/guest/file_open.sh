@@ -112,4 +112,4 @@ mkdir -p "$AG_CG/sub"
 INSIDE_CG="$AG_CG/sub" expect child_cgroup_denied EPERM inside agt read /tmp/secret/key
 INSIDE_CG="$AG_CG/sub" expect child_cgroup_allowed ok inside agt read /tmp/ro/file
 
-stop_agentguard
+end_suite

@@ -248,4 +248,4 @@ expect outside_chmod_ok ok agt chmod /tmp/fp/ro/file 600
 expect outside_unlink_ok ok agt unlink /tmp/fp/none/key
 expect_no_event outside_no_event '/tmp/fp/ro/outside'
 
-stop_agentguard
+end_suite

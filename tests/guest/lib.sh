@@ -43,6 +43,13 @@ stop_agentguard() {
 	agentguard unload 2>>/tmp/agtest-daemon.log
 }
 
+# end_suite: the last step of a suite that needs nothing unloaded: stop the daemon and leave
+# enforcement pinned, since the guest powers off next. Unloading detaches the LSM programs one
+# hook at a time (about 8 s under TCG); lifecycle.sh, reload.sh and others test it.
+end_suite() {
+	stop_daemon
+}
+
 # inside CMD...: run CMD in the sandbox cgroup (or in $INSIDE_CG when set).
 inside() {
 	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' inside "${INSIDE_CG:-$AG_CG}" "$@"

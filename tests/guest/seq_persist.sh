@@ -68,4 +68,4 @@ expect state_seq_truncate_denied EPERM inside agt truncate $st/seq 1
 expect state_seq_chmod_denied EPERM inside agt chmod $st/seq 777
 expect_event state_protect_event '"path":"/var/lib/agentguard/seq"' '"id":"builtin:protected-files"'
 expect state_write_outside_ok ok agt open $st/seq w
-stop_agentguard
+end_suite

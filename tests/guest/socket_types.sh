@@ -78,4 +78,4 @@ expect srcroute_v6 EPERM inside agt srcroute v6
 expect_event srcroute_event '"operation":"setsockopt"' '"id":"builtin:source-route"' '"level":0' '"option":4'
 expect srcroute_v4_outside_ok ok agt srcroute v4
 expect srcroute_v6_outside_ok ok agt srcroute v6
-stop_agentguard
+end_suite

@@ -68,4 +68,4 @@ expect cpu_max_set "150000 100000" cat "$AG_CG/cpu.max"
 forks=$(inside sh -c 'i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i + 1)); done; wait' 2>&1 | grep -c fork)
 if [ "$forks" -gt 0 ]; then pass pids_max_enforced; else fail pids_max_enforced "60 forks under pids.max 40 all succeeded"; fi
 
-stop_agentguard
+end_suite
