@@ -151,7 +151,7 @@ struct ag_event_proc {
 
 /* One decoded record. Valid while the record is (a file record's path is read in place). */
 struct ag_event {
-	struct ag_event_hdr hdr;
+	struct ag_event_hdr hdr;	/* but hdr.proc: zero counts, no strings (see proc) */
 	unsigned long long seq;
 	long long time_ns;		/* wall clock, ns since the epoch */
 	char time[48];			/* the same, RFC 3339 with ns, UTC */
