@@ -4,7 +4,7 @@
  * ag_json_str and ag_json_base64 against a plain reference written here from the rules in
  * json.h (a byte at a time: no blocks, no tables), on every length around the 16-byte blocks
  * and on random hostile strings (quotes, backslashes, control characters, DEL, valid and
- * invalid UTF-8); and whole lines of the audit benchmark's record, of a hostile one and of
+ * invalid UTF-8); ag_buf_u64 and ag_buf_i64 against printf; and whole lines of the audit benchmark's record, of a hostile one and of
  * their folded repeats against lines the writer made before it was reworked for speed (issue
  * #6), the time and seq aside. No kernel.
  */
@@ -165,6 +165,47 @@ static void test_str_random(void **state)
 			s[i] = rnd() % 4 ? (unsigned char)alpha[rnd() % (sizeof(alpha) - 1)] :
 					   (unsigned char)rnd();
 		check_str(s, n);
+	}
+}
+
+/* ag_buf_u64 and ag_buf_i64 as printf's %llu and %lld, after a prefix. */
+static void check_num(unsigned long long v)
+{
+	struct ag_buf b = {};
+	char want[48];
+
+	ag_buf_lit(&b, "x");
+	ag_buf_u64(&b, v);
+	snprintf(want, sizeof(want), "x%llu", v);
+	assert_string_equal(b.p, want);
+	assert_int_equal(b.len, strlen(want));
+	ag_buf_reset(&b);
+	ag_buf_i64(&b, (long long)v);
+	snprintf(want, sizeof(want), "%lld", (long long)v);
+	assert_string_equal(b.p, want);
+	assert_int_equal(b.len, strlen(want));
+	ag_buf_free(&b);
+}
+
+/* 0 to 10^5, every power of ten and its neighbours, the extremes, and random magnitudes. */
+static void test_numbers(void **state)
+{
+	unsigned long long v, p;
+	int i;
+
+	(void)state;
+	for (v = 0; v <= 100000; v++)
+		check_num(v);
+	for (p = 1, i = 0; i < 20; i++, p *= 10) {
+		check_num(p - 1);
+		check_num(p);
+		check_num(p + 1);
+	}
+	for (v = 0; v < 100; v++)
+		check_num(~0ULL - v);
+	for (i = 0; i < 200000; i++) {
+		v = (unsigned long long)rnd() << 32 | rnd();
+		check_num(v >> (rnd() % 64));
 	}
 }
 
@@ -412,6 +453,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_str_every_length),
 		cmocka_unit_test(test_str_random),
+		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_lines),
 	};
 
