@@ -4,9 +4,10 @@
  * ag_json_str and ag_json_base64 against a plain reference written here from the rules in
  * json.h (a byte at a time: no blocks, no tables), on every length around the 16-byte blocks
  * and on random hostile strings (quotes, backslashes, control characters, DEL, valid and
- * invalid UTF-8); ag_buf_u64 and ag_buf_i64 against printf; and whole lines of the audit benchmark's record, of a hostile one and of
- * their folded repeats against lines the writer made before it was reworked for speed (issue
- * #6), the time and seq aside. No kernel.
+ * invalid UTF-8); ag_buf_u64 and ag_buf_i64 against printf; and whole lines against lines the
+ * writer made before it was reworked for speed (issue #6), the time blanked: the audit
+ * benchmark's record, again (its identity and process objects copied), with each thing those
+ * objects are made of changed in turn, a hostile record, and their folded repeats. No kernel.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,9 +272,10 @@ static void hostile_record(struct ag_event_file *e)
 }
 
 /* The line of the record (size bytes of it) with its time and seq blanked. */
+static struct ag_event_sink sink;
+
 static const char *line(const void *rec, size_t size)
 {
-	static struct ag_event_sink sink;
 	static char out[8192];
 	const char *t;
 
@@ -314,6 +316,61 @@ static const char *fold_line(__u64 sig, __u32 kind)
 	return line(&f, sizeof(f));
 }
 
+/*
+ * The lines checked, in order: the benchmark's record, again (its identity and process are
+ * then copied), then with each thing they are made of changed in turn, a hostile record, and
+ * the repeats of each replayed from the fold cache.
+ */
+static void each_line(void (*check)(const char *))
+{
+	static struct ag_event_file e;
+	size_t size;
+
+	bench_record(&e);
+	size = offsetof(struct ag_event_file, path) + e.path_len;
+	check(line(&e, size));
+	check(line(&e, size));
+	e.hdr.tid++;
+	check(line(&e, size));
+	e.hdr.uid = 4294967293u;	/* no passwd entry */
+	check(line(&e, size));
+	e.hdr.uid = 0;
+	check(line(&e, size));
+	sink.operator_identity = "ops\"team";
+	check(line(&e, size));
+	sink.operator_identity = NULL;
+	check(line(&e, size));
+	e.hdr.comm[7] = 'X';		/* after comm's NUL: the same line */
+	check(line(&e, size));
+	e.hdr.comm[1] = 'G';
+	check(line(&e, size));
+	e.hdr.proc.ancestry[1][3] = 'U';
+	check(line(&e, size));
+	e.hdr.proc.flags |= AG_PROC_ANCESTOR_CUT << 1;
+	check(line(&e, size));
+	e.hdr.proc.flags |= AG_PROC_ANCESTRY_MORE;
+	check(line(&e, size));
+	e.hdr.ppid++;
+	check(line(&e, size));
+	e.hdr.gid--;
+	check(line(&e, size));
+	e.hdr.proc.exe[3] = 'B';
+	check(line(&e, size));
+	e.hdr.proc.depth = 1;
+	check(line(&e, size));
+	e.hdr.proc.flags |= AG_PROC_EXE_UNRESOLVED;
+	check(line(&e, size));
+	e.hdr.kind = AG_EV_EXEC;
+	e.hdr.cgroup_id++;
+	check(line(&e, size));
+	hostile_record(&e);
+	check(line(&e, offsetof(struct ag_event_file, path) + e.path_len));
+	/* Records read whole: the size the ring gives is what a fold replays. */
+	check(line(&e, sizeof(e)));
+	check(fold_line(77, AG_EV_FILE));
+	check(fold_line(78, AG_EV_EXEC));
+}
+
 /* Lines made by the writer before its rework (commit 7d356fc), time blanked. */
 static const char *const want[] = {
 	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
@@ -329,6 +386,224 @@ static const char *const want[] = {
 	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
 	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
 	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4243,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":4294967293,\"gid\":4"
+	"294967295,\"user\":null,\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244"
+	",\"ppid\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.1"
+	"1\",\"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\""
+	"cut\":false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true}"
+	",\"kind\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"pat"
+	"h\":\"/home/agent/workspace/monorepo/services/payments/internal/credentials/produ"
+	"ction/us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.c"
+	"om/adc.json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\""
+	"layer\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repea"
+	"ts\":0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":\"ops\\\"team\"},\"process\":{\"pid\":4242,\"tid\""
+	":4244,\"ppid\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/pyth"
+	"on3.11\",\"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\""
+	"},{\"cut\":false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":"
+	"true},\"kind\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],"
+	"\"path\":\"/home/agent/workspace/monorepo/services/payments/internal/credentials/"
+	"production/us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceacco"
+	"unt.com/adc.json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":n"
+	"ull,\"layer\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\""
+	"repeats\":0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"false,\"exe\":\"/usU/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"true,\"exe\":\"/usU/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kind"
+	"\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\"/"
+	"home/agent/workspace/monorepo/services/payments/internal/credentials/production/u"
+	"s-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc."
+	"json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer\""
+	":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":0,"
+	"\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4000,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"true,\"exe\":\"/usU/local/bin/agent-runner\"}],\"ancestry_complete\":false},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"true,\"exe\":\"/usU/local/bin/agent-runner\"}],\"ancestry_complete\":false},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967294"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usr/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"true,\"exe\":\"/usU/local/bin/agent-runner\"}],\"ancestry_complete\":false},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967294"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usB/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
+	"true,\"exe\":\"/usU/local/bin/agent-runner\"}],\"ancestry_complete\":false},\"kin"
+	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
+	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
+	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
+	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
+	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
+	"0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967294"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":\"/usB/bin/python3.11\",\""
+	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"}],\"ancest"
+	"ry_complete\":false},\"kind\":\"file\",\"operation\":\"open\",\"target\":{\"acces"
+	"s\":[\"read\"],\"path\":\"/home/agent/workspace/monorepo/services/payments/intern"
+	"al/credentials/production/us-east-1/gcloud/legacy_credentials/agent@example-prj.i"
+	"am.gserviceaccount.com/adc.json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"r"
+	"ule\":{\"id\":null,\"layer\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"ge"
+	"neration\":1},\"repeats\":0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967294"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9876,\"comm\":\"aGent\",\"exe\":null,\"exe_cut\":false,\""
+	"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"}],\"ancestry_complete\":fals"
+	"e},\"kind\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"p"
+	"ath\":\"/home/agent/workspace/monorepo/services/payments/internal/credentials/pro"
+	"duction/us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount"
+	".com/adc.json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null"
+	",\"layer\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"re"
+	"peats\":0,\"origin\":\"host\"}\n",
+	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
+	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967294"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9877,\"comm\":\"aGent\",\"exe\":null,\"exe_cut\":false,\""
+	"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"}],\"ancestry_complete\":fals"
+	"e},\"kind\":\"exec\",\"operation\":\"exec\",\"target\":{\"access\":[\"read\"],\"p"
+	"ath\":\"/home/agent/workspace/monorepo/services/payments/internal/credentials/pro"
+	"duction/us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount"
+	".com/adc.json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null"
+	",\"layer\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"re"
+	"peats\":0,\"origin\":\"host\"}\n",
 	"{\"schema_version\":1,\"seq\":42,\"kseq\":1234567,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
 	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
 	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":4294967293,\"gid\":4"
@@ -383,17 +658,16 @@ static const char *const want[] = {
 	",\"repeats\":0,\"origin\":\"host\"}\n",
 	"{\"schema_version\":1,\"seq\":42,\"kseq\":1299999,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
 	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
-	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967295"
-	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4243,\"pp"
-	"id\":4000,\"cgroup_id\":9876,\"comm\":\"agent\",\"exe\":\"/usr/bin/python3.11\",\""
-	"exe_cut\":false,\"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"},{\"cut\":"
-	"false,\"exe\":\"/usr/local/bin/agent-runner\"}],\"ancestry_complete\":true},\"kin"
-	"d\":\"file\",\"operation\":\"open\",\"target\":{\"access\":[\"read\"],\"path\":\""
-	"/home/agent/workspace/monorepo/services/payments/internal/credentials/production/"
-	"us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount.com/adc"
-	".json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null,\"layer"
-	"\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"repeats\":"
-	"17,\"origin\":\"host\"}\n",
+	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":0,\"gid\":4294967294"
+	",\"user\":\"root\",\"operator\":null},\"process\":{\"pid\":4242,\"tid\":4244,\"pp"
+	"id\":4001,\"cgroup_id\":9877,\"comm\":\"aGent\",\"exe\":null,\"exe_cut\":false,\""
+	"ancestry\":[{\"cut\":false,\"exe\":\"/usr/bin/bash\"}],\"ancestry_complete\":fals"
+	"e},\"kind\":\"exec\",\"operation\":\"exec\",\"target\":{\"access\":[\"read\"],\"p"
+	"ath\":\"/home/agent/workspace/monorepo/services/payments/internal/credentials/pro"
+	"duction/us-east-1/gcloud/legacy_credentials/agent@example-prj.iam.gserviceaccount"
+	".com/adc.json\"},\"decision\":\"deny\",\"mode\":\"enforce\",\"rule\":{\"id\":null"
+	",\"layer\":null},\"policy\":{\"name\":null,\"sha256\":\"\",\"generation\":1},\"re"
+	"peats\":17,\"origin\":\"host\"}\n",
 	"{\"schema_version\":1,\"seq\":42,\"kseq\":1299999,\"time\":\"TTTTTTTTTTTTTTTTTTTT"
 	"TTTTTTTTTT\",\"host\":\"host\\\"1\",\"session\":\"bench-1\",\"sandbox\":\"/agentg"
 	"uard-sandbox\",\"backend\":\"bpf-lsm\",\"identity\":{\"uid\":4294967293,\"gid\":4"
@@ -431,20 +705,10 @@ static void check_line(const char *got)
 	next_want++;
 }
 
-/* The benchmark's record, a hostile one, and the repeats of each replayed from the fold cache. */
 static void test_lines(void **state)
 {
-	static struct ag_event_file e;
-
 	(void)state;
-	bench_record(&e);
-	check_line(line(&e, offsetof(struct ag_event_file, path) + e.path_len));
-	hostile_record(&e);
-	check_line(line(&e, offsetof(struct ag_event_file, path) + e.path_len));
-	/* Records read whole: the size the ring gives is what a fold replays. */
-	check_line(line(&e, sizeof(e)));
-	check_line(fold_line(77, AG_EV_FILE));
-	check_line(fold_line(78, AG_EV_EXEC));
+	each_line(check_line);
 	assert_true(next_want == want + sizeof(want) / sizeof(want[0]));
 }
 
