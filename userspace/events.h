@@ -78,6 +78,13 @@ struct ag_event_sink {
 	struct ag_buf head;
 	struct ag_buf head_key;
 	/*
+	 * The same for the "identity" and "process" objects of the last event (proc_json) and
+	 * what they were made from (proc_key, see events.c): a flood of denials comes from one
+	 * process, whose objects are then copied, not rendered again.
+	 */
+	struct ag_buf proc_json;
+	struct ag_buf proc_key;
+	/*
 	 * Hot-path caches (events.c): wall minus boot time as read at clock_ns (a
 	 * CLOCK_MONOTONIC_COARSE reading, 0: never), the date of the last second formatted, and
 	 * user names.
@@ -151,7 +158,7 @@ struct ag_event_proc {
 
 /* One decoded record. Valid while the record is (a file record's path is read in place). */
 struct ag_event {
-	struct ag_event_hdr hdr;
+	struct ag_event_hdr hdr;	/* but hdr.proc: zero counts, no strings (see proc) */
 	unsigned long long seq;
 	long long time_ns;		/* wall clock, ns since the epoch */
 	char time[48];			/* the same, RFC 3339 with ns, UTC */

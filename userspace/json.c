@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,35 +75,68 @@ void ag_buf_printf(struct ag_buf *b, const char *fmt, ...)
 }
 
 /*
- * Two digits per division, and one fixed-size copy into the buffer: an event has a dozen
- * numbers, and a division and a variable-length memcpy per digit were a tenth of its
- * formatting.
+ * The 8 decimal digits of v < 10^8 as ASCII in one word, the first digit in its low byte: the
+ * number split in halves, quarters and digits, all lanes at once (divisions by 100 and 10 as a
+ * multiply and a shift, exact below 10^4 and 10^2).
+ */
+static inline unsigned long long digits8(unsigned long long v)
+{
+	unsigned long long y = v / 10000 | (v % 10000) << 32, z;
+
+	z = (y * 10486) >> 20 & 0x0000007f0000007fULL;
+	y = z | (y - 100 * z) << 16;
+	z = (y * 103) >> 10 & 0x000f000f000f000fULL;
+	y = z | (y - 10 * z) << 8;
+	return y + 0x3030303030303030ULL;
+}
+
+/* Decimal digits of v < 10^8, at least 1. */
+static inline unsigned int digits_count8(unsigned long long v)
+{
+	return v < 10000 ? (v < 100 ? 1 + (v >= 10) : 3 + (v >= 1000)) :
+			   (v < 1000000 ? 5 + (v >= 100000) : 7 + (v >= 10000000));
+}
+
+/*
+ * Eight digits at a time, built in a register and stored whole: an event has a dozen numbers.
+ * Formatting them two digits at a time on the stack and copying them out in one load stalled
+ * that load on the small stores just made (no store-to-load forwarding across them): most of
+ * this function's time (perf).
  */
 void ag_buf_u64(struct ag_buf *b, unsigned long long v)
 {
-	static const char pairs[] =
-		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-		"8081828384858687888990919293949596979899";
-	/* The digits end at s + 20 (at most 20 of them); the copy takes 20 bytes from d. */
-	char s[40], *e = s + 20, *d = e;
+	unsigned long long w[3];
+	unsigned int n, lead;
+	char *o;
 
-	while (v >= 100) {
-		d -= 2;
-		memcpy(d, pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (v >= 10) {
-		d -= 2;
-		memcpy(d, pairs + 2 * v, 2);
-	} else {
-		*--d = '0' + v;
-	}
-	if ((b->oom || b->len + 20 + 1 > b->cap) && !ag_buf_reserve(b, 20))
+	if ((b->oom || b->len + 24 + 1 > b->cap) && !ag_buf_reserve(b, 24))
 		return;
-	memcpy(b->p + b->len, d, 20);
-	b->len += e - d;
-	b->p[b->len] = '\0';
+	o = b->p + b->len;
+	if (v < 100000000) {
+		n = digits_count8(v);
+		w[0] = digits8(v) >> 8 * (8 - n);
+		memcpy(o, &w[0], 8);
+	} else {
+		if (v < 10000000000000000ULL) {
+			w[1] = digits8(v % 100000000);
+			v /= 100000000;
+			n = 8;
+		} else {
+			w[1] = digits8(v / 100000000 % 100000000);
+			w[2] = digits8(v % 100000000);
+			v /= 10000000000000000ULL;
+			n = 16;
+		}
+		lead = digits_count8(v);
+		w[0] = digits8(v) >> 8 * (8 - lead);
+		memcpy(o, &w[0], 8);
+		memcpy(o + lead, &w[1], 8);
+		if (n == 16)
+			memcpy(o + lead + 8, &w[2], 8);
+		n += lead;
+	}
+	o[n] = '\0';
+	b->len += n;
 }
 
 void ag_buf_i64(struct ag_buf *b, long long v)
@@ -150,14 +184,20 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes a JSON string takes as they are: printable ASCII but " and \. */
+static const bool json_plain[256] = {
+	[0x20 ... 0x21] = true,		/* " (0x22) is not */
+	[0x23 ... 0x5b] = true,		/* \ (0x5c) is not */
+	[0x5d ... 0x7e] = true,
+};
+
 #ifdef __SSE2__
 /*
- * The bytes of the 16 at p that a JSON string cannot take as they are, one bit each: below 0x20
- * or from 0x80 (one signed comparison), DEL, " and \.
+ * The bytes of v that a JSON string cannot take as they are, one bit each: below 0x20 or from
+ * 0x80 (one signed comparison), DEL, " and \.
  */
-static inline unsigned int special16(const unsigned char *p)
+static inline unsigned int special16(__m128i v)
 {
-	__m128i v = _mm_loadu_si128((const __m128i *)p);
 	__m128i m = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
 
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
@@ -165,100 +205,104 @@ static inline unsigned int special16(const unsigned char *p)
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
 	return (unsigned int)_mm_movemask_epi8(m);
 }
-#else
-/* Is any byte of the word v zero? (The "haszero" bit trick: exact for the word as a whole.) */
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-#define HAS_ZERO(v) (((v) - ONES) & ~(v) & HIGHS)
 #endif
 
 /*
- * Length of the run at s of bytes a JSON string takes as they are: printable ASCII but " and \.
- * Sixteen bytes at a time where the CPU has SSE2 (a byte at a time, the tails of paths cost as
- * much as the words before them); eight otherwise.
+ * Copies to o the run at s of bytes a JSON string takes as they are; returns its length. o has
+ * room for n bytes. Sixteen bytes at a time where the CPU has SSE2, each block stored as it is
+ * checked (bytes stored past the run are overwritten by what follows it); strings shorter than
+ * that (comm, names), and the rest without SSE2, a byte at a time: a short string copied into
+ * a padded block to be checked cost a stalled load (perf), and reading past s + n is not ours.
  */
-static size_t plain_run(const unsigned char *s, size_t n)
+static size_t copy_plain(char *o, const unsigned char *s, size_t n)
 {
 	size_t k = 0;
 
 #ifdef __SSE2__
-	unsigned int m;
-
 	if (n >= 16) {
-		for (; k + 16 <= n; k += 16)
-			if ((m = special16(s + k)))
+		unsigned int m;
+		__m128i v;
+
+		for (; k + 16 <= n; k += 16) {
+			v = _mm_loadu_si128((const __m128i *)(s + k));
+			_mm_storeu_si128((__m128i *)(o + k), v);
+			if ((m = special16(v)))
 				return k + __builtin_ctz(m);
+		}
 		if (k == n)
 			return n;
 		/* The last 16 bytes, overlapping some known plain: bit 0 is then byte k. */
-		m = special16(s + n - 16) >> (16 - (n - k));
+		v = _mm_loadu_si128((const __m128i *)(s + n - 16));
+		_mm_storeu_si128((__m128i *)(o + n - 16), v);
+		m = special16(v) >> (16 - (n - k));
 		return m ? k + __builtin_ctz(m) : n;
 	}
-	if (n) {
-		/* Short (a comm, a name): a copy padded with plain bytes, never a read past s + n. */
-		unsigned char t[16];
-
-		memset(t, 'a', sizeof(t));
-		memcpy(t, s, n);
-		m = special16(t);
-		return m ? (size_t)__builtin_ctz(m) : n;
-	}
-	return 0;
-#else
-	for (; k + 8 <= n; k += 8) {
-		unsigned long long v;
-
-		memcpy(&v, s + k, 8);
-		/* >= 0x80; < 0x20 (exact once no byte is >= 0x80); "; \; DEL. */
-		if ((v & HIGHS) || (((v - ONES * 0x20) & ~v & HIGHS)) ||
-		    HAS_ZERO(v ^ (ONES * '"')) || HAS_ZERO(v ^ (ONES * '\\')) ||
-		    HAS_ZERO(v ^ (ONES * 0x7f)))
-			break;
-	}
-	while (k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\')
-		k++;
-	return k;
 #endif
+	while (k < n && json_plain[s[k]]) {
+		o[k] = s[k];
+		k++;
+	}
+	return k;
 }
 
+/*
+ * Written where it goes, after one reservation of the most it can take (6 bytes per input
+ * byte, "\u00XX"), rather than one append per run and per escape.
+ */
 bool ag_json_str(struct ag_buf *b, const char *str, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	bool valid = true;
 	size_t i = 0, k;
+	char *o;
 
-	ag_buf_put(b, "\"", 1);
+	if (n > (SIZE_MAX - 2) / 6) {
+		b->oom = true;
+		return true;
+	}
+	if ((b->oom || b->len + 6 * n + 2 + 1 > b->cap) && !ag_buf_reserve(b, 6 * n + 2))
+		return true;	/* the record is dropped (oom) */
+	o = b->p + b->len;
+	*o++ = '"';
 	while (i < n) {
 		unsigned char c = s[i];
 
-		/* Plain bytes go out as a run: one append, not one per byte. */
-		k = plain_run(s + i, n - i);
+		/* Plain bytes go out as a run. */
+		k = copy_plain(o, s + i, n - i);
 		if (k) {
-			ag_buf_put(b, str + i, k);
+			o += k;
 			i += k;
 			continue;
 		}
 		if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
-
-			ag_buf_put(b, esc, 2);
+			o[0] = '\\';
+			o[1] = (char)c;
+			o += 2;
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			ag_buf_printf(b, "\\u%04x", c);
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
 			i++;
 		} else if (c < 0x80) {
-			ag_buf_put(b, (const char *)&s[i], 1);
+			*o++ = (char)c;
 			i++;
 		} else if ((k = utf8_seq(s + i, n - i))) {
-			ag_buf_put(b, (const char *)&s[i], k);
+			memcpy(o, s + i, k);
+			o += k;
 			i += k;
 		} else {
-			ag_buf_puts(b, "\xef\xbf\xbd");	/* U+FFFD */
+			memcpy(o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			o += 3;
 			valid = false;
 			i++;
 		}
 	}
-	ag_buf_put(b, "\"", 1);
+	*o++ = '"';
+	*o = '\0';
+	b->len = o - b->p;
 	return valid;
 }
 
@@ -295,24 +339,39 @@ void ag_json_base64(struct ag_buf *b, const unsigned char *s, size_t n)
 {
 	static const char tab[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
+	size_t i, out;
+	char *o;
 
-	ag_buf_put(b, "\"", 1);
+	if (n > (SIZE_MAX - 8) / 2) {
+		b->oom = true;
+		return;
+	}
+	out = (n + 2) / 3 * 4 + 2;
+	if ((b->oom || b->len + out + 1 > b->cap) && !ag_buf_reserve(b, out))
+		return;
+	o = b->p + b->len;
+	*o++ = '"';
 	for (i = 0; i + 2 < n; i += 3) {
-		char o[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
-			       tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], tab[s[i + 2] & 63] };
-
-		ag_buf_put(b, o, 4);
+		o[0] = tab[s[i] >> 2];
+		o[1] = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
+		o[2] = tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
+		o[3] = tab[s[i + 2] & 63];
+		o += 4;
 	}
 	if (n - i == 1) {
-		char o[4] = { tab[s[i] >> 2], tab[(s[i] & 3) << 4], '=', '=' };
-
-		ag_buf_put(b, o, 4);
+		o[0] = tab[s[i] >> 2];
+		o[1] = tab[(s[i] & 3) << 4];
+		o[2] = '=';
+		o[3] = '=';
+		o += 4;
 	} else if (n - i == 2) {
-		char o[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
-			       tab[(s[i + 1] & 15) << 2], '=' };
-
-		ag_buf_put(b, o, 4);
+		o[0] = tab[s[i] >> 2];
+		o[1] = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
+		o[2] = tab[(s[i + 1] & 15) << 2];
+		o[3] = '=';
+		o += 4;
 	}
-	ag_buf_put(b, "\"", 1);
+	*o++ = '"';
+	*o = '\0';
+	b->len = o - b->p;
 }
