@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs in the bench guest (vm/agentguard-vm --icount --smp 1), outside any sandbox; bench/run
 # shares /bench and /benchdata (the 100k-rule policy, the macro tarball). Prints:
-#   round R BASE OUT IN DENIED   open+close of a depth-4 path (guest instructions): no program
+#   round R BASE OUT IN DENIED OUT_NOIP IN_NOIP
+#                                open+close of a depth-4 path (guest instructions): no program
 #                                attached, programs attached but the process outside the
 #                                sandbox, inside on an allowed path, inside on a denied path
-#                                (EPERM; the kernel folds the repeated denial's events)
+#                                (EPERM; the kernel folds the repeated denial's events); then
+#                                outside and inside again with every program but
+#                                lsm/inode_permission (containment's hook, which runs for each
+#                                path component: docs/containment.md says why it stays)
 #   macro R OUT IN               unpack the macro tarball on tmpfs, checksum every file, delete
 #                                the tree: outside and inside the sandbox
 #   tables_100k BYTES            kernel memory of a 100,000-rule policy's tables (load's figure)
@@ -84,8 +88,16 @@ while [ $r -le "$ROUNDS" ]; do
 	out=$(agbench open "$P" "$N")
 	in=$(inside agbench open "$P" "$N")
 	denied=$(inside agbench open-denied "$D" "$N")
-	stop
-	echo "round $r $base $out $in $denied"
+	# Without inode_permission: the daemon stops (its fds held the links), the link's pin
+	# goes, and the kernel detaches that one program; the others stay pinned.
+	kill -TERM $DPID
+	wait $DPID
+	rm /sys/fs/bpf/agentguard/links/ag_inode_permission
+	sleep 2
+	out_noip=$(agbench open "$P" "$N")
+	in_noip=$(inside agbench open "$P" "$N")
+	agentguard unload 2>/dev/null
+	echo "round $r $base $out $in $denied $out_noip $in_noip"
 	r=$((r + 1))
 done
 

@@ -35,8 +35,9 @@ Y
 start_agentguard /tmp/loss.yaml
 N=3000
 kill -STOP "$AG_PID"
-# One process opening N times: each open is a would-deny event (about 4 KiB in a 4 MiB ring).
-expect flood_not_blocked ok inside sh -c "i=0; while [ \$i -lt $N ]; do cat $long >/dev/null || exit 1; i=\$((i + 1)); done; echo ok"
+# N opens, each from a subshell of its own (a new pid: identical denials of one process fold),
+# each a would-deny event (about 4 KiB in a 4 MiB ring).
+expect flood_not_blocked ok inside sh -c "i=0; while [ \$i -lt $N ]; do (: <$long) || exit 1; i=\$((i + 1)); done; echo ok"
 expect deny_during_flood EPERM inside agt read /tmp/denied/f
 kill -CONT "$AG_PID"
 expect_event deny_event_kept '"decision":"deny"' '"path":"/tmp/denied/f"'

@@ -3,7 +3,8 @@
 # reopened on SIGHUP (logrotate's "create" mode) with seq continuing and the new file
 # protected from the sandbox, --format ocsf, and --journal refused where no journald runs
 # (the guest has none; tests/host/test_journal.sh covers journald). Hostile names through the
-# file hook end up escaped in the JSON line.
+# file hook end up escaped in the JSON line. Each daemon after the first adopts the pinned
+# enforcement (the sinks are the daemon's; a fresh load and an unload cost seconds under TCG).
 . /tests/guest/lib.sh
 
 mkdir -p "$AG_CG"
@@ -151,7 +152,7 @@ if wait_for "$AG_EVENTS" '"port":7106'; then pass many_rotations_keep_working; e
 expect many_rotations_current_protected EPERM inside agt open "$AG_EVENTS" w
 expect many_rotations_recent_protected EPERM inside agt open "$AG_EVENTS.r69" w
 expect many_rotations_old_released ok inside agt open "$AG_EVENTS.r1" w
-stop_agentguard
+stop_daemon
 
 # Hostile names through the file hook: escaped, one line per event.
 rm -f "$AG_EVENTS"
@@ -178,7 +179,7 @@ if [ "$(grep -c '^{"schema_version":1,' "$AG_EVENTS")" -eq "$lines" ]; then
 else
 	fail one_line_per_event "$(cat "$AG_EVENTS")"
 fi
-stop_agentguard
+stop_daemon
 
 # --format ocsf on stdout.
 start --format ocsf
@@ -190,7 +191,7 @@ if wait_for /tmp/sinks.stdout '"port":7104' &&
 else
 	fail ocsf_network_open "$(tail -n 1 /tmp/sinks.stdout)"
 fi
-stop_agentguard
+stop_daemon
 
 # Usage errors and a journal that is not there: refused before anything is loaded.
 agentguard load --cgroup "$AG_CG" --format xml /tmp/sinks.yaml >/dev/null 2>/tmp/fmt.err
@@ -220,7 +221,7 @@ expect journal_dir_rename_denied EPERM inside agt rename /run/systemd/journal /r
 expect journal_parent_rename_denied EPERM inside agt rename /run/systemd /run/sd2
 expect journal_dir_create_denied EPERM inside agt write /run/systemd/journal/x planted
 expect_event journal_protect_event '"operation":"protected-unlink"' '"id":"builtin:protected-files"'
-stop_agentguard
+end_suite
 expect journal_socket_unlink_outside_ok ok agt unlink /run/systemd/journal/socket
 kill "$srv" 2>/dev/null
 rm -rf /run/systemd

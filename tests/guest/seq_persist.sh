@@ -46,7 +46,7 @@ wait "$AG_PID" 2>/dev/null
 cat "$AG_EVENTS" >>"$all"
 before_crash=$(max_seq "$all")
 round 1 4
-stop_agentguard
+stop_daemon
 third=$(grep -o '"seq":[0-9]*' "$AG_EVENTS" | cut -d: -f2 | head -n 1)
 [ "$third" -gt "$before_crash" ] && pass after_kill_9 || fail after_kill_9 "seq $third after $before_crash"
 dups=$( (cat "$all"; cat "$AG_EVENTS") | grep -o '"seq":[0-9]*' | sort | uniq -d | wc -l)
@@ -54,6 +54,7 @@ dups=$( (cat "$all"; cat "$AG_EVENTS") | grep -o '"seq":[0-9]*' | sort | uniq -d
 
 # The state directory is the daemon's (threat model A6): the sandbox may read it, but not
 # rewrite seq (a reset would repeat numbers), nor replace, remove, create or link out its files.
+# The daemon adopts the enforcement round 4 left pinned.
 st=/var/lib/agentguard
 start_agentguard /tmp/seq.yaml
 expect state_read_ok ok inside agt read $st/seq
