@@ -82,45 +82,70 @@ struct {
  */
 #define AG_FOLD_BY_NAME (1ull << 31)
 
-static __always_inline void ag_file_event(const struct ag_state *st, const char *path,
-					  __s32 path_len, __u64 obj_a, __u64 obj_b, __u32 op,
-					  __u32 want, __u8 verdict, __u32 rule)
+/* ag_file_report's arguments: what ag_file_event was given. */
+struct ag_file_rep {
+	__u64 path;		/* the decided path's address (the scratch buffer), or 0 */
+	__u64 obj_a, obj_b;
+	__s32 path_len;
+	__u32 op, want, rule;
+	__u32 verdict;
+};
+
+/*
+ * A global function, so the verifier checks it once per program, not once for every state
+ * that reaches a report (which made each file hook tens of thousands of instructions to
+ * verify). Fail mode: NULL arguments (impossible: the caller's stack) report nothing.
+ */
+__noinline int ag_file_report(const struct ag_state *st, const struct ag_file_rep *r)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 kind = (want & AG_FS_WANT_EXEC) ? AG_EV_EXEC : AG_EV_FILE;
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	/* Identical: the same object, asked for the same access by the same process and image. */
-	struct ag_fold_id id = { .a = obj_a | want, .b = obj_b, .exec_id = task->self_exec_id,
-				 .kind = kind, .op = op, .rule = rule, .pid = pid };
+	struct ag_fold_id id = {};
 	struct ag_event_file *e;
 	struct ag_fold *f;
 	__u64 kseq, sig, size;
 	long repeats, err;
+	__u32 kind, rule;
+	__s32 path_len;
+	__u8 verdict;
 
+	if (!st || !r)
+		return 0;
+	kind = (r->want & AG_FS_WANT_EXEC) ? AG_EV_EXEC : AG_EV_FILE;
+	rule = r->rule;
+	verdict = r->verdict;
+	/* Identical: the same object, asked for the same access by the same process and image. */
+	id.a = r->obj_a | r->want;
+	id.b = r->obj_b;
+	id.exec_id = task->self_exec_id;
+	id.kind = kind;
+	id.op = r->op;
+	id.rule = rule;
+	id.pid = bpf_get_current_pid_tgid() >> 32;
 	repeats = ag_admit(st, &id, verdict, &f, &sig);
 	if (repeats < 0)
-		return;
+		return 0;
 	kseq = ag_next_kseq();
 	e = bpf_task_storage_get(&ag_file_recs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!e) {
 		/* No memory for the record: counted like a full ring. */
 		ag_count_drop(kind, verdict, rule);
 		ag_unadmit(f, repeats);
-		return;
+		return 0;
 	}
-	ag_fill_hdr(&e->hdr, kseq, kind, op, verdict, rule, st);
+	ag_fill_hdr(&e->hdr, kseq, kind, r->op, verdict, rule, st);
 	ag_admitted(&e->hdr, sig, repeats);
 	e->hdr.ppid = task->real_parent->tgid;
 	ag_fill_proc(&e->hdr);
-	e->want = want;
+	e->want = r->want;
 	/* The path that was decided on, copied from the scratch buffer: never resolved again. */
+	path_len = r->path_len;
 	e->path_len = path_len;
 	size = offsetof(struct ag_event_file, path);
 	if (path_len > 0 && path_len <= AG_PATH_MAX) {
 		/* The string, then its NUL; the mask is a no-op that bounds n for the verifier. */
 		__u32 n = (__u32)(path_len - 1) & (AG_PATH_MAX - 1);
 
-		if (bpf_probe_read_kernel(e->path, n, path)) {
+		if (bpf_probe_read_kernel(e->path, n, (const void *)r->path)) {
 			e->path_len = -EFAULT;
 		} else {
 			e->path[n] = '\0';
@@ -136,6 +161,18 @@ static __always_inline void ag_file_event(const struct ag_state *st, const char 
 		ag_count_drop(kind, verdict, rule);
 		ag_unadmit(f, repeats);
 	}
+	return 0;
+}
+
+static __always_inline void ag_file_event(const struct ag_state *st, const char *path,
+					  __s32 path_len, __u64 obj_a, __u64 obj_b, __u32 op,
+					  __u32 want, __u8 verdict, __u32 rule)
+{
+	struct ag_file_rep r = { .path = (__u64)path, .obj_a = obj_a, .obj_b = obj_b,
+				 .path_len = path_len, .op = op, .want = want, .rule = rule,
+				 .verdict = verdict };
+
+	ag_file_report(st, &r);
 }
 
 /*
