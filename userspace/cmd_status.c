@@ -120,6 +120,10 @@ int cmd_status(int argc, char **argv)
 		printf("events: %.0f written, %.0f lost\n",
 		       cJSON_GetNumberValue(cJSON_GetObjectItem(st, "events_written")),
 		       cJSON_GetNumberValue(cJSON_GetObjectItem(st, "events_lost")));
+		c = cJSON_GetObjectItem(st, "dns_withheld");
+		if (cJSON_IsNumber(c) && c->valuedouble > 0)
+			printf("dns: %.0f internal answer address%s withheld (rebinding)\n",
+			       c->valuedouble, c->valuedouble == 1 ? "" : "es");
 		printf("decisions:");
 		cJSON_ArrayForEach(c, d)
 			if (c->valuedouble > 0)

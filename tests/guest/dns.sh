@@ -100,6 +100,8 @@ expect rebind_outside_ok "ok hi" agt connect 127.0.0.1 7001
 usleep 1500000	# the daemon writes its counters once a second
 expect rebind_counted_metrics 1 sh -c "grep -c '^agentguard_dns_withheld_total 1\$' /tmp/dns.prom"
 expect rebind_counted_status 1 sh -c "grep -c '\"dns_withheld\":1,' /var/lib/agentguard/status.json"
+expect rebind_counted_status_text "dns: 1 internal answer address withheld (rebinding)" \
+	sh -c 'agentguard status | grep "^dns:"'
 
 # explain against this instance (pins in /sys/fs/bpf/agentguard, policy copies in
 # /var/lib/agentguard): cdn.test's deny rule for port 7003 beats the CIDR allow only while its
