@@ -68,8 +68,9 @@ res["open_rounds"] = opens
 res["macro_rounds"] = macro
 # The baseline of every round is the lowest no-program figure of the run: round 1's, taken
 # before agentguard was ever loaded. After an unload the same opens count about 5 % more
-# instructions on 6.1 (measured, cause not found), so a round's own baseline would credit
-# agentguard with a cost it leaves behind. base_rounds keeps each round's own figure.
+# instructions on 6.1 (mostly the kernel's cache state, some memory-cgroup accounting:
+# docs/containment.md), so a round's own baseline would credit agentguard with a cost it
+# leaves behind. base_rounds keeps each round's own figure.
 clean = min(r["base"] for r in opens) if opens else 1
 res["open_base_rounds"] = [r["base"] for r in opens]
 add("open_outside_cgroup", [r["outside"] / clean for r in opens], "guest", 1.04)
