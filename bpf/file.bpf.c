@@ -89,6 +89,7 @@ struct ag_file_rep {
 	__s32 path_len;
 	__u32 op, want, rule;
 	__u32 verdict;
+	__u32 pad;		/* written: 6.1 refuses uninitialized stack passed to a function */
 };
 
 /*

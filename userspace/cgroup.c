@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,26 +151,83 @@ int ag_cgroup_kill_wait(const char *path)
 		return err;
 	}
 	close(fd);
-	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	/*
+	 * cgroup.events, not cgroup.procs: the sandbox may have made child cgroups, whose
+	 * processes cgroup.procs does not list. "populated 0" covers the whole subtree.
+	 */
+	snprintf(file, sizeof(file), "%s/cgroup.events", path);
 	for (i = 0; i < 1000; i++) {
+		char ev[256];
+
 		fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		n = read(fd, buf, sizeof(buf));
+		n = read(fd, ev, sizeof(ev) - 1);
 		close(fd);
-		if (n == 0)
+		if (n < 0)
+			return -errno;
+		ev[n] = '\0';
+		if (!strncmp(ev, "populated 0\n", 12) || strstr(ev, "\npopulated 0\n"))
 			return 0;
 		ag_sleep_ms(10);
 	}
 	return -EBUSY;
 }
 
+/*
+ * How deep ag_cgroup_destroy goes below a cgroup: above the sandbox's cgroup.max.depth (16,
+ * loader.c), with room for a cgroup made before that was set.
+ */
+#define AG_CGROUP_RMDIR_DEPTH 64
+
+/* Remove the cgroups below dirfd's, deepest first (depth bounds the recursion). */
+static int rmdir_children(int dirfd, int depth)
+{
+	struct dirent *de;
+	int err = 0, fd;
+	DIR *d;
+
+	if (depth <= 0)
+		return -ELOOP;
+	fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (!err && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			err = errno == ENOENT ? 0 : -errno;
+			continue;
+		}
+		err = rmdir_children(fd, depth - 1);
+		close(fd);
+		if (!err && unlinkat(dirfd, de->d_name, AT_REMOVEDIR) && errno != ENOENT)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
 int ag_cgroup_destroy(const char *path)
 {
-	int err = ag_cgroup_kill_wait(path), i;
+	int err = ag_cgroup_kill_wait(path), i, fd;
 
 	if (err == -ENOENT)
 		return 0;
+	if (err)
+		return err;
+	/* The sandbox's own child cgroups go first: rmdir refuses a cgroup that has any. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = rmdir_children(fd, AG_CGROUP_RMDIR_DEPTH);
+	close(fd);
 	if (err)
 		return err;
 	/* A process that just died may still be leaving: rmdir says EBUSY for a moment. */

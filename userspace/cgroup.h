@@ -50,15 +50,16 @@ int ag_cgroup_apply_limits(const struct ag_cgroup *cg, const struct ag_limits *l
  */
 int ag_cgroup_missing_controllers(const char *dir, char *missing, size_t len);
 /*
- * Kill everything in the cgroup at path (cgroup.kill) and wait up to 10 s until it is empty.
+ * Kill everything in the cgroup at path and below (cgroup.kill) and wait up to 10 s until the
+ * subtree is empty (cgroup.events: populated 0).
  * 0, -ENOENT if path does not exist, -EOPNOTSUPP if it exists without cgroup.kill (a kernel
  * before 5.14, or not a cgroup) and is not an empty cgroup, -EBUSY if it did not empty, or
  * -errno.
  */
 int ag_cgroup_kill_wait(const char *path);
 /*
- * ag_cgroup_kill_wait, then remove the cgroup (retrying while the kernel still says EBUSY for
- * a process that is leaving). 0, also when path does not exist; else as ag_cgroup_kill_wait,
+ * ag_cgroup_kill_wait, then remove the cgroup, its child cgroups first, deepest first
+ * (retrying while the kernel still says EBUSY for a process that is leaving). 0, also when path does not exist; else as ag_cgroup_kill_wait,
  * or rmdir's -errno.
  */
 int ag_cgroup_destroy(const char *path);

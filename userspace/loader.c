@@ -1442,10 +1442,11 @@ static int wait_progs_gone(const __u32 *ids, size_t n)
 	for (;;) {
 		for (i = 0, left = 0; i < n; i++) {
 			fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd >= 0) {
+			/* Gone only when the kernel says so: any other error counts as still there. */
+			if (fd >= 0)
 				close(fd);
+			if (fd >= 0 || errno != ENOENT)
 				left++;
-			}
 		}
 		if (!left)
 			return 0;

@@ -50,8 +50,20 @@ expect kernel_keyctl ok sysprobe keyctl
 expect fork_still_works forked line 8
 expect policy_allows_io_uring ok sh -c 'agentguard run --policy /tmp/ru-uring.yaml -- sysprobe io_uring_setup 2>/dev/null'
 expect layer_cannot_widen_io_uring EPERM sh -c 'agentguard run --policy /tmp/ru.yaml --policy /tmp/ru-uring.yaml -- sysprobe io_uring_setup 2>/dev/null'
-# What CMD leaves behind is killed before the policy goes.
-expect leftover_killed 0 sh -c "agentguard run --policy /tmp/ru.yaml -- sh -c 'sleep 300 & echo started' >/dev/null 2>&1; pgrep -f 'sleep 300' | wc -l"
+# What CMD leaves behind is killed before the policy goes, in child cgroups it made too, and
+# those cgroups are removed with the sandbox's.
+cat >/tmp/ru-leave.sh <<'S'
+sleep 300 &
+cg=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)
+mkdir -p "$cg/c1/c2" || exit 3
+sh -c 'echo $$ >"$1/c1/c2/cgroup.procs" && exec sleep 301' child "$cg" &
+i=0
+while [ -z "$(cat "$cg/c1/c2/cgroup.procs")" ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+wc -l <"$cg/c1/c2/cgroup.procs"
+S
+agentguard run --policy /tmp/ru.yaml -- sh /tmp/ru-leave.sh >/tmp/ru-leave.out 2>>/tmp/ru.log
+expect leftover_in_child_cgroup 1 cat /tmp/ru-leave.out
+expect leftover_killed 0 sh -c "pgrep -f 'sleep 30[01]' | wc -l"
 expect nothing_pinned ok sh -c 'ls -d /sys/fs/bpf/agentguard-run-* 2>/dev/null | wc -l | grep -qx 0 && echo ok'
 expect no_cgroup_left ok sh -c 'ls -d /sys/fs/cgroup/agentguard-run-* 2>/dev/null | wc -l | grep -qx 0 && echo ok'
 expect bad_policy_exit 65 sh -c "printf 'kind: nope\n' >/tmp/ru-bad.yaml; agentguard run --policy /tmp/ru-bad.yaml -- true 2>/dev/null; echo \$?"
