@@ -46,6 +46,12 @@ int cmd_unload(int argc, char **argv)
 		err = ag_loader_unpin_dir(pin_dir, true);
 	if (lock >= 0)
 		close(lock);
+	if (err == -EBUSY) {
+		ag_log_error("unload: the pins under \"%s\" are removed, but programs are still "
+			     "loaded after 30 s: another process holds them open, so that they "
+			     "detached cannot be confirmed", pin_dir);
+		return AG_EXIT_SOFTWARE;
+	}
 	if (err) {
 		ag_log_error("unload: removing the pins under \"%s\": %s", pin_dir, strerror(-err));
 		return AG_EXIT_SOFTWARE;

@@ -103,6 +103,21 @@ expect detached_status 0 sh -c 'agentguard status >/dev/null; echo $?'
 expect detached_unload 0 sh -c 'agentguard unload 2>/dev/null; echo $?'
 expect detached_unloaded ok inside agt read /tmp/lc/secret
 
+# Another process holding a program open (by id: the link is ours): unload removes the pins
+# but cannot confirm the detach, and says so (after 30 s with no program going).
+expect held_load_exits 0 sh -c "agentguard load --detach --cgroup $AG_CG --events /tmp/lc5.jsonl /tmp/lc1.yaml 2>/dev/null; echo \$?"
+agt bpf-hold-prog "$pins/links/ag_file_open" >/tmp/lc-hold.out 2>&1 &
+hold=$!
+i=0
+while ! grep -q held /tmp/lc-hold.out && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+expect held_prog_held held cat /tmp/lc-hold.out
+expect held_unload_not_confirmed 70 sh -c 'agentguard unload 2>/tmp/lc-held.err; echo $?'
+expect held_unload_says_why 1 sh -c 'grep -c "still loaded after 30 s: another process holds them open" /tmp/lc-held.err'
+expect held_pins_removed ok sh -c "[ ! -e $pins ] && echo ok"
+kill "$hold"
+wait "$hold" 2>/dev/null
+expect held_unloaded_allowed ok inside agt read /tmp/lc/secret
+
 # A load that fails half-way (here: an event file it cannot open) leaves nothing pinned.
 expect failed_load_exit 74 sh -c "agentguard load --cgroup $AG_CG --events /nonexistent/dir/e.jsonl /tmp/lc1.yaml 2>/dev/null; echo \$?"
 expect failed_load_no_pins ok sh -c "[ ! -e $pins/maps ] && echo ok"

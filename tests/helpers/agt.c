@@ -29,6 +29,8 @@
  *   agt bpf                      bpf(BPF_MAP_CREATE) of a small array
  *   agt bpf-obj-get PATH         bpf(BPF_OBJ_GET) of a pinned object: with a link's fd a
  *                                process can detach it (BPF_LINK_DETACH); this only opens it
+ *   agt bpf-hold-prog LINK       hold an fd of the program a pinned link attaches (by id,
+ *                                not the link): print "held", then wait to be killed
  *   agt perf                     perf_event_open(2) of a software clock on itself
  *   agt recvfd PATH              listen on unix PATH, receive one fd by SCM_RIGHTS: "ok" or
  *                                "EPERM" when the kernel dropped it (MSG_CTRUNC)
@@ -456,6 +458,34 @@ static int do_bpf_obj_get(const char *path)
 	return ok_or_fail(syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof(attr)));
 }
 
+static int do_bpf_hold_prog(const char *link)
+{
+	union bpf_attr attr = { .pathname = (__u64)(unsigned long)link };
+	struct bpf_link_info info;
+	int lfd, pfd;
+
+	lfd = syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof(attr));
+	if (lfd < 0)
+		return ok_or_fail(lfd);
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = lfd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (__u64)(unsigned long)&info;
+	if (syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)))
+		return ok_or_fail(-1);
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = info.prog_id;
+	pfd = syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+	if (pfd < 0)
+		return ok_or_fail(pfd);
+	close(lfd);
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int do_perf(void)
 {
 	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
@@ -830,6 +860,8 @@ int main(int argc, char **argv)
 		return ok_or_fail(socket(atoi(argv[2]), atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0));
 	if (argc == 2 && !strcmp(argv[1], "bpf"))
 		return do_bpf();
+	if (argc == 3 && !strcmp(argv[1], "bpf-hold-prog"))
+		return do_bpf_hold_prog(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "bpf-obj-get"))
 		return do_bpf_obj_get(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "perf"))
