@@ -194,8 +194,9 @@ static int rmdir_children(int dirfd, int depth)
 		return -errno;
 	d = fdopendir(fd);
 	if (!d) {
+		err = -errno;
 		close(fd);
-		return -errno;
+		return err;
 	}
 	while (!err && (de = readdir(d))) {
 		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
