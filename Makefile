@@ -122,12 +122,13 @@ BENCH_BINS += $(BUILD)/bench/lookup_bench
 $(BUILD)/bench/lookup_bench: $(BUILD)/bench/fs_lookup.skel.h
 $(BUILD)/bench/fs_lookup.skel.h: $(BUILD)/bench/bpf/fs_lookup.bpf.o
 
-# Compiler and Landlock-mapping unit tests: no kernel, no privileges.
+# Compiler, Landlock-mapping and seq-store unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock \
 	$(BUILD)/tests/unit/test_guest_rx $(BUILD)/tests/unit/test_sbx_policy \
-	$(BUILD)/tests/unit/test_sandbox_runner
+	$(BUILD)/tests/unit/test_sandbox_runner $(BUILD)/tests/unit/test_seqstore
 $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock $(BUILD)/tests/unit/test_guest_rx \
-		$(BUILD)/tests/unit/test_sbx_policy $(BUILD)/tests/unit/test_sandbox_runner: \
+		$(BUILD)/tests/unit/test_sbx_policy $(BUILD)/tests/unit/test_sandbox_runner \
+		$(BUILD)/tests/unit/test_seqstore: \
 		$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

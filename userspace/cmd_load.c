@@ -255,15 +255,15 @@ static void random_session(char *buf, size_t len)
 
 static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 {
-	struct ag_seqstore *st = ctx;
-	int err = ag_seqstore_reserve(st, need);
+	unsigned long long limit;
+	int err = ag_seqstore_grant(ctx, need, &limit);
 
 	if (err) {
 		ag_log_error("events: cannot reserve event numbers in the state directory: %s",
 			     strerror(-err));
 		return 0;
 	}
-	return st->reserved;
+	return limit;
 }
 
 /* Counters to the Prometheus textfile and status.json; a failure is logged, not fatal. */
@@ -1091,8 +1091,20 @@ int cmd_load(int argc, char **argv)
 		status = AG_EXIT_CONFIG;
 		goto cleanup;
 	}
+	/* Without the worker, each block's fsyncs stall the consumer: slower, still correct. */
+	err = ag_seqstore_start_ahead(&seqs);
+	if (err)
+		ag_log_warn("events: cannot start reserving event numbers ahead: %s",
+			    strerror(-err));
+	/* The first grant sets the worker to the next block. */
+	err = ag_seqstore_grant(&seqs, first_seq, &sink.seq_limit);
+	if (err) {
+		ag_log_error("events: cannot use the state directory \"%s\": %s", state_dir,
+			     strerror(-err));
+		status = AG_EXIT_CONFIG;
+		goto cleanup;
+	}
 	sink.seq = first_seq - 1;
-	sink.seq_limit = seqs.reserved;
 	sink.seq_reserve = reserve_seq;
 	sink.seq_ctx = &seqs;
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,33 +130,155 @@ int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long
 	return 0;
 }
 
-int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto)
+/* Write mark as the first number not reserved: durably, or -errno and the old file stays. */
+static int write_mark(int dirfd, unsigned long long mark)
 {
-	unsigned long long mark;
 	char buf[32];
 	int fd, n, err = 0;
 
-	if (upto < st->reserved)
-		return 0;
-	mark = (upto / AG_SEQ_BLOCK + 1) * AG_SEQ_BLOCK;
 	n = snprintf(buf, sizeof(buf), "%llu\n", mark);
-	fd = openat(st->dirfd, "seq.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dirfd, "seq.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	errno = EIO;	/* a short write sets none */
 	if (write(fd, buf, n) != n || fsync(fd))
 		err = -errno;
 	close(fd);
-	if (!err && renameat(st->dirfd, "seq.tmp", st->dirfd, "seq"))
+	if (!err && renameat(dirfd, "seq.tmp", dirfd, "seq"))
 		err = -errno;
-	if (!err && fsync(st->dirfd))
+	if (!err && fsync(dirfd))
 		err = -errno;
+	return err;
+}
+
+static unsigned long long block_end(unsigned long long upto)
+{
+	return (upto / AG_SEQ_BLOCK + 1) * AG_SEQ_BLOCK;
+}
+
+int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto)
+{
+	unsigned long long mark;
+	int err;
+
+	if (upto < st->reserved)
+		return 0;
+	mark = block_end(upto);
+	err = write_mark(st->dirfd, mark);
 	if (!err)
 		st->reserved = mark;
 	return err;
 }
 
+/* The worker: reserve up to want whenever it grows, retrying only when a grant asks again. */
+static void *reserve_ahead(void *arg)
+{
+	struct ag_seqstore *st = arg;
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		unsigned long long mark;
+		int err;
+
+		while (!st->stop && (st->failed || st->reserved >= st->want))
+			pthread_cond_wait(&st->cond, &st->lock);
+		if (st->stop)
+			break;
+		mark = block_end(st->want - 1);
+		pthread_mutex_unlock(&st->lock);
+		err = write_mark(st->dirfd, mark);
+		pthread_mutex_lock(&st->lock);
+		if (err) {
+			st->failed = true;
+			st->err = err;
+		} else {
+			st->reserved = mark;
+		}
+		pthread_cond_broadcast(&st->cond);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int ag_seqstore_start_ahead(struct ag_seqstore *st)
+{
+	sigset_t all, old;
+	int err;
+
+	if (st->dirfd < 0 || st->ahead)
+		return -EINVAL;
+	err = -pthread_mutex_init(&st->lock, NULL);
+	if (err)
+		return err;
+	err = -pthread_cond_init(&st->cond, NULL);
+	if (err) {
+		pthread_mutex_destroy(&st->lock);
+		return err;
+	}
+	st->want = st->reserved;
+	st->err = 0;
+	st->failed = st->stop = false;
+	st->waited = 0;
+	/* The daemon's signals stay with its main thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = -pthread_create(&st->worker, NULL, reserve_ahead, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pthread_cond_destroy(&st->cond);
+		pthread_mutex_destroy(&st->lock);
+		return err;
+	}
+	st->ahead = true;
+	return 0;
+}
+
+int ag_seqstore_grant(struct ag_seqstore *st, unsigned long long need,
+		      unsigned long long *limit)
+{
+	bool counted = false;
+	int err = 0;
+
+	if (!st->ahead) {
+		err = ag_seqstore_reserve(st, need);
+		if (!err)
+			*limit = st->reserved;
+		return err;
+	}
+	pthread_mutex_lock(&st->lock);
+	/* A failure is retried when asked again; keep a block ahead of need. */
+	if (st->failed || st->want < need + AG_SEQ_BLOCK) {
+		st->failed = false;
+		if (st->want < need + AG_SEQ_BLOCK)
+			st->want = need + AG_SEQ_BLOCK;
+		pthread_cond_broadcast(&st->cond);
+	}
+	while (st->reserved <= need && !st->failed) {
+		if (!counted)
+			st->waited++;
+		counted = true;
+		pthread_cond_wait(&st->cond, &st->lock);
+	}
+	if (st->reserved > need)
+		*limit = st->reserved - need > AG_SEQ_GRANT ? need + AG_SEQ_GRANT : st->reserved;
+	else
+		err = st->err;
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
 void ag_seqstore_close(struct ag_seqstore *st)
 {
+	if (st->ahead) {
+		pthread_mutex_lock(&st->lock);
+		st->stop = true;
+		pthread_cond_broadcast(&st->cond);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->worker, NULL);
+		pthread_cond_destroy(&st->cond);
+		pthread_mutex_destroy(&st->lock);
+		st->ahead = false;
+	}
 	if (st->dirfd >= 0)
 		close(st->dirfd);
 	st->dirfd = -1;

@@ -3,10 +3,13 @@
  * Event seq that no restart resets, kill -9 included: numbers are handed out from blocks
  * reserved on disk first. The file holds the first number not yet reserved; a restart starts
  * there. So seq is strictly increasing across restarts, and a crash can leave a gap (the rest
- * of its block), never a repeat.
+ * of its block, and the block reserved ahead of it), never a repeat.
  */
 #ifndef AG_SEQSTORE_H
 #define AG_SEQSTORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
 
 /*
  * A reservation is two fsyncs (about a millisecond here), during which the consumer reads
@@ -16,9 +19,31 @@
  */
 #define AG_SEQ_BLOCK (1u << 20)
 
+/*
+ * A grant hands out at most this many numbers past the one asked for, so the consumer comes
+ * back four times a block and the worker keeps a block ahead of it.
+ */
+#define AG_SEQ_GRANT (AG_SEQ_BLOCK / 4)
+
 struct ag_seqstore {
 	int dirfd;			/* the state directory, or -1 */
 	unsigned long long reserved;	/* numbers below this are reserved on disk */
+	/*
+	 * Reserving ahead (ag_seqstore_start_ahead): a worker thread makes the next block
+	 * durable while the current one is used. Its two fsyncs wait behind whatever else the
+	 * disk is writing (up to 45 ms measured behind the events file's write-back, longer
+	 * than the deny ring lasts at a million denials a second), so the consumer must not.
+	 * Under lock once it runs: reserved, want, err, failed, stop, waited.
+	 */
+	bool ahead;
+	pthread_t worker;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned long long want;	/* the worker reserves every number below this */
+	int err;			/* the worker's last failure, while failed */
+	bool failed;
+	bool stop;
+	unsigned long long waited;	/* grants that had to wait for the worker */
 };
 
 /* Create the state directory and its parents (mode 0700) if missing. */
@@ -34,8 +59,21 @@ int ag_state_dir_open(const char *dir);
 int ag_state_dir_remove(const char *dir);
 /* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next);
-/* Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). */
+/*
+ * Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). Not once
+ * the worker runs: use ag_seqstore_grant.
+ */
 int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto);
+/* Start the reserve-ahead worker (signals blocked in it). 0 or -errno. */
+int ag_seqstore_start_ahead(struct ag_seqstore *st);
+/*
+ * Numbers from need up to *limit (excluded) are reserved on disk: *limit > need. Waits for
+ * the disk only when the worker has not kept ahead (or without a worker: ag_seqstore_reserve).
+ * 0, or the worker's -errno, which the next call retries.
+ */
+int ag_seqstore_grant(struct ag_seqstore *st, unsigned long long need,
+		      unsigned long long *limit);
+/* Stops the worker, if any, and closes the directory. */
 void ag_seqstore_close(struct ag_seqstore *st);
 
 #endif /* AG_SEQSTORE_H */
