@@ -367,14 +367,14 @@ enum ag_drop_reason {
  * target, all compared; the signature, keyed by the secret hash seed, only finds the entry) is
  * not reported again: it is counted in the ag_fold entry of its signature. The next report
  * of that signature carries the count in hdr.repeats; if none comes, the consumer's periodic
- * flush (ag_fold_flush) writes an AG_EV_FOLD record with it. Distinct denials draw on a
- * per-CPU token bucket of AG_EVENT_BURST events refilled at AG_EVENT_RATE per second; past
- * it they are counted as AG_DROP_RATE_LIMITED and reported as loss events.
+ * flush (ag_fold_flush) writes an AG_EV_FOLD record with it. Distinct denials draw on the
+ * sandbox's token bucket (one for all CPUs) of AG_EVENT_BURST events refilled at AG_EVENT_RATE
+ * per second; past it they are counted as AG_DROP_RATE_LIMITED and reported as loss events.
  */
 #define AG_FOLD_WINDOW_NS	1000000000ull
 #define AG_FOLD_ENTRIES		65536
-#define AG_EVENT_RATE		2000	/* per CPU per second */
-#define AG_EVENT_BURST		4000	/* per CPU */
+#define AG_EVENT_RATE		2000	/* per second, the sandbox's */
+#define AG_EVENT_BURST		4000
 
 struct ag_fold {
 	__u64 window_start;	/* boot ns of the last report of this signature */
@@ -391,9 +391,13 @@ struct ag_fold {
 	__u8 pad[3];
 };
 
+/*
+ * The event budget as a generic cell rate (GCRA): tat is the boot time at which the bucket is
+ * full again. An event is admitted if tat is at most the burst's worth of events ahead of now,
+ * and moves it one event on; one compare-and-swap, so every CPU draws on the same budget.
+ */
 struct ag_bucket {
-	__u64 tokens;		/* scaled by AG_FOLD_WINDOW_NS: one event = 1e9 */
-	__u64 last_ns;
+	__u64 tat;
 };
 
 

@@ -165,10 +165,12 @@ static __always_inline void ag_count_drop(__u32 kind, __u8 verdict, __u32 rule)
 /* ---- folding and rate limiting (see AG_FOLD_WINDOW_NS in the ABI) ------------------------ */
 
 /*
- * A plain hash, sized by the loader to hold every signature the event budget lets in between
- * two flushes; the flush deletes entries with nothing left to report. When it is full anyway,
- * a denial is reported unfolded: nothing is evicted, so no count is lost.
+ * A plain hash with room for every signature the event budget lets in between two flushes
+ * (AG_EVENT_BURST + 2 * AG_EVENT_RATE: 8,000 of 65,536); the flush deletes entries with
+ * nothing left to report. When it is full anyway, a denial is reported unfolded: nothing is
+ * evicted, so no count is lost.
  */
+_Static_assert(AG_EVENT_BURST + 2 * AG_EVENT_RATE <= AG_FOLD_ENTRIES, "ag_fold too small");
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AG_FOLD_ENTRIES);
@@ -177,7 +179,7 @@ struct {
 } ag_fold SEC(".maps") __weak;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ag_bucket);
@@ -219,32 +221,32 @@ static __always_inline bool ag_fold_same(const struct ag_fold *f, const struct a
 }
 
 /*
- * One token per event, per CPU (no atomics needed): AG_EVENT_RATE per second up to
- * AG_EVENT_BURST. Units are events * 1e9 so the refill is exact in ns. Fail mode: no bucket
- * (impossible: per-CPU array index 0) admits.
+ * One event of the sandbox's budget (struct ag_bucket): AG_EVENT_RATE a second, bursts of
+ * AG_EVENT_BURST, whichever CPUs the denials come from. A bucket per CPU gave an agent that
+ * spread its flood over N CPUs N budgets (tests/host/test_net_connect.c). Fail mode: no bucket
+ * (impossible: array index 0) admits; a compare-and-swap lost AG_BUCKET_TRIES times in a row
+ * (CPUs admitting at once) refuses, and the denial is counted as rate-limited.
  */
+#define AG_BUCKET_TRIES 4
+
 static __always_inline bool ag_take_token(__u64 now)
 {
-	const __u64 one = AG_FOLD_WINDOW_NS, cap = AG_EVENT_BURST * one;
-	__u32 zero = 0;
+	const __u64 t = AG_FOLD_WINDOW_NS / AG_EVENT_RATE, tolerance = (AG_EVENT_BURST - 1) * t;
+	__u32 zero = 0, i;
 	struct ag_bucket *b = bpf_map_lookup_elem(&ag_buckets, &zero);
-	__u64 t, dt;
+	__u64 tat, from;
 
 	if (!b)
 		return true;
-	dt = now - b->last_ns;
-	if (!b->last_ns || dt > 10 * one)
-		dt = 10 * one;	/* full after ten idle seconds; no overflow */
-	t = b->tokens + dt * AG_EVENT_RATE;
-	if (t > cap)
-		t = cap;
-	b->last_ns = now;
-	if (t < one) {
-		b->tokens = t;
-		return false;
+	for (i = 0; i < AG_BUCKET_TRIES; i++) {
+		tat = READ_ONCE(b->tat);
+		from = tat > now ? tat : now;
+		if (from - now > tolerance)
+			return false;
+		if (__sync_val_compare_and_swap(&b->tat, tat, from + t) == tat)
+			return true;
 	}
-	b->tokens = t - one;
-	return true;
+	return false;
 }
 
 /*

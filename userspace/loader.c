@@ -92,18 +92,6 @@ static int add_drop_catch_alls(struct ag_loader *l)
 	return err;
 }
 
-static __u32 fold_entries(void)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	unsigned long long n = ncpus > 0 ? ncpus : 1;
-
-	/* Per CPU in two seconds: the burst, and the refill of two seconds. */
-	n *= AG_EVENT_BURST + 2 * AG_EVENT_RATE;
-	if (n < AG_FOLD_ENTRIES)
-		n = AG_FOLD_ENTRIES;
-	return n > (1u << 24) ? 1u << 24 : n;
-}
-
 /* DIR/SUB/NAME, or -ENAMETOOLONG. */
 static int pin_path(char *buf, size_t len, const char *dir, const char *sub, const char *name)
 {
@@ -652,14 +640,6 @@ int ag_loader_open(const struct ag_loader_opts *opts, struct ag_loader **out)
 		if (err)
 			goto cleanup;
 	}
-	/*
-	 * Room for every signature the event budget lets in over two flush periods on every CPU,
-	 * so no fold entry with an unreported count is evicted (docs/events.md).
-	 */
-	err = bpf_map__set_max_entries(l->skel->maps.ag_fold, fold_entries());
-	if (err)
-		goto cleanup;
-
 	err = agentguard__load(l->skel);
 	if (err)
 		goto cleanup;

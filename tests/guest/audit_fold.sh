@@ -63,7 +63,7 @@ else
 	fail fold_accounts_for_every_denial "$reported events standing for $total denials, want $N in at most 20"
 fi
 
-# A flood of distinct denials: the budget (4000 burst per CPU, 2000/s) cuts it; the rest is
+# A flood of distinct denials: the sandbox's budget (4000 burst, 2000/s) cuts it; the rest is
 # counted as rate-limited loss. Nothing is lost silently.
 start_agentguard /tmp/fold.yaml
 M=20000
