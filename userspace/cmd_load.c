@@ -253,16 +253,27 @@ static void random_session(char *buf, size_t len)
  */
 #define FLUSH_MS 10
 
+/*
+ * While the state directory fails, every event asks again (and gets the error at once): said
+ * when it starts failing and when it works again, not per event.
+ */
 static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 {
+	static bool failing;
 	unsigned long long limit;
 	int err = ag_seqstore_grant(ctx, need, &limit);
 
 	if (err) {
-		ag_log_error("events: cannot reserve event numbers in the state directory: %s",
-			     strerror(-err));
+		if (!failing)
+			ag_log_error("events: cannot reserve event numbers in the state directory: "
+				     "%s; events are numbered on, and it is tried again every second",
+				     strerror(-err));
+		failing = true;
 		return 0;
 	}
+	if (failing)
+		ag_log_info("events: event numbers are reserved in the state directory again");
+	failing = false;
 	return limit;
 }
 

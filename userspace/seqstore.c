@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,12 +105,13 @@ int ag_state_dir_remove(const char *dir)
 
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next)
 {
-	char buf[32] = {};
+	char buf[32] = {}, *end;
 	ssize_t n;
 	int fd, err;
 
 	st->dirfd = -1;
 	st->reserved = 0;
+	st->ahead = false;
 	err = ag_state_dir_make(dir);
 	if (err)
 		return err;
@@ -123,8 +126,14 @@ int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long
 	close(fd);
 	if (n <= 0)
 		return -EINVAL;
-	*next = strtoull(buf, NULL, 10);
-	if (!*next)
+	/*
+	 * Digits and a newline, nothing else, and room for the blocks reserved ahead: a file
+	 * someone edited to "-1" would otherwise wrap to a mark of 0 and restart the numbers.
+	 */
+	errno = 0;
+	*next = strtoull(buf, &end, 10);
+	if (buf[0] < '0' || buf[0] > '9' || errno || (*end && strcmp(end, "\n")) || !*next ||
+	    *next > ULLONG_MAX - 4ull * AG_SEQ_BLOCK)
 		return -EINVAL;
 	st->reserved = *next;
 	return 0;
@@ -161,6 +170,8 @@ int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto)
 	unsigned long long mark;
 	int err;
 
+	if (st->ahead)
+		return -EBUSY;	/* the worker owns reserved now */
 	if (upto < st->reserved)
 		return 0;
 	mark = block_end(upto);
@@ -170,7 +181,18 @@ int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto)
 	return err;
 }
 
-/* The worker: reserve up to want whenever it grows, retrying only when a grant asks again. */
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * The worker: reserve up to want whenever it grows. After a failure it waits for a grant to
+ * clear failed, which a grant does once AG_SEQ_RETRY_NS have passed.
+ */
 static void *reserve_ahead(void *arg)
 {
 	struct ag_seqstore *st = arg;
@@ -185,11 +207,13 @@ static void *reserve_ahead(void *arg)
 		if (st->stop)
 			break;
 		mark = block_end(st->want - 1);
+		st->attempts++;
 		pthread_mutex_unlock(&st->lock);
 		err = write_mark(st->dirfd, mark);
 		pthread_mutex_lock(&st->lock);
 		if (err) {
 			st->failed = true;
+			st->failed_ns = mono_ns();
 			st->err = err;
 		} else {
 			st->reserved = mark;
@@ -202,6 +226,7 @@ static void *reserve_ahead(void *arg)
 
 int ag_seqstore_start_ahead(struct ag_seqstore *st)
 {
+	bool mutex = false, cond = false;
 	sigset_t all, old;
 	int err;
 
@@ -209,28 +234,30 @@ int ag_seqstore_start_ahead(struct ag_seqstore *st)
 		return -EINVAL;
 	err = -pthread_mutex_init(&st->lock, NULL);
 	if (err)
-		return err;
+		goto cleanup;
+	mutex = true;
 	err = -pthread_cond_init(&st->cond, NULL);
-	if (err) {
-		pthread_mutex_destroy(&st->lock);
-		return err;
-	}
+	if (err)
+		goto cleanup;
+	cond = true;
 	st->want = st->reserved;
 	st->err = 0;
 	st->failed = st->stop = false;
-	st->waited = 0;
+	st->failed_ns = 0;
+	st->waited = st->attempts = 0;
 	/* The daemon's signals stay with its main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = -pthread_create(&st->worker, NULL, reserve_ahead, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
+	if (!err)
+		st->ahead = true;
+cleanup:
+	if (err && cond)
 		pthread_cond_destroy(&st->cond);
+	if (err && mutex)
 		pthread_mutex_destroy(&st->lock);
-		return err;
-	}
-	st->ahead = true;
-	return 0;
+	return err;
 }
 
 int ag_seqstore_grant(struct ag_seqstore *st, unsigned long long need,
@@ -246,11 +273,17 @@ int ag_seqstore_grant(struct ag_seqstore *st, unsigned long long need,
 		return err;
 	}
 	pthread_mutex_lock(&st->lock);
-	/* A failure is retried when asked again; keep a block ahead of need. */
-	if (st->failed || st->want < need + AG_SEQ_BLOCK) {
+	/*
+	 * While the disk fails, it is tried again once AG_SEQ_RETRY_NS have passed, not at every
+	 * event: until then a grant past what is reserved fails at once.
+	 */
+	if (st->failed && mono_ns() - st->failed_ns >= AG_SEQ_RETRY_NS) {
 		st->failed = false;
-		if (st->want < need + AG_SEQ_BLOCK)
-			st->want = need + AG_SEQ_BLOCK;
+		pthread_cond_broadcast(&st->cond);
+	}
+	/* Keep a block ahead of need. */
+	if (st->want < need + AG_SEQ_BLOCK) {
+		st->want = need + AG_SEQ_BLOCK;
 		pthread_cond_broadcast(&st->cond);
 	}
 	while (st->reserved <= need && !st->failed) {

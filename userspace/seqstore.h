@@ -20,10 +20,13 @@
 #define AG_SEQ_BLOCK (1u << 20)
 
 /*
- * A grant hands out at most this many numbers past the one asked for, so the consumer comes
- * back four times a block and the worker keeps a block ahead of it.
+ * A grant hands out at most this many numbers, the one asked for included, so the consumer
+ * comes back four times a block and the worker keeps a block ahead of it.
  */
 #define AG_SEQ_GRANT (AG_SEQ_BLOCK / 4)
+
+/* While reservations fail, the disk is tried again this often (not at every event). */
+#define AG_SEQ_RETRY_NS 1000000000LL
 
 struct ag_seqstore {
 	int dirfd;			/* the state directory, or -1 */
@@ -33,7 +36,8 @@ struct ag_seqstore {
 	 * durable while the current one is used. Its two fsyncs wait behind whatever else the
 	 * disk is writing (up to 45 ms measured behind the events file's write-back, longer
 	 * than the deny ring lasts at a million denials a second), so the consumer must not.
-	 * Under lock once it runs: reserved, want, err, failed, stop, waited.
+	 * Under lock once it runs: reserved, want, err, failed, failed_ns, stop, waited,
+	 * attempts.
 	 */
 	bool ahead;
 	pthread_t worker;
@@ -42,8 +46,11 @@ struct ag_seqstore {
 	unsigned long long want;	/* the worker reserves every number below this */
 	int err;			/* the worker's last failure, while failed */
 	bool failed;
+	long long failed_ns;		/* CLOCK_MONOTONIC of that failure */
 	bool stop;
+	/* For the benchmark and tests: */
 	unsigned long long waited;	/* grants that had to wait for the worker */
+	unsigned long long attempts;	/* reservations the worker tried */
 };
 
 /* Create the state directory and its parents (mode 0700) if missing. */
@@ -57,10 +64,13 @@ int ag_state_dir_open(const char *dir);
  * 0 (also when dir does not exist) or -errno.
  */
 int ag_state_dir_remove(const char *dir);
-/* Open (creating) dir and read where the last run stopped: *next is the first seq to use. */
+/*
+ * Open (creating) dir and read where the last run stopped: *next is the first seq to use.
+ * -EINVAL if the file holds anything but a number from 1 to near 2^64, and a newline.
+ */
 int ag_seqstore_open(const char *dir, struct ag_seqstore *st, unsigned long long *next);
 /*
- * Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). Not once
+ * Make sure every seq <= upto is reserved on disk (durably: write, fsync, rename). -EBUSY once
  * the worker runs: use ag_seqstore_grant.
  */
 int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto);
@@ -69,7 +79,8 @@ int ag_seqstore_start_ahead(struct ag_seqstore *st);
 /*
  * Numbers from need up to *limit (excluded) are reserved on disk: *limit > need. Waits for
  * the disk only when the worker has not kept ahead (or without a worker: ag_seqstore_reserve).
- * 0, or the worker's -errno, which the next call retries.
+ * 0, or the worker's -errno: at once while it failed less than AG_SEQ_RETRY_NS ago, after a
+ * new attempt otherwise.
  */
 int ag_seqstore_grant(struct ag_seqstore *st, unsigned long long need,
 		      unsigned long long *limit);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The seq store (userspace/seqstore.c) with its reserve-ahead worker: every number a grant
- * hands out is already on disk (a restart starts above it), the worker keeps a block ahead so
- * grants do not wait for the disk, and a failing disk is reported, retried, and never turns
- * into a number that is not reserved. Files in a temporary directory; no kernel.
+ * hands out is already on disk (a restart starts above it, also after a stop in the middle of
+ * a write), the worker keeps a block ahead so grants do not wait for the disk, a failing disk
+ * is reported at once, tried again a second later (not at every event) and never turns into a
+ * number that is not reserved, and a seq file that is not a plain number is refused. Files in
+ * a temporary directory; no kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "seqstore.h"
 
@@ -124,17 +127,27 @@ static void test_grant_past_reserved_waits(void **unused)
 	ag_seqstore_close(&st);
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 /*
  * The directory goes away under the store: numbers already reserved are still granted; one
- * past them is refused with the error, again on the next try (not a hang, not a number that
- * is not on disk), and granted once the disk works again.
+ * past them is refused with the error (not a hang, not a number that is not on disk), at once
+ * and without a new attempt at every event; the disk is tried again a second later, and the
+ * numbers are granted once it works again.
  */
 static void test_failure_is_reported_and_retried(void **unused)
 {
 	struct ag_seqstore st = { .dirfd = -1 };
-	unsigned long long next, limit = 0, reserved;
+	unsigned long long next, limit = 0, reserved, attempts;
 	char path[160], other[128];
-	int fd, i;
+	long long t;
+	int fd, i, err;
 
 	open_ahead(&st, &next);
 	assert_int_equal(ag_seqstore_grant(&st, next, &limit), 0);
@@ -146,20 +159,92 @@ static void test_failure_is_reported_and_retried(void **unused)
 	assert_int_equal(rmdir(state), 0);
 	assert_int_equal(ag_seqstore_grant(&st, reserved - 1, &limit), 0);
 	assert_int_equal(limit, reserved);
-	for (i = 0; i < 2; i++)
-		assert_int_equal(ag_seqstore_grant(&st, reserved, &limit), -ENOENT);
+	assert_int_equal(ag_seqstore_grant(&st, reserved, &limit), -ENOENT);
+	/* An event a microsecond: they get the error at once, and the disk is not tried again. */
+	pthread_mutex_lock(&st.lock);
+	attempts = st.attempts;
+	pthread_mutex_unlock(&st.lock);
+	t = mono_ms();
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(ag_seqstore_grant(&st, reserved + i, &limit), -ENOENT);
+	assert_true(mono_ms() - t < AG_SEQ_RETRY_NS / 2000000);
+	pthread_mutex_lock(&st.lock);
+	assert_int_equal(st.attempts, attempts);
+	pthread_mutex_unlock(&st.lock);
 
-	/* The disk is back (another directory, as a remount would give). */
+	/* The disk is back (another directory, as a remount would give): tried within a second. */
 	snprintf(other, sizeof(other), "%s/other", tmpdir);
 	assert_int_equal(mkdir(other, 0700), 0);
 	fd = open(other, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(dup2(fd, st.dirfd), st.dirfd);
 	close(fd);
-	assert_int_equal(ag_seqstore_grant(&st, reserved, &limit), 0);
+	t = mono_ms();
+	while ((err = ag_seqstore_grant(&st, reserved, &limit)) && mono_ms() - t < 3000)
+		usleep(10000);
+	assert_int_equal(err, 0);
+	assert_true(mono_ms() - t <= AG_SEQ_RETRY_NS / 1000000 + 500);
 	assert_true(limit > reserved);
 	assert_true(on_disk(other) >= limit);
 	ag_seqstore_close(&st);
+}
+
+/* A file someone edited: never a mark that wraps and restarts the numbers. */
+static void test_bad_file_refused(void **unused)
+{
+	static const char *const bad[] = { "-1\n", "18446744073709551615\n", "0\n", "12x\n",
+					   "\n", " 5\n", "99999999999999999999999\n" };
+	struct ag_seqstore st = { .dirfd = -1 };
+	unsigned long long next;
+	char path[160];
+	size_t i;
+	FILE *f;
+
+	assert_int_equal(mkdir(state, 0700), 0);
+	snprintf(path, sizeof(path), "%s/seq", state);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(bad[i], f);
+		fclose(f);
+		assert_int_equal(ag_seqstore_open(state, &st, &next), -EINVAL);
+		ag_seqstore_close(&st);
+	}
+	/* Control: a mark as the store writes it. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("3145728\n", f);
+	fclose(f);
+	assert_int_equal(ag_seqstore_open(state, &st, &next), 0);
+	assert_int_equal(next, 3145728);
+	ag_seqstore_close(&st);
+}
+
+/* Stopped while the worker writes, again and again: a restart starts above every grant. */
+static void test_close_during_write(void **unused)
+{
+	unsigned long long next, limit = 0;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		struct ag_seqstore st = { .dirfd = -1 };
+
+		open_ahead(&st, &next);
+		assert_true(next >= limit);
+		assert_int_equal(ag_seqstore_grant(&st, next, &limit), 0);
+		ag_seqstore_close(&st);
+	}
+	{
+		struct ag_seqstore st = { .dirfd = -1 };
+
+		assert_int_equal(ag_seqstore_open(state, &st, &next), 0);
+		assert_true(next >= limit);
+		assert_int_equal(ag_seqstore_reserve(&st, next), 0);
+		assert_int_equal(ag_seqstore_start_ahead(&st), 0);
+		/* The worker owns the mark now. */
+		assert_int_equal(ag_seqstore_reserve(&st, next + 3 * AG_SEQ_BLOCK), -EBUSY);
+		ag_seqstore_close(&st);
+	}
 }
 
 /* Without the worker, a grant is the synchronous reservation it always was. */
@@ -184,6 +269,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_is_reported_and_retried, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_grant_without_worker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_during_write, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
