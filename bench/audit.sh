@@ -12,7 +12,8 @@
 # dirty background threshold (vm.dirty_background_ratio of the memory the page cache may use):
 # past it write-back starts, and a writer soon gets the disk's rate, not the page cache's (here
 # the consumer fell from 1.05 million to about 290,000 events a second once 2.3 GB were dirty;
-# docs/events.md, "Under overload"). So what is measured is the pipeline into the page cache.
+# docs/events.md, "Throughput and sustained overload"). So what is measured is the pipeline
+# into the page cache.
 # The file is deleted after it is read back. The consumer's time waiting for a CPU
 # (consumer_wait_ms) shows when other work on the machine took from it.
 set -euo pipefail
