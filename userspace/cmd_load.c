@@ -113,39 +113,65 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
 }
 
 /*
- * A new event file that nothing but the daemon has ever held (threat model A11): an unnamed
- * O_TMPFILE in the directory, protected from the sandbox before it has a name, then linked
- * under a temporary name and renamed over the file's name. Whatever stood there (the file
- * logrotate's "create" made, one the sandbox made first and still holds open, a symlink or a
- * hard link it planted) is replaced, never opened: a descriptor to it now writes to a file
- * no one reads. *out, or -errno; -EOPNOTSUPP where the file system has no O_TMPFILE.
+ * A new file that nothing but the daemon has ever held (threat model A6, A11): an unnamed
+ * O_TMPFILE in dirfd, protected from the sandbox before it has a name. The fd and *key, or
+ * -errno; -EOPNOTSUPP where the file system has no O_TMPFILE.
  */
-static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **out)
+static int protected_tmpfile(struct ag_loader *l, int dirfd, int flags, mode_t mode,
+			     struct ag_inode_key *key)
 {
-	struct ag_inode_key key;
-	char tmp[64];
-	unsigned int rnd;
-	int fd, err = -EEXIST, i;
+	int fd, err;
 
-	fd = openat(ef->dirfd, ".", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0640);
+	fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | flags, mode);
 	if (fd < 0)
 		return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP : -errno;
-	err = ag_loader_protect_fd(l, fd, &key);
+	err = ag_loader_protect_fd(l, fd, key);
 	if (err) {
 		close(fd);
 		return err;
 	}
-	err = -EEXIST;
+	return fd;
+}
+
+/*
+ * Give protected_tmpfile()'s fd the name base in dirfd: linked under a random temporary name,
+ * then renamed over base. Whatever stood there (a file the sandbox made first and still holds
+ * open, a symlink or a hard link it planted) is replaced, never opened or followed, and a
+ * reader sees the old file or the new one. what names the temporary ".agentguard-WHAT.RND".
+ */
+static int link_over(int fd, int dirfd, const char *base, const char *what)
+{
+	char tmp[64];
+	unsigned int rnd;
+	int err = -EEXIST, i;
+
 	for (i = 0; i < 8 && err == -EEXIST; i++) {
 		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 			rnd = (unsigned int)ag_mono_ns() ^ i;
-		snprintf(tmp, sizeof(tmp), ".agentguard-events.%08x", rnd);
-		err = linkat(fd, "", ef->dirfd, tmp, AT_EMPTY_PATH) ? -errno : 0;
+		snprintf(tmp, sizeof(tmp), ".agentguard-%s.%08x", what, rnd);
+		err = linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH) ? -errno : 0;
 	}
-	if (!err && renameat(ef->dirfd, tmp, ef->dirfd, ef->base)) {
+	if (!err && renameat(dirfd, tmp, dirfd, base)) {
 		err = -errno;
-		unlinkat(ef->dirfd, tmp, 0);
+		unlinkat(dirfd, tmp, 0);
 	}
+	return err;
+}
+
+/*
+ * A new event file, made by protected_tmpfile() and link_over(): logrotate's "create" file
+ * or one the sandbox planted at the name is replaced, so a descriptor the sandbox kept writes
+ * to a file no one reads. *out, or -errno; -EOPNOTSUPP where the file system has no O_TMPFILE.
+ */
+static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **out)
+{
+	struct ag_inode_key key;
+	int fd, err;
+
+	fd = protected_tmpfile(l, ef->dirfd, O_APPEND, 0640, &key);
+	if (fd < 0)
+		return fd;
+	err = link_over(fd, ef->dirfd, ef->base, "events");
 	if (!err) {
 		*out = fdopen(fd, "ae");
 		err = *out ? 0 : -errno;
@@ -159,8 +185,8 @@ static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **ou
 	return 0;
 }
 
-/* ef->dirfd and ef->base for path (which must outlive ef). */
-static int open_events_dir(const char *path, struct event_files *ef)
+/* *dirfd and *base for path (which must outlive *base): its directory, opened O_PATH. */
+static int open_parent_dir(const char *path, int *dirfd, const char **base)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
@@ -175,9 +201,9 @@ static int open_events_dir(const char *path, struct event_files *ef)
 		if (!dir[0])
 			snprintf(dir, sizeof(dir), "/");
 	}
-	ef->base = slash ? slash + 1 : path;
-	ef->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return ef->dirfd < 0 ? -errno : 0;
+	*base = slash ? slash + 1 : path;
+	*dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return *dirfd < 0 ? -errno : 0;
 }
 
 /*
@@ -985,7 +1011,7 @@ int cmd_load(int argc, char **argv)
 			status = AG_EXIT_UNAVAILABLE;
 			goto cleanup;
 		}
-		if ((err = open_events_dir(events_path, &event_files))) {
+		if ((err = open_parent_dir(events_path, &event_files.dirfd, &event_files.base))) {
 			ag_log_error("events: cannot open the directory of \"%s\": %s", events_path,
 				     strerror(-err));
 			status = AG_EXIT_IOERR;
