@@ -308,6 +308,7 @@ static void write_metrics(const struct ag_loader *l, struct ag_status *st, int d
 			  const struct ag_event_sink *sink, const struct ag_loss *loss,
 			  struct ag_resolver *res, const char *metrics_path)
 {
+	struct ag_buf b = {};
 	int err;
 
 	if (ag_loader_metrics(l, &st->m))
@@ -317,8 +318,11 @@ static void write_metrics(const struct ag_loader *l, struct ag_status *st, int d
 	if (res)	/* else the count it had when it stopped */
 		st->dns_withheld = ag_resolver_withheld(res);
 	err = ag_metrics_write_status(dirfd, st);
-	if (!err && metrics_path)
-		err = ag_metrics_write_prometheus(metrics_path, st);
+	if (!err && metrics_path) {
+		ag_metrics_format_prometheus(&b, st);
+		err = ag_metrics_write_file(AT_FDCWD, metrics_path, &b);
+		ag_buf_free(&b);
+	}
 	if (err)
 		ag_log_warn("metrics: cannot write the status or metrics file: %s", strerror(-err));
 }

@@ -12,8 +12,7 @@
 static const char *const kinds[] = { "", "file", "exec", "network", "containment", "loss" };
 static const char *const verdicts[] = { "allow", "would-deny", "deny" };
 
-/* Write b to dirfd/name atomically: a reader sees the old file or the new one. */
-static int write_atomic(int dirfd, const char *name, const struct ag_buf *b)
+int ag_metrics_write_file(int dirfd, const char *name, const struct ag_buf *b)
 {
 	char tmp[4200];
 	int fd, err = 0;
@@ -32,47 +31,42 @@ static int write_atomic(int dirfd, const char *name, const struct ag_buf *b)
 	return err;
 }
 
-int ag_metrics_write_prometheus(const char *path, const struct ag_status *s)
+void ag_metrics_format_prometheus(struct ag_buf *b, const struct ag_status *s)
 {
-	struct ag_buf b = {};
 	unsigned int k, v;
-	int err;
 
-	ag_buf_puts(&b, "# HELP agentguard_decisions_total Decisions made in the kernel, by kind "
-			"and decision.\n# TYPE agentguard_decisions_total counter\n");
+	ag_buf_puts(b, "# HELP agentguard_decisions_total Decisions made in the kernel, by kind "
+		       "and decision.\n# TYPE agentguard_decisions_total counter\n");
 	for (k = 1; k <= 4; k++)
 		for (v = 0; v < AG_VERDICTS; v++)
-			ag_buf_printf(&b, "agentguard_decisions_total{kind=\"%s\",decision=\"%s\"} "
-					  "%llu\n",
+			ag_buf_printf(b, "agentguard_decisions_total{kind=\"%s\",decision=\"%s\"} "
+					 "%llu\n",
 				      kinds[k], verdicts[v],
 				      (unsigned long long)s->m.decisions[k * AG_VERDICTS + v]);
-	ag_buf_printf(&b, "# HELP agentguard_events_written_total Events written to the sinks.\n"
-			  "# TYPE agentguard_events_written_total counter\n"
-			  "agentguard_events_written_total %llu\n"
-			  "# HELP agentguard_events_lost_total Records that did not fit in their "
-			  "ring (reported as loss events).\n"
-			  "# TYPE agentguard_events_lost_total counter\n"
-			  "agentguard_events_lost_total %llu\n"
-			  "# HELP agentguard_ring_used_bytes Bytes waiting in each ring buffer.\n"
-			  "# TYPE agentguard_ring_used_bytes gauge\n"
-			  "agentguard_ring_used_bytes{ring=\"deny\"} %llu\n"
-			  "agentguard_ring_used_bytes{ring=\"other\"} %llu\n"
-			  "# HELP agentguard_ring_size_bytes Size of the deny ring buffer (the other is 4 MiB).\n"
-			  "# TYPE agentguard_ring_size_bytes gauge\n"
-			  "agentguard_ring_size_bytes %llu\n"
-			  "# HELP agentguard_policy_generation Policy generations installed.\n"
-			  "# TYPE agentguard_policy_generation gauge\n"
-			  "agentguard_policy_generation %u\n"
-			  "# HELP agentguard_dns_withheld_total Internal addresses agentguard's "
-			  "resolver withheld from answers (DNS rebinding).\n"
-			  "# TYPE agentguard_dns_withheld_total counter\n"
-			  "agentguard_dns_withheld_total %llu\n",
+	ag_buf_printf(b, "# HELP agentguard_events_written_total Events written to the sinks.\n"
+			 "# TYPE agentguard_events_written_total counter\n"
+			 "agentguard_events_written_total %llu\n"
+			 "# HELP agentguard_events_lost_total Records that did not fit in their "
+			 "ring (reported as loss events).\n"
+			 "# TYPE agentguard_events_lost_total counter\n"
+			 "agentguard_events_lost_total %llu\n"
+			 "# HELP agentguard_ring_used_bytes Bytes waiting in each ring buffer.\n"
+			 "# TYPE agentguard_ring_used_bytes gauge\n"
+			 "agentguard_ring_used_bytes{ring=\"deny\"} %llu\n"
+			 "agentguard_ring_used_bytes{ring=\"other\"} %llu\n"
+			 "# HELP agentguard_ring_size_bytes Size of the deny ring buffer (the other is 4 MiB).\n"
+			 "# TYPE agentguard_ring_size_bytes gauge\n"
+			 "agentguard_ring_size_bytes %llu\n"
+			 "# HELP agentguard_policy_generation Policy generations installed.\n"
+			 "# TYPE agentguard_policy_generation gauge\n"
+			 "agentguard_policy_generation %u\n"
+			 "# HELP agentguard_dns_withheld_total Internal addresses agentguard's "
+			 "resolver withheld from answers (DNS rebinding).\n"
+			 "# TYPE agentguard_dns_withheld_total counter\n"
+			 "agentguard_dns_withheld_total %llu\n",
 		      s->written, s->lost, (unsigned long long)s->m.ring_used[0],
 		      (unsigned long long)s->m.ring_used[1], (unsigned long long)s->m.ring_size,
 		      s->m.generation, s->dns_withheld);
-	err = write_atomic(AT_FDCWD, path, &b);
-	ag_buf_free(&b);
-	return err;
 }
 
 int ag_metrics_write_status(int dirfd, const struct ag_status *s)
@@ -99,7 +93,7 @@ int ag_metrics_write_status(int dirfd, const struct ag_status *s)
 			sep = ",";
 		}
 	ag_buf_puts(&b, "}}\n");
-	err = write_atomic(dirfd, "status.json", &b);
+	err = ag_metrics_write_file(dirfd, "status.json", &b);
 	ag_buf_free(&b);
 	return err;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The daemon's counters, written atomically (tmp + rename): a Prometheus textfile for node
- * exporters (--metrics FILE) and STATE_DIR/status.json, which `agentguard status` reads.
+ * The daemon's counters: a Prometheus textfile for node exporters (--metrics FILE, formatted
+ * here and published by cmd_load.c as a file protected from the sandbox) and
+ * STATE_DIR/status.json, which `agentguard status` reads.
  */
 #ifndef AG_METRICS_H
 #define AG_METRICS_H
 
+#include "json.h"
 #include "loader.h"
 
 struct ag_status {
@@ -19,7 +21,12 @@ struct ag_status {
 	struct ag_metrics m;
 };
 
-int ag_metrics_write_prometheus(const char *path, const struct ag_status *s);
+void ag_metrics_format_prometheus(struct ag_buf *b, const struct ag_status *s);
+/*
+ * Write b to dirfd/name atomically (name.tmp, then rename): a reader sees the old file or the
+ * new one. It opens name.tmp by name, so only for a directory the sandbox cannot write.
+ */
+int ag_metrics_write_file(int dirfd, const char *name, const struct ag_buf *b);
 int ag_metrics_write_status(int dirfd, const struct ag_status *s);
 
 #endif /* AG_METRICS_H */
