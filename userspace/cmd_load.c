@@ -242,6 +242,155 @@ static void reopen_events(struct ag_event_sink *sink, const char *path, struct a
 	sink->out = f;
 }
 
+/*
+ * Keys recorded at most: a publish records its new file's, the one it replaces and the
+ * previous daemon's. Only daemons that each die within their first publish make more; past
+ * this many, the oldest is not released.
+ */
+#define METRICS_KEYS 8
+
+/*
+ * The --metrics textfile (threat model A6). Every write is a new file from protected_tmpfile()
+ * and link_over(), so the sandbox can neither write, truncate, unlink nor replace the file the
+ * node exporter reads, nor have the daemon write through a link it planted (FILE.tmp is never
+ * used). Only the file in place stays protected. Its key is recorded in the state directory,
+ * which the sandbox cannot write: the last file of a daemon that stopped or died stays
+ * protected until the next daemon has put its own in place and released it, so restarts leak
+ * no entry of the protected-inode table, and no later file that reuses the inode number is
+ * protected by mistake.
+ */
+struct metrics_file {
+	const char *path;
+	int dirfd;		/* FILE's directory, opened at start, as the event file's */
+	const char *base;	/* FILE's name in it */
+	struct ag_inode_key key;	/* the file in place, once published */
+	bool published;
+	struct ag_inode_key prev[METRICS_KEYS];	/* recorded by the previous daemon */
+	unsigned int n_prev;
+	bool warned;		/* about a file system without O_TMPFILE */
+};
+
+#define METRICS_KEYS_FILE "metrics-inodes"
+
+/*
+ * Record keys in the state directory, one "DEV INO" line each. Not fsync'ed: the page cache
+ * outlives a daemon that dies, and a machine that crashes loses the pinned table with it.
+ */
+static int record_metrics_keys(int state_dirfd, const struct ag_inode_key *keys, unsigned int n)
+{
+	struct ag_buf b = {};
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		ag_buf_printf(&b, "%llu %llu\n", (unsigned long long)keys[i].dev,
+			      (unsigned long long)keys[i].ino);
+	err = ag_metrics_write_file(state_dirfd, METRICS_KEYS_FILE, &b);
+	ag_buf_free(&b);
+	return err;
+}
+
+/*
+ * The keys the previous daemon recorded, into mf->prev: read from the state directory only,
+ * since a key from anywhere the sandbox can write would let it release any protected file.
+ * No file: none. -EINVAL for anything but at most METRICS_KEYS lines of two numbers.
+ */
+static int read_metrics_keys(int state_dirfd, struct metrics_file *mf)
+{
+	struct ag_inode_key keys[METRICS_KEYS];
+	unsigned long long v[2];
+	char buf[METRICS_KEYS * 42 + 1], *p, *end;
+	unsigned int n = 0;
+	ssize_t len;
+	int fd, i;
+
+	fd = openat(state_dirfd, METRICS_KEYS_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	for (p = buf; *p; n++) {
+		for (i = 0; i < 2; i++) {
+			if (n == METRICS_KEYS || *p < '0' || *p > '9')
+				return -EINVAL;
+			errno = 0;
+			v[i] = strtoull(p, &end, 10);
+			if (errno || *end != (i ? '\n' : ' '))
+				return -EINVAL;
+			p = end + 1;
+		}
+		keys[n].dev = v[0];
+		keys[n].ino = v[1];
+	}
+	memcpy(mf->prev, keys, n * sizeof(keys[0]));
+	mf->n_prev = n;
+	return 0;
+}
+
+/*
+ * Put b in place as the textfile, then release what it replaced and what the previous daemon
+ * left. Where the file system has no O_TMPFILE: written by name, unprotected (warned once).
+ */
+static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int state_dirfd,
+			   const struct ag_buf *b)
+{
+	struct ag_inode_key keys[METRICS_KEYS];
+	unsigned int i, n_keys = 0;
+	size_t off;
+	ssize_t n;
+	int fd, err = 0;
+
+	if (b->oom)
+		return -ENOMEM;
+	fd = protected_tmpfile(l, mf->dirfd, 0, 0644, &keys[0]);
+	if (fd == -EOPNOTSUPP) {
+		if (!mf->warned)
+			ag_log_warn("metrics: \"%s\": no O_TMPFILE here, so the file is written "
+				    "by name and not protected; a sandbox that may write its "
+				    "directory can replace it (docs/events.md)", mf->path);
+		mf->warned = true;
+		err = ag_metrics_write_file(mf->dirfd, mf->base, b);
+	} else if (fd >= 0) {
+		/* Recorded before it has a name: a daemon killed from here on leaves them all. */
+		n_keys = 1;
+		if (mf->published)
+			keys[n_keys++] = mf->key;
+		for (i = 0; i < mf->n_prev && n_keys < METRICS_KEYS; i++)
+			keys[n_keys++] = mf->prev[i];
+		err = record_metrics_keys(state_dirfd, keys, n_keys);
+		for (off = 0; !err && off < b->len; off += n) {
+			n = write(fd, b->p + off, b->len - off);
+			if (n <= 0)
+				err = n ? -errno : -EIO;
+		}
+		if (!err)
+			err = link_over(fd, mf->dirfd, mf->base, "metrics");
+		close(fd);
+		if (err)
+			ag_loader_unprotect(l, &keys[0]);
+	} else {
+		err = fd;
+	}
+	if (err)
+		return err;
+	if (n_keys) {
+		if (mf->published)
+			ag_loader_unprotect(l, &mf->key);
+		mf->key = keys[0];
+		mf->published = true;
+		n_keys = 1;
+	}
+	/* Ours is in place: the previous daemon's last file goes now. */
+	for (i = 0; i < mf->n_prev; i++)
+		if (!n_keys || memcmp(&mf->prev[i], &mf->key, sizeof(mf->key)))
+			ag_loader_unprotect(l, &mf->prev[i]);
+	mf->n_prev = 0;
+	return record_metrics_keys(state_dirfd, keys, n_keys);
+}
+
 static int write_ready_file(const char *path)
 {
 	char tmp[4096];
@@ -304,9 +453,9 @@ static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 }
 
 /* Counters to the Prometheus textfile and status.json; a failure is logged, not fatal. */
-static void write_metrics(const struct ag_loader *l, struct ag_status *st, int dirfd,
+static void write_metrics(struct ag_loader *l, struct ag_status *st, int dirfd,
 			  const struct ag_event_sink *sink, const struct ag_loss *loss,
-			  struct ag_resolver *res, const char *metrics_path)
+			  struct ag_resolver *res, struct metrics_file *mf)
 {
 	struct ag_buf b = {};
 	int err;
@@ -318,9 +467,9 @@ static void write_metrics(const struct ag_loader *l, struct ag_status *st, int d
 	if (res)	/* else the count it had when it stopped */
 		st->dns_withheld = ag_resolver_withheld(res);
 	err = ag_metrics_write_status(dirfd, st);
-	if (!err && metrics_path) {
+	if (!err && mf->path) {
 		ag_metrics_format_prometheus(&b, st);
-		err = ag_metrics_write_file(AT_FDCWD, metrics_path, &b);
+		err = publish_metrics(l, mf, dirfd, &b);
 		ag_buf_free(&b);
 	}
 	if (err)
@@ -622,7 +771,7 @@ int cmd_load(int argc, char **argv)
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
-	const char *state_dir = "/var/lib/agentguard", *metrics_path = NULL;
+	const char *state_dir = "/var/lib/agentguard";
 	const char *pin_dir = AG_PIN_DIR;
 	bool detach = false, pinned_here = false;
 	int pin_lock = -1, state_dirfd = -1;
@@ -643,6 +792,7 @@ int cmd_load(int argc, char **argv)
 	struct ag_resolver_opts ropts = {};
 	const char *dns_listen = NULL;
 	struct event_files event_files = { .dirfd = -1 };
+	struct metrics_file metrics = { .dirfd = -1 };
 	struct ag_inode_key state_key;
 	struct ring_buffer *rb = NULL;
 	struct ag_loss loss = {};
@@ -675,7 +825,7 @@ int cmd_load(int argc, char **argv)
 			state_dir = optarg;
 			break;
 		case 'M':
-			metrics_path = optarg;
+			metrics.path = optarg;
 			break;
 		case 'i':
 			sink.operator_identity = optarg;
@@ -1022,6 +1172,13 @@ int cmd_load(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (metrics.path &&
+	    (err = open_parent_dir(metrics.path, &metrics.dirfd, &metrics.base))) {
+		ag_log_error("metrics: cannot open the directory of \"%s\": %s", metrics.path,
+			     strerror(-err));
+		status = AG_EXIT_IOERR;
+		goto cleanup;
+	}
 	sink.policy = c;
 	sink.generation = ag_loader_generation(l);
 	gens.dirfd = state_dirfd;
@@ -1175,11 +1332,16 @@ int cmd_load(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	/* The previous daemon's last textfile: released once ours is in place. */
+	if (metrics.path && (err = read_metrics_keys(seqs.dirfd, &metrics)))
+		ag_log_warn("metrics: cannot read \"%s/%s\": %s; the previous daemon's last "
+			    "textfile stays protected", state_dir, METRICS_KEYS_FILE,
+			    strerror(-err));
 	st_info.pid = getpid();
 	st_info.cgroup = cg.path;
 	st_info.policy_sha256 = c->sha256_hex;
 	st_info.started_ns = loss_since_ns;
-	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, &metrics);
 
 	while (!stop_requested) {
 		/*
@@ -1200,7 +1362,7 @@ int cmd_load(int argc, char **argv)
 		pending |= err > 0;
 		if (ag_wall_ns() - last_metrics_ns >= 1000000000LL) {
 			flush_folds(l, rb, false);
-			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
+			write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, &metrics);
 			last_metrics_ns = ag_wall_ns();
 		}
 		if (reopen_requested) {
@@ -1251,7 +1413,7 @@ int cmd_load(int argc, char **argv)
 				status == AG_EXIT_OK ?
 				"stopped on request; enforcement stays pinned until agentguard unload" :
 				"stopped on an error; enforcement stays pinned until agentguard unload");
-	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, metrics_path);
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, &metrics);
 	pinned_here = false;	/* in force: it stays */
 	if (ag_cli_events_finish(&sink) != AG_EXIT_OK && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
@@ -1271,6 +1433,8 @@ cleanup:
 	ag_loss_close(&loss);
 	if (event_files.dirfd >= 0)
 		close(event_files.dirfd);
+	if (metrics.dirfd >= 0)
+		close(metrics.dirfd);
 	ring_buffer__free(rb);
 	if (sink.out && sink.out != stdout)
 		fclose(sink.out);
