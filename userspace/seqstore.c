@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "seqstore.h"
 
 /* mkdir -p: the state directory's parents may not exist on a minimal system. */
@@ -181,14 +181,6 @@ int ag_seqstore_reserve(struct ag_seqstore *st, unsigned long long upto)
 	return err;
 }
 
-static long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /*
  * The worker: reserve up to want whenever it grows. After a failure it waits for a grant to
  * clear failed, which a grant does once AG_SEQ_RETRY_NS have passed.
@@ -213,7 +205,7 @@ static void *reserve_ahead(void *arg)
 		pthread_mutex_lock(&st->lock);
 		if (err) {
 			st->failed = true;
-			st->failed_ns = mono_ns();
+			st->failed_ns = ag_mono_ns();
 			st->err = err;
 		} else {
 			st->reserved = mark;
@@ -277,7 +269,7 @@ int ag_seqstore_grant(struct ag_seqstore *st, unsigned long long need,
 	 * While the disk fails, it is tried again once AG_SEQ_RETRY_NS have passed, not at every
 	 * event: until then a grant past what is reserved fails at once.
 	 */
-	if (st->failed && mono_ns() - st->failed_ns >= AG_SEQ_RETRY_NS) {
+	if (st->failed && ag_mono_ns() - st->failed_ns >= AG_SEQ_RETRY_NS) {
 		st->failed = false;
 		pthread_cond_broadcast(&st->cond);
 	}

@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "compile.h"
 #include "events.h"
 #include "loader.h"
@@ -821,14 +822,6 @@ static pid_t flood_on_cpu(struct env *e, int cpu, int base, int n)
 	return pid;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * The event budget is the sandbox's, not each CPU's: a flood of distinct denials from two
  * CPUs at once gets no more reports than from one (the burst, plus the refill while it lasts),
@@ -851,7 +844,7 @@ static void test_event_budget_is_per_sandbox(void **state)
 	assert_true(ag_loss_poll(&loss, counts, 64) >= 0);	/* from here on */
 	drain_events(e);
 	before = e->sink.written;
-	t0 = mono_s();
+	t0 = ag_mono_ns() / 1e9;
 	for (i = 0; i < 2; i++)
 		pids[i] = flood_on_cpu(e, i, 20000 + i * FLOOD, FLOOD);
 	for (i = 0; i < 2; i++) {
@@ -860,7 +853,7 @@ static void test_event_budget_is_per_sandbox(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);	/* every connect got EPERM */
 	}
-	secs = mono_s() - t0;
+	secs = ag_mono_ns() / 1e9 - t0;
 	while (ring_buffer__consume(e->rb) > 0)
 		;
 	reported = e->sink.written - before;

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "clock.h"
 #include "seqstore.h"
 
 static char tmpdir[64];
@@ -127,14 +128,6 @@ static void test_grant_past_reserved_waits(void **unused)
 	ag_seqstore_close(&st);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * The directory goes away under the store: numbers already reserved are still granted; one
  * past them is refused with the error (not a hang, not a number that is not on disk), at once
@@ -164,10 +157,10 @@ static void test_failure_is_reported_and_retried(void **unused)
 	pthread_mutex_lock(&st.lock);
 	attempts = st.attempts;
 	pthread_mutex_unlock(&st.lock);
-	t = mono_ms();
+	t = ag_mono_ms();
 	for (i = 0; i < 10000; i++)
 		assert_int_equal(ag_seqstore_grant(&st, reserved + i, &limit), -ENOENT);
-	assert_true(mono_ms() - t < AG_SEQ_RETRY_NS / 2000000);
+	assert_true(ag_mono_ms() - t < AG_SEQ_RETRY_NS / 2000000);
 	pthread_mutex_lock(&st.lock);
 	assert_int_equal(st.attempts, attempts);
 	pthread_mutex_unlock(&st.lock);
@@ -179,11 +172,11 @@ static void test_failure_is_reported_and_retried(void **unused)
 	assert_true(fd >= 0);
 	assert_int_equal(dup2(fd, st.dirfd), st.dirfd);
 	close(fd);
-	t = mono_ms();
-	while ((err = ag_seqstore_grant(&st, reserved, &limit)) && mono_ms() - t < 3000)
+	t = ag_mono_ms();
+	while ((err = ag_seqstore_grant(&st, reserved, &limit)) && ag_mono_ms() - t < 3000)
 		usleep(10000);
 	assert_int_equal(err, 0);
-	assert_true(mono_ms() - t <= AG_SEQ_RETRY_NS / 1000000 + 500);
+	assert_true(ag_mono_ms() - t <= AG_SEQ_RETRY_NS / 1000000 + 500);
 	assert_true(limit > reserved);
 	assert_true(on_disk(other) >= limit);
 	ag_seqstore_close(&st);
