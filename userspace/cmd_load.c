@@ -67,15 +67,88 @@ static void on_hup(int sig)
 }
 
 /*
+ * Keys of protected files a daemon leaves behind, recorded in the state directory (which the
+ * sandbox cannot write) so that the next daemon releases them in time: restarts leak no entry
+ * of the protected-inode table. At most KEYS_RECORDED per file.
+ */
+#define KEYS_RECORDED 8
+
+/*
+ * Record keys in the state directory's file name, one "DEV INO" line each. Not fsync'ed: the
+ * page cache outlives a daemon that dies, and a machine that crashes loses the pinned table
+ * with it.
+ */
+static int record_keys(int state_dirfd, const char *name, const struct ag_inode_key *keys,
+		       unsigned int n)
+{
+	struct ag_buf b = {};
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		ag_buf_printf(&b, "%llu %llu\n", (unsigned long long)keys[i].dev,
+			      (unsigned long long)keys[i].ino);
+	err = ag_metrics_write_file(state_dirfd, name, &b);
+	ag_buf_free(&b);
+	return err;
+}
+
+/*
+ * The keys a previous daemon recorded in the state directory's file name, into keys (room for
+ * KEYS_RECORDED) and *n: read from the state directory only, since a key from anywhere the
+ * sandbox can write would let it release any protected file. No file: none. -EINVAL for
+ * anything but at most KEYS_RECORDED lines of two numbers.
+ */
+static int read_keys(int state_dirfd, const char *name, struct ag_inode_key *keys,
+		     unsigned int *n)
+{
+	struct ag_inode_key k[KEYS_RECORDED];
+	unsigned long long v[2];
+	char buf[KEYS_RECORDED * 42 + 1], *p, *end;
+	unsigned int i = 0;
+	ssize_t len;
+	int fd, j;
+
+	*n = 0;
+	fd = openat(state_dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	for (p = buf; *p; i++) {
+		for (j = 0; j < 2; j++) {
+			if (i == KEYS_RECORDED || *p < '0' || *p > '9')
+				return -EINVAL;
+			errno = 0;
+			v[j] = strtoull(p, &end, 10);
+			if (errno || *end != (j ? '\n' : ' '))
+				return -EINVAL;
+			p = end + 1;
+		}
+		k[i].dev = v[0];
+		k[i].ino = v[1];
+	}
+	memcpy(keys, k, i * sizeof(k[0]));
+	*n = i;
+	return 0;
+}
+
+/*
  * The event files protected from the sandbox: the current one and the last few rotated ones
  * (logrotate's to compress or delete after that). Bounded, so rotations never use up the
- * protected-inode table.
+ * protected-inode table. The keys are recorded in the state directory: the next daemon adopts
+ * the files, and releases them as its own.
  */
-#define AG_PROTECTED_EVENT_FILES 8
+#define AG_PROTECTED_EVENT_FILES KEYS_RECORDED
+#define EVENTS_KEYS_FILE "events-inodes"
 
 struct event_files {
 	struct ag_inode_key key[AG_PROTECTED_EVENT_FILES];
 	unsigned int n;		/* keys in use; the oldest first */
+	int state_dirfd;	/* where they are recorded, once adopt_events() ran; else -1 */
 	/*
 	 * The event file's directory, opened at start: a reopen names the file relative to it,
 	 * so a sandbox that may rename the directory's parent cannot aim a reopen elsewhere.
@@ -85,16 +158,56 @@ struct event_files {
 	bool warned;		/* about a file system without O_TMPFILE */
 };
 
-/* Remember a protected event file's key; forget (unprotect) the oldest beyond 8. */
+/*
+ * Remember a protected event file's key as the newest (a key already held moves there, and is
+ * never held twice: releasing one copy would release the file); forget (unprotect) the oldest
+ * beyond 8. The keys are recorded if adopt_events() ran: a failure is warned, and leaves the
+ * files that the record misses protected after this daemon.
+ */
 static void remember_events(struct ag_loader *l, struct event_files *ef,
 			    const struct ag_inode_key *key)
 {
-	if (ef->n == AG_PROTECTED_EVENT_FILES) {
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ef->n && memcmp(&ef->key[i], key, sizeof(*key)); i++)
+		;
+	if (i < ef->n) {
+		memmove(&ef->key[i], &ef->key[i + 1], sizeof(ef->key[0]) * (ef->n - i - 1));
+		ef->n--;
+	} else if (ef->n == AG_PROTECTED_EVENT_FILES) {
 		ag_loader_unprotect(l, &ef->key[0]);
 		memmove(&ef->key[0], &ef->key[1], sizeof(ef->key[0]) * (ef->n - 1));
 		ef->n--;
 	}
 	ef->key[ef->n++] = *key;
+	if (ef->state_dirfd >= 0 &&
+	    (err = record_keys(ef->state_dirfd, EVENTS_KEYS_FILE, ef->key, ef->n)))
+		ag_log_warn("events: cannot record the event files' keys in \"%s\": %s; the "
+			    "next daemon will not release them", EVENTS_KEYS_FILE, strerror(-err));
+}
+
+/*
+ * Take over the event files the previous daemon left protected (the keys it recorded in
+ * state_dirfd) as older than ours, and record every change from now on. If the record cannot
+ * be read: -errno, and those files stay protected for good.
+ */
+static int adopt_events(struct ag_loader *l, struct event_files *ef, int state_dirfd)
+{
+	struct ag_inode_key prev[KEYS_RECORDED], ours[AG_PROTECTED_EVENT_FILES];
+	unsigned int n_prev, n_ours = ef->n, i;
+	int err;
+
+	err = read_keys(state_dirfd, EVENTS_KEYS_FILE, prev, &n_prev);
+	memcpy(ours, ef->key, sizeof(ours));
+	ef->n = 0;
+	for (i = 0; i < n_prev; i++)
+		remember_events(l, ef, &prev[i]);
+	for (i = 0; i < n_ours; i++)
+		remember_events(l, ef, &ours[i]);
+	ef->state_dirfd = state_dirfd;
+	err = err ?: record_keys(state_dirfd, EVENTS_KEYS_FILE, ef->key, ef->n);
+	return err;
 }
 
 /* Protect the regular file f (a pipe or a port needs no rule). */
@@ -247,7 +360,7 @@ static void reopen_events(struct ag_event_sink *sink, const char *path, struct a
  * previous daemon's. Only daemons that each die within their first publish make more; past
  * this many, the oldest is not released.
  */
-#define METRICS_KEYS 8
+#define METRICS_KEYS KEYS_RECORDED
 
 /*
  * The --metrics textfile (threat model A6). Every write is a new file from protected_tmpfile()
@@ -271,64 +384,6 @@ struct metrics_file {
 };
 
 #define METRICS_KEYS_FILE "metrics-inodes"
-
-/*
- * Record keys in the state directory, one "DEV INO" line each. Not fsync'ed: the page cache
- * outlives a daemon that dies, and a machine that crashes loses the pinned table with it.
- */
-static int record_metrics_keys(int state_dirfd, const struct ag_inode_key *keys, unsigned int n)
-{
-	struct ag_buf b = {};
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < n; i++)
-		ag_buf_printf(&b, "%llu %llu\n", (unsigned long long)keys[i].dev,
-			      (unsigned long long)keys[i].ino);
-	err = ag_metrics_write_file(state_dirfd, METRICS_KEYS_FILE, &b);
-	ag_buf_free(&b);
-	return err;
-}
-
-/*
- * The keys the previous daemon recorded, into mf->prev: read from the state directory only,
- * since a key from anywhere the sandbox can write would let it release any protected file.
- * No file: none. -EINVAL for anything but at most METRICS_KEYS lines of two numbers.
- */
-static int read_metrics_keys(int state_dirfd, struct metrics_file *mf)
-{
-	struct ag_inode_key keys[METRICS_KEYS];
-	unsigned long long v[2];
-	char buf[METRICS_KEYS * 42 + 1], *p, *end;
-	unsigned int n = 0;
-	ssize_t len;
-	int fd, i;
-
-	fd = openat(state_dirfd, METRICS_KEYS_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
-	for (p = buf; *p; n++) {
-		for (i = 0; i < 2; i++) {
-			if (n == METRICS_KEYS || *p < '0' || *p > '9')
-				return -EINVAL;
-			errno = 0;
-			v[i] = strtoull(p, &end, 10);
-			if (errno || *end != (i ? '\n' : ' '))
-				return -EINVAL;
-			p = end + 1;
-		}
-		keys[n].dev = v[0];
-		keys[n].ino = v[1];
-	}
-	memcpy(mf->prev, keys, n * sizeof(keys[0]));
-	mf->n_prev = n;
-	return 0;
-}
 
 /*
  * Put b in place as the textfile, then release what it replaced and what the previous daemon
@@ -360,7 +415,7 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 			keys[n_keys++] = mf->key;
 		for (i = 0; i < mf->n_prev && n_keys < METRICS_KEYS; i++)
 			keys[n_keys++] = mf->prev[i];
-		err = record_metrics_keys(state_dirfd, keys, n_keys);
+		err = record_keys(state_dirfd, METRICS_KEYS_FILE, keys, n_keys);
 		for (off = 0; !err && off < b->len; off += n) {
 			n = write(fd, b->p + off, b->len - off);
 			if (n <= 0)
@@ -388,7 +443,7 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 		if (!n_keys || memcmp(&mf->prev[i], &mf->key, sizeof(mf->key)))
 			ag_loader_unprotect(l, &mf->prev[i]);
 	mf->n_prev = 0;
-	return record_metrics_keys(state_dirfd, keys, n_keys);
+	return record_keys(state_dirfd, METRICS_KEYS_FILE, keys, n_keys);
 }
 
 static int write_ready_file(const char *path)
@@ -791,7 +846,7 @@ int cmd_load(int argc, char **argv)
 	struct ag_resolver *res = NULL;
 	struct ag_resolver_opts ropts = {};
 	const char *dns_listen = NULL;
-	struct event_files event_files = { .dirfd = -1 };
+	struct event_files event_files = { .dirfd = -1, .state_dirfd = -1 };
 	struct metrics_file metrics = { .dirfd = -1 };
 	struct ag_inode_key state_key;
 	struct ring_buffer *rb = NULL;
@@ -894,10 +949,11 @@ int cmd_load(int argc, char **argv)
 	if (optind >= argc || ((allow_unenforced || under_run) && !fallback)) {
 		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
 				"[--format json|ocsf] [--journal] [--ready-file PATH] "
-				"[--pin-dir DIR] [--detach] [--dns-listen ADDR[:PORT]] "
-				"[--dns-upstream ADDR[:PORT]]... [--dns-ttl-floor S] "
-				"[--dns-ttl-cap S] [--fallback landlock [--allow-unenforced]] "
-				"POLICY...\n");
+				"[--session ID] [--identity TEXT] [--state-dir DIR] "
+				"[--metrics FILE] [--pin-dir DIR] [--detach] "
+				"[--dns-listen ADDR[:PORT]] [--dns-upstream ADDR[:PORT]]... "
+				"[--dns-ttl-floor S] [--dns-ttl-cap S] "
+				"[--fallback landlock [--allow-unenforced]] [-v] POLICY...\n");
 		return AG_EXIT_USAGE;
 	}
 	/* Sinks: --events FILE or - (stdout), --journal, any combination; none: stdout. */
@@ -1332,8 +1388,14 @@ int cmd_load(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	/* The previous daemon's event files: released as ours, once 8 newer ones came. */
+	if (events_path && (err = adopt_events(l, &event_files, seqs.dirfd)))
+		ag_log_warn("events: cannot read or write \"%s/%s\": %s; the previous daemon's "
+			    "event files stay protected", state_dir, EVENTS_KEYS_FILE,
+			    strerror(-err));
 	/* The previous daemon's last textfile: released once ours is in place. */
-	if (metrics.path && (err = read_metrics_keys(seqs.dirfd, &metrics)))
+	if (metrics.path &&
+	    (err = read_keys(seqs.dirfd, METRICS_KEYS_FILE, metrics.prev, &metrics.n_prev)))
 		ag_log_warn("metrics: cannot read \"%s/%s\": %s; the previous daemon's last "
 			    "textfile stays protected", state_dir, METRICS_KEYS_FILE,
 			    strerror(-err));

@@ -137,7 +137,7 @@ else
 fi
 expect precreated_replacement_protected EPERM inside agt open "$AG_EVENTS" w
 rm -f "$AG_EVENTS" "$AG_EVENTS.3"
-# Many rotations: the current file and the last 8 rotated ones stay protected, older ones are
+# Many rotations: the current file and the last 7 rotated ones stay protected, older ones are
 # logrotate's again, and the protected-inode table (64 entries) never fills up.
 i=0
 while [ $i -lt 70 ]; do
@@ -152,6 +152,24 @@ if wait_for "$AG_EVENTS" '"port":7106'; then pass many_rotations_keep_working; e
 expect many_rotations_current_protected EPERM inside agt open "$AG_EVENTS" w
 expect many_rotations_recent_protected EPERM inside agt open "$AG_EVENTS.r69" w
 expect many_rotations_old_released ok inside agt open "$AG_EVENTS.r1" w
+stop_daemon
+# A restart adopts the previous daemon's files (their keys are in the state directory): its
+# rotated files stay protected until 8 newer ones have come, then they are released, so
+# restarts leak no entry of the protected-inode table.
+start --events "$AG_EVENTS"
+expect restart_rotated_still_protected EPERM inside agt open "$AG_EVENTS.r69" w
+expect restart_current_protected EPERM inside agt open "$AG_EVENTS" w
+i=0
+while [ $i -lt 8 ]; do
+	mv "$AG_EVENTS" "$AG_EVENTS.s$i"
+	kill -HUP "$AG_PID"
+	usleep 250000
+	i=$((i + 1))
+done
+expect restart_previous_rotated_released ok inside agt open "$AG_EVENTS.r69" w
+expect restart_previous_current_released ok inside agt open "$AG_EVENTS.s0" w
+expect restart_recent_protected EPERM inside agt open "$AG_EVENTS.s7" w
+expect restart_new_current_protected EPERM inside agt open "$AG_EVENTS" w
 stop_daemon
 
 # Hostile names through the file hook: escaped, one line per event.
