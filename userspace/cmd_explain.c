@@ -517,7 +517,9 @@ int cmd_explain(int argc, char **argv)
 		enum ag_verdict v = ag_dns_query_decide(c, name, &rule);
 
 		snprintf(what, sizeof(what), "resolve %s: %s", name,
-			 v == AG_ALLOW	     ? "forwarded; its A/AAAA answers are learned" :
+			 v == AG_ALLOW	     ? "forwarded; its A/AAAA answers are learned, but not "
+					       "internal addresses the policy opens no connection "
+					       "to: they are withheld" :
 			 v == AG_WOULD_DENY ? "forwarded (audit mode), reported" :
 					      "REFUSED, not forwarded");
 		if (live.on) {
@@ -634,11 +636,16 @@ int cmd_explain(int argc, char **argv)
 		}
 		if (resolve) {
 			const char *names[1] = { name };
+			__u32 name_rule;
+			/* DNS rebinding: such an answer is never learned or relayed. */
+			bool withheld = ag_dns_query_decide(c, name, &name_rule) != AG_DENY &&
+					ag_dns_answer_withheld(c, addr);
 
 			v = ag_net_decide_learned(c, addr, proto, port, names, 1, &rule);
-			strncat(what, " (as if ", sizeof(what) - strlen(what) - 1);
-			strncat(what, name, sizeof(what) - strlen(what) - 1);
-			strncat(what, " had resolved to it)", sizeof(what) - strlen(what) - 1);
+			append(what, sizeof(what), " (as if %s had resolved to it%s)", name,
+			       withheld ? "; the resolver withholds this address from the answer: "
+					  "internal, and the policy opens no connection to it" :
+					  "");
 		} else {
 			v = ag_net_decide_user(c, addr, proto, port, &rule);
 			/* Domain rules: the answer would differ for an address learned for one. */

@@ -57,6 +57,16 @@ check cidr-without-domain 0 "allow  rule tens " --connect 10.1.1.1:443
 check dns-elsewhere 0 "deny  rule builtin:dns-elsewhere " --connect 8.8.8.8:53/udp
 check bad-name 64 "agentguard: error: explain: \"bad..name\" is not a host name" \
 	--resolve bad..name
+# DNS rebinding: an internal address the policy does not open is withheld from the name's
+# answers, never learned; explain says so. One the CIDR rules open keeps its record.
+check withheld-internal 0 "deny  rule d:network.default  layer local  policy d ($tmp/d.yaml, default)  192.168.1.5 port 443/tcp (as if api.github.com had resolved to it; the resolver withholds this address from the answer: internal, and the policy opens no connection to it)" \
+	--resolve api.github.com --connect 192.168.1.5:443
+check withheld-internal-v6 0 "deny  rule d:network.default  layer local  policy d ($tmp/d.yaml, default)  127.0.0.1 port 443/tcp (as if api.github.com had resolved to it; the resolver withholds" \
+	--resolve api.github.com --connect '[::ffff:127.0.0.1]:443'
+check internal-opened-kept 0 "allow  rule tens  layer local  policy d ($tmp/d.yaml:16)  10.1.1.1 port 443/tcp (as if api.github.com had resolved to it)" \
+	--resolve api.github.com --connect 10.1.1.1:443
+check resolve-says-withheld 0 "allow  rule gh  layer local  policy d ($tmp/d.yaml:9)  resolve api.github.com: forwarded; its A/AAAA answers are learned, but not internal addresses the policy opens no connection to: they are withheld (policy only" \
+	--resolve api.github.com
 check json 0 '{"decision":"allow","target":"resolve api.github.com: forwarded' --json \
 	--resolve api.github.com
 exit $rc
