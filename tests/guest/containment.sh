@@ -88,6 +88,27 @@ expect prlimit_outside_ok ok agt prlimit "$OUTSIDE_PID"
 expect renice_daemon_denied EPERM inside agt setnice "$AG_PID" 19
 expect affinity_daemon_denied EPERM inside agt affinity "$AG_PID"
 expect renice_self_ok ok inside sh -c 'agt setnice 0 5'
+# Starving the consumer (A3): cpu.max does not bound real-time tasks, so real-time scheduling
+# and I/O priority need CAP_SYS_NICE, which the sandbox does not get; the daemon's scheduling
+# and I/O priority cannot be changed from it. Lowering its own is allowed.
+mark_events
+expect sched_fifo_self_denied EPERM inside agt setsched 0 fifo
+expect_event_any sched_fifo_cap_event '"operation":"capable","target":{"capability":"CAP_SYS_NICE"}'
+AG_MARK=0
+expect sched_rr_self_denied EPERM inside agt setsched 0 rr
+expect sched_deadline_self_denied EPERM inside agt deadline 0
+expect sched_fifo_outside_ok ok agt setsched "$OUTSIDE_PID" fifo
+expect sched_other_outside_ok ok agt setsched "$OUTSIDE_PID" other
+expect sched_batch_self_ok ok inside agt setsched 0 batch
+expect sched_idle_self_ok ok inside agt setsched 0 idle
+expect sched_idle_daemon_denied EPERM inside agt setsched "$AG_PID" idle
+expect_event sched_daemon_event '"operation":"task-change","target":{"pid":'"$AG_PID"',"change":"scheduler"'
+expect renice_negative_self_denied EACCES inside agt setnice 0 -5
+expect ioprio_rt_self_denied EPERM inside agt ioprio 0 rt
+expect ioprio_rt_outside_ok ok agt ioprio "$OUTSIDE_PID" rt
+expect ioprio_idle_self_ok ok inside agt ioprio 0 idle
+expect ioprio_daemon_denied EPERM inside agt ioprio "$AG_PID" idle
+expect_event ioprio_daemon_event '"operation":"task-change","target":{"pid":'"$AG_PID"',"change":"ioprio"'
 expect ioctl_setown_denied EPERM inside agt ioctl-setown "$AG_PID"
 expect ioctl_setown_outside_ok ok agt ioctl-setown "$OUTSIDE_PID"
 # The 32-bit entry runs file_ioctl_compat, not file_ioctl: both are hooked.
@@ -153,6 +174,58 @@ else
 	fail limit_memory_default "memory.max $mem_max of $mem_total"
 fi
 expect limit_not_writable_inside EPERM inside agt write "$AG_CG/memory.max" max
+
+# The sandbox spins on every CPU (A3) and still each of its denials arrives while it spins,
+# with no loss: it has half the daemon's CPU weight and cannot raise its priority (above).
+n_cpu=$(grep -c '^processor' /proc/cpuinfo)
+cpu_us() { sed -n 's/^usage_usec //p' "$AG_CG/cpu.stat"; }
+now_cs() { awk '{ print int($1 * 100) }' /proc/uptime; }
+spinners=
+i=0
+while [ $i -lt $((n_cpu * 2)) ]; do
+	inside agt spin 120 >/dev/null &
+	spinners="$spinners $!"
+	i=$((i + 1))
+done
+# Until they spin: the sandbox takes half the CPUs' time or more, over a second.
+i=0
+while [ $i -lt 20 ]; do
+	a=$(cpu_us)
+	sleep 1
+	[ $(($(cpu_us) - a)) -ge $((n_cpu * 500000)) ] && break
+	i=$((i + 1))
+done
+used0=$(cpu_us)
+t0=$(now_cs)
+before=$(grep -c '"operation":"socket-create"' "$AG_EVENTS")
+losses=$(grep -c '"kind":"loss"' "$AG_EVENTS")
+N=300
+expect spin_flood_denied EPERM inside agt socket-flood $N
+i=0
+while [ $i -lt 300 ] &&
+	[ "$(grep -c '"operation":"socket-create"' "$AG_EVENTS")" -lt $((before + N)) ]; do
+	i=$((i + 1))
+	usleep 100000
+done
+got=$(($(grep -c '"operation":"socket-create"' "$AG_EVENTS") - before))
+# Measured over 2 s at least.
+while [ $(($(now_cs) - t0)) -lt 200 ]; do usleep 100000; done
+used=$(($(cpu_us) - used0))
+cs=$(($(now_cs) - t0))
+alive=0
+for p in $spinners; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+# The sandbox had the CPUs (a quarter of their time at least, while the denials were made
+# and reported), every spinner still running at the end.
+if [ "$alive" -eq $((n_cpu * 2)) ] && [ "$used" -ge $((cs * n_cpu * 2500)) ]; then
+	pass spin_sandbox_had_the_cpus
+else
+	fail spin_sandbox_had_the_cpus "$alive spinners alive, $used us of CPU in ${cs}0 ms"
+fi
+[ "$got" -eq $N ] && pass spin_every_denial_reported ||
+	fail spin_every_denial_reported "$got of $N events in $((i / 10)) s"
+expect spin_no_loss "$losses" grep -c '"kind":"loss"' "$AG_EVENTS"
+kill $spinners 2>/dev/null
+wait $spinners 2>/dev/null
 
 kill "$OUTSIDE_PID" 2>/dev/null
 end_suite

@@ -40,6 +40,12 @@
  *   agt prlimit PID              prlimit(2): lower PID's RLIMIT_CPU soft limit to 1000 s
  *   agt setnice PID N            setpriority(2)
  *   agt affinity PID             sched_setaffinity(2) to CPU 0
+ *   agt setsched PID POLICY      sched_setscheduler(2): fifo or rr (priority 1), other, batch
+ *                                or idle
+ *   agt deadline PID             sched_setattr(2) to SCHED_DEADLINE (10 ms every 100 ms)
+ *   agt ioprio PID CLASS         ioprio_set(2): rt, be or idle (level 4 where it has one)
+ *   agt spin SECONDS             burn CPU for SECONDS, then print ok
+ *   agt fill PATH                write zeros to a new file PATH until a write fails: its errno
  *   agt ioctl-setown PID         ioctl(FIOSETOWN) on a new socket, owner PID
  *   agt ioctl32-setown PID       the same through the 32-bit entry (int $0x80: compat_ioctl)
  *   agt async                    fcntl(F_SETFL, O_ASYNC) on a new socket
@@ -127,6 +133,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -143,6 +150,7 @@ static const char *errname(int e)
 	case EINVAL: return "EINVAL";
 	case EROFS: return "EROFS";
 	case ELOOP: return "ELOOP";
+	case ENOSPC: return "ENOSPC";
 	case ENAMETOOLONG: return "ENAMETOOLONG";
 	case ECONNREFUSED: return "ECONNREFUSED";
 	case ENETUNREACH: return "ENETUNREACH";
@@ -1057,6 +1065,70 @@ int main(int argc, char **argv)
 		CPU_SET(0, &set);
 		return ok_or_fail(sched_setaffinity(atoi(argv[2]), sizeof(set), &set));
 	}
+	if (argc == 4 && !strcmp(argv[1], "setsched")) {
+		static const struct { const char *name; int policy, prio; } pol[] = {
+			{ "fifo", SCHED_FIFO, 1 }, { "rr", SCHED_RR, 1 }, { "other", SCHED_OTHER, 0 },
+			{ "batch", SCHED_BATCH, 0 }, { "idle", SCHED_IDLE, 0 },
+		};
+		struct sched_param param = {};
+		size_t i;
+
+		for (i = 0; i < sizeof(pol) / sizeof(pol[0]); i++)
+			if (!strcmp(argv[3], pol[i].name))
+				break;
+		if (i == sizeof(pol) / sizeof(pol[0]))
+			goto usage;
+		param.sched_priority = pol[i].prio;
+		return ok_or_fail(sched_setscheduler(atoi(argv[2]), pol[i].policy, &param));
+	}
+	if (argc == 3 && !strcmp(argv[1], "deadline")) {
+		/* struct sched_attr (SCHED_ATTR_SIZE_VER0): glibc 2.36 has no wrapper. */
+		struct {
+			__u32 size, sched_policy;
+			__u64 sched_flags;
+			__s32 sched_nice;
+			__u32 sched_priority;
+			__u64 sched_runtime, sched_deadline, sched_period;
+		} attr = { .size = 48, .sched_policy = 6 /* SCHED_DEADLINE */,
+			   .sched_runtime = 10000000, .sched_deadline = 100000000,
+			   .sched_period = 100000000 };
+
+		return ok_or_fail(syscall(SYS_sched_setattr, atoi(argv[2]), &attr, 0));
+	}
+	if (argc == 4 && !strcmp(argv[1], "ioprio")) {
+		/* <linux/ioprio.h>: class << 13 | level; who 1 = IOPRIO_WHO_PROCESS. */
+		int class = !strcmp(argv[3], "rt") ? 1 : !strcmp(argv[3], "be") ? 2 :
+			    !strcmp(argv[3], "idle") ? 3 : 0;
+
+		if (!class)
+			goto usage;
+		return ok_or_fail(syscall(SYS_ioprio_set, 1, atoi(argv[2]),
+					  class << 13 | (class == 3 ? 0 : 4)));
+	}
+	if (argc == 3 && !strcmp(argv[1], "fill")) {
+		static char zeros[65536];
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return fail();
+		while (write(fd, zeros, sizeof(zeros)) > 0)
+			;
+		return fail();
+	}
+	if (argc == 3 && !strcmp(argv[1], "spin")) {
+		struct timespec t0, t;
+		double secs = atof(argv[2]);
+		volatile unsigned long n = 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			for (int i = 0; i < 100000; i++)
+				n++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+		printf("ok\n");
+		return 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "ioctl-setown")) {
 		int s = socket(AF_INET, SOCK_DGRAM, 0), owner = atoi(argv[2]);
 
@@ -1173,6 +1245,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "removeacl"))
 		return ok_or_fail(removexattr(argv[2], "system.posix_acl_access"));
+usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/helpers/agt.c\n");
 	return 2;
 }
