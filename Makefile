@@ -122,13 +122,14 @@ BENCH_BINS += $(BUILD)/bench/lookup_bench
 $(BUILD)/bench/lookup_bench: $(BUILD)/bench/fs_lookup.skel.h
 $(BUILD)/bench/fs_lookup.skel.h: $(BUILD)/bench/bpf/fs_lookup.bpf.o
 
-# Compiler, Landlock-mapping and seq-store unit tests: no kernel, no privileges.
+# Compiler, Landlock-mapping, seq-store and event-file unit tests: no kernel, no privileges.
 UNIT_TESTS += $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock \
 	$(BUILD)/tests/unit/test_guest_rx $(BUILD)/tests/unit/test_sbx_policy \
-	$(BUILD)/tests/unit/test_sandbox_runner $(BUILD)/tests/unit/test_seqstore
+	$(BUILD)/tests/unit/test_sandbox_runner $(BUILD)/tests/unit/test_seqstore \
+	$(BUILD)/tests/unit/test_event_file
 $(BUILD)/tests/unit/test_compile $(BUILD)/tests/unit/test_landlock $(BUILD)/tests/unit/test_guest_rx \
 		$(BUILD)/tests/unit/test_sbx_policy $(BUILD)/tests/unit/test_sandbox_runner \
-		$(BUILD)/tests/unit/test_seqstore: \
+		$(BUILD)/tests/unit/test_seqstore $(BUILD)/tests/unit/test_event_file: \
 		$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

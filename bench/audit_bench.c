@@ -330,7 +330,8 @@ int main(int argc, char **argv)
 	if (out_path) {
 		if (!stat(out_path, &st) && S_ISREG(st.st_mode))
 			unlink(out_path);
-		sink.out = fopen(out_path, "ae");
+		/* The daemon's stream (event_file.c): it holds what a full disk refuses. */
+		sink.out = ag_event_stream_open(out_path, AG_EVENT_BACKLOG_DEFAULT, &sink.file);
 		if (!sink.out) {
 			fprintf(stderr, "audit_bench: cannot open \"%s\": %s\n", out_path,
 				strerror(errno));
@@ -338,7 +339,7 @@ int main(int argc, char **argv)
 		}
 		ag_event_sink_setbuf(&sink, sink.out);	/* as cmd_load.c does */
 		/* /dev/null measures the pipeline without the page cache: nothing to read back. */
-		regular = !fstat(fileno(sink.out), &st) && S_ISREG(st.st_mode);
+		regular = !fstat(ag_event_file_fd(sink.file), &st) && S_ISREG(st.st_mode);
 	}
 	if (use_seqstore) {
 		mkdir(state_dir, 0700);
@@ -428,8 +429,7 @@ int main(int argc, char **argv)
 		pending |= n > 0;
 		if (!pending || now_ns() - flushed_ns >= FLUSH_MS * 1000000LL) {
 			lost += report_loss(&sink, &loss, &since_ns, &loss_events);
-			if (sink.out)
-				fflush(sink.out);
+			ag_event_sink_sync(&sink);	/* as cmd_load.c does */
 			flushed_ns = now_ns();
 			pending = false;
 		}
@@ -454,8 +454,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "audit_bench: BPF_PROG_TEST_RUN: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if (sink.out && fflush(sink.out)) {
-		err = -errno;
+	if (sink.out && (err = ag_event_sink_sync(&sink))) {
 		fprintf(stderr, "audit_bench: writing \"%s\": %s\n", out_path, strerror(-err));
 		goto cleanup;
 	}

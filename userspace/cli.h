@@ -3,6 +3,8 @@
 #ifndef AG_CLI_H
 #define AG_CLI_H
 
+#include <stdbool.h>
+
 /* sysexits(3) values used as documented exit statuses. */
 #define AG_EXIT_OK		0
 #define AG_EXIT_USAGE		64	/* bad command line */
@@ -39,6 +41,11 @@ void ag_cli_free_policies(struct ag_policy **pols, int n);
  */
 struct ag_event_sink;
 int ag_cli_events_finish(struct ag_event_sink *s);
+/*
+ * ag_event_sink_sync, and say when the line stream starts failing and when it takes lines
+ * again (*failing: whether it was failing; updated). Its -errno.
+ */
+int ag_cli_events_sync(struct ag_event_sink *s, bool *failing);
 /*
  * A whole decimal number of at most max: digits only (no sign, space or suffix, which strtoul
  * would take or wrap). 0, -EINVAL (not a number) or -ERANGE (above max).

@@ -28,8 +28,17 @@ int ag_cli_events_finish(struct ag_event_sink *s)
 {
 	int err = ag_event_sink_flush(s);
 
-	if (err)
+	if (err && s->file && ag_event_file_held(s->file))
+		ag_log_error("events: the event file did not take its last %llu lines (%zu "
+			     "bytes); they are lost", ag_event_file_held_lines(s->file),
+			     ag_event_file_held(s->file));
+	else if (err)
 		ag_log_error("events: writing the event stream failed; events were lost");
+	if (s->file_unwritten) {
+		ag_log_error("events: %llu lines the event file could not take were dropped "
+			     "(write-failed loss events say since when)", s->file_unwritten);
+		err = -EIO;
+	}
 	if (s->malformed)
 		ag_log_warn("events: %llu malformed records skipped", s->malformed);
 	if (s->seq_failed)
@@ -40,6 +49,23 @@ int ag_cli_events_finish(struct ag_event_sink *s)
 		ag_log_warn("journal: %llu events not accepted by journald (last: %s)",
 			    s->journal_failed, strerror(-s->journal_err));
 	return err ? AG_EXIT_IOERR : AG_EXIT_OK;
+}
+
+int ag_cli_events_sync(struct ag_event_sink *s, bool *failing)
+{
+	int err = ag_event_sink_sync(s);
+
+	if (err && !*failing && s->file)
+		ag_log_error("events: cannot write the event stream: %s; its lines are held in "
+			     "memory (up to --events-backlog, then dropped and counted) and written "
+			     "once it takes them again", strerror(-err));
+	else if (err && !*failing)
+		ag_log_error("events: cannot write the event stream: %s; events are lost",
+			     strerror(-err));
+	else if (!err && *failing)
+		ag_log_info("events: the event stream takes lines again");
+	*failing = err != 0;
+	return err;
 }
 
 int ag_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out)

@@ -155,6 +155,7 @@ struct event_files {
 	 */
 	int dirfd;
 	const char *base;	/* the file's name in it */
+	size_t backlog;		/* what a new file's stream may hold (--events-backlog) */
 	bool warned;		/* about a file system without O_TMPFILE */
 };
 
@@ -210,16 +211,18 @@ static int adopt_events(struct ag_loader *l, struct event_files *ef, int state_d
 	return err;
 }
 
-/* Protect the regular file f (a pipe or a port needs no rule). */
-static int protect_events(struct ag_loader *l, struct event_files *ef, FILE *f)
+/* Protect the event file's fd if it is a regular file (a pipe or a port needs no rule). */
+static int protect_events(struct ag_loader *l, struct event_files *ef, int fd)
 {
 	struct ag_inode_key key;
 	struct stat st;
 	int err;
 
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
 		return 0;
-	err = ag_loader_protect_fd(l, fileno(f), &key);
+	err = ag_loader_protect_fd(l, fd, &key);
 	if (!err)
 		remember_events(l, ef, &key);
 	return err;
@@ -276,7 +279,8 @@ static int link_over(int fd, int dirfd, const char *base, const char *what)
  * or one the sandbox planted at the name is replaced, so a descriptor the sandbox kept writes
  * to a file no one reads. *out, or -errno; -EOPNOTSUPP where the file system has no O_TMPFILE.
  */
-static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **out)
+static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **out,
+			  struct ag_event_file **file)
 {
 	struct ag_inode_key key;
 	int fd, err;
@@ -285,13 +289,14 @@ static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **ou
 	if (fd < 0)
 		return fd;
 	err = link_over(fd, ef->dirfd, ef->base, "events");
-	if (!err) {
-		*out = fdopen(fd, "ae");
+	if (err) {
+		close(fd);
+	} else {
+		*out = ag_event_file_open(fd, ef->backlog, file);	/* closes fd if it fails */
 		err = *out ? 0 : -errno;
 	}
 	if (err) {
 		ag_loader_unprotect(l, &key);
-		close(fd);
 		return err;
 	}
 	remember_events(l, ef, &key);
@@ -327,20 +332,21 @@ static int open_parent_dir(const char *path, int *dirfd, const char **base)
 static void reopen_events(struct ag_event_sink *sink, const char *path, struct ag_loader *l,
 			  struct event_files *ef)
 {
+	struct ag_event_file *file = NULL;
 	FILE *f = NULL;
 	int err;
 
-	fflush(sink->out);
-	err = ef->dirfd >= 0 ? replace_events(l, ef, &f) : -EOPNOTSUPP;
+	ag_event_sink_sync(sink);
+	err = ef->dirfd >= 0 ? replace_events(l, ef, &f, &file) : -EOPNOTSUPP;
 	if (err == -EOPNOTSUPP) {
 		if (!ef->warned)
 			ag_log_warn("events: \"%s\": no O_TMPFILE here, so the file is reopened by "
 				    "name; a sandbox that may write its directory can create it "
 				    "first (docs/events.md)", path);
 		ef->warned = true;
-		f = ag_event_stream_open(path);
+		f = ag_event_stream_open(path, ef->backlog, &file);
 		err = f ? 0 : -errno;
-		if (!err && (err = protect_events(l, ef, f))) {
+		if (!err && (err = protect_events(l, ef, ag_event_file_fd(file)))) {
 			fclose(f);
 			f = NULL;
 		}
@@ -351,8 +357,18 @@ static void reopen_events(struct ag_event_sink *sink, const char *path, struct a
 		return;
 	}
 	ag_event_sink_setbuf(sink, f);	/* if it fails: the default buffer, only slower */
+	/* What the old file still holds goes to the new one; what cannot is counted. */
+	if (sink->file) {
+		unsigned long long dropped;
+
+		ag_event_file_move_held(sink->file, f);
+		dropped = ag_event_file_take_dropped(sink->file);
+		sink->file_lost += dropped;
+		sink->file_unwritten += dropped;
+	}
 	fclose(sink->out);
 	sink->out = f;
+	sink->file = file;
 }
 
 /*
@@ -507,6 +523,13 @@ static unsigned long long reserve_seq(void *ctx, unsigned long long need)
 	return limit;
 }
 
+/*
+ * With the resolver running, its thread writes dns events: the sink is shared, so every use
+ * of it takes this lock (the ring-buffer callback per record, which ring_buffer__consume in
+ * flush_folds also calls: never hold it around a consume).
+ */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Counters to the Prometheus textfile and status.json; a failure is logged, not fatal. */
 static void write_metrics(struct ag_loader *l, struct ag_status *st, int dirfd,
 			  const struct ag_event_sink *sink, const struct ag_loss *loss,
@@ -519,6 +542,10 @@ static void write_metrics(struct ag_loader *l, struct ag_status *st, int dirfd,
 		return;
 	st->written = sink->written;
 	st->lost = loss->total;
+	pthread_mutex_lock(&sink_lock);	/* the resolver's thread writes dns events */
+	st->unwritten = sink->file_unwritten;
+	st->held = sink->file ? ag_event_file_held(sink->file) : 0;
+	pthread_mutex_unlock(&sink_lock);
 	if (res)	/* else the count it had when it stopped */
 		st->dns_withheld = ag_resolver_withheld(res);
 	err = ag_metrics_write_status(dirfd, st);
@@ -747,13 +774,6 @@ static const struct ag_compiled *follow_generation(struct ag_loader *l, struct g
 
 static const char *const default_cgroup_name = "agentguard-sandbox";
 
-/*
- * With the resolver running, its thread writes dns events: the sink is shared, so every use
- * of it takes this lock (the ring-buffer callback per record, which ring_buffer__consume in
- * flush_folds also calls: never hold it around a consume).
- */
-static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int locked_handle(void *ctx, void *data, size_t size)
 {
 	int ret;
@@ -823,6 +843,7 @@ int cmd_load(int argc, char **argv)
 		{ "fallback", required_argument, NULL, 'K' },
 		{ "allow-unenforced", no_argument, NULL, 'A' },
 		{ "under-run", no_argument, NULL, 'R' },
+		{ "events-backlog", required_argument, NULL, 'B' },
 		{},
 	};
 	const char *cgroup_path = NULL, *events_path = NULL, *ready_path = NULL;
@@ -858,8 +879,9 @@ int cmd_load(int argc, char **argv)
 	int opt, err, status = AG_EXIT_OK, n_files = 0;
 	struct sigaction sa = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
 	bool events_stdout = false, pending = false, fallback = false, allow_unenforced = false;
-	bool under_run = false;
+	bool under_run = false, events_failing = false, backlog_given = false;
 	unsigned long long undecodable = 0;	/* records of an upgraded build's other ABI */
+	unsigned long long backlog = AG_EVENT_BACKLOG_DEFAULT;
 	char why[256], no_limits[64] = "";
 
 	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
@@ -881,6 +903,15 @@ int cmd_load(int argc, char **argv)
 			break;
 		case 'M':
 			metrics.path = optarg;
+			break;
+		case 'B':
+			if (ag_cli_parse_uint(optarg, 1ULL << 40, &backlog) ||
+			    backlog < AG_EVENT_BACKLOG_MIN || backlog > SIZE_MAX / 4) {
+				fprintf(stderr, "agentguard: load: --events-backlog takes bytes, "
+						"%u to 2^40\n", AG_EVENT_BACKLOG_MIN);
+				return AG_EXIT_USAGE;
+			}
+			backlog_given = true;
 			break;
 		case 'i':
 			sink.operator_identity = optarg;
@@ -950,7 +981,8 @@ int cmd_load(int argc, char **argv)
 		fprintf(stderr, "usage: agentguard load [--cgroup PATH] [--events FILE|-] "
 				"[--format json|ocsf] [--journal] [--ready-file PATH] "
 				"[--session ID] [--identity TEXT] [--state-dir DIR] "
-				"[--metrics FILE] [--pin-dir DIR] [--detach] "
+				"[--events-backlog BYTES] [--metrics FILE] [--pin-dir DIR] "
+				"[--detach] "
 				"[--dns-listen ADDR[:PORT]] [--dns-upstream ADDR[:PORT]]... "
 				"[--dns-ttl-floor S] [--dns-ttl-cap S] "
 				"[--fallback landlock [--allow-unenforced]] [-v] POLICY...\n");
@@ -960,6 +992,10 @@ int cmd_load(int argc, char **argv)
 	if (events_path && !strcmp(events_path, "-")) {
 		events_path = NULL;
 		events_stdout = true;
+	}
+	if (backlog_given && !events_path) {
+		fprintf(stderr, "agentguard: load: --events-backlog is for --events FILE\n");
+		return AG_EXIT_USAGE;
 	}
 	if (sink.journal && (err = ag_journal_check())) {
 		ag_log_error("journal: \"%s\": %s; is systemd-journald running? Nothing is loaded",
@@ -1203,7 +1239,9 @@ int cmd_load(int argc, char **argv)
 	/* Events sink ready before anything can be denied. */
 	sink.out = sink.journal && !events_stdout ? NULL : stdout;
 	if (events_path) {
-		sink.out = ag_event_stream_open(events_path);
+		sink.out = ag_event_stream_open(events_path, backlog, &sink.file);
+		sink.file_ok_ns = ag_wall_ns();
+		event_files.backlog = backlog;
 		if (!sink.out) {
 			ag_log_error("events: cannot open \"%s\": %s", events_path,
 				     strerror(errno));
@@ -1215,7 +1253,7 @@ int cmd_load(int argc, char **argv)
 	}
 	if (events_path) {
 		/* A regular event file is evidence: protect it (a pipe or port needs no rule). */
-		if ((err = protect_events(l, &event_files, sink.out))) {
+		if ((err = protect_events(l, &event_files, ag_event_file_fd(sink.file)))) {
 			ag_log_error("bpf: protecting \"%s\" failed: %s", events_path,
 				     strerror(-err));
 			status = AG_EXIT_UNAVAILABLE;
@@ -1453,8 +1491,7 @@ int cmd_load(int argc, char **argv)
 			/* After the records that did fit: the loss event follows them in order. */
 			pthread_mutex_lock(&sink_lock);
 			report_loss(&sink, &loss, &loss_since_ns);
-			if (sink.out)
-				fflush(sink.out);
+			ag_cli_events_sync(&sink, &events_failing);
 			pthread_mutex_unlock(&sink_lock);
 			flushed_ns = ag_mono_ns();
 			pending = false;
@@ -1475,10 +1512,10 @@ int cmd_load(int argc, char **argv)
 				status == AG_EXIT_OK ?
 				"stopped on request; enforcement stays pinned until agentguard unload" :
 				"stopped on an error; enforcement stays pinned until agentguard unload");
-	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, &metrics);
 	pinned_here = false;	/* in force: it stays */
 	if (ag_cli_events_finish(&sink) != AG_EXIT_OK && status == AG_EXIT_OK)
 		status = AG_EXIT_IOERR;
+	write_metrics(l, &st_info, seqs.dirfd, &sink, &loss, res, &metrics);
 
 cleanup:
 	ag_resolver_close(res);

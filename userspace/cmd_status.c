@@ -108,7 +108,7 @@ int cmd_status(int argc, char **argv)
 		       ag_backend_name(backend));
 		printf("daemon: not running: no events are written until a load adopts the pins\n");
 	} else {
-		cJSON *d = cJSON_GetObjectItem(st, "decisions"), *c;
+		cJSON *d = cJSON_GetObjectItem(st, "decisions"), *c, *held;
 
 		printf("enforcing: yes (pinned at %s, backend %s)\n", pin_dir,
 		       ag_backend_name(backend));
@@ -120,6 +120,13 @@ int cmd_status(int argc, char **argv)
 		printf("events: %.0f written, %.0f lost\n",
 		       cJSON_GetNumberValue(cJSON_GetObjectItem(st, "events_written")),
 		       cJSON_GetNumberValue(cJSON_GetObjectItem(st, "events_lost")));
+		c = cJSON_GetObjectItem(st, "events_unwritten");
+		held = cJSON_GetObjectItem(st, "events_held_bytes");
+		if ((cJSON_IsNumber(c) && c->valuedouble > 0) ||
+		    (cJSON_IsNumber(held) && held->valuedouble > 0))
+			printf("event file: %.0f lines dropped unwritten, %.0f bytes held "
+			       "(it could not take them)\n",
+			       cJSON_GetNumberValue(c), cJSON_GetNumberValue(held));
 		c = cJSON_GetObjectItem(st, "dns_withheld");
 		if (cJSON_IsNumber(c) && c->valuedouble > 0)
 			printf("dns: %.0f internal answer address%s withheld (rebinding)\n",

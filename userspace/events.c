@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <linux/bpf.h>
 
+#include "clock.h"
 #include "events.h"
 #include "ocsf.h"
 #include "sink_journal.h"
@@ -1099,7 +1100,8 @@ void ag_event_sink_loss(struct ag_event_sink *s, __u32 kind, __u8 verdict, __u32
 		       reason == AG_DROP_UPGRADE ? "upgrade" :
 		       reason == AG_DROP_GUEST_MALFORMED ? "guest-malformed" :
 		       reason == AG_DROP_GUEST_OVERSIZED ? "guest-oversized" :
-		       reason == AG_DROP_GUEST_RATE ? "guest-rate-limited" : "ring-full";
+		       reason == AG_DROP_GUEST_RATE ? "guest-rate-limited" :
+		       reason == AG_DROP_WRITE_FAILED ? "write-failed" : "ring-full";
 	ev.seq = next_seq(s);
 	decode_time(s, &ev);
 	ev.decision = ag_verdict_name(verdict);
@@ -1134,11 +1136,10 @@ int ag_event_sink_setbuf(struct ag_event_sink *s, FILE *f)
 	return 0;
 }
 
-FILE *ag_event_stream_open(const char *path)
+FILE *ag_event_stream_open(const char *path, size_t backlog, struct ag_event_file **ef)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	struct stat st;
-	FILE *f;
 
 	if (fd < 0)
 		return NULL;
@@ -1149,24 +1150,46 @@ FILE *ag_event_stream_open(const char *path)
 		errno = err;
 		return NULL;
 	}
-	f = fdopen(fd, "ae");
-	if (!f) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-	}
-	return f;
+	return ag_event_file_open(fd, backlog, ef);	/* closes fd if it fails */
 }
 
-int ag_event_sink_flush(struct ag_event_sink *s)
+int ag_event_sink_sync(struct ag_event_sink *s)
 {
+	unsigned long long dropped;
+	int err;
+
 	if (!s->out)
 		return 0;
 	/* ferror: a write that failed earlier (unchecked fwrite or fflush) is sticky. */
 	if (fflush(s->out) || ferror(s->out))
 		return -EIO;
-	return 0;
+	if (!s->file)
+		return 0;
+	err = ag_event_file_retry(s->file);
+	dropped = ag_event_file_take_dropped(s->file);
+	s->file_lost += dropped;
+	s->file_unwritten += dropped;
+	if (err)
+		return err;
+	if (s->file_lost) {
+		/* It writes again: the loss event follows the lines it kept, in order. */
+		ag_event_sink_loss(s, ~0u, AG_DENY, AG_RULE_NONE, AG_DROP_WRITE_FAILED,
+				   s->file_lost, s->file_ok_ns);
+		s->file_lost = 0;
+		if (fflush(s->out) || ferror(s->out))
+			return -EIO;
+		err = ag_event_file_retry(s->file);
+	}
+	if (!err)
+		s->file_ok_ns = ag_wall_ns();
+	return err;
+}
+
+int ag_event_sink_flush(struct ag_event_sink *s)
+{
+	int err = ag_event_sink_sync(s);
+
+	return err ? -EIO : 0;
 }
 
 void ag_event_sink_free(struct ag_event_sink *s)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include "backend.h"
 #include "compile.h"
+#include "event_file.h"
 #include "json.h"
 
 enum ag_event_format {
@@ -37,6 +38,16 @@ struct ag_user_cache {
 
 struct ag_event_sink {
 	FILE *out;				/* the line stream, or NULL (journald only) */
+	/*
+	 * out's state when it is an event file (ag_event_stream_open), else NULL; lines it
+	 * dropped past its backlog and not yet reported, for a "write-failed" loss event
+	 * (ag_event_sink_sync); and when it last had taken every line (wall clock: set it with
+	 * file, since such a loss event says "since" then).
+	 */
+	struct ag_event_file *file;
+	unsigned long long file_lost;
+	unsigned long long file_unwritten;	/* every line any event file dropped */
+	long long file_ok_ns;
 	enum ag_event_format format;		/* of the line stream */
 	bool journal;				/* also send every event to journald */
 	const struct ag_compiled *policy;	/* the active policy */
@@ -219,15 +230,18 @@ int ag_event_sink_handle(void *ctx, void *data, size_t size);
  */
 void ag_event_sink_lifecycle(struct ag_event_sink *s, const char *operation, const char *detail);
 /*
- * Reasons only a sandbox runner has, beside enum ag_drop_reason (the ABI's, which the kernel
- * and the consumer share; host-only values stay out of it, since any change there is a new
- * ABI): records a microVM guest sent that the host did not pass on (guest_rx.h): not a schema
- * v1 event, longer than a line may be, or over the guest's rate.
+ * Reasons only userspace has, beside enum ag_drop_reason (the ABI's, which the kernel and the
+ * consumer share; host-only values stay out of it, since any change there is a new ABI):
+ * records a microVM guest sent that the host did not pass on (guest_rx.h): not a schema v1
+ * event, longer than a line may be, or over the guest's rate; and lines the event file could
+ * not take.
  */
 enum ag_host_drop_reason {
 	AG_DROP_GUEST_MALFORMED = 16,
 	AG_DROP_GUEST_OVERSIZED = 17,
 	AG_DROP_GUEST_RATE = 18,
+	/* lines the event file could not take, past its backlog (event_file.h) */
+	AG_DROP_WRITE_FAILED = 19,
 };
 _Static_assert((int)AG_DROP_UPGRADE < (int)AG_DROP_GUEST_MALFORMED,
 	       "host drop reasons must not overlap enum ag_drop_reason");
@@ -264,9 +278,16 @@ int ag_event_sink_setbuf(struct ag_event_sink *s, FILE *f);
 /*
  * Open an event file for appending; never through a symlink, nor a regular file with a second
  * name (a hard link the sandbox made to a file of its choosing): NULL with errno ELOOP, EMLINK
- * or open's.
+ * or open's. Its stream holds what write(2) refuses, up to backlog bytes (event_file.h);
+ * *ef: its state.
  */
-FILE *ag_event_stream_open(const char *path);
+FILE *ag_event_stream_open(const char *path, size_t backlog, struct ag_event_file **ef);
+/*
+ * Flush the line stream and have an event file (s->file) write what it holds. Lines it had to
+ * drop become one "write-failed" loss event as soon as it writes again. 0, or the -errno of the
+ * write that failed (its lines stay held, and this is to be called again).
+ */
+int ag_event_sink_sync(struct ag_event_sink *s);
 /*
  * Flush the line stream: 0, or -EIO if it failed now or at any earlier write (stdio's error
  * flag is sticky, so a lost line is never forgotten). 0 without a line stream.

@@ -445,7 +445,7 @@ static const char *const contain_ops[] = {
 	"unknown", NULL };
 static const char *const loss_ops[] = { "ring-full", "rate-limited", "folded", "upgrade",
 					 "guest-malformed", "guest-oversized",
-					 "guest-rate-limited", NULL };
+					 "guest-rate-limited", "write-failed", NULL };
 static const char *const life_ops[] = { "start", "reload", "stop", NULL };
 
 static bool str_is(const cJSON *j, const char *s)

@@ -50,6 +50,15 @@ void ag_metrics_format_prometheus(struct ag_buf *b, const struct ag_status *s)
 			 "ring (reported as loss events).\n"
 			 "# TYPE agentguard_events_lost_total counter\n"
 			 "agentguard_events_lost_total %llu\n"
+			 "# HELP agentguard_events_unwritten_total Event lines the event file could "
+			 "not take and dropped past --events-backlog (reported as write-failed loss "
+			 "events).\n"
+			 "# TYPE agentguard_events_unwritten_total counter\n"
+			 "agentguard_events_unwritten_total %llu\n"
+			 "# HELP agentguard_events_held_bytes Event bytes held in memory while the "
+			 "event file cannot take them.\n"
+			 "# TYPE agentguard_events_held_bytes gauge\n"
+			 "agentguard_events_held_bytes %llu\n"
 			 "# HELP agentguard_ring_used_bytes Bytes waiting in each ring buffer.\n"
 			 "# TYPE agentguard_ring_used_bytes gauge\n"
 			 "agentguard_ring_used_bytes{ring=\"deny\"} %llu\n"
@@ -64,7 +73,8 @@ void ag_metrics_format_prometheus(struct ag_buf *b, const struct ag_status *s)
 			 "resolver withheld from answers (DNS rebinding).\n"
 			 "# TYPE agentguard_dns_withheld_total counter\n"
 			 "agentguard_dns_withheld_total %llu\n",
-		      s->written, s->lost, (unsigned long long)s->m.ring_used[0],
+		      s->written, s->lost, s->unwritten, s->held,
+		      (unsigned long long)s->m.ring_used[0],
 		      (unsigned long long)s->m.ring_used[1], (unsigned long long)s->m.ring_size,
 		      s->m.generation, s->dns_withheld);
 }
@@ -79,11 +89,12 @@ int ag_metrics_write_status(int dirfd, const struct ag_status *s)
 	ag_buf_printf(&b, "{\"pid\":%d,\"enforcing\":true,\"cgroup\":", s->pid);
 	ag_json_str(&b, s->cgroup, strlen(s->cgroup));
 	ag_buf_printf(&b, ",\"policy_sha256\":\"%s\",\"generation\":%u,\"started_ns\":%lld,"
-			  "\"events_written\":%llu,\"events_lost\":%llu,\"dns_withheld\":%llu,"
+			  "\"events_written\":%llu,\"events_lost\":%llu,"
+			  "\"events_unwritten\":%llu,\"events_held_bytes\":%llu,\"dns_withheld\":%llu,"
 			  "\"ring_used_bytes\":{\"deny\":%llu,\"other\":%llu},"
 			  "\"ring_size_bytes\":%llu,\"decisions\":{",
 		      s->policy_sha256, s->m.generation, s->started_ns, s->written, s->lost,
-		      s->dns_withheld,
+		      s->unwritten, s->held, s->dns_withheld,
 		      (unsigned long long)s->m.ring_used[0], (unsigned long long)s->m.ring_used[1],
 		      (unsigned long long)s->m.ring_size);
 	for (k = 1; k <= 4; k++)

@@ -16,6 +16,8 @@ struct ag_status {
 	const char *policy_sha256;
 	unsigned long long written;	/* events written */
 	unsigned long long lost;	/* records reported as loss */
+	unsigned long long unwritten;	/* lines the event file dropped past its backlog */
+	unsigned long long held;	/* bytes the event file holds, unwritten yet */
 	unsigned long long dns_withheld; /* internal addresses the resolver withheld */
 	long long started_ns;		/* wall clock */
 	struct ag_metrics m;

@@ -172,6 +172,105 @@ expect restart_recent_protected EPERM inside agt open "$AG_EVENTS.s7" w
 expect restart_new_current_protected EPERM inside agt open "$AG_EVENTS" w
 stop_daemon
 
+# A full file system (threat model A6): the sandbox fills the one that holds the event file.
+# Lines a write() refuses are held in memory and written, whole and in order, once there is
+# room; the daemon says at once that it cannot write, and again when it can.
+mkdir -p /tmp/evfs
+mount -t tmpfs -o size=1m evfs /tmp/evfs
+EV=/tmp/evfs/events.jsonl
+# whole FILE: every line of FILE is an event line.
+whole() { [ "$(grep -c '^{"schema_version":1,.*}$' "$1")" -eq "$(wc -l <"$1")" ]; }
+# logged STRING: the daemon's stderr says it within 5 s.
+logged() { wait_for /tmp/agtest-daemon.log "$1"; }
+# count FILE: its socket-create events.
+count() { grep -c '"operation":"socket-create"' "$1"; }
+start --events "$EV"
+expect full_filled ENOSPC inside agt fill /tmp/evfs/fill
+# 30 events (about 12 KiB): more than the room left in the file's last page.
+expect full_denied EPERM inside agt socket-flood 30
+if logged 'cannot write the event stream'; then pass full_write_failure_logged; else
+	fail full_write_failure_logged "$(cat /tmp/agtest-daemon.log)"; fi
+held=$(count "$EV")
+still full_events_not_all_written test "$held" -lt 30
+rm /tmp/evfs/fill
+i=0
+while [ $i -lt 50 ] && [ "$(count "$EV")" -lt 30 ]; do
+	i=$((i + 1))
+	usleep 100000
+done
+expect full_held_events_written 30 count "$EV"
+if logged 'the event stream takes lines again'; then pass full_recovery_logged; else
+	fail full_recovery_logged "$(cat /tmp/agtest-daemon.log)"; fi
+still full_lines_whole whole "$EV"
+expect full_no_loss_event 0 grep -c '"operation":"write-failed"' "$EV"
+# Rotation while the file cannot write: the lines it holds go to the new file, and a line
+# whose start reached the old one is counted as dropped. Written + dropped = made.
+# dropped FILE: the lines its write-failed loss events count.
+dropped() { grep -F '"operation":"write-failed"' "$1" | grep -o '"count":[0-9]*' |
+	cut -d: -f2 | awk '{s += $1} END {print s + 0}'; }
+# whole_count FILE: its socket-create events, without a torn last line (no newline after it).
+whole_count() {
+	_n=$(count "$1")
+	if [ -n "$(tail -c 1 "$1")" ] && tail -n 1 "$1" | grep -q '"operation":"socket-create"'; then
+		_n=$((_n - 1))
+	fi
+	echo "$_n"
+}
+c0=$(count "$EV")
+expect rotate_full_filled ENOSPC inside agt fill /tmp/evfs/fill
+expect rotate_full_denied EPERM inside agt socket-flood 30
+usleep 300000
+mv "$EV" "$EV.1"
+kill -HUP "$AG_PID"
+usleep 500000
+rm /tmp/evfs/fill
+i=0
+while [ $i -lt 50 ] &&
+	[ $(($(whole_count "$EV.1") - c0 + $(count "$EV") + $(dropped "$EV"))) -lt 30 ]; do
+	i=$((i + 1))
+	usleep 100000
+done
+moved=$(count "$EV")
+got=$(($(whole_count "$EV.1") - c0 + moved + $(dropped "$EV")))
+if [ "$got" -eq 30 ] && [ "$moved" -gt 0 ]; then
+	pass rotate_full_accounts_for_every_event
+else
+	fail rotate_full_accounts_for_every_event "$(($(whole_count "$EV.1") - c0)) in the old file, $moved in the new, $(dropped "$EV") dropped, of 30"
+fi
+still rotate_full_new_lines_whole whole "$EV"
+stop_daemon
+rm -f "$EV.1"
+# Past --events-backlog, lines are dropped whole and counted: a "write-failed" loss event
+# follows once there is room, and the events written plus those it counts are all there were.
+rm -f "$EV"
+start --events "$EV" --events-backlog 65536
+expect backlog_filled ENOSPC inside agt fill /tmp/evfs/fill
+N=1000
+expect backlog_flood_denied EPERM inside agt socket-flood $N
+usleep 500000
+rm /tmp/evfs/fill
+if wait_for "$EV" '"operation":"write-failed"'; then pass backlog_loss_event; else
+	fail backlog_loss_event "$(tail -n 2 "$EV")"; fi
+reported=$(grep -c '"operation":"socket-create"' "$EV")
+dropped=$(grep -F '"operation":"write-failed"' "$EV" | grep -o '"count":[0-9]*' | cut -d: -f2 |
+	awk '{s += $1} END {print s + 0}')
+if [ "$dropped" -gt 0 ] && [ "$reported" -gt 0 ] && [ $((reported + dropped)) -eq $N ]; then
+	pass backlog_accounts_for_every_event
+else
+	fail backlog_accounts_for_every_event "$reported written + $dropped dropped of $N"
+fi
+still backlog_lines_whole whole "$EV"
+# status.json (written every second) counts them too, and nothing is held any more.
+sleep 2
+expect backlog_status_unwritten "\"events_unwritten\":$dropped" sh -c \
+	'agentguard status --json | grep -o "\"events_unwritten\":[0-9]*"'
+expect backlog_status_held "\"events_held_bytes\":0" sh -c \
+	'agentguard status --json | grep -o "\"events_held_bytes\":[0-9]*"'
+stop_daemon
+expect backlog_stop_says_dropped 1 grep -c "lines the event file could not take were dropped" \
+	/tmp/agtest-daemon.log
+umount /tmp/evfs
+
 # Hostile names through the file hook: escaped, one line per event.
 rm -f "$AG_EVENTS"
 start --events "$AG_EVENTS"

@@ -401,6 +401,7 @@ int main(int argc, char **argv)
 			{ ~0u, AG_DENY, AG_DROP_GUEST_MALFORMED },
 			{ ~0u, AG_DENY, AG_DROP_GUEST_OVERSIZED },
 			{ ~0u, AG_DENY, AG_DROP_GUEST_RATE },
+			{ ~0u, AG_DENY, AG_DROP_WRITE_FAILED },
 		};
 
 		fflush(stdout);

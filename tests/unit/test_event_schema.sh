@@ -76,8 +76,8 @@ def first_error(doc):
 
 raw = open(events_path, "rb").read()
 lines = raw.split(b"\n")
-check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 91,
-      "%d lines, want 91 and a final newline" % (len(lines) - 1))
+check("one-event-per-line", lines[-1] == b"" and len(lines) - 1 == 92,
+      "%d lines, want 92 and a final newline" % (len(lines) - 1))
 events = []
 for i, l in enumerate(lines[:-1]):
     try:
@@ -164,7 +164,7 @@ loss_branch = next(c["then"] for c in schema["allOf"]
                    if c.get("if", {}).get("properties", {}).get("kind", {}).get("const") == "loss")
 schema_lops = set(loss_branch["properties"]["operation"]["enum"])
 want_lops = {"ring-full", "rate-limited", "folded", "upgrade", "guest-malformed",
-             "guest-oversized", "guest-rate-limited"}
+             "guest-oversized", "guest-rate-limited", "write-failed"}
 check("schema-has-every-loss-op", want_lops <= l_ops and l_ops <= schema_lops,
       "events.c writes %s; not in the schema: %s" % (sorted(l_ops), sorted(l_ops - schema_lops)))
 seen_lops = {e["operation"] for e in good if e["kind"] == "loss"}
@@ -172,7 +172,8 @@ check("samples-cover-every-loss-op", l_ops and l_ops <= seen_lops,
       "no sample for: %s" % sorted(l_ops - seen_lops))
 check("guest-loss-lost-kind-unknown", all(e["target"]["lost_kind"] == "unknown"
                                           and e["rule"] == {"id": None, "layer": None}
-                                          for e in good if e["operation"].startswith("guest-")),
+                                          for e in good if e["operation"].startswith("guest-")
+                                          or e["operation"] == "write-failed"),
       "")
 check("path-ops-are-writes", all(e["target"]["access"] == ["write"] for e in good
                                  if e["kind"] == "file" and e["operation"] not in

@@ -157,9 +157,9 @@ static void test_parse_uint_strict(void **state)
 	assert_int_equal(v, 30);
 }
 
-static void finish_with(FILE *f, int want)
+static void finish_with(FILE *f, struct ag_event_file *ef, int want)
 {
-	struct ag_event_sink s = { .out = f, .format = AG_EVENTS_JSON };
+	struct ag_event_sink s = { .out = f, .file = ef, .format = AG_EVENTS_JSON };
 
 	snprintf(s.host, sizeof(s.host), "h");
 	ag_event_sink_lifecycle(&s, "stop", "test");
@@ -173,40 +173,47 @@ static void finish_with(FILE *f, int want)
 /* A stream whose writes fail (ENOSPC) ends as 74, for load and sandbox run alike. */
 static void test_events_finish_write_error(void **state)
 {
+	struct ag_event_file *ef;
 	FILE *f = fopen("/dev/full", "w");
 
 	assert_non_null(f);
-	finish_with(f, AG_EXIT_IOERR);
+	finish_with(f, NULL, AG_EXIT_IOERR);
+	/* The event file's stream holds what the device refuses: lost at the end, so 74. */
+	f = ag_event_stream_open("/dev/full", AG_EVENT_BACKLOG_DEFAULT, &ef);
+	assert_non_null(f);
+	finish_with(f, ef, AG_EXIT_IOERR);
 }
 
 /* Control: the same event to a file that takes it. */
 static void test_events_finish_ok(void **state)
 {
+	struct ag_event_file *ef;
 	char p[128];
 	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/events", tmpdir);
-	f = ag_event_stream_open(p);
+	f = ag_event_stream_open(p, AG_EVENT_BACKLOG_DEFAULT, &ef);
 	assert_non_null(f);
-	finish_with(f, AG_EXIT_OK);
+	finish_with(f, ef, AG_EXIT_OK);
 }
 
 /* The event file is never opened through a symlink or a second hard link. */
 static void test_events_open_refuses_links(void **state)
 {
+	struct ag_event_file *ef;
 	char p[128], l[128];
 
 	snprintf(p, sizeof(p), "%s/real", tmpdir);
 	snprintf(l, sizeof(l), "%s/link", tmpdir);
 	assert_int_equal(symlink(p, l), 0);
 	errno = 0;
-	assert_null(ag_event_stream_open(l));
+	assert_null(ag_event_stream_open(l, AG_EVENT_BACKLOG_DEFAULT, &ef));
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(unlink(l), 0);
 	assert_int_equal(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);
 	assert_int_equal(link(p, l), 0);
 	errno = 0;
-	assert_null(ag_event_stream_open(p));
+	assert_null(ag_event_stream_open(p, AG_EVENT_BACKLOG_DEFAULT, &ef));
 	assert_int_equal(errno, EMLINK);
 }
 
