@@ -359,7 +359,8 @@ struct {
 /*
  * Inodes the sandbox may not write, unlink or rename: agentguard's own files. A protected
  * directory (the state directory) also keeps the sandbox from opening its files for writing
- * (file.bpf.c) and from linking them elsewhere (containment.bpf.c).
+ * (file.bpf.c) and from linking them elsewhere (containment.bpf.c). The programs look at the
+ * key only; the value is the set of owners userspace keeps (loader.h, enum ag_protect_owner).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

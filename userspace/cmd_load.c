@@ -177,7 +177,7 @@ static void remember_events(struct ag_loader *l, struct event_files *ef,
 		memmove(&ef->key[i], &ef->key[i + 1], sizeof(ef->key[0]) * (ef->n - i - 1));
 		ef->n--;
 	} else if (ef->n == AG_PROTECTED_EVENT_FILES) {
-		ag_loader_unprotect(l, &ef->key[0]);
+		ag_loader_unprotect(l, &ef->key[0], AG_PROTECT_EVENTS);
 		memmove(&ef->key[0], &ef->key[1], sizeof(ef->key[0]) * (ef->n - 1));
 		ef->n--;
 	}
@@ -222,7 +222,7 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, int fd)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	err = ag_loader_protect_fd(l, fd, &key);
+	err = ag_loader_protect_fd(l, fd, &key, AG_PROTECT_EVENTS);
 	if (!err)
 		remember_events(l, ef, &key);
 	return err;
@@ -234,14 +234,14 @@ static int protect_events(struct ag_loader *l, struct event_files *ef, int fd)
  * -errno; -EOPNOTSUPP where the file system has no O_TMPFILE.
  */
 static int protected_tmpfile(struct ag_loader *l, int dirfd, int flags, mode_t mode,
-			     struct ag_inode_key *key)
+			     struct ag_inode_key *key, __u32 owner)
 {
 	int fd, err;
 
 	fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | flags, mode);
 	if (fd < 0)
 		return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP : -errno;
-	err = ag_loader_protect_fd(l, fd, key);
+	err = ag_loader_protect_fd(l, fd, key, owner);
 	if (err) {
 		close(fd);
 		return err;
@@ -285,7 +285,7 @@ static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **ou
 	struct ag_inode_key key;
 	int fd, err;
 
-	fd = protected_tmpfile(l, ef->dirfd, O_APPEND, 0640, &key);
+	fd = protected_tmpfile(l, ef->dirfd, O_APPEND, 0640, &key, AG_PROTECT_EVENTS);
 	if (fd < 0)
 		return fd;
 	err = link_over(fd, ef->dirfd, ef->base, "events");
@@ -296,7 +296,7 @@ static int replace_events(struct ag_loader *l, struct event_files *ef, FILE **ou
 		err = *out ? 0 : -errno;
 	}
 	if (err) {
-		ag_loader_unprotect(l, &key);
+		ag_loader_unprotect(l, &key, AG_PROTECT_EVENTS);
 		return err;
 	}
 	remember_events(l, ef, &key);
@@ -416,7 +416,7 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 
 	if (b->oom)
 		return -ENOMEM;
-	fd = protected_tmpfile(l, mf->dirfd, 0, 0644, &keys[0]);
+	fd = protected_tmpfile(l, mf->dirfd, 0, 0644, &keys[0], AG_PROTECT_METRICS);
 	if (fd == -EOPNOTSUPP) {
 		if (!mf->warned)
 			ag_log_warn("metrics: \"%s\": no O_TMPFILE here, so the file is written "
@@ -441,7 +441,7 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 			err = link_over(fd, mf->dirfd, mf->base, "metrics");
 		close(fd);
 		if (err)
-			ag_loader_unprotect(l, &keys[0]);
+			ag_loader_unprotect(l, &keys[0], AG_PROTECT_METRICS);
 	} else {
 		err = fd;
 	}
@@ -449,7 +449,7 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 		return err;
 	if (n_keys) {
 		if (mf->published)
-			ag_loader_unprotect(l, &mf->key);
+			ag_loader_unprotect(l, &mf->key, AG_PROTECT_METRICS);
 		mf->key = keys[0];
 		mf->published = true;
 		n_keys = 1;
@@ -457,7 +457,7 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 	/* Ours is in place: the previous daemon's last file goes now. */
 	for (i = 0; i < mf->n_prev; i++)
 		if (!n_keys || memcmp(&mf->prev[i], &mf->key, sizeof(mf->key)))
-			ag_loader_unprotect(l, &mf->prev[i]);
+			ag_loader_unprotect(l, &mf->prev[i], AG_PROTECT_METRICS);
 	mf->n_prev = 0;
 	return record_keys(state_dirfd, METRICS_KEYS_FILE, keys, n_keys);
 }
@@ -650,7 +650,7 @@ static int protect_policy_files(struct ag_loader *l, char **files, int n, struct
 		fd = open(files[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		err = ag_loader_protect_fd(l, fd, &now.key[now.n]);
+		err = ag_loader_protect_fd(l, fd, &now.key[now.n], AG_PROTECT_POLICY);
 		close(fd);
 		if (!err)
 			now.n++;
@@ -662,7 +662,7 @@ static int protect_policy_files(struct ag_loader *l, char **files, int n, struct
 			if (!memcmp(&pf->key[i], &now.key[j], sizeof(now.key[j])))
 				break;
 		if (j == now.n)
-			ag_loader_unprotect(l, &pf->key[i]);
+			ag_loader_unprotect(l, &pf->key[i], AG_PROTECT_POLICY);
 	}
 	*pf = now;
 	return 0;
@@ -1220,7 +1220,7 @@ int cmd_load(int argc, char **argv)
 	}
 
 	/* agentguard's own files: the sandbox may not write, unlink or rename them. */
-	err = ag_loader_protect(l, "/proc/self/exe");
+	err = ag_loader_protect(l, "/proc/self/exe", AG_PROTECT_SELF);
 	if (!err)
 		err = protect_policy_files(l, argv + optind, n_files, &policy_files);
 	/*
@@ -1229,7 +1229,7 @@ int cmd_load(int argc, char **argv)
 	 */
 	for (size_t i = 0; !err && sink.journal &&
 		     i < sizeof(journal_path_chain) / sizeof(journal_path_chain[0]); i++)
-		err = ag_loader_protect(l, journal_path_chain[i]);
+		err = ag_loader_protect(l, journal_path_chain[i], AG_PROTECT_SELF);
 	if (err) {
 		ag_log_error("bpf: protecting agentguard's own files failed: %s", strerror(-err));
 		status = AG_EXIT_UNAVAILABLE;
@@ -1374,7 +1374,7 @@ int cmd_load(int argc, char **argv)
 	 * protected: nothing created, removed, renamed or linked in it, no file opened for writing.
 	 */
 	if (!err)
-		err = ag_loader_protect_fd(l, seqs.dirfd, &state_key);
+		err = ag_loader_protect_fd(l, seqs.dirfd, &state_key, AG_PROTECT_SELF);
 	if (!err)
 		err = ag_seqstore_reserve(&seqs, first_seq);
 	if (err) {

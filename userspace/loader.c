@@ -935,9 +935,35 @@ cleanup:
 	return err;
 }
 
-int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key)
+int ag_protected_add(int map_fd, const struct ag_inode_key *key, __u32 owner)
 {
-	__u32 one = 1;
+	__u32 owners = 0;
+
+	if (bpf_map_lookup_elem(map_fd, key, &owners) && errno != ENOENT)
+		return -errno;
+	if (owners == 1)
+		owners = 0;	/* an older build's: from now on, ours */
+	owners |= owner;
+	if (bpf_map_update_elem(map_fd, key, &owners, 0))
+		return -errno;
+	return 0;
+}
+
+int ag_protected_release(int map_fd, const struct ag_inode_key *key, __u32 owner)
+{
+	__u32 owners;
+
+	if (bpf_map_lookup_elem(map_fd, key, &owners))
+		return errno == ENOENT ? 0 : -errno;
+	owners = owners == 1 ? 0 : owners & ~owner;
+	if (owners ? bpf_map_update_elem(map_fd, key, &owners, 0) :
+		     bpf_map_delete_elem(map_fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key, __u32 owner)
+{
 	struct stat st;
 
 	memset(key, 0, sizeof(*key));
@@ -947,24 +973,19 @@ int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key)
 	key->ino = st.st_ino;
 	if (!l->opts.lsm)
 		return 0;	/* only the LSM programs use the map */
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_protected), key, &one, 0))
-		return -errno;
-	return 0;
+	return ag_protected_add(bpf_map__fd(l->skel->maps.ag_protected), key, owner);
 }
 
-int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key)
+int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key, __u32 owner)
 {
 	if (!l->opts.lsm)
 		return 0;
-	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.ag_protected), key) && errno != ENOENT)
-		return -errno;
-	return 0;
+	return ag_protected_release(bpf_map__fd(l->skel->maps.ag_protected), key, owner);
 }
 
-int ag_loader_protect(struct ag_loader *l, const char *path)
+int ag_loader_protect(struct ag_loader *l, const char *path, __u32 owner)
 {
 	struct ag_inode_key key = {};
-	__u32 one = 1;
 	struct stat st;
 
 	if (!l->opts.lsm)
@@ -973,9 +994,7 @@ int ag_loader_protect(struct ag_loader *l, const char *path)
 		return -errno;
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ag_protected), &key, &one, 0))
-		return -errno;
-	return 0;
+	return ag_protected_add(bpf_map__fd(l->skel->maps.ag_protected), &key, owner);
 }
 
 static int attach_one(struct ag_loader *l, struct bpf_program *prog, int cgroup_fd)

@@ -118,13 +118,29 @@ __u32 ag_loader_active_generation(const struct ag_loader *l);
  */
 int ag_loader_install(struct ag_loader *l, const struct ag_compiled *c);
 /*
- * Protect path's inode from the sandbox: no write, unlink or rename (agentguard's binary,
- * policies, event file). Before attach.
+ * Who protects an inode: the value of its ag_protected entry is the set of owners, and the
+ * inode stays protected until each has released it. So releasing a stale key (its file gone,
+ * its inode number reused by a file another owner protects) cannot unprotect that file.
+ * Value 1 is an older build's, owner unknown: any release removes it.
  */
-int ag_loader_protect(struct ag_loader *l, const char *path);
+enum ag_protect_owner {
+	AG_PROTECT_SELF = 1u << 1,	/* agentguard's binary, journald's path, the state dir */
+	AG_PROTECT_POLICY = 1u << 2,	/* the policy files */
+	AG_PROTECT_EVENTS = 1u << 3,	/* event files */
+	AG_PROTECT_METRICS = 1u << 4,	/* the metrics textfile */
+};
+/* Add owner to key's entry in the ag_protected map map_fd (creating it). 0 or -errno. */
+int ag_protected_add(int map_fd, const struct ag_inode_key *key, __u32 owner);
+/* Take owner off key's entry; the entry goes with its last owner. 0 (also if none) or -errno. */
+int ag_protected_release(int map_fd, const struct ag_inode_key *key, __u32 owner);
+/*
+ * Protect path's inode from the sandbox, for owner: no write, unlink or rename (agentguard's
+ * binary, policies, event file). Before attach.
+ */
+int ag_loader_protect(struct ag_loader *l, const char *path, __u32 owner);
 /* The same for an open file, whatever its path now; *key says which inode, for unprotect. */
-int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key);
-int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key);
+int ag_loader_protect_fd(struct ag_loader *l, int fd, struct ag_inode_key *key, __u32 owner);
+int ag_loader_unprotect(struct ag_loader *l, const struct ag_inode_key *key, __u32 owner);
 /*
  * Scope to the sandbox and attach every loaded program. Also caps the sandbox's nesting
  * (cgroup.max.depth), which the containment programs rely on. With the LSM programs, verifies
