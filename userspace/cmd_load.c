@@ -37,6 +37,7 @@
 #include "compile.h"
 #include "events.h"
 #include "fallback.h"
+#include "fdio.h"
 #include "loader.h"
 #include "loss.h"
 #include "seqstore.h"
@@ -410,8 +411,6 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 {
 	struct ag_inode_key keys[METRICS_KEYS];
 	unsigned int i, n_keys = 0;
-	size_t off;
-	ssize_t n;
 	int fd, err = 0;
 
 	if (b->oom)
@@ -432,11 +431,8 @@ static int publish_metrics(struct ag_loader *l, struct metrics_file *mf, int sta
 		for (i = 0; i < mf->n_prev && n_keys < METRICS_KEYS; i++)
 			keys[n_keys++] = mf->prev[i];
 		err = record_keys(state_dirfd, METRICS_KEYS_FILE, keys, n_keys);
-		for (off = 0; !err && off < b->len; off += n) {
-			n = write(fd, b->p + off, b->len - off);
-			if (n <= 0)
-				err = n ? -errno : -EIO;
-		}
+		if (!err)
+			err = ag_write_all(fd, b->p, b->len);
 		if (!err)
 			err = link_over(fd, mf->dirfd, mf->base, "metrics");
 		close(fd);

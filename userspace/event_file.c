@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "event_file.h"
+#include "fdio.h"
 
 struct ag_event_file {
 	int fd;
@@ -28,19 +29,11 @@ struct ag_event_file {
 /* Write p[0, n) until it is all written or a write fails: the bytes written. */
 static size_t write_some(struct ag_event_file *ef, const char *p, size_t n)
 {
-	size_t done = 0;
-	ssize_t w;
+	int err;
+	size_t done = ag_write_some(ef->fd, p, n, &err);
 
-	while (done < n) {
-		w = write(ef->fd, p + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			ef->err = w ? -errno : -EIO;
-			break;
-		}
-		done += w;
-	}
+	if (err)
+		ef->err = err;
 	if (done)
 		ef->mid_line = p[done - 1] != '\n';
 	return done;
@@ -231,8 +224,9 @@ static int ef_close(void *cookie)
 }
 
 /*
- * Does the regular file fd ends in a torn line (a daemon stopped in the middle of one)? Read
- * through /proc/self/fd, since fd is open for writing only.
+ * Does the regular file fd end in a torn line (a daemon stopped in the middle of one)? Read
+ * through /proc/self/fd, since fd is open for writing only. If it cannot be read: no, and a
+ * torn line there would run into the next one; it decides no protection, only that newline.
  */
 static bool ends_torn(int fd)
 {

@@ -14,8 +14,8 @@
 
 /*
  * The default backlog (--events-backlog): about 250,000 events of 256 bytes. The least: more
- * than the longest line (a guest's is cut at 16 KiB, a host event's is shorter), so a line
- * refused while nothing is held is always held, never dropped.
+ * than the longest line (static asserts in events.c and guest_rx.c), so a line refused while
+ * nothing is held is always held, never dropped.
  */
 #define AG_EVENT_BACKLOG_DEFAULT (64u << 20)
 #define AG_EVENT_BACKLOG_MIN (64u << 10)

@@ -1153,6 +1153,16 @@ FILE *ag_event_stream_open(const char *path, size_t backlog, struct ag_event_fil
 	return ag_event_file_open(fd, backlog, ef);	/* closes fd if it fails */
 }
 
+/*
+ * The event file's least backlog holds any line this sink writes (event_file.h): at most the
+ * path escaped (6 bytes a byte) and in base64, the same for exe and ancestry, and 4 KiB for
+ * every other field.
+ */
+_Static_assert(AG_EVENT_BACKLOG_MIN >
+		       (6 + 2) * (AG_PATH_MAX + AG_EXE_MAX + AG_ANCESTRY_MAX * AG_ANCESTOR_MAX) +
+			       4096,
+	       "--events-backlog's least must hold the longest event line");
+
 int ag_event_sink_sync(struct ag_event_sink *s)
 {
 	unsigned long long dropped;

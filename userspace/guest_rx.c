@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_file.h"
 #include "guest_rx.h"
 
 #define MAX_DEPTH	4		/* event > process > ancestry > entry */
@@ -443,6 +444,10 @@ static const char *const contain_ops[] = {
 	"protected-write", "protected-unlink", "kernel-interface-access", "unix-connect",
 	"unix-send", "fd-receive", "sysctl-write", "device", "socket-create", "setsockopt",
 	"unknown", NULL };
+/* The host's event file must be able to hold any guest line it relays (event_file.h). */
+_Static_assert(AG_GUEST_LINE_MAX + 1 < AG_EVENT_BACKLOG_MIN,
+	       "--events-backlog's least must hold a guest line");
+
 static const char *const loss_ops[] = { "ring-full", "rate-limited", "folded", "upgrade",
 					 "guest-malformed", "guest-oversized",
 					 "guest-rate-limited", "write-failed", NULL };

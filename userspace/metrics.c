@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "json.h"
 #include "metrics.h"
 
@@ -23,8 +24,7 @@ int ag_metrics_write_file(int dirfd, const char *name, const struct ag_buf *b)
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, b->p, b->len) != (ssize_t)b->len)
-		err = -errno;
+	err = ag_write_all(fd, b->p, b->len);
 	close(fd);
 	if (!err && renameat(dirfd, tmp, dirfd, name))
 		err = -errno;

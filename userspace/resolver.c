@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 
 #include "dns.h"
+#include "fdio.h"
 #include "hash.h"
 #include "resolver.h"
 
@@ -528,23 +529,6 @@ static int read_full(int fd, __u8 *buf, size_t n, __u64 deadline)
 	return 0;
 }
 
-static int write_full(int fd, const __u8 *buf, size_t n)
-{
-	size_t done = 0;
-	ssize_t k;
-
-	while (done < n) {
-		k = write(fd, buf + done, n - done);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += k;
-	}
-	return 0;
-}
-
 /*
  * One exchange with upstream u: a fresh socket connected to it (the kernel then drops
  * datagrams from anyone else, and picks a random source port), a random id, and only a
@@ -623,7 +607,7 @@ static int ask_tcp(const struct ag_resolver *r, const struct sockaddr_storage *u
 		socklen_t sl = sizeof(so);
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
-		err = so ? -so : write_full(fd, msg, n + 2);
+		err = so ? -so : ag_write_all(fd, msg, n + 2);
 	}
 	if (!err)
 		err = read_full(fd, len, 2, deadline);
@@ -913,7 +897,7 @@ static void serve_tcp(struct ag_resolver *r)
 			break;
 		out[0] = n >> 8;
 		out[1] = n & 0xff;
-		if (write_full(fd, out, n + 2))
+		if (ag_write_all(fd, out, n + 2))
 			break;
 	}
 	close(fd);
